@@ -1,0 +1,401 @@
+"""Use cases of the log over the storage port: init, append, checkpoint, prove, audit.
+
+Adapters (CLI, HTTP) call one function each. Time is a parameter (``now_ms``); the only
+clock is ``now_ms()`` below, used by adapters that do not pass one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ledger.audit import Auditor, AuditReport
+from ledger.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint, sign_checkpoint
+from ledger.entries import GENESIS, Envelope, LogEntry, sign_entry
+from ledger.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    RuleViolation,
+    TracemarkError,
+)
+from ledger.hashing import chain_next, leaf_hash
+from ledger.keys import PrivateKey, PublicKey
+from ledger.merkle import (
+    CompactRange,
+    assemble,
+    consistency_plan,
+    frontier_ids,
+    inclusion_plan,
+)
+from ledger.note import NoteSigner, NoteVerifier
+from ledger.storage.port import AppendBatch, Head, LogStore, StoredCheckpoint, StoredEntry
+
+__all__ = [
+    "AUDIT_CHUNK",
+    "Accepted",
+    "ConsistencyProof",
+    "InclusionProof",
+    "LogInfo",
+    "LogService",
+    "Rejected",
+    "now_ms",
+]
+
+AUDIT_CHUNK = 5_000
+MAX_BATCH = 10_000
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    index: int
+    leaf_hash: bytes
+    integrated_time: int
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    code: str
+    message: str
+
+
+AppendOutcome = Accepted | Rejected
+
+
+@dataclass(frozen=True, slots=True)
+class LogInfo:
+    """What entry 0 (genesis) says: the log's origin and the operator's key."""
+
+    origin: str
+    operator_id: str
+    operator_name: str
+    operator_key: PublicKey
+
+    @property
+    def verifier(self) -> NoteVerifier:
+        return NoteVerifier.from_public_key(self.origin, self.operator_key)
+
+
+@dataclass(frozen=True, slots=True)
+class InclusionProof:
+    index: int
+    tree_size: int
+    leaf_hash: bytes
+    hashes: list[bytes]
+    root_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ConsistencyProof:
+    old_size: int
+    new_size: int
+    old_root: bytes
+    new_root: bytes
+    hashes: list[bytes]
+
+
+class LogService:
+    """The log's use cases. ``log_key`` is the operator's key; only signing needs it."""
+
+    def __init__(self, store: LogStore, *, log_key: PrivateKey | None = None) -> None:
+        self.store = store
+        self.log_key = log_key
+        self._info: LogInfo | None = None
+
+    # --- set-up -----------------------------------------------------------------------
+
+    def initialize(
+        self, *, origin: str, operator_name: str, key: PrivateKey, now: int
+    ) -> StoredCheckpoint:
+        """Write the genesis entry (self-signed by the operator key) and the first checkpoint."""
+        if self.store.head().size:
+            raise Conflict("the log is already initialized", code="already_initialized")
+        body = {
+            "origin": origin,
+            "operator": {"id": "operator", "name": operator_name},
+            "key": key.public_key.to_text(),
+        }
+        genesis = sign_entry(GENESIS, body, key)
+        self.log_key = key
+        outcome = self.append([genesis], now=now, trusted_genesis=True)[0]
+        if isinstance(outcome, Rejected):
+            raise Conflict(outcome.message, code=outcome.code)
+        return self.checkpoint(now=now)
+
+    def info(self) -> LogInfo:
+        if self._info is None:
+            try:
+                genesis = LogEntry.from_leaf(0, self.store.entry(0).data).envelope
+            except NotFound:
+                raise NotFound(
+                    "the log is not initialized: run 'tracemark init'", code="not_initialized"
+                ) from None
+            operator = genesis.body["operator"]
+            self._info = LogInfo(
+                origin=genesis.body["origin"],
+                operator_id=operator["id"],
+                operator_name=operator["name"],
+                operator_key=PublicKey.from_text(genesis.body["key"]),
+            )
+        return self._info
+
+    # --- appends -----------------------------------------------------------------------
+
+    def _key_for(self, envelope: Envelope) -> PublicKey | None:
+        """The registered key that may sign this envelope (the operator's, for now)."""
+        info = self.info()
+        if envelope.signer == info.operator_key.key_id:
+            return info.operator_key
+        return None
+
+    def append(
+        self, envelopes: Sequence[Envelope], *, now: int, trusted_genesis: bool = False
+    ) -> list[AppendOutcome]:
+        """Verify and append a batch in one transaction (group commit). Per-entry outcomes."""
+        if len(envelopes) > MAX_BATCH:
+            raise InvalidInput(f"a batch holds at most {MAX_BATCH} entries")
+        outcomes: list[AppendOutcome | None] = [None] * len(envelopes)
+        candidates: list[tuple[int, Envelope]] = []
+        for position, envelope in enumerate(envelopes):
+            if envelope.type == GENESIS and not trusted_genesis:
+                outcomes[position] = Rejected("genesis_exists", "the log already has a genesis")
+                continue
+            key = envelope_key = None
+            if trusted_genesis and envelope.type == GENESIS:
+                envelope_key = PublicKey.from_text(envelope.body["key"])
+                key = envelope_key if envelope_key.key_id == envelope.signer else None
+            else:
+                key = self._key_for(envelope)
+            if key is None:
+                outcomes[position] = Rejected(
+                    "unknown_key", f"key {envelope.signer} is not registered in the log"
+                )
+            elif not envelope.verify(key):
+                outcomes[position] = Rejected(
+                    "signature_invalid", f"the signature by key {envelope.signer} does not verify"
+                )
+            else:
+                candidates.append((position, envelope))
+
+        statements = [envelope.statement_hash for _, envelope in candidates]
+
+        def build(head: Head, present: frozenset[bytes]) -> AppendBatch:
+            rows: list[StoredEntry] = []
+            nodes: list[tuple[int, int, bytes]] = []
+            seen = set(present)
+            compact, chain, index = head.compact, head.chain_hash, head.size
+            for (position, envelope), statement in zip(candidates, statements, strict=True):
+                if statement in seen:
+                    outcomes[position] = Rejected(
+                        "duplicate_entry", "this signed statement is already in the log"
+                    )
+                    continue
+                if (envelope.type == GENESIS) != (index == 0):
+                    outcomes[position] = Rejected(
+                        "genesis_order", "entry 0 must be the genesis, and only entry 0"
+                    )
+                    continue
+                seen.add(statement)
+                data = envelope.leaf_bytes(now)
+                digest = leaf_hash(data)
+                chain = chain_next(chain, digest)
+                nodes.extend(compact.append(digest))
+                rows.append(
+                    StoredEntry(
+                        index, digest, chain, statement, envelope.type, envelope.signer, now, data
+                    )
+                )
+                outcomes[position] = Accepted(index, digest, now)
+                index += 1
+            return AppendBatch(rows, nodes, Head(index, compact, chain))
+
+        self.store.append(statements, build)
+        return [o if o is not None else Rejected("internal", "not processed") for o in outcomes]
+
+    def append_one(self, envelope: Envelope, *, now: int) -> Accepted:
+        outcome = self.append([envelope], now=now)[0]
+        if isinstance(outcome, Rejected):
+            raise RuleViolation(outcome.message, code=outcome.code)
+        return outcome
+
+    # --- checkpoints ----------------------------------------------------------------------
+
+    def checkpoint(self, *, now: int) -> StoredCheckpoint:
+        """Sign the current tree head if it grew since the latest checkpoint, and store it."""
+        if self.log_key is None:
+            raise InvalidInput("signing a checkpoint needs the operator key")
+        info = self.info()
+        if self.log_key.public_key != info.operator_key:
+            raise InvalidInput("this key is not the operator key recorded in the genesis entry")
+        head = self.store.head()
+        latest = self.store.latest_checkpoint()
+        if latest is not None and latest.tree_size == head.size:
+            return latest
+        body = Checkpoint(info.origin, head.size, head.root())
+        note = sign_checkpoint(body, NoteSigner(info.origin, self.log_key))
+        stored = StoredCheckpoint(head.size, body.root_hash, note, now)
+        self.store.add_checkpoint(stored)
+        return stored
+
+    def latest_checkpoint(self) -> StoredCheckpoint:
+        latest = self.store.latest_checkpoint()
+        if latest is None:
+            raise NotFound("no checkpoint has been signed yet", code="no_checkpoint")
+        return latest
+
+    def open_checkpoint(self, note: str) -> SignedCheckpoint:
+        """Verify a checkpoint note against this log's origin and operator key."""
+        info = self.info()
+        return open_checkpoint(note, info.verifier, origin=info.origin)
+
+    # --- proofs ------------------------------------------------------------------------------
+
+    def _size_or_latest(self, size: int | None) -> int:
+        if size is not None:
+            return size
+        return self.latest_checkpoint().tree_size
+
+    def root_at(self, size: int) -> bytes:
+        """The root of the tree of ``size`` entries, from O(log n) stored nodes."""
+        current = self.store.head().size
+        if not 0 < size <= current:
+            raise InvalidInput(f"tree size must be between 1 and {current}, got {size}")
+        return CompactRange.from_nodes(size, self.store.nodes(frontier_ids(size))).root()
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> InclusionProof:
+        tree_size = self._size_or_latest(size)
+        current = self.store.head().size
+        if tree_size > current:
+            raise InvalidInput(f"tree size {tree_size} is beyond the log's size {current}")
+        plan = inclusion_plan(index, tree_size)
+        needed = {node for group in plan for node in group} | {(0, index)}
+        nodes = self.store.nodes(needed)
+        hashes = assemble(plan, nodes)
+        return InclusionProof(index, tree_size, nodes[(0, index)], hashes, self.root_at(tree_size))
+
+    def consistency_proof(self, old_size: int, new_size: int | None = None) -> ConsistencyProof:
+        new = self._size_or_latest(new_size)
+        current = self.store.head().size
+        if new > current:
+            raise InvalidInput(f"tree size {new} is beyond the log's size {current}")
+        plan = consistency_plan(old_size, new)
+        nodes = self.store.nodes({node for group in plan for node in group})
+        hashes = assemble(plan, nodes)
+        return ConsistencyProof(old_size, new, self.root_at(old_size), self.root_at(new), hashes)
+
+    def entry(self, index: int) -> tuple[StoredEntry, LogEntry]:
+        stored = self.store.entry(index)
+        return stored, LogEntry.from_leaf(index, stored.data)
+
+    # --- audit -----------------------------------------------------------------------------
+
+    def audit(self, *, external: Sequence[str] = (), progress: object = None) -> AuditReport:
+        """Recompute everything from the stored entries; compare nodes, checkpoints, chain.
+
+        ``external`` are checkpoint notes kept elsewhere (files): each must verify with the
+        operator key and its root must equal the root recomputed from today's entries.
+        """
+        auditor = Auditor()
+        stored_checkpoints = self.store.checkpoints()
+        pending: dict[int, list[tuple[bytes, str]]] = {}
+        for cp in stored_checkpoints:
+            pending.setdefault(cp.tree_size, []).append((cp.root_hash, "stored checkpoint"))
+        head_size = self.store.head().size
+        start = 0
+        tick = getattr(progress, "advance", None)
+        while True:
+            rows = self.store.entries(start, start + AUDIT_CHUNK)
+            if not rows:
+                break
+            for row in rows:
+                if auditor.size in pending:
+                    for root, source in pending.pop(auditor.size):
+                        auditor.compare_root(auditor.size, root, source)
+                auditor.feed(row.index, row.data, row.leaf_hash, row.chain_hash, row.statement_hash)
+            expected = auditor.take_expected_nodes()
+            auditor.compare_nodes(expected, self.store.nodes(expected))
+            if callable(tick):
+                tick(len(rows))
+            start = rows[-1].index + 1
+        for size, roots in pending.items():
+            if size == auditor.size:
+                for root, source in roots:
+                    auditor.compare_root(size, root, source)
+            else:
+                auditor.find(
+                    auditor.size if size > auditor.size else None,
+                    "checkpoint size",
+                    f"a checkpoint of size {size} exists but the log has {auditor.size} entries",
+                )
+        self._audit_checkpoint_signatures(auditor, stored_checkpoints)
+        for note in external:
+            self._audit_external(auditor, note)
+        return auditor.finish(head_size)
+
+    def _verifier_from(self, auditor: Auditor) -> NoteVerifier | None:
+        if auditor.operator_key is None or auditor.origin is None:
+            auditor.find(0, "genesis", "no valid genesis entry: cannot check checkpoint signatures")
+            return None
+        return NoteVerifier.from_public_key(auditor.origin, auditor.operator_key)
+
+    def _audit_checkpoint_signatures(
+        self, auditor: Auditor, checkpoints: Sequence[StoredCheckpoint]
+    ) -> None:
+        verifier = self._verifier_from(auditor) if checkpoints else None
+        if verifier is None:
+            return
+        for cp in checkpoints:
+            try:
+                opened = open_checkpoint(cp.note, verifier, origin=auditor.origin)
+            except TracemarkError as exc:
+                auditor.find(None, "checkpoint signature", f"size {cp.tree_size}: {exc.message}")
+                continue
+            body = opened.checkpoint
+            if body.tree_size != cp.tree_size or body.root_hash != cp.root_hash:
+                auditor.find(
+                    None,
+                    "checkpoint record",
+                    f"stored size/root of checkpoint {cp.tree_size} differ from its signed note",
+                )
+            auditor.report.checkpoints_checked += 1
+
+    def _audit_external(self, auditor: Auditor, note: str) -> SignedCheckpoint | None:
+        verifier = self._verifier_from(auditor)
+        if verifier is None:
+            return None
+        try:
+            opened = open_checkpoint(note, verifier, origin=auditor.origin)
+        except TracemarkError as exc:
+            auditor.find(None, "external checkpoint", exc.message)
+            return None
+        size = opened.checkpoint.tree_size
+        if size > auditor.size:
+            auditor.find(
+                auditor.size,
+                "external checkpoint",
+                f"the checkpoint has {size} entries but the log only {auditor.size}: "
+                "the log was truncated",
+            )
+            return opened
+        if size == 0:
+            return opened
+        # Recompute the root at that size from the entries, not from stored nodes.
+        replay = Auditor()
+        for start in range(0, size, AUDIT_CHUNK):
+            for row in self.store.entries(start, min(size, start + AUDIT_CHUNK)):
+                replay.compact.append(leaf_hash(row.data))
+        if replay.size == size and replay.root() != opened.checkpoint.root_hash:
+            auditor.find(
+                None,
+                "external checkpoint",
+                f"the log's first {size} entries do not hash to the root of the checkpoint "
+                "kept outside the log: history was rewritten",
+            )
+        auditor.report.checkpoints_checked += 1
+        return opened
+

@@ -1,0 +1,73 @@
+"""The in-memory fake of the storage port (tests, tools). Same contract as SqlStore."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+
+from ledger.errors import NotFound
+from ledger.merkle import NodeId
+from ledger.storage.port import AppendBatch, BuildBatch, Head, StoredCheckpoint, StoredEntry
+
+__all__ = ["MemoryStore"]
+
+
+class MemoryStore:
+    """Keeps the log in lists and dicts, guarded by one lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: list[StoredEntry] = []
+        self._statements: set[bytes] = set()
+        self._nodes: dict[NodeId, bytes] = {}
+        self._checkpoints: dict[int, StoredCheckpoint] = {}
+        self._head = Head()
+
+    def head(self) -> Head:
+        with self._lock:
+            return self._head.copy()
+
+    def append(self, statement_hashes: Sequence[bytes], build: BuildBatch) -> AppendBatch:
+        with self._lock:
+            present = frozenset(h for h in statement_hashes if h in self._statements)
+            batch = build(self._head.copy(), present)
+            for expected, row in enumerate(batch.entries, start=len(self._entries)):
+                if row.index != expected or row.statement_hash in self._statements:
+                    raise AssertionError("sequencer produced a non-dense or duplicate entry")
+            self._entries.extend(batch.entries)
+            self._statements.update(row.statement_hash for row in batch.entries)
+            for level, index, digest in batch.nodes:
+                self._nodes[(level, index)] = digest
+            self._head = batch.head.copy()
+            return batch
+
+    def entry(self, index: int) -> StoredEntry:
+        with self._lock:
+            if not 0 <= index < len(self._entries):
+                raise NotFound(f"no entry at index {index} (log size {len(self._entries)})")
+            return self._entries[index]
+
+    def entries(self, start: int, end: int) -> list[StoredEntry]:
+        with self._lock:
+            return self._entries[max(start, 0) : max(end, 0)]
+
+    def nodes(self, ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
+        with self._lock:
+            return {node: self._nodes[node] for node in ids if node in self._nodes}
+
+    def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
+        with self._lock:
+            self._checkpoints.setdefault(checkpoint.tree_size, checkpoint)
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        with self._lock:
+            if not self._checkpoints:
+                return None
+            return self._checkpoints[max(self._checkpoints)]
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        with self._lock:
+            return [self._checkpoints[size] for size in sorted(self._checkpoints)]
+
+    def close(self) -> None:
+        """Nothing to release."""

@@ -1,0 +1,113 @@
+"""The one storage port: what the service needs from a log store.
+
+Two implementations: ``ledger.storage.memory.MemoryStore`` (the fake, for tests and tools)
+and ``ledger.storage.sql.SqlStore`` (SQLite or PostgreSQL). Both pass
+tests/integration/test_store_contract.py.
+
+Appends are serialized by the store (one sequencer). The store calls the service's pure
+``build`` function inside its write transaction, with the current head and the statement
+hashes already in the log, so the sequencing logic stays out of the SQL module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from ledger.hashing import CHAIN_GENESIS
+from ledger.merkle import CompactRange, NodeId
+
+__all__ = [
+    "AppendBatch",
+    "Head",
+    "LogStore",
+    "StoredCheckpoint",
+    "StoredEntry",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntry:
+    """One row of the log as stored: index, hashes, integrated time and leaf bytes."""
+
+    index: int
+    leaf_hash: bytes
+    chain_hash: bytes
+    statement_hash: bytes
+    entry_type: str
+    signer: str
+    integrated_time: int
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCheckpoint:
+    tree_size: int
+    root_hash: bytes
+    note: str
+    created_at: int
+
+
+@dataclass(slots=True)
+class Head:
+    """The log's tip: size, right frontier (for the root) and the last chain hash."""
+
+    size: int = 0
+    compact: CompactRange = field(default_factory=CompactRange)
+    chain_hash: bytes = CHAIN_GENESIS
+
+    def copy(self) -> Head:
+        return Head(self.size, self.compact.copy(), self.chain_hash)
+
+    def root(self) -> bytes:
+        return self.compact.root()
+
+
+@dataclass(slots=True)
+class AppendBatch:
+    """What one append transaction writes: rows, new perfect nodes and the new head."""
+
+    entries: list[StoredEntry]
+    nodes: list[tuple[int, int, bytes]]
+    head: Head
+
+
+BuildBatch = Callable[[Head, frozenset[bytes]], AppendBatch]
+
+
+class LogStore(Protocol):
+    """Storage of the log, its Merkle nodes and its signed checkpoints."""
+
+    def head(self) -> Head:
+        """The current head (size, frontier, chain hash), read consistently."""
+        ...
+
+    def append(self, statement_hashes: Sequence[bytes], build: BuildBatch) -> AppendBatch:
+        """Serialize with every other appender, call ``build(head, already_present)`` and
+        commit what it returns in one transaction. Returns only once durable."""
+        ...
+
+    def entry(self, index: int) -> StoredEntry:
+        """One entry; NotFound if the index is not in the log."""
+        ...
+
+    def entries(self, start: int, end: int) -> list[StoredEntry]:
+        """Entries with start <= index < end, in index order (may be fewer at the tail)."""
+        ...
+
+    def nodes(self, ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
+        """Stored perfect-subtree hashes for the ids that exist."""
+        ...
+
+    def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
+        """Store a signed checkpoint; storing the same tree size again is a no-op."""
+        ...
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None: ...
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        """Every stored checkpoint, by tree size."""
+        ...
+
+    def close(self) -> None: ...

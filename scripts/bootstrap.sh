@@ -129,6 +129,15 @@ ensure_system_packages() { # ensure_system_packages PKG...
     "sudo apt-get install --no-install-recommends ${missing[*]} (continuing without them)"
 }
 
+# Debian's own python3 ships without ensurepip, so `python3 -m venv` needs python3.X-venv.
+ensure_venv_module() {
+  [[ -e $VENV ]] && return 0
+  "$PYTHON" -c 'import ensurepip' >/dev/null 2>&1 && return 0
+  if [[ "$("$PYTHON" -c 'import sys; print(sys.prefix)')" == /usr ]]; then
+    ensure_system_packages "python$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')-venv"
+  fi
+}
+
 # --- 3. Virtual environment -----------------------------------------------------------
 
 stamp_key() {
@@ -158,8 +167,11 @@ ensure_venv() {
   fi
   if [[ ! -e $VENV ]]; then
     say "creating $VENV with $("$PYTHON" -c 'import sys; print(sys.executable, sys.version.split()[0])')"
-    "$PYTHON" -m venv "$VENV" || die "could not create $VENV. On Debian install the venv
-  module: 'apt-get install python3-venv' (then delete $VENV and run again)."
+    if ! "$PYTHON" -m venv "$VENV"; then
+      rm -rf "$VENV"
+      die "could not create $VENV. On Debian install the venv module:" \
+        "'apt-get install python3-venv', then run again."
+    fi
   fi
 
   rm -f "$VENV"/.bootstrap-*.stamp
@@ -177,4 +189,5 @@ ensure_venv() {
 [[ -f requirements.lock ]] || die "requirements.lock is missing; restore it from git or run 'make lock'"
 check_python
 ensure_system_packages "${SYSTEM_PACKAGES[@]}"
+ensure_venv_module
 ensure_venv

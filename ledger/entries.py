@@ -35,6 +35,7 @@ from ledger.keys import SIGNATURE_SIZE, PrivateKey, PublicKey
 
 __all__ = [
     "GENESIS",
+    "NOTICE",
     "MAX_BODY_SIZE",
     "MAX_ENTRY_SIZE",
     "EntryType",
@@ -254,3 +255,22 @@ def _validate_genesis(body: Mapping[str, Any]) -> None:
 
 
 register_entry_type(GENESIS, _validate_genesis)
+
+
+# --- Operator notices: statements the operator publishes in its own log -----------------
+
+NOTICE = "log.notice"
+
+
+def _validate_notice(body: Mapping[str, Any]) -> None:
+    if set(body) - {"title", "text", "ref"} or "title" not in body:
+        raise InvalidInput("notice body needs a title, and may have text and ref")
+    for name, limit in (("title", 200), ("text", 4000), ("ref", 200)):
+        value = body.get(name, "")
+        if not isinstance(value, str) or len(value) > limit:
+            raise InvalidInput(f"notice {name} must be a string of at most {limit} characters")
+    if not body["title"]:
+        raise InvalidInput("notice title must not be empty")
+
+
+register_entry_type(NOTICE, _validate_notice)

@@ -1,0 +1,460 @@
+"""The ``tracemark`` command line: thin commands over ledger.service.
+
+Exit codes (documented in docs/cli.md):
+    0 success · 1 unexpected failure · 2 bad input or usage · 3 verification failed
+    4 conflict with the ledger's state · 5 storage unavailable
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from ledger import errors
+from ledger.entries import NOTICE, sign_entry
+from ledger.keyfile import load_private_key, save_private_key, save_public_key
+from ledger.keys import PrivateKey
+from ledger.merkle import verify_consistency, verify_inclusion
+from ledger.service import LogService, now_ms
+from ledger.storage.sql import SqlStore
+
+__all__ = ["EXIT_CODES", "app", "main"]
+
+EXIT_CODES: dict[type[errors.TracemarkError], int] = {
+    errors.VerificationError: 3,
+    errors.Conflict: 4,
+    errors.StorageUnavailable: 5,
+    errors.InvalidInput: 2,
+    errors.NotFound: 2,
+}
+
+app = typer.Typer(
+    name="tracemark",
+    help="Tracemark: a transparent, append-only provenance ledger for live commerce.\n\n"
+    "Settings come from options or environment variables: TRACEMARK_HOME (default "
+    "./.tracemark), TRACEMARK_DATABASE_URL (default sqlite:///$TRACEMARK_HOME/tracemark.db), "
+    "TRACEMARK_KEY_FILE (default $TRACEMARK_HOME/operator.key), TRACEMARK_KEY_PASSPHRASE.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+log_app = typer.Typer(help="Read the log: checkpoints, entries and proofs.", no_args_is_help=True)
+app.add_typer(log_app, name="log")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for programs.")]
+DbOpt = Annotated[
+    str | None,
+    typer.Option("--database-url", envvar="TRACEMARK_DATABASE_URL", help="SQLAlchemy URL."),
+]
+HomeOpt = Annotated[
+    Path,
+    typer.Option(envvar="TRACEMARK_HOME", help="Folder for the default database and key."),
+]
+KeyOpt = Annotated[
+    Path | None, typer.Option("--key-file", envvar="TRACEMARK_KEY_FILE", help="Operator key.")
+]
+
+
+def fail(message: str, code: int) -> NoReturn:
+    err.print(f"tracemark: error: {message}", markup=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def exit_code_for(exc: errors.TracemarkError) -> int:
+    for kind, code in EXIT_CODES.items():
+        if isinstance(exc, kind):
+            return code
+    return 1
+
+
+@contextmanager
+def handled() -> Iterator[None]:
+    """Turn Tracemark errors into one line on stderr and a documented exit code."""
+    try:
+        yield
+    except errors.TracemarkError as exc:
+        fail(exc.message, exit_code_for(exc))
+
+
+@dataclass
+class Context:
+    home: Path
+    database_url: str
+    key_file: Path
+
+    def store(self) -> SqlStore:
+        return SqlStore(self.database_url)
+
+    def service(self, *, with_key: bool = False) -> LogService:
+        key = self.load_key() if with_key else None
+        return LogService(self.store(), log_key=key)
+
+    def load_key(self) -> PrivateKey:
+        key, warnings = load_private_key(self.key_file, _passphrase())
+        for warning in warnings:
+            if "unencrypted" not in warning:
+                err.print(f"tracemark: warning: {warning}", markup=False, soft_wrap=True)
+        return key
+
+
+def _passphrase() -> bytes | None:
+    value = os.environ.get("TRACEMARK_KEY_PASSPHRASE")
+    return value.encode("utf-8") if value else None
+
+
+def context(home: Path, database_url: str | None, key_file: Path | None) -> Context:
+    url = database_url or f"sqlite:///{home / 'tracemark.db'}"
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return Context(home, url, key_file or home / "operator.key")
+
+
+def emit(as_json: bool, data: dict[str, Any], human: Callable[[], None]) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    else:
+        human()
+
+
+def raw(text: str) -> None:
+    """Write protocol text (signed notes) byte-exact: no wrapping, no markup."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def b64(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+@app.command()
+def init(
+    origin: Annotated[
+        str, typer.Option(help="The log's origin line (a schema-less URL).")
+    ] = "tracemark.localhost/log",
+    operator_name: Annotated[str, typer.Option(help="The operator's legal name.")] = "Operator",
+    home: HomeOpt = Path(".tracemark"),
+    database_url: DbOpt = None,
+    key_file: KeyOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Create the database, the operator key, the genesis entry and the first checkpoint.
+
+    The key is encrypted when TRACEMARK_KEY_PASSPHRASE is set; otherwise it is written
+    unencrypted with mode 0600 and a warning. An existing key file is reused, never replaced.
+    """
+    ctx = context(home, database_url, key_file)
+    with handled():
+        if ctx.key_file.exists():
+            key = ctx.load_key()
+        else:
+            key = PrivateKey.generate()
+            for warning in save_private_key(ctx.key_file, key, _passphrase()):
+                err.print(f"tracemark: warning: {warning}", markup=False, soft_wrap=True)
+            save_public_key(ctx.key_file.with_suffix(".pub"), key)
+        service = LogService(ctx.store())
+        checkpoint = service.initialize(
+            origin=origin, operator_name=operator_name, key=key, now=now_ms()
+        )
+    emit(
+        json_out,
+        {
+            "origin": origin,
+            "database_url": ctx.database_url,
+            "key_file": str(ctx.key_file),
+            "key_id": key.key_id,
+            "public_key": key.public_key.to_text(),
+            "checkpoint": checkpoint.note,
+        },
+        lambda: (
+            out.print(f"[green]Initialized[/] log [bold]{origin}[/] in {ctx.database_url}"),
+            out.print(f"Operator key {key.key_id} in {ctx.key_file}"),
+            out.print("First checkpoint:"),
+            raw(checkpoint.note),
+        ),
+    )
+
+
+@app.command()
+def notice(
+    title: Annotated[str, typer.Argument(help="Short title of the notice.")],
+    text: Annotated[str, typer.Option(help="Body text.")] = "",
+    home: HomeOpt = Path(".tracemark"),
+    database_url: DbOpt = None,
+    key_file: KeyOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Publish an operator notice in the log (signed with the operator key)."""
+    ctx = context(home, database_url, key_file)
+    with handled():
+        service = ctx.service(with_key=True)
+        assert service.log_key is not None
+        body = {"title": title, "text": text} if text else {"title": title}
+        accepted = service.append_one(sign_entry(NOTICE, body, service.log_key), now=now_ms())
+        checkpoint = service.checkpoint(now=now_ms())
+    emit(
+        json_out,
+        {"index": accepted.index, "leaf_hash": b64(accepted.leaf_hash), "tree_size": checkpoint.tree_size},
+        lambda: out.print(f"Appended notice at index {accepted.index}; tree size {checkpoint.tree_size}"),
+    )
+
+
+@log_app.command("checkpoint")
+def log_checkpoint(
+    sign: Annotated[
+        bool, typer.Option("--sign/--no-sign", help="Sign a new checkpoint if the log grew.")
+    ] = True,
+    home: HomeOpt = Path(".tracemark"),
+    database_url: DbOpt = None,
+    key_file: KeyOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Print the latest signed checkpoint (C2SP signed note), signing a new one if needed."""
+    ctx = context(home, database_url, key_file)
+    with handled():
+        if sign and ctx.key_file.exists():
+            checkpoint = ctx.service(with_key=True).checkpoint(now=now_ms())
+        else:
+            checkpoint = ctx.service().latest_checkpoint()
+    emit(
+        json_out,
+        {"tree_size": checkpoint.tree_size, "root_hash": b64(checkpoint.root_hash), "note": checkpoint.note},
+        lambda: raw(checkpoint.note),
+    )
+
+
+@log_app.command("show")
+def log_show(
+    index: Annotated[int, typer.Argument(help="Entry index (0 is the genesis).", min=0)],
+    home: HomeOpt = Path(".tracemark"),
+    database_url: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show one log entry: type, signer, time, hashes and body."""
+    ctx = context(home, database_url, None)
+    with handled():
+        stored, entry = ctx.service().entry(index)
+    data = {
+        "index": index,
+        "type": entry.envelope.type,
+        "signer": entry.envelope.signer,
+        "integrated_time": entry.integrated_time,
+        "leaf_hash": b64(stored.leaf_hash),
+        "chain_hash": b64(stored.chain_hash),
+        "body": entry.envelope.body,
+        "signature": b64(entry.envelope.signature),
+    }
+
+    def human() -> None:
+        table = Table(show_header=False, box=None)
+        for name in ("index", "type", "signer", "integrated_time", "leaf_hash", "chain_hash"):
+            table.add_row(name, str(data[name]))
+        out.print(table)
+        out.print_json(json.dumps(entry.envelope.body))
+
+    emit(json_out, data, human)
+
+
+@log_app.command("prove")
+def log_prove(
+    index: Annotated[int, typer.Argument(help="Entry index to prove.", min=0)],
+    size: Annotated[
+        int | None, typer.Option(help="Tree size (default: latest checkpoint).", min=1)
+    ] = None,
+    home: HomeOpt = Path(".tracemark"),
+    database_url: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Print an RFC 9162 inclusion proof of entry INDEX, verified before printing."""
+    ctx = context(home, database_url, None)
+    with handled():
+        proof = ctx.service().inclusion_proof(index, size)
+        verify_inclusion(proof.index, proof.tree_size, proof.leaf_hash, proof.hashes, proof.root_hash)
+    emit(
+        json_out,
+        {
+            "index": proof.index,
+            "tree_size": proof.tree_size,
+            "leaf_hash": b64(proof.leaf_hash),
+            "root_hash": b64(proof.root_hash),
+            "inclusion_path": [b64(h) for h in proof.hashes],
+        },
+        lambda: (
+            out.print(f"Entry {proof.index} is in the tree of size {proof.tree_size}"),
+            out.print(f"root {b64(proof.root_hash)}"),
+            [out.print(f"  {b64(h)}") for h in proof.hashes],
+        ),
+    )
+
+
+@log_app.command("consistency")
+def log_consistency(
+    old: Annotated[int, typer.Argument(help="Older tree size.", min=1)],
+    new: Annotated[int, typer.Argument(help="Newer tree size.", min=1)],
+    home: HomeOpt = Path(".tracemark"),
+    database_url: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Print an RFC 9162 consistency proof from tree size OLD to NEW, verified first."""
+    ctx = context(home, database_url, None)
+    with handled():
+        proof = ctx.service().consistency_proof(old, new)
+        verify_consistency(proof.old_size, proof.new_size, proof.old_root, proof.new_root, proof.hashes)
+    emit(
+        json_out,
+        {
+            "old_size": proof.old_size,
+            "new_size": proof.new_size,
+            "old_root": b64(proof.old_root),
+            "new_root": b64(proof.new_root),
+            "consistency_path": [b64(h) for h in proof.hashes],
+        },
+        lambda: (
+            out.print(f"Tree {proof.old_size} is a prefix of tree {proof.new_size}"),
+            [out.print(f"  {b64(h)}") for h in proof.hashes],
+        ),
+    )
+
+
+@app.command()
+def audit(
+    checkpoint: Annotated[
+        list[Path] | None,
+        typer.Option(help="A checkpoint kept outside the log (repeatable).", exists=False),
+    ] = None,
+    home: HomeOpt = Path(".tracemark"),
+    database_url: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Recompute every hash, the chain, the tree and every signature; exit 3 on divergence.
+
+    With --checkpoint FILE, also prove today's log is consistent with a checkpoint kept
+    elsewhere, which catches a history rewritten with every hash recomputed.
+    """
+    ctx = context(home, database_url, None)
+    notes: list[str] = []
+    for path in checkpoint or []:
+        try:
+            notes.append(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"cannot read checkpoint file {path}: {exc}", 2)
+    with handled():
+        service = ctx.service()
+        total = service.store.head().size
+        with Progress(
+            TextColumn("auditing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=err, transient=True, disable=json_out or not err.is_terminal,
+        ) as progress:
+            task = progress.add_task("audit", total=total)
+            report = service.audit(
+                external=notes, progress=_Advance(lambda n: progress.advance(task, n))
+            )
+    first = report.first()
+    data = {
+        "ok": report.ok,
+        "tree_size": report.tree_size,
+        "root_hash": b64(report.root_hash),
+        "entries_checked": report.entries_checked,
+        "nodes_checked": report.nodes_checked,
+        "checkpoints_checked": report.checkpoints_checked,
+        "first_bad_index": report.first_bad_index,
+        "findings": [
+            {"index": f.index, "what": f.what, "detail": f.detail} for f in report.findings
+        ],
+    }
+
+    def human() -> None:
+        if report.ok:
+            out.print(
+                f"[green]audit passed[/]: {report.entries_checked} entries, "
+                f"{report.nodes_checked} nodes, {report.checkpoints_checked} checkpoints"
+            )
+            return
+        out.print(f"[red]audit FAILED[/]: {len(report.findings)} finding(s)")
+        if first is not None:
+            out.print(f"first divergence: {first}", markup=False)
+        for finding in report.findings[:20]:
+            out.print(f"  - {finding}", markup=False)
+
+    emit(json_out, data, human)
+    if not report.ok:
+        raise typer.Exit(3)
+
+
+@dataclass
+class _Advance:
+    advance: Callable[[int], None]
+
+
+@app.command("demo-log")
+def demo_log(
+    home: HomeOpt = Path(".tracemark"),
+    database_url: DbOpt = None,
+    key_file: KeyOpt = None,
+) -> None:
+    """Initialize a local log if needed, publish a few notices, prove them and audit."""
+    ctx = context(home, database_url, key_file)
+    with handled():
+        if not ctx.key_file.exists():
+            key = PrivateKey.generate()
+            save_private_key(ctx.key_file, key, _passphrase())
+        service = LogService(ctx.store(), log_key=ctx.load_key())
+        if service.store.head().size == 0:
+            assert service.log_key is not None
+            service.initialize(
+                origin="tracemark.localhost/log", operator_name="Demo Operator",
+                key=service.log_key, now=now_ms(),
+            )
+            out.print(f"Initialized a log in {ctx.database_url}")
+        assert service.log_key is not None
+        before = service.checkpoint(now=now_ms())
+        titles = ["Operator policy v1 published", "Producer onboarding opened", "Witness added"]
+        envelopes = [
+            sign_entry(NOTICE, {"title": t, "ref": f"demo-{before.tree_size}-{i}"}, service.log_key)
+            for i, t in enumerate(titles)
+        ]
+        outcomes = service.append(envelopes, now=now_ms())
+        after = service.checkpoint(now=now_ms())
+        out.print(f"Appended {len(outcomes)} notices; tree {before.tree_size} -> {after.tree_size}")
+        raw(after.note)
+        proof = service.inclusion_proof(after.tree_size - 1)
+        verify_inclusion(proof.index, proof.tree_size, proof.leaf_hash, proof.hashes, proof.root_hash)
+        out.print(f"[green]✓[/] inclusion of entry {proof.index}: {len(proof.hashes)} hashes")
+        cons = service.consistency_proof(before.tree_size, after.tree_size)
+        verify_consistency(cons.old_size, cons.new_size, cons.old_root, cons.new_root, cons.hashes)
+        out.print(f"[green]✓[/] consistency {cons.old_size} -> {cons.new_size}")
+        report = service.audit()
+        status = "[green]passed[/]" if report.ok else "[red]FAILED[/]"
+        out.print(f"audit {status}: {report.entries_checked} entries")
+        if not report.ok:
+            raise typer.Exit(3)
+
+
+def main() -> None:
+    """Console entry point: never a traceback for a Tracemark error."""
+    try:
+        app()
+    except errors.TracemarkError as exc:  # pragma: no cover - commands use handled()
+        err.print(f"tracemark: error: {exc.message}", markup=False)
+        sys.exit(exit_code_for(exc))
+
+
+if __name__ == "__main__":
+    main()

@@ -126,8 +126,12 @@ class SqlStore:
             SQLModel.metadata.create_all(
                 conn, tables=[_E, _N, _C], checkfirst=True
             )
-            for statement in append_only_ddl(self.dialect):
-                conn.exec_driver_sql(statement)
+            cursor = conn.connection.cursor()  # raw DBAPI: no placeholder parsing of '%'
+            try:
+                for statement in append_only_ddl(self.dialect):
+                    cursor.execute(statement)
+            finally:
+                cursor.close()
 
     def close(self) -> None:
         self.engine.dispose()

@@ -1,0 +1,159 @@
+"""The storage contract: the same behaviour from the fake, SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ledger.entries import LogEntry
+from ledger.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from ledger.merkle import frontier_ids, verify_consistency, verify_inclusion
+from ledger.service import Accepted, LogService, Rejected
+from ledger.storage.sql import SqlStore
+from tests import reference
+from tests.conftest import BACKENDS, ORIGIN, SQL_BACKENDS, initialized, make_store, notices
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+    s = make_store(request.param, request, tmp_path)
+    yield s
+    s.close()
+
+
+def test_empty_store_has_an_empty_head(store) -> None:  # type: ignore[no-untyped-def]
+    head = store.head()
+    assert head.size == 0
+    assert store.latest_checkpoint() is None
+    assert store.entries(0, 10) == []
+    with pytest.raises(NotFound):
+        store.entry(0)
+
+
+def test_initialize_writes_genesis_and_first_checkpoint(store, operator_key) -> None:  # type: ignore[no-untyped-def]
+    service = initialized(store, operator_key)
+    assert store.head().size == 1
+    genesis = LogEntry.from_leaf(0, store.entry(0).data)
+    assert genesis.envelope.type == "log.genesis"
+    info = service.info()
+    assert info.origin == ORIGIN
+    assert info.operator_key == operator_key.public_key
+    checkpoint = service.latest_checkpoint()
+    assert checkpoint.tree_size == 1
+    assert service.open_checkpoint(checkpoint.note).checkpoint.root_hash == checkpoint.root_hash
+    with pytest.raises(Conflict):
+        service.initialize(origin=ORIGIN, operator_name="again", key=operator_key, now=2)
+
+
+def test_appends_are_dense_and_match_the_reference_tree(store, operator_key) -> None:  # type: ignore[no-untyped-def]
+    service = initialized(store, operator_key)
+    outcomes = service.append(notices(operator_key, 37), now=5)
+    outcomes += service.append(notices(operator_key, 64, start=37), now=6)
+    assert [o.index for o in outcomes if isinstance(o, Accepted)] == list(range(1, 102))
+    rows = store.entries(0, 1_000)
+    assert [r.index for r in rows] == list(range(102))
+    leaves = [r.leaf_hash for r in rows]
+    assert [reference.leaf(r.data) for r in rows] == leaves
+    head = store.head()
+    assert head.size == 102
+    assert head.root() == reference.mth(leaves)
+    assert store.entries(100, 200)[0].index == 100
+    assert len(store.entries(100, 200)) == 2
+
+
+def test_replays_and_bad_signatures_are_rejected_per_entry(store, operator_key) -> None:  # type: ignore[no-untyped-def]
+    from ledger.keys import PrivateKey
+
+    service = initialized(store, operator_key)
+    first = notices(operator_key, 3)
+    assert all(isinstance(o, Accepted) for o in service.append(first, now=5))
+    stranger = notices(PrivateKey.generate(), 1, tag="stranger")
+    mixed = [first[0], *notices(operator_key, 1, start=3), stranger[0], first[1]]
+    outcomes = service.append(mixed, now=6)
+    assert isinstance(outcomes[0], Rejected) and outcomes[0].code == "duplicate_entry"
+    assert isinstance(outcomes[1], Accepted) and outcomes[1].index == 4
+    assert isinstance(outcomes[2], Rejected) and outcomes[2].code == "unknown_key"
+    assert isinstance(outcomes[3], Rejected) and outcomes[3].code == "duplicate_entry"
+    # A duplicate inside one batch is caught too.
+    again = notices(operator_key, 1, start=50)
+    outcomes = service.append([again[0], again[0]], now=7)
+    assert isinstance(outcomes[0], Accepted)
+    assert isinstance(outcomes[1], Rejected)
+    with pytest.raises(RuleViolation) as caught:
+        service.append_one(first[2], now=8)
+    assert caught.value.code == "duplicate_entry"
+    assert store.head().size == 6
+
+
+def test_proofs_from_storage_verify(store, operator_key) -> None:  # type: ignore[no-untyped-def]
+    service = initialized(store, operator_key)
+    service.append(notices(operator_key, 40), now=5)
+    old = service.checkpoint(now=6)
+    service.append(notices(operator_key, 30, start=40), now=7)
+    new = service.checkpoint(now=8)
+    assert (old.tree_size, new.tree_size) == (41, 71)
+    for index in (0, 1, 40, 41, 70):
+        proof = service.inclusion_proof(index)
+        assert proof.tree_size == 71
+        verify_inclusion(index, 71, proof.leaf_hash, proof.hashes, new.root_hash)
+    proof = service.inclusion_proof(7, size=old.tree_size)
+    verify_inclusion(7, 41, proof.leaf_hash, proof.hashes, old.root_hash)
+    cons = service.consistency_proof(old.tree_size, new.tree_size)
+    verify_consistency(41, 71, old.root_hash, new.root_hash, cons.hashes)
+    with pytest.raises(InvalidInput):
+        service.inclusion_proof(71)
+    with pytest.raises(InvalidInput):
+        service.consistency_proof(10, 500)
+
+
+def test_nodes_lookup_returns_only_existing(store, operator_key) -> None:  # type: ignore[no-untyped-def]
+    initialized(store, operator_key)
+    service = LogService(store)
+    service.append(notices(operator_key, 6), now=2)  # size 7
+    found = store.nodes([(0, 6), (1, 2), (2, 0), (2, 1), (1, 3), (3, 0)])
+    assert set(found) == {(0, 6), (1, 2), (2, 0)}  # (2,1), (1,3), (3,0) are not complete yet
+    assert set(store.nodes(frontier_ids(7))) == {(2, 0), (1, 2), (0, 6)}
+
+
+def test_checkpoints_are_stored_once_per_size(store, operator_key) -> None:  # type: ignore[no-untyped-def]
+    service = initialized(store, operator_key)
+    first = service.checkpoint(now=10)
+    again = service.checkpoint(now=20)
+    assert again == first  # no growth: the same checkpoint, not a new one
+    service.append(notices(operator_key, 2), now=30)
+    third = service.checkpoint(now=40)
+    assert [c.tree_size for c in store.checkpoints()] == [1, 3]
+    assert store.latest_checkpoint() == third
+
+
+@pytest.mark.parametrize("backend", SQL_BACKENDS)
+def test_sql_state_survives_reopening(backend: str, request, tmp_path, operator_key) -> None:  # type: ignore[no-untyped-def]
+    first = make_store(backend, request, tmp_path)
+    url = first.url
+    service = initialized(first, operator_key)
+    service.append(notices(operator_key, 20), now=5)
+    root = first.head().root()
+    first.close()
+    reopened = SqlStore(url)
+    try:
+        assert reopened.head().size == 21
+        assert reopened.head().root() == root
+        again = LogService(reopened, log_key=operator_key)
+        outcome = again.append(notices(operator_key, 1, start=20), now=6)[0]
+        assert isinstance(outcome, Accepted) and outcome.index == 21
+        assert again.audit().ok
+    finally:
+        reopened.close()
+
+
+def test_audit_passes_on_a_healthy_log(store, operator_key) -> None:  # type: ignore[no-untyped-def]
+    service = initialized(store, operator_key)
+    for batch in range(3):
+        service.append(notices(operator_key, 25, start=batch * 25), now=10 + batch)
+        service.checkpoint(now=20 + batch)
+    report = service.audit(external=[store.checkpoints()[1].note])
+    assert report.ok, report.findings
+    assert report.entries_checked == 76
+    assert report.checkpoints_checked == 5  # 4 stored + 1 external
+    assert report.root_hash == store.head().root()

@@ -149,20 +149,27 @@ class Auditor:
     def compare_nodes(
         self, expected: dict[tuple[int, int], bytes], stored: dict[tuple[int, int], bytes]
     ) -> None:
-        for (level, node_index), digest in sorted(
-            expected.items(), key=lambda item: (item[0][1] << item[0][0], item[0][0])
-        ):
-            first_leaf = node_index << level
+        """Compare recomputed perfect nodes with stored ones, lowest level first.
+
+        A mismatching node is blamed on the earliest divergence already found among the
+        leaves it covers; only when nothing below it diverged is the node itself the
+        tampered record, and then it is reported at its first leaf.
+        """
+        for level, node_index in sorted(expected):
+            digest = expected[(level, node_index)]
             got = stored.get((level, node_index))
-            if got is None:
-                self.find(first_leaf, "merkle node", f"node ({level}, {node_index}) is missing")
-            elif got != digest:
-                self.find(
-                    first_leaf,
-                    "merkle node",
-                    f"stored node ({level}, {node_index}) does not match the entries",
-                )
             self.report.nodes_checked += 1
+            if got == digest:
+                continue
+            first, last = node_index << level, (node_index + 1) << level
+            below = [
+                f.index
+                for f in self.report.findings
+                if f.index is not None and first <= f.index < last
+            ]
+            where = min(below) if below else first
+            detail = "is missing" if got is None else "does not match the entries"
+            self.find(where, "merkle node", f"stored node ({level}, {node_index}) {detail}")
 
     def compare_root(self, tree_size: int, root_hash: bytes, source: str) -> None:
         """Call when ``self.size == tree_size``: compare a checkpoint's root with ours."""

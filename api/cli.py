@@ -204,15 +204,21 @@ def notice(
     """Publish an operator notice in the log (signed with the operator key)."""
     ctx = context(home, database_url, key_file)
     with handled():
-        service = ctx.service(with_key=True)
-        assert service.log_key is not None
+        key = ctx.load_key()
+        service = LogService(ctx.store(), log_key=key)
         body = {"title": title, "text": text} if text else {"title": title}
-        accepted = service.append_one(sign_entry(NOTICE, body, service.log_key), now=now_ms())
+        accepted = service.append_one(sign_entry(NOTICE, body, key), now=now_ms())
         checkpoint = service.checkpoint(now=now_ms())
     emit(
         json_out,
-        {"index": accepted.index, "leaf_hash": b64(accepted.leaf_hash), "tree_size": checkpoint.tree_size},
-        lambda: out.print(f"Appended notice at index {accepted.index}; tree size {checkpoint.tree_size}"),
+        {
+            "index": accepted.index,
+            "leaf_hash": b64(accepted.leaf_hash),
+            "tree_size": checkpoint.tree_size,
+        },
+        lambda: out.print(
+            f"Appended notice at index {accepted.index}; tree size {checkpoint.tree_size}"
+        ),
     )
 
 
@@ -235,7 +241,11 @@ def log_checkpoint(
             checkpoint = ctx.service().latest_checkpoint()
     emit(
         json_out,
-        {"tree_size": checkpoint.tree_size, "root_hash": b64(checkpoint.root_hash), "note": checkpoint.note},
+        {
+            "tree_size": checkpoint.tree_size,
+            "root_hash": b64(checkpoint.root_hash),
+            "note": checkpoint.note,
+        },
         lambda: raw(checkpoint.note),
     )
 
@@ -286,7 +296,9 @@ def log_prove(
     ctx = context(home, database_url, None)
     with handled():
         proof = ctx.service().inclusion_proof(index, size)
-        verify_inclusion(proof.index, proof.tree_size, proof.leaf_hash, proof.hashes, proof.root_hash)
+        verify_inclusion(
+            proof.index, proof.tree_size, proof.leaf_hash, proof.hashes, proof.root_hash
+        )
     emit(
         json_out,
         {
@@ -316,7 +328,9 @@ def log_consistency(
     ctx = context(home, database_url, None)
     with handled():
         proof = ctx.service().consistency_proof(old, new)
-        verify_consistency(proof.old_size, proof.new_size, proof.old_root, proof.new_root, proof.hashes)
+        verify_consistency(
+            proof.old_size, proof.new_size, proof.old_root, proof.new_root, proof.hashes
+        )
     emit(
         json_out,
         {
@@ -359,8 +373,13 @@ def audit(
         service = ctx.service()
         total = service.store.head().size
         with Progress(
-            TextColumn("auditing"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            console=err, transient=True, disable=json_out or not err.is_terminal,
+            TextColumn("auditing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+            disable=json_out or not err.is_terminal,
         ) as progress:
             task = progress.add_task("audit", total=total)
             report = service.audit(
@@ -413,21 +432,21 @@ def demo_log(
     ctx = context(home, database_url, key_file)
     with handled():
         if not ctx.key_file.exists():
-            key = PrivateKey.generate()
-            save_private_key(ctx.key_file, key, _passphrase())
-        service = LogService(ctx.store(), log_key=ctx.load_key())
+            save_private_key(ctx.key_file, PrivateKey.generate(), _passphrase())
+        key = ctx.load_key()
+        service = LogService(ctx.store(), log_key=key)
         if service.store.head().size == 0:
-            assert service.log_key is not None
             service.initialize(
-                origin="tracemark.localhost/log", operator_name="Demo Operator",
-                key=service.log_key, now=now_ms(),
+                origin="tracemark.localhost/log",
+                operator_name="Demo Operator",
+                key=key,
+                now=now_ms(),
             )
             out.print(f"Initialized a log in {ctx.database_url}")
-        assert service.log_key is not None
         before = service.checkpoint(now=now_ms())
         titles = ["Operator policy v1 published", "Producer onboarding opened", "Witness added"]
         envelopes = [
-            sign_entry(NOTICE, {"title": t, "ref": f"demo-{before.tree_size}-{i}"}, service.log_key)
+            sign_entry(NOTICE, {"title": t, "ref": f"demo-{before.tree_size}-{i}"}, key)
             for i, t in enumerate(titles)
         ]
         outcomes = service.append(envelopes, now=now_ms())
@@ -435,7 +454,9 @@ def demo_log(
         out.print(f"Appended {len(outcomes)} notices; tree {before.tree_size} -> {after.tree_size}")
         raw(after.note)
         proof = service.inclusion_proof(after.tree_size - 1)
-        verify_inclusion(proof.index, proof.tree_size, proof.leaf_hash, proof.hashes, proof.root_hash)
+        verify_inclusion(
+            proof.index, proof.tree_size, proof.leaf_hash, proof.hashes, proof.root_hash
+        )
         out.print(f"[green]✓[/] inclusion of entry {proof.index}: {len(proof.hashes)} hashes")
         cons = service.consistency_proof(before.tree_size, after.tree_size)
         verify_consistency(cons.old_size, cons.new_size, cons.old_root, cons.new_root, cons.hashes)

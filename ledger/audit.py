@@ -129,9 +129,9 @@ class Auditor:
             if index != 0:
                 self.find(index, "genesis", "a genesis entry may only be entry 0")
                 return
-            key = PublicKey.from_text(envelope.body["key"])
-            self.keys[key.key_id] = key
-            self.operator_key = key
+            introduced = PublicKey.from_text(envelope.body["key"])
+            self.keys[introduced.key_id] = introduced
+            self.operator_key = introduced
             self.origin = str(envelope.body["origin"])
         elif index == 0:
             self.find(index, "genesis", "entry 0 is not the log's genesis entry")
@@ -191,4 +191,3 @@ class Auditor:
         self.report.tree_size = self.size
         self.report.root_hash = self.root()
         return self.report
-

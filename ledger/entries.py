@@ -35,9 +35,9 @@ from ledger.keys import SIGNATURE_SIZE, PrivateKey, PublicKey
 
 __all__ = [
     "GENESIS",
-    "NOTICE",
     "MAX_BODY_SIZE",
     "MAX_ENTRY_SIZE",
+    "NOTICE",
     "EntryType",
     "Envelope",
     "LogEntry",

@@ -17,7 +17,7 @@ must be empty with equal roots. ``root_from_*`` compute; ``verify_*`` compare an
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ledger.errors import InvalidInput, ProofError
 from ledger.hashing import EMPTY_ROOT, HASH_SIZE, node_hash
@@ -290,13 +290,11 @@ class CompactRange:
     """
 
     size: int = 0
-    hashes: list[bytes] | None = None
-    levels: list[int] | None = None
+    hashes: list[bytes] = field(default_factory=list)
+    levels: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        if self.hashes is None:
-            self.hashes = []
-        if self.levels is None:
+        if self.size and not self.levels:
             self.levels = [level for level, _ in frontier_ids(self.size)]
         if len(self.levels) != len(self.hashes):
             raise InvalidInput(
@@ -313,13 +311,11 @@ class CompactRange:
             raise InvalidInput(f"frontier node {exc.args[0]} is missing") from None
 
     def copy(self) -> CompactRange:
-        assert self.hashes is not None and self.levels is not None
         return CompactRange(self.size, list(self.hashes), list(self.levels))
 
     def append(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
         """Add one leaf hash; return the new perfect nodes as ``(level, index, hash)``."""
         hashes, levels = self.hashes, self.levels
-        assert hashes is not None and levels is not None
         size = self.size + 1
         self.size = size
         new = [(0, size - 1, leaf)]
@@ -340,7 +336,6 @@ class CompactRange:
         return new
 
     def root(self) -> bytes:
-        assert self.hashes is not None
         if not self.hashes:
             return EMPTY_ROOT
         return _fold(self.hashes)

@@ -398,4 +398,3 @@ class LogService:
             )
         auditor.report.checkpoints_checked += 1
         return opened
-

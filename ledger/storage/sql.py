@@ -123,9 +123,7 @@ class SqlStore:
         with self._write() as conn:
             if self.dialect == "postgresql":
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})")
-            SQLModel.metadata.create_all(
-                conn, tables=[_E, _N, _C], checkfirst=True
-            )
+            SQLModel.metadata.create_all(conn, tables=[_E, _N, _C], checkfirst=True)
             cursor = conn.connection.cursor()  # raw DBAPI: no placeholder parsing of '%'
             try:
                 for statement in append_only_ddl(self.dialect):
@@ -219,9 +217,7 @@ class SqlStore:
         unique = list(dict.fromkeys(hashes))
         for i in range(0, len(unique), _IN_CHUNK):
             chunk = unique[i : i + _IN_CHUNK]
-            rows = conn.execute(
-                select(_E.c.statement_hash).where(_E.c.statement_hash.in_(chunk))
-            )
+            rows = conn.execute(select(_E.c.statement_hash).where(_E.c.statement_hash.in_(chunk)))
             found.update(bytes(r[0]) for r in rows)
         return frozenset(found)
 
@@ -237,9 +233,7 @@ class SqlStore:
     def entries(self, start: int, end: int) -> list[StoredEntry]:
         with self._read() as conn:
             rows = conn.execute(
-                select(*_ENTRY_COLUMNS)
-                .where(_E.c.idx >= start, _E.c.idx < end)
-                .order_by(_E.c.idx)
+                select(*_ENTRY_COLUMNS).where(_E.c.idx >= start, _E.c.idx < end).order_by(_E.c.idx)
             )
             return [_entry(r) for r in rows]
 

@@ -69,7 +69,7 @@ def _sqlite_ddl() -> list[str]:
             )
         key = _KEYS[table]
         ddl.append(
-            f"CREATE TRIGGER IF NOT EXISTS {table}_no_replace BEFORE INSERT ON {table} "
+            f"CREATE TRIGGER IF NOT EXISTS {table}_no_replace BEFORE INSERT ON {table} "  # noqa: S608 (constant names)
             f"WHEN EXISTS (SELECT 1 FROM {table} WHERE {key} = NEW.{key}) "
             f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: row exists'); END"
         )

@@ -53,9 +53,12 @@ def test_signature_is_domain_separated_by_type_and_purpose() -> None:
     message = env.message()
     assert message.startswith(b"tracemark/entry/log.notice/v1\x00")
     assert KEY.public_key.verify(env.signature, message)
-    note = message.decode("utf-8", "replace") + "\n\n— x " + base64.b64encode(
-        b"\x00" * 4 + env.signature
-    ).decode() + "\n"
+    note = (
+        message.decode("utf-8", "replace")
+        + "\n\n— x "
+        + base64.b64encode(b"\x00" * 4 + env.signature).decode()
+        + "\n"
+    )
     with pytest.raises(TracemarkError):
         open_note(note, [NoteVerifier.from_public_key("x", KEY.public_key)])
     assert signing_message(entry_type(NOTICE), env.body_bytes) == message

@@ -106,6 +106,8 @@ class Auditor:
         self.chain = chain_next(self.chain, recomputed)
         if self.chain != stored_chain_hash:
             self.find(index, "chain hash", "stored chain hash does not match the recomputed chain")
+            # Continue from the stored value, so each break is reported once, where it is.
+            self.chain = stored_chain_hash
         for level, node_index, digest in self.compact.append(recomputed):
             self._expected_nodes[(level, node_index)] = digest
         self._check_entry(index, data, stored_statement_hash)

@@ -332,7 +332,7 @@ class LogService:
         pending: dict[int, list[tuple[bytes, str]]] = {}
         for cp in stored_checkpoints:
             pending.setdefault(cp.tree_size, []).append((cp.root_hash, "stored checkpoint"))
-        head_size = self.store.head().size
+        head_size = self.store.size()  # counted: the stored tree itself is under audit
         start = 0
         tick = getattr(progress, "advance", None)
         while True:

@@ -41,6 +41,10 @@ class MemoryStore:
             self._head = batch.head.copy()
             return batch
 
+    def size(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
     def entry(self, index: int) -> StoredEntry:
         with self._lock:
             if not 0 <= index < len(self._entries):

@@ -88,6 +88,10 @@ class LogStore(Protocol):
         commit what it returns in one transaction. Returns only once durable."""
         ...
 
+    def size(self) -> int:
+        """How many entries are stored (counted, without trusting the tree)."""
+        ...
+
     def entry(self, index: int) -> StoredEntry:
         """One entry; NotFound if the index is not in the log."""
         ...

@@ -2,8 +2,10 @@
 
 Append-only twice over: no code path issues UPDATE or DELETE on these tables, and the
 database refuses them (triggers on SQLite and PostgreSQL, tested). On ``log_entries`` a
-BEFORE INSERT trigger also demands ``idx = max(idx) + 1``: indices stay dense, and SQLite's
-``INSERT OR REPLACE`` (which deletes without firing delete triggers) cannot overwrite a row.
+BEFORE INSERT trigger also demands ``idx = max(idx) + 1``: indices stay dense. SQLite's
+``INSERT OR REPLACE`` deletes conflicting rows without firing delete triggers, so BEFORE
+INSERT triggers also refuse a row whose primary key or ``statement_hash`` (the other unique
+column) already exists.
 """
 
 from __future__ import annotations
@@ -73,6 +75,12 @@ def _sqlite_ddl() -> list[str]:
             f"WHEN EXISTS (SELECT 1 FROM {table} WHERE {key} = NEW.{key}) "
             f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: row exists'); END"
         )
+    ddl.append(
+        "CREATE TRIGGER IF NOT EXISTS log_entries_no_replace_statement BEFORE INSERT ON "
+        "log_entries WHEN EXISTS (SELECT 1 FROM log_entries "
+        "WHERE statement_hash = NEW.statement_hash) "
+        "BEGIN SELECT RAISE(ABORT, 'log_entries is append-only: statement exists'); END"
+    )
     ddl.append(
         "CREATE TRIGGER IF NOT EXISTS log_entries_dense BEFORE INSERT ON log_entries "
         "WHEN NEW.idx IS NOT (SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries) "

@@ -162,11 +162,6 @@ def test_database_refuses(sql: str, pattern: str, log_store: SqlStore) -> None:
     assert report.tree_size == 11
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ledger/storage/tables.py: log_entries_no_replace checks only idx, so INSERT OR "
-    "REPLACE with a dense idx and an existing statement_hash deletes that entry",
-)
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 def test_sqlite_refuses_replace_on_statement_hash(log_store: SqlStore) -> None:
     before = snapshot(log_store)

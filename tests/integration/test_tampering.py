@@ -24,7 +24,6 @@ from sqlalchemy.engine import Connection
 
 from ledger.audit import AuditReport
 from ledger.entries import NOTICE, LogEntry, sign_entry
-from ledger.errors import InvalidInput
 from ledger.hashing import CHAIN_GENESIS, chain_next, leaf_hash
 from ledger.keys import PrivateKey
 from ledger.merkle import CompactRange, node_key
@@ -282,12 +281,6 @@ def test_audit_names_the_attack(store_url: str, attack: Attack, operator_key: Pr
 # --- a known gap of the audit (strict: the test fails once the gap is closed) --------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=InvalidInput,
-    reason="LogService.audit reads store.head(), which raises InvalidInput when a frontier "
-    "node is missing, instead of reporting a 'merkle node' finding",
-)
 def test_audit_reports_a_deleted_frontier_node(operator_key: PrivateKey, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'log.db'}"
     build_log(url, operator_key)

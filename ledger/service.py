@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -26,6 +26,7 @@ from ledger.hashing import chain_next, leaf_hash
 from ledger.keys import PrivateKey, PublicKey
 from ledger.merkle import (
     CompactRange,
+    NodeId,
     assemble,
     consistency_plan,
     frontier_ids,
@@ -130,6 +131,7 @@ class LogService:
         self.store = store
         self.log_key = log_key
         self._info: LogInfo | None = None
+        self._roots: dict[int, bytes] = {}  # roots of past sizes never change
 
     # --- set-up -----------------------------------------------------------------------
 
@@ -289,29 +291,47 @@ class LogService:
 
     def root_at(self, size: int) -> bytes:
         """The root of the tree of ``size`` entries, from O(log n) stored nodes."""
-        current = self.store.head().size
-        if not 0 < size <= current:
-            raise InvalidInput(f"tree size must be between 1 and {current}, got {size}")
-        return CompactRange.from_nodes(size, self.store.nodes(frontier_ids(size))).root()
+        return self._root(size, self._fetch(frontier_ids(size), size))
+
+    def _fetch(self, ids: Iterable[NodeId], size: int) -> dict[NodeId, bytes]:
+        """Nodes for a tree of ``size``; the last leaf is always among them, so a missing
+        node means the log is smaller than ``size``."""
+        if size <= 0:
+            raise InvalidInput(f"tree size must be at least 1, got {size}")
+        wanted = set(ids) | {(0, size - 1)}
+        nodes = self.store.nodes(wanted)
+        if len(nodes) != len(wanted):
+            if (0, size - 1) not in nodes:
+                raise InvalidInput(f"tree size {size} is beyond the log's size")
+            raise NotFound(f"stored Merkle nodes are missing for size {size}: run audit")
+        return nodes
+
+    def _root(self, size: int, nodes: dict[NodeId, bytes]) -> bytes:
+        root = self._roots.get(size)
+        if root is None:
+            root = CompactRange.from_nodes(size, nodes).root()
+            if len(self._roots) > 4096:
+                self._roots.clear()
+            self._roots[size] = root
+        return root
 
     def inclusion_proof(self, index: int, size: int | None = None) -> InclusionProof:
+        """An RFC 9162 inclusion proof, from one read of O(log n) stored nodes."""
         tree_size = self._size_or_latest(size)
-        current = self.store.head().size
-        if tree_size > current:
-            raise InvalidInput(f"tree size {tree_size} is beyond the log's size {current}")
         plan = inclusion_plan(index, tree_size)
-        needed = {node for group in plan for node in group} | {(0, index)}
-        nodes = self.store.nodes(needed)
-        hashes = assemble(plan, nodes)
-        return InclusionProof(index, tree_size, nodes[(0, index)], hashes, self.root_at(tree_size))
+        needed = {node for group in plan for node in group}
+        needed.add((0, index))
+        if tree_size not in self._roots:
+            needed.update(frontier_ids(tree_size))
+        nodes = self._fetch(needed, tree_size)
+        return InclusionProof(
+            index, tree_size, nodes[(0, index)], assemble(plan, nodes), self._root(tree_size, nodes)
+        )
 
     def consistency_proof(self, old_size: int, new_size: int | None = None) -> ConsistencyProof:
         new = self._size_or_latest(new_size)
-        current = self.store.head().size
-        if new > current:
-            raise InvalidInput(f"tree size {new} is beyond the log's size {current}")
         plan = consistency_plan(old_size, new)
-        nodes = self.store.nodes({node for group in plan for node in group})
+        nodes = self._fetch({node for group in plan for node in group}, new)
         hashes = assemble(plan, nodes)
         return ConsistencyProof(old_size, new, self.root_at(old_size), self.root_at(new), hashes)
 
@@ -345,7 +365,7 @@ class LogService:
                         auditor.compare_root(auditor.size, root, source)
                 auditor.feed(row.index, row.data, row.leaf_hash, row.chain_hash, row.statement_hash)
             expected = auditor.take_expected_nodes()
-            auditor.compare_nodes(expected, self.store.nodes(expected))
+            auditor.compare_nodes(expected, self.store.nodes(expected, cached=False))
             if callable(tick):
                 tick(len(rows))
             start = rows[-1].index + 1

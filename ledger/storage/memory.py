@@ -55,7 +55,7 @@ class MemoryStore:
         with self._lock:
             return self._entries[max(start, 0) : max(end, 0)]
 
-    def nodes(self, ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
+    def nodes(self, ids: Iterable[NodeId], *, cached: bool = True) -> dict[NodeId, bytes]:
         with self._lock:
             return {node: self._nodes[node] for node in ids if node in self._nodes}
 

@@ -100,8 +100,9 @@ class LogStore(Protocol):
         """Entries with start <= index < end, in index order (may be fewer at the tail)."""
         ...
 
-    def nodes(self, ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
-        """Stored perfect-subtree hashes for the ids that exist."""
+    def nodes(self, ids: Iterable[NodeId], *, cached: bool = True) -> dict[NodeId, bytes]:
+        """Stored perfect-subtree hashes for the ids that exist. A store may serve them
+        from a cache (they never change once written); ``cached=False`` must not."""
         ...
 
     def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None:

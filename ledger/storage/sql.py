@@ -54,6 +54,10 @@ _INSERT_ENTRY = {
     "sqlite": _ENTRY_INSERT_COLUMNS + "(?, ?, ?, ?, ?, ?, ?, ?)",
     "postgresql": _ENTRY_INSERT_COLUMNS + "(%s, %s, %s, %s, %s, %s, %s, %s)",
 }
+_SELECT_NODES = "SELECT node_key, hash FROM merkle_nodes WHERE node_key IN "
+#: Nodes at this level or above are cached (at most 1/8 of the leaves; bounded below).
+_NODE_CACHE_MIN_LEVEL = 3
+_NODE_CACHE_MAX = 1 << 18
 _INSERT_NODE = {
     "sqlite": "INSERT INTO merkle_nodes (node_key, hash) VALUES (?, ?)",
     "postgresql": "INSERT INTO merkle_nodes (node_key, hash) VALUES (%s, %s)",
@@ -88,9 +92,11 @@ class SqlStore:
         self.url = normalize_url(url)
         self._lock = threading.Lock()
         self._cached: Head | None = None
+        self._node_cache: dict[NodeId, bytes] = {}
         try:
             self.engine = self._make_engine(self.url, busy_timeout_ms)
             self.dialect = self.engine.dialect.name
+            self._driver_error: type[Exception] = self.engine.dialect.loaded_dbapi.Error
             if create:
                 self.create_schema()
         except OperationalError as exc:
@@ -261,9 +267,46 @@ class SqlStore:
             found.update((node_of_key(int(k)), bytes(h)) for k, h in rows)
         return found
 
-    def nodes(self, ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
-        with self._read() as conn:
-            return self._nodes(conn, ids)
+    def nodes(self, ids: Iterable[NodeId], *, cached: bool = True) -> dict[NodeId, bytes]:
+        """Stored node hashes. Perfect nodes never change once written, so upper levels
+        are cached in-process; ``cached=False`` (the audit) always reads the database."""
+        wanted = set(ids)
+        found: dict[NodeId, bytes] = {}
+        cache = self._node_cache
+        if cached:
+            for node in wanted:
+                digest = cache.get(node)
+                if digest is not None:
+                    found[node] = digest
+            wanted.difference_update(found)
+        if not wanted:
+            return found
+        keys = sorted(node_key(level, index) for level, index in wanted)
+        mark = "?" if self.dialect == "sqlite" else "%s"
+        rows: list[tuple[Any, Any]] = []
+        try:
+            with self.engine.connect() as conn:
+                cursor = conn.connection.cursor()  # one plain query, no ORM or Core on this path
+                try:
+                    for i in range(0, len(keys), _IN_CHUNK):
+                        chunk = keys[i : i + _IN_CHUNK]
+                        cursor.execute(
+                            _SELECT_NODES + "(" + ", ".join([mark] * len(chunk)) + ")", chunk
+                        )
+                        rows.extend(cursor.fetchall())
+                finally:
+                    cursor.close()
+        except self._driver_error as exc:
+            raise StorageUnavailable(f"database unavailable: {str(exc).splitlines()[0]}") from None
+        if len(cache) > _NODE_CACHE_MAX:
+            cache.clear()
+        for key, digest in rows:
+            node = node_of_key(int(key))
+            value = bytes(digest)
+            found[node] = value
+            if cached and node[0] >= _NODE_CACHE_MIN_LEVEL:
+                cache[node] = value
+        return found
 
     # --- checkpoints ------------------------------------------------------------------
 

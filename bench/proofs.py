@@ -7,11 +7,12 @@ Figure    ``LogService.inclusion_proof(index, size)`` on a cached, checkpointed 
 Targets   ours at 1,000 / ours at the large size <= 2 (the cost of a proof barely grows
           with the log); ours / pymerkle >= 4 at each size.
 Baseline  pymerkle's ``SqliteTree`` holding the same leaf data bytes, asked for the same
-          indices in the same round. pymerkle computes proof hashes from the leaves and keeps
-          subtree roots of width >= 128 in an LRU cache, so it is measured twice:
-          *warm*, its best case, after a sweep of one proof per 128-leaf block has cached
-          every subtree root it can cache (the targets use this one); and *cold*, a new
-          ``SqliteTree`` per round (empty cache, as after a restart), for context.
+          indices in the same round. Both sides cache in-process (pymerkle: subtree roots of
+          width >= 128, LRU; ours: upper-level nodes and roots), so both are measured twice:
+          *warm*, long-lived objects warmed by the same sequence of proofs, one per 128-leaf
+          block (which fills every subtree root pymerkle can cache) and then 100 random ones
+          (the targets use warm); and *cold*, new objects each round (empty caches, as after
+          a restart), for context.
 Checked   Before timing, at every size: our proofs verify against the checkpoint root and
           equal pymerkle's paths (pymerkle puts the leaf hash first), and pymerkle's root
           equals our checkpoint root, so both serve the same tree.
@@ -73,17 +74,17 @@ class _Subject:
         self.store.close()
 
     def warm_up(self) -> int:
-        """Warm SQLite's and the OS's caches for us; fill pymerkle's subtree cache.
-
-        Returns the number of proofs the pymerkle sweep took."""
-        for index in _indices(self.size, "warm-up", WARMUP):
+        """The same proofs on both sides: one per 128-leaf block (this fills every subtree
+        root pymerkle caches), then WARMUP random ones. Returns the number of proofs."""
+        indices = [
+            *range(0, self.size, PYMERKLE_THRESHOLD),
+            *_indices(self.size, "warm-up", WARMUP),
+        ]
+        for index in indices:
             self.service.inclusion_proof(index, self.size)
-        sweep = range(0, self.size, PYMERKLE_THRESHOLD)
-        for index in sweep:
+        for index in indices:
             self.warm.prove_inclusion(index + 1, self.size)
-        for index in _indices(self.size, "warm-up", WARMUP):
-            self.warm.prove_inclusion(index + 1, self.size)
-        return len(sweep)
+        return len(indices)
 
     def cross_check(self) -> int:
         """Our proofs verify and equal pymerkle's; the roots agree. Returns proofs checked."""
@@ -106,6 +107,14 @@ class _Subject:
     def ours(self, indices: list[int]) -> float:
         prove, size = self.service.inclusion_proof, self.size
         return time_rate(lambda: [prove(i, size) for i in indices], len(indices))
+
+    def ours_cold(self, indices: list[int]) -> float:
+        store = SqlStore(f"sqlite:///{self.log_db}", create=False)
+        try:
+            prove, size = LogService(store).inclusion_proof, self.size
+            return time_rate(lambda: [prove(i, size) for i in indices], len(indices))
+        finally:
+            store.close()
 
     def pymerkle_warm(self, indices: list[int]) -> float:
         prove, size = self.warm.prove_inclusion, self.size
@@ -150,7 +159,7 @@ def run(
                 "log_manifest": read_manifest(log_db),
                 "pymerkle_db": pm_db.name,
                 "pymerkle_bytes": pm_db.stat().st_size,
-                "pymerkle_sweep_proofs": sweep,
+                "warm_up_proofs": sweep,
                 "pymerkle_cache": subject.warm.get_cache_info()._asdict(),
                 "proof_hashes": len(subject.service.inclusion_proof(size // 3, size).hashes),
                 "cross_checked_proofs": checked,
@@ -164,14 +173,16 @@ def run(
                 runs = [("ours", subject.ours), ("pymerkle_warm", subject.pymerkle_warm)]
                 if round_ % 2:
                     runs.reverse()
-                runs.append(("pymerkle_cold", subject.pymerkle_cold))
+                cold = [("ours_cold", subject.ours_cold), ("pymerkle_cold", subject.pymerkle_cold)]
+                runs += cold if round_ % 2 == 0 else cold[::-1]
                 for name, timed in runs:
                     samples.setdefault((name, size), []).append(timed(indices))
             console.print(
                 f"  round {round_ + 1}/{repeat}: "
                 + ", ".join(
-                    f"{label[s]}: ours {samples['ours', s][-1]:,.0f}/s, pymerkle warm "
-                    f"{samples['pymerkle_warm', s][-1]:,.0f}/s, cold "
+                    f"{label[s]}: warm ours {samples['ours', s][-1]:,.0f}/s pymerkle "
+                    f"{samples['pymerkle_warm', s][-1]:,.0f}/s, cold ours "
+                    f"{samples['ours_cold', s][-1]:,.0f}/s pymerkle "
                     f"{samples['pymerkle_cold', s][-1]:,.0f}/s"
                     for s in sizes
                 ),
@@ -185,15 +196,16 @@ def run(
 
     def figure(name: str, size: int) -> Measure:
         who = {
-            "ours": "LogService.inclusion_proof",
-            "pymerkle_warm": "pymerkle SqliteTree, warm cache",
-            "pymerkle_cold": "pymerkle SqliteTree, cold cache",
+            "ours": "LogService.inclusion_proof, warm",
+            "ours_cold": "LogService.inclusion_proof, cold",
+            "pymerkle_warm": "pymerkle SqliteTree, warm",
+            "pymerkle_cold": "pymerkle SqliteTree, cold",
         }[name]
         return Measure(f"{who} @ {label[size]}", "proofs/s", tuple(samples[name, size]))
 
     comparisons = [
         Comparison(
-            f"ours: {label[SMALL]} / {label[big]}",
+            f"ours (warm): {label[SMALL]} / {label[big]}",
             figure("ours", SMALL),
             figure("ours", big),
             SCALING_TARGET,
@@ -203,7 +215,7 @@ def run(
     for size in sizes:
         comparisons.append(
             Comparison(
-                f"ours vs pymerkle warm @ {label[size]}",
+                f"warm: ours vs pymerkle @ {label[size]}",
                 figure("ours", size),
                 figure("pymerkle_warm", size),
                 PYMERKLE_TARGET,
@@ -212,10 +224,10 @@ def run(
     for size in sizes:
         comparisons.append(
             Comparison(
-                f"ours vs pymerkle cold @ {label[size]}",
-                figure("ours", size),
+                f"cold: ours vs pymerkle @ {label[size]}",
+                figure("ours_cold", size),
                 figure("pymerkle_cold", size),
-                note="context: new SqliteTree per round (empty cache)",
+                note="context: new objects each round (empty in-process caches)",
             )
         )
     comparisons.append(
@@ -242,9 +254,14 @@ def run(
             "pymerkle": {
                 "threshold": PYMERKLE_THRESHOLD,
                 "capacity": "default (1 GiB)",
-                "warm": "after one proof per 128-leaf block plus 100 random proofs",
+                "warm": "long-lived SqliteTree after the warm-up sequence",
                 "cold": "a new SqliteTree per round",
             },
+            "ours": {
+                "warm": "long-lived LogService and SqlStore after the same warm-up sequence",
+                "cold": "a new SqlStore and LogService per round",
+            },
+            "warm_up": "one proof per 128-leaf block, then 100 random proofs, on both sides",
         },
         extra=extra,
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from ledger.entries import GENESIS, LogEntry
 from ledger.errors import TracemarkError
+from ledger.events import ACTOR_REGISTER, CLAIM, KEY_ADD
 from ledger.hashing import CHAIN_GENESIS, chain_next, leaf_hash
 from ledger.keys import PublicKey
 from ledger.merkle import CompactRange
@@ -42,6 +43,7 @@ class AuditReport:
     entries_checked: int = 0
     nodes_checked: int = 0
     checkpoints_checked: int = 0
+    projection_rows_checked: int = 0
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -137,11 +139,23 @@ class Auditor:
             self.origin = str(envelope.body["origin"])
         elif index == 0:
             self.find(index, "genesis", "entry 0 is not the log's genesis entry")
-        key = self.keys.get(envelope.signer)
+        if envelope.type == CLAIM:  # a buyer's claim carries its own key
+            key: PublicKey | None = PublicKey.from_text(envelope.body["key"])
+        else:
+            key = self.keys.get(envelope.signer)
         if key is None:
             self.find(index, "signature", f"signed by key {envelope.signer}, unknown at the time")
         elif not envelope.verify(key):
             self.find(index, "signature", f"signature by key {envelope.signer} does not verify")
+        # Keys the log introduces verify later entries (whether they were still allowed to
+        # sign is the rules' question, checked by the projection replay).
+        if envelope.type == ACTOR_REGISTER:
+            for text in envelope.body["keys"]:
+                introduced = PublicKey.from_text(text)
+                self.keys[introduced.key_id] = introduced
+        elif envelope.type == KEY_ADD:
+            introduced = PublicKey.from_text(envelope.body["key"])
+            self.keys[introduced.key_id] = introduced
 
     def take_expected_nodes(self) -> dict[tuple[int, int], bytes]:
         """The perfect nodes completed since the last call, to compare with storage."""

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
+from ledger import queries
 from ledger.audit import Auditor, AuditReport
 from ledger.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint, sign_checkpoint
+from ledger.custody import apply, self_signed_key
 from ledger.entries import GENESIS, Envelope, LogEntry, sign_entry
 from ledger.errors import (
     Conflict,
@@ -22,6 +25,7 @@ from ledger.errors import (
     RuleViolation,
     TracemarkError,
 )
+from ledger.events import CLAIM
 from ledger.hashing import chain_next, leaf_hash
 from ledger.keys import PrivateKey, PublicKey
 from ledger.merkle import (
@@ -33,7 +37,16 @@ from ledger.merkle import (
     inclusion_plan,
 )
 from ledger.note import NoteSigner, NoteVerifier
-from ledger.storage.port import AppendBatch, Head, LogStore, StoredCheckpoint, StoredEntry
+from ledger.projection import MemoryProjection, ReplayFailure, replay
+from ledger.records import RECORD_TYPES, KeyRecord
+from ledger.storage.port import (
+    AppendBatch,
+    Head,
+    LogStore,
+    ProjectionWriter,
+    StoredCheckpoint,
+    StoredEntry,
+)
 
 __all__ = [
     "AUDIT_CHUNK",
@@ -70,6 +83,34 @@ def _verify_all(keyed: Sequence[tuple[int, Envelope, PublicKey]]) -> list[bool]:
     for part in _pool.map(lambda chunk: [e.verify(k) for _, e, k in chunk], chunks):
         results.extend(part)
     return results
+
+
+def _late_signature(view: ProjectionWriter, envelope: Envelope) -> Rejected | None:
+    """Check the signature of an entry whose key was unknown before the transaction."""
+    record = view.get(KeyRecord, (envelope.signer,))
+    if record is None:
+        return Rejected("unknown_key", f"key {envelope.signer} is not registered in the log")
+    if not envelope.verify(PublicKey.from_text(record.public_key)):
+        return Rejected(
+            "signature_invalid", f"the signature by key {envelope.signer} does not verify"
+        )
+    return None
+
+
+def _first_difference(kind: Any, stored: list[Any], wanted: list[Any]) -> str:
+    def key(record: Any) -> tuple[Any, ...]:
+        return tuple(getattr(record, name) for name in kind.KEY)
+
+    have = {key(r): r for r in stored}
+    want = {key(r): r for r in wanted}
+    for k in sorted(set(have) | set(want)):
+        if k not in have:
+            return f"row {'/'.join(map(str, k))} is missing"
+        if k not in want:
+            return f"row {'/'.join(map(str, k))} should not exist"
+        if have[k] != want[k]:
+            return f"row {'/'.join(map(str, k))} differs from the replay"
+    return "rows differ"
 
 
 def now_ms() -> int:
@@ -132,6 +173,7 @@ class LogService:
         self.log_key = log_key
         self._info: LogInfo | None = None
         self._roots: dict[int, bytes] = {}  # roots of past sizes never change
+        self._keys: dict[str, PublicKey] = {}  # key id -> public key (immutable pairs)
 
     # --- set-up -----------------------------------------------------------------------
 
@@ -172,37 +214,53 @@ class LogService:
 
     # --- appends -----------------------------------------------------------------------
 
-    def _key_for(self, envelope: Envelope) -> PublicKey | None:
-        """The registered key that may sign this envelope (the operator's, for now)."""
-        info = self.info()
-        if envelope.signer == info.operator_key.key_id:
-            return info.operator_key
-        return None
+    def _public_key(self, envelope: Envelope, *, trusted_genesis: bool) -> PublicKey | None:
+        """The public key to check a signature with, when known before the transaction.
 
-    def append(
-        self, envelopes: Sequence[Envelope], *, now: int, trusted_genesis: bool = False
-    ) -> list[AppendOutcome]:
-        """Verify and append a batch in one transaction (group commit). Per-entry outcomes."""
-        if len(envelopes) > MAX_BATCH:
-            raise InvalidInput(f"a batch holds at most {MAX_BATCH} entries")
-        outcomes: list[AppendOutcome | None] = [None] * len(envelopes)
+        A key id names one public key forever (it is a hash of it), so found keys are
+        cached; whether the key may sign *now* is decided by the rules under the lock.
+        """
+        if envelope.type == GENESIS:
+            return self_signed_key(envelope) if trusted_genesis else None
+        own = self_signed_key(envelope)
+        if own is not None or envelope.type == CLAIM:
+            return own
+        key = self._keys.get(envelope.signer)
+        if key is None:
+            with self.store.reader() as view:
+                record = view.get(KeyRecord, (envelope.signer,))
+            if record is not None:
+                key = self._keys[envelope.signer] = PublicKey.from_text(record.public_key)
+        return key
+
+    def _verified(
+        self,
+        envelopes: Sequence[Envelope],
+        outcomes: list[AppendOutcome | None],
+        *,
+        trusted_genesis: bool,
+    ) -> tuple[list[tuple[int, Envelope]], set[int]]:
+        """Check the signatures that can be checked before the lock; reject bad ones.
+
+        Returns the candidates in submission order and the positions whose key is not
+        known yet (checked inside the transaction, after earlier entries of the batch).
+        """
         keyed: list[tuple[int, Envelope, PublicKey]] = []
+        deferred: list[tuple[int, Envelope]] = []
         for position, envelope in enumerate(envelopes):
             if envelope.type == GENESIS and not trusted_genesis:
                 outcomes[position] = Rejected("genesis_exists", "the log already has a genesis")
                 continue
-            if trusted_genesis and envelope.type == GENESIS:
-                own = PublicKey.from_text(envelope.body["key"])
-                key = own if own.key_id == envelope.signer else None
-            else:
-                key = self._key_for(envelope)
-            if key is None:
+            key = self._public_key(envelope, trusted_genesis=trusted_genesis)
+            if key is None and envelope.type in (GENESIS, CLAIM):
                 outcomes[position] = Rejected(
-                    "unknown_key", f"key {envelope.signer} is not registered in the log"
+                    "signature_invalid", "the entry is not signed by the key it carries"
                 )
+            elif key is None:
+                deferred.append((position, envelope))
             else:
                 keyed.append((position, envelope, key))
-        candidates: list[tuple[int, Envelope]] = []
+        candidates: list[tuple[int, Envelope]] = list(deferred)
         for (position, envelope, _), valid in zip(keyed, _verify_all(keyed), strict=True):
             if valid:
                 candidates.append((position, envelope))
@@ -210,10 +268,26 @@ class LogService:
                 outcomes[position] = Rejected(
                     "signature_invalid", f"the signature by key {envelope.signer} does not verify"
                 )
+        candidates.sort(key=lambda pair: pair[0])
+        return candidates, {position for position, _ in deferred}
 
+    def append(
+        self, envelopes: Sequence[Envelope], *, now: int, trusted_genesis: bool = False
+    ) -> list[AppendOutcome]:
+        """Verify, check the rules and append a batch in one transaction (group commit).
+
+        Returns one outcome per envelope: Accepted (index, leaf hash) or Rejected (a rule
+        code and message). Signatures are checked before the sequencer lock, on all cores
+        for large batches; a key first registered earlier in the same batch is looked up
+        and checked inside the transaction.
+        """
+        if len(envelopes) > MAX_BATCH:
+            raise InvalidInput(f"a batch holds at most {MAX_BATCH} entries")
+        outcomes: list[AppendOutcome | None] = [None] * len(envelopes)
+        candidates, late = self._verified(envelopes, outcomes, trusted_genesis=trusted_genesis)
         statements = [envelope.statement_hash for _, envelope in candidates]
 
-        def build(head: Head, present: frozenset[bytes]) -> AppendBatch:
+        def build(head: Head, present: frozenset[bytes], view: ProjectionWriter) -> AppendBatch:
             rows: list[StoredEntry] = []
             nodes: list[tuple[int, int, bytes]] = []
             seen = set(present)
@@ -229,6 +303,17 @@ class LogService:
                         "genesis_order", "entry 0 must be the genesis, and only entry 0"
                     )
                     continue
+                if position in late:
+                    rejected = _late_signature(view, envelope)
+                    if rejected is not None:
+                        outcomes[position] = rejected
+                        continue
+                try:
+                    changes = apply(envelope, index, now, view)
+                except RuleViolation as exc:
+                    outcomes[position] = Rejected(exc.code, exc.message)
+                    continue
+                view.apply_changes(changes)
                 seen.add(statement)
                 data = envelope.leaf_bytes(now)
                 digest = leaf_hash(data)
@@ -339,9 +424,22 @@ class LogService:
         stored = self.store.entry(index)
         return stored, LogEntry.from_leaf(index, stored.data)
 
+    # --- the supply chain's read models --------------------------------------------------------
+
+    def item_view(self, item: str) -> queries.ItemView:
+        return queries.item_view(self.store, item)
+
+    def actor_view(self, actor_id: str) -> queries.ActorView:
+        return queries.actor_view(self.store, actor_id)
+
+    def listing_status(self, platform: str, listing_id: str) -> queries.ListingStatus:
+        return queries.listing_status(self.store, platform, listing_id)
+
     # --- audit -----------------------------------------------------------------------------
 
-    def audit(self, *, external: Sequence[str] = (), progress: object = None) -> AuditReport:
+    def audit(
+        self, *, external: Sequence[str] = (), progress: object = None, projection: bool = True
+    ) -> AuditReport:
         """Recompute everything from the stored entries; compare nodes, checkpoints, chain.
 
         ``external`` are checkpoint notes kept elsewhere (files): each must verify with the
@@ -382,7 +480,57 @@ class LogService:
         self._audit_checkpoint_signatures(auditor, stored_checkpoints)
         for note in external:
             self._audit_external(auditor, note)
+        if projection:
+            self._audit_projection(auditor, head_size)
         return auditor.finish(head_size)
+
+    def _replay(self, rows: Iterable[StoredEntry]) -> MemoryProjection:
+        return replay(LogEntry.from_leaf(row.index, row.data) for row in rows)
+
+    def _stream(self, size: int) -> Iterator[StoredEntry]:
+        for start in range(0, size, AUDIT_CHUNK):
+            yield from self.store.entries(start, min(size, start + AUDIT_CHUNK))
+
+    def _audit_projection(self, auditor: Auditor, size: int) -> None:
+        """Replay the log through the rules and compare every projection table."""
+        try:
+            expected = self._replay(self._stream(size))
+        except ReplayFailure as exc:
+            auditor.find(
+                exc.index,
+                "projection replay",
+                f"the rules refuse this entry on replay: {exc.error.message}",
+            )
+            return
+        except TracemarkError as exc:
+            auditor.find(None, "projection replay", exc.message)
+            return
+        with self.store.reader() as view:
+            for kind in RECORD_TYPES:
+                stored = view.rows(kind.TABLE)
+                wanted = expected.rows(kind.TABLE)
+                auditor.report.projection_rows_checked += len(wanted)
+                if stored == wanted:
+                    continue
+                detail = _first_difference(kind, stored, wanted)
+                auditor.find(
+                    None, "projection", f"table {kind.TABLE}: {detail}; run 'tracemark reindex'"
+                )
+
+    def reindex(self) -> int:
+        """Rebuild every projection table from the log; returns the log size replayed."""
+
+        def rebuild(rows: Iterator[StoredEntry]) -> Iterable[Any]:
+            state = self._replay(rows)
+            for kind in RECORD_TYPES:
+                yield from state.rows(kind.TABLE)
+
+        try:
+            return self.store.reindex(rebuild)
+        except ReplayFailure as exc:
+            raise Conflict(
+                f"cannot reindex: {exc}; run 'tracemark audit'", code="replay_failed"
+            ) from None
 
     def _verifier_from(self, auditor: Auditor) -> NoteVerifier | None:
         if auditor.operator_key is None or auditor.origin is None:

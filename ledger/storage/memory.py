@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 from ledger.errors import NotFound
 from ledger.merkle import NodeId
-from ledger.storage.port import AppendBatch, BuildBatch, Head, StoredCheckpoint, StoredEntry
+from ledger.projection import MemoryProjection
+from ledger.storage.port import (
+    AppendBatch,
+    BuildBatch,
+    Head,
+    Rebuild,
+    StoredCheckpoint,
+    StoredEntry,
+)
 
 __all__ = ["MemoryStore"]
 
@@ -22,6 +31,7 @@ class MemoryStore:
         self._nodes: dict[NodeId, bytes] = {}
         self._checkpoints: dict[int, StoredCheckpoint] = {}
         self._head = Head()
+        self._projection = MemoryProjection()
 
     def head(self) -> Head:
         with self._lock:
@@ -30,7 +40,9 @@ class MemoryStore:
     def append(self, statement_hashes: Sequence[bytes], build: BuildBatch) -> AppendBatch:
         with self._lock:
             present = frozenset(h for h in statement_hashes if h in self._statements)
-            batch = build(self._head.copy(), present)
+            # Rules write as they go; build into a copy so a failing build leaves no trace.
+            staged = self._projection.copy()
+            batch = build(self._head.copy(), present, staged)
             for expected, row in enumerate(batch.entries, start=len(self._entries)):
                 if row.index != expected or row.statement_hash in self._statements:
                     raise AssertionError("sequencer produced a non-dense or duplicate entry")
@@ -39,7 +51,21 @@ class MemoryStore:
             for level, index, digest in batch.nodes:
                 self._nodes[(level, index)] = digest
             self._head = batch.head.copy()
+            self._projection = staged
             return batch
+
+    @contextmanager
+    def reader(self) -> Iterator[MemoryProjection]:
+        with self._lock:
+            view = self._projection
+        yield view
+
+    def reindex(self, rebuild: Rebuild) -> int:
+        with self._lock:
+            fresh = MemoryProjection()
+            fresh.put_all(rebuild(iter(list(self._entries))))
+            self._projection = fresh
+            return len(self._entries)
 
     def size(self) -> int:
         with self._lock:

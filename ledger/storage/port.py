@@ -11,17 +11,21 @@ hashes already in the log, so the sequencing logic stays out of the SQL module.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from ledger.hashing import CHAIN_GENESIS
 from ledger.merkle import CompactRange, NodeId
+from ledger.records import Changes, View
 
 __all__ = [
     "AppendBatch",
     "Head",
     "LogStore",
+    "ProjectionReader",
+    "ProjectionWriter",
     "StoredCheckpoint",
     "StoredEntry",
 ]
@@ -73,7 +77,26 @@ class AppendBatch:
     head: Head
 
 
-BuildBatch = Callable[[Head, frozenset[bytes]], AppendBatch]
+class ProjectionReader(View, Protocol):
+    """The projection for reading: the rules' View plus dumps and item timelines."""
+
+    def rows(self, table: str) -> list[Any]:
+        """Every record of one projection table, sorted by primary key."""
+        ...
+
+    def timeline(self, item: str) -> list[int]:
+        """Indices of the entries that touched an item, in log order."""
+        ...
+
+
+class ProjectionWriter(ProjectionReader, Protocol):
+    """The projection inside an append transaction: reads see earlier writes."""
+
+    def apply_changes(self, changes: Changes) -> None: ...
+
+
+BuildBatch = Callable[[Head, frozenset[bytes], ProjectionWriter], AppendBatch]
+Rebuild = Callable[[Iterator[StoredEntry]], Iterable[Any]]
 
 
 class LogStore(Protocol):
@@ -84,8 +107,18 @@ class LogStore(Protocol):
         ...
 
     def append(self, statement_hashes: Sequence[bytes], build: BuildBatch) -> AppendBatch:
-        """Serialize with every other appender, call ``build(head, already_present)`` and
-        commit what it returns in one transaction. Returns only once durable."""
+        """Serialize with every other appender, call ``build(head, already_present,
+        projection)`` and commit what it returns, and what it wrote to the projection, in
+        one transaction. Returns only once durable."""
+        ...
+
+    def reader(self) -> AbstractContextManager[ProjectionReader]:
+        """A consistent read of the projection (one read transaction)."""
+        ...
+
+    def reindex(self, rebuild: Rebuild) -> int:
+        """Under the sequencer lock, replace every projection record with
+        ``rebuild(all entries in order)``; returns the log size it was rebuilt at."""
         ...
 
     def size(self) -> int:

@@ -24,7 +24,15 @@ from sqlmodel import SQLModel
 
 from ledger.errors import Conflict, InvalidInput, NotFound, StorageUnavailable
 from ledger.merkle import CompactRange, NodeId, frontier_ids, node_key, node_of_key
-from ledger.storage.port import AppendBatch, BuildBatch, Head, StoredCheckpoint, StoredEntry
+from ledger.storage.port import (
+    AppendBatch,
+    BuildBatch,
+    Head,
+    Rebuild,
+    StoredCheckpoint,
+    StoredEntry,
+)
+from ledger.storage.projection_sql import SqlProjection, projection_metadata
 from ledger.storage.tables import CheckpointRow, LogEntryRow, MerkleNodeRow, append_only_ddl
 
 __all__ = ["ADVISORY_LOCK_KEY", "SqlStore", "normalize_url"]
@@ -142,6 +150,7 @@ class SqlStore:
             if self.dialect == "postgresql":
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})")
             SQLModel.metadata.create_all(conn, tables=[_E, _N, _C], checkfirst=True)
+            projection_metadata.create_all(conn, checkfirst=True)
             cursor = conn.connection.cursor()  # raw DBAPI: no placeholder parsing of '%'
             try:
                 for statement in append_only_ddl(self.dialect):
@@ -205,7 +214,7 @@ class SqlStore:
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})")
             head = self._load_head(conn)
             present = self._present(conn, statement_hashes)
-            batch = build(head.copy(), present)
+            batch = build(head.copy(), present, SqlProjection(conn, self.dialect))
             if batch.entries:
                 # Plain tuples through the driver's executemany: the ORM and Core's per-row
                 # parameter processing cost more than the inserts themselves.
@@ -240,6 +249,34 @@ class SqlStore:
             rows = conn.execute(select(_E.c.statement_hash).where(_E.c.statement_hash.in_(chunk)))
             found.update(bytes(r[0]) for r in rows)
         return frozenset(found)
+
+    @contextmanager
+    def reader(self) -> Iterator[SqlProjection]:
+        with self._read() as conn:
+            yield SqlProjection(conn, self.dialect)
+
+    def reindex(self, rebuild: Rebuild) -> int:
+        """Replace the projection with a replay of the log, under the sequencer lock."""
+        with self._lock, self._write() as conn:
+            if self.dialect == "postgresql":
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})")
+            size, _ = self._tip(conn)
+
+            def stream() -> Iterator[StoredEntry]:
+                for start in range(0, size, 5_000):
+                    rows = conn.execute(
+                        select(*_ENTRY_COLUMNS)
+                        .where(_E.c.idx >= start, _E.c.idx < min(size, start + 5_000))
+                        .order_by(_E.c.idx)
+                    )
+                    yield from (_entry(r) for r in rows)
+
+            records = list(rebuild(stream()))
+            projection = SqlProjection(conn, self.dialect, cache=False)
+            projection.clear()
+            for i in range(0, len(records), 10_000):
+                projection.put_all(records[i : i + 10_000])
+            return size
 
     # --- reads ------------------------------------------------------------------------
 

@@ -40,6 +40,11 @@ PURE_CORE_MODULES = (
     "ledger.codes",
     "ledger.events",
     "ledger.verdict",
+    "ledger.epcis_hash",
+    "ledger.gs1_ais",
+    "ledger.records",
+    "ledger.custody",
+    "ledger.projection",
 )
 
 # Top-level modules the pure core may not import (a module and all its submodules):
@@ -86,7 +91,7 @@ FORBIDDEN_IN_PURE_CORE = (
 )
 
 # The ledger's own adapters, which the pure core may not depend on.
-FORBIDDEN_LEDGER_ADAPTERS = ("ledger.storage", "ledger.service", "ledger.keyfile")
+FORBIDDEN_LEDGER_ADAPTERS = ("ledger.storage", "ledger.service", "ledger.keyfile", "ledger.queries")
 
 # Layering: what each package may never import.
 FORBIDDEN_FOR_PACKAGE = {

@@ -1,0 +1,192 @@
+"""Read models over the projection: an item with its timeline, an actor, a listing's backing.
+
+These answer the questions people ask the ledger ("where has this item been?", "is this
+listing backed by genuine stock, and how much?") from O(1) projection reads plus the
+entries an item's timeline names; nothing here scans the log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.custody import gtin_owner, is_recalled
+from ledger.entries import LogEntry
+from ledger.errors import NotFound
+from ledger.events import (
+    CANCEL,
+    CLAIM,
+    COMMISSION,
+    DECOMMISSION,
+    PACK,
+    RECALL,
+    RECEIVE,
+    REPACK,
+    SELL,
+    SHIP,
+    UNPACK,
+)
+from ledger.records import OPEN, Actor, Item, KeyRecord, Listing, Product, Recall
+from ledger.storage.port import LogStore, ProjectionReader
+
+__all__ = [
+    "ActorView",
+    "ItemView",
+    "ListingStatus",
+    "TimelineStep",
+    "actor_view",
+    "item_view",
+    "listing_status",
+    "summarize",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineStep:
+    """One entry in an item's history."""
+
+    index: int
+    type: str
+    actor: str
+    integrated_time: int
+    event_time: int
+    tz: str
+    summary: str
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    record: Item
+    status: str  # the custody status, or "recalled" on top of active / in transit
+    recalled: bool
+    product: Product | None
+    producer: Actor | None
+    timeline: list[TimelineStep]
+
+
+@dataclass(frozen=True, slots=True)
+class ActorView:
+    actor: Actor
+    keys: list[KeyRecord]
+
+
+@dataclass(frozen=True, slots=True)
+class ListingStatus:
+    listing: Listing
+    seller: Actor | None
+    stock: int  # sellable items of the GTIN the seller holds now
+    backed: bool
+    reasons: list[str]
+
+
+_SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
+    COMMISSION: lambda b: (
+        f"commissioned by {b['actor']}" + (f", lot {b['lot']}" if "lot" in b else "")
+    ),
+    PACK: lambda b: f"packed into {b['parent']} by {b['actor']}",
+    UNPACK: lambda b: f"unpacked from {b['parent']} by {b['actor']}",
+    SHIP: lambda b: f"shipped by {b['actor']} to {b['to']} (shipment {b['shipment']})",
+    RECEIVE: lambda b: f"received by {b['actor']} from {b['from']}",
+    CANCEL: lambda b: f"shipment {b['shipment']} cancelled by {b['actor']}",
+    SELL: lambda b: f"sold to a consumer by {b['actor']}",
+    CLAIM: lambda b: "first ownership claimed by the buyer",
+    RECALL: lambda b: f"recalled by {b['actor']}: {b['reason']}",
+    DECOMMISSION: lambda b: f"{b['reason']} by {b['actor']}",
+    REPACK: lambda b: f"repackaged by {b['actor']}",
+}
+
+
+def summarize(kind: str, body: dict[str, Any]) -> str:
+    """A short human sentence for an event body."""
+    render = _SUMMARIES.get(kind)
+    return render(body) if render is not None else kind
+
+
+def _timeline(store: LogStore, view: ProjectionReader, item: str) -> list[TimelineStep]:
+    steps: list[TimelineStep] = []
+    for index in view.timeline(item):
+        entry = LogEntry.from_leaf(index, store.entry(index).data)
+        body = dict(entry.envelope.body)
+        steps.append(
+            TimelineStep(
+                index=index,
+                type=entry.envelope.type,
+                actor=str(body.get("actor", "")),
+                integrated_time=entry.integrated_time,
+                event_time=int(body.get("event_time", entry.integrated_time)),
+                tz=str(body.get("tz", "+00:00")),
+                summary=summarize(entry.envelope.type, body),
+                body=body,
+            )
+        )
+    return steps
+
+
+def item_view(store: LogStore, item: str) -> ItemView:
+    """An item's state, product, producer and timeline; NotFound if never commissioned."""
+    with store.reader() as view:
+        record = view.get(Item, (item,))
+        if record is None:
+            raise NotFound(f"{item} was never commissioned", code="unknown_item")
+        recalled = is_recalled(view, record)
+        product = view.get(Product, (record.gtin,)) if record.gtin else None
+        producer = view.get(Actor, (record.producer,)) if record.producer else None
+        timeline = _timeline(store, view, item)
+    status = record.status
+    if recalled and status in ("active", "in_transit"):
+        status = "recalled"
+    return ItemView(record, status, recalled, product, producer, timeline)
+
+
+def actor_view(store: LogStore, actor_id: str) -> ActorView:
+    with store.reader() as view:
+        actor = view.get(Actor, (actor_id,))
+        if actor is None:
+            raise NotFound(f"actor {actor_id} is not registered", code="unknown_actor")
+        keys = [k for k in view.rows(KeyRecord.TABLE) if k.actor_id == actor_id]
+    return ActorView(actor, keys)
+
+
+def listing_status(store: LogStore, platform: str, listing_id: str) -> ListingStatus:
+    """Is this listing backed by genuine stock, and how much?"""
+    with store.reader() as view:
+        listing = view.get(Listing, (platform, listing_id))
+        if listing is None:
+            raise NotFound(f"no listing {platform}:{listing_id}", code="unknown_listing")
+        seller = view.get(Actor, (listing.seller,))
+        reasons: list[str] = []
+        if listing.serials:
+            held = [view.get(Item, (ident,)) for ident in listing.serials]
+            stock = sum(
+                1
+                for i in held
+                if i is not None
+                and i.custodian == listing.seller
+                and i.status == "active"
+                and not is_recalled(view, i)
+            )
+            if any(i is not None and is_recalled(view, i) for i in held):
+                reasons.append("listed items are recalled")
+        else:
+            stock = view.stock(listing.seller, listing.gtin)
+        if view.get(Recall, (listing.gtin, "")) is not None:
+            reasons.append(f"GTIN {listing.gtin} is recalled")
+        elif stock < listing.quantity and listing.quantity:
+            recalled_lots = [r.lot for r in view.rows(Recall.TABLE) if r.gtin == listing.gtin]
+            if recalled_lots:
+                reasons.append(f"lot(s) {', '.join(recalled_lots)} recalled")
+        if gtin_owner(view, listing.gtin) is None:
+            reasons.append(f"GTIN {listing.gtin} has no registered producer")
+    if listing.status != OPEN:
+        reasons.append("the listing is closed")
+    if seller is None or seller.status != "active":
+        reasons.append("the seller is not an active registered actor")
+    elif not seller.verified:
+        reasons.append("the seller's identity is not verified")
+    if stock < listing.quantity:
+        reasons.append(
+            f"the seller holds {stock} sellable items; the listing offers {listing.quantity}"
+        )
+    return ListingStatus(listing, seller, stock, not reasons, reasons)

@@ -1,0 +1,209 @@
+"""The projection in SQL: one table per record type of ``ledger.records``, derived columns only.
+
+Tables are generated from the record dataclasses (str -> TEXT, int -> BIGINT, bool ->
+BOOLEAN, tuple[str, ...] -> TEXT joined by newlines), primary keys from ``KEY``. They are
+not append-only: they are derived, and ``tracemark reindex`` rebuilds them from the log.
+
+``SqlProjection`` is the ``View`` an append transaction reads and writes: every write goes
+to the database at once (so later entries of the same batch see it) and through a per-
+transaction cache (the sequencer lock is held, so nothing else writes meanwhile).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import fields
+from typing import Any, TypeVar
+
+from sqlalchemy import BigInteger, Boolean, Column, Index, MetaData, Table, Text
+from sqlalchemy.engine import Connection
+
+from ledger.records import (
+    ACTIVE,
+    RECORD_TYPES,
+    Changes,
+    Item,
+    Prefix,
+    record_from_row,
+    record_to_row,
+)
+
+__all__ = ["PROJECTION_TABLES", "SqlProjection", "projection_metadata"]
+
+R = TypeVar("R")
+_TYPES = {"str": Text, "int": BigInteger, "bool": Boolean, "tuple[str, ...]": Text}
+_IN_CHUNK = 500
+
+projection_metadata = MetaData()
+
+
+def _table(kind: Any) -> Table:
+    columns: list[Column[Any]] = [
+        Column(
+            f.name,
+            _TYPES[str(f.type)],
+            primary_key=f.name in kind.KEY,
+            nullable=False,
+            autoincrement=False,
+        )
+        for f in fields(kind)
+    ]
+    return Table(kind.TABLE, projection_metadata, *columns)
+
+
+PROJECTION_TABLES: dict[str, Table] = {kind.TABLE: _table(kind) for kind in RECORD_TYPES}
+_items = PROJECTION_TABLES[Item.TABLE]
+Index("items_root", _items.c.root)
+Index("items_stock", _items.c.custodian, _items.c.gtin, _items.c.status)
+
+
+class _Sql:
+    """Statement text per record type and dialect (built once)."""
+
+    def __init__(self, kind: Any, dialect: str) -> None:
+        names = [f.name for f in fields(kind)]
+        mark = "?" if dialect == "sqlite" else "%s"
+        self.columns = ", ".join(names)
+        where = " AND ".join(f"{k} = {mark}" for k in kind.KEY)
+        self.select = f"SELECT {self.columns} FROM {kind.TABLE} WHERE {where}"  # noqa: S608
+        self.delete = f"DELETE FROM {kind.TABLE} WHERE {where}"  # noqa: S608
+        values = ", ".join([mark] * len(names))
+        rest = [n for n in names if n not in kind.KEY]
+        conflict = ", ".join(kind.KEY)
+        update = (
+            "DO UPDATE SET " + ", ".join(f"{n} = excluded.{n}" for n in rest)
+            if rest
+            else "DO NOTHING"
+        )
+        self.upsert = (
+            f"INSERT INTO {kind.TABLE} ({self.columns}) VALUES ({values}) "  # noqa: S608
+            f"ON CONFLICT ({conflict}) {update}"
+        )
+        self.names = names
+
+
+_SQL: dict[tuple[str, str], _Sql] = {}
+
+
+def _sql(kind: Any, dialect: str) -> _Sql:
+    found = _SQL.get((kind.TABLE, dialect))
+    if found is None:
+        found = _SQL[(kind.TABLE, dialect)] = _Sql(kind, dialect)
+    return found
+
+
+class SqlProjection:
+    """The projection through one open connection (inside the caller's transaction)."""
+
+    def __init__(self, conn: Connection, dialect: str, *, cache: bool = True) -> None:
+        self.conn = conn
+        self.dialect = dialect
+        self.mark = "?" if dialect == "sqlite" else "%s"
+        self._cache: dict[tuple[str, tuple[Any, ...]], Any] | None = {} if cache else None
+
+    def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        return list(self.conn.exec_driver_sql(sql, tuple(params)).fetchall())
+
+    # --- View -----------------------------------------------------------------------------
+
+    def get(self, kind: type[R], key: tuple[Any, ...]) -> R | None:
+        table: str = kind.TABLE  # type: ignore[attr-defined]
+        cache = self._cache
+        if cache is not None and (table, key) in cache:
+            cached: R | None = cache[(table, key)]
+            return cached
+        rows = self._rows(_sql(kind, self.dialect).select, key)
+        found = record_from_row(kind, rows[0]) if rows else None
+        if cache is not None:
+            cache[(table, key)] = found
+        return found
+
+    def subtree(self, root: str) -> list[Item]:
+        sql = _sql(Item, self.dialect)
+        rows = self._rows(
+            f"SELECT {sql.columns} FROM items WHERE root = {self.mark} ORDER BY item_id",  # noqa: S608
+            (root,),
+        )
+        return [record_from_row(Item, r) for r in rows]
+
+    def existing_items(self, item_ids: Sequence[str]) -> list[str]:
+        found: list[str] = []
+        for i in range(0, len(item_ids), _IN_CHUNK):
+            chunk = item_ids[i : i + _IN_CHUNK]
+            marks = ", ".join([self.mark] * len(chunk))
+            rows = self._rows(f"SELECT item_id FROM items WHERE item_id IN ({marks})", chunk)  # noqa: S608
+            found.extend(str(r[0]) for r in rows)
+        order = {ident: n for n, ident in enumerate(item_ids)}
+        return sorted(found, key=order.__getitem__)
+
+    def stock(self, custodian: str, gtin: str) -> int:
+        m = self.mark
+        rows = self._rows(
+            "SELECT COUNT(*) FROM items i WHERE i.custodian = "  # noqa: S608
+            f"{m} AND i.gtin = {m} AND i.status = {m} AND i.recalled = {m} AND NOT EXISTS "
+            "(SELECT 1 FROM recalls r WHERE r.gtin = i.gtin AND (r.lot = '' OR r.lot = i.lot))",
+            (custodian, gtin, ACTIVE, False),
+        )
+        return int(rows[0][0])
+
+    def prefixes_overlapping(self, prefix: str) -> list[Prefix]:
+        shorter = [prefix[:n] for n in range(1, len(prefix) + 1)]
+        m = self.mark
+        marks = ", ".join([m] * len(shorter))
+        rows = self._rows(
+            f"SELECT prefix, actor_id FROM gs1_prefixes WHERE prefix IN ({marks}) "  # noqa: S608
+            f"OR (prefix >= {m} AND prefix < {m}) ORDER BY prefix",
+            (*shorter, prefix, prefix + ":"),  # ':' sorts right after '9'
+        )
+        return [Prefix(str(r[0]), str(r[1])) for r in rows]
+
+    # --- writes -----------------------------------------------------------------------------
+
+    def apply_changes(self, changes: Changes) -> None:
+        cache = self._cache
+        for kind, key in changes.deletes:
+            self.conn.exec_driver_sql(_sql(kind, self.dialect).delete, tuple(key))
+            if cache is not None:
+                cache[(kind.TABLE, key)] = None
+        self.put_all(changes.puts)
+
+    def put_all(self, records: Iterable[Any]) -> None:
+        groups: dict[str, tuple[Any, list[tuple[Any, ...]]]] = {}
+        cache = self._cache
+        for record in records:
+            kind = type(record)
+            row = record_to_row(record)
+            values = tuple(row.values())
+            groups.setdefault(kind.TABLE, (kind, []))[1].append(values)
+            if cache is not None:
+                cache[(kind.TABLE, tuple(row[k] for k in kind.KEY))] = record
+        for kind, rows in groups.values():
+            if rows:
+                self.conn.exec_driver_sql(_sql(kind, self.dialect).upsert, rows)
+
+    def rows(self, table: str) -> list[Any]:
+        """Every record of one table, sorted by primary key (for audits and exports)."""
+        kind = next(k for k in RECORD_TYPES if table == k.TABLE)
+        sql = _sql(kind, self.dialect)
+        records = [
+            record_from_row(kind, r)
+            for r in self._rows(f"SELECT {sql.columns} FROM {table}", ())  # noqa: S608
+        ]
+        # Sorted here, not by ORDER BY: PostgreSQL collations may not sort by code point.
+        return sorted(records, key=lambda r: tuple(getattr(r, k) for k in kind.KEY))
+
+    def timeline(self, item: str) -> list[int]:
+        """Indices of the entries that touched an item, in log order."""
+        rows = self._rows(
+            f"SELECT entry_index FROM item_timeline WHERE item_id = {self.mark} "  # noqa: S608
+            "ORDER BY entry_index",
+            (item,),
+        )
+        return [int(r[0]) for r in rows]
+
+    def clear(self) -> None:
+        """Delete every projection row (reindex only; log tables are never touched)."""
+        for table in PROJECTION_TABLES:
+            self.conn.exec_driver_sql(f"DELETE FROM {table}")  # noqa: S608
+        if self._cache is not None:
+            self._cache.clear()

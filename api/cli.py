@@ -468,6 +468,10 @@ def demo_log(
             raise typer.Exit(3)
 
 
+# The supply-chain commands register themselves on ``app`` (kept in their own module).
+from api import cli_supply  # noqa: E402, F401
+
+
 def main() -> None:
     """Console entry point: never a traceback for a Tracemark error."""
     try:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from api.cli import app
@@ -104,18 +106,17 @@ def test_database_refuses_update_through_sqlite(home: Path) -> None:
     db.close()
 
 
-COMMANDS = [
-    [],
-    ["init"],
-    ["notice"],
-    ["audit"],
-    ["demo-log"],
-    ["log"],
-    ["log", "checkpoint"],
-    ["log", "show"],
-    ["log", "prove"],
-    ["log", "consistency"],
-]
+def _walk(command: Any, path: list[str]) -> list[list[str]]:
+    """Every command and group of the app, found from the app itself (nothing to forget)."""
+    found = [path]
+    if hasattr(command, "commands"):
+        for name, sub in sorted(command.commands.items()):
+            found.extend(_walk(sub, [*path, name]))
+    return found
+
+
+COMMANDS = _walk(typer.main.get_command(app), [])
+assert len(COMMANDS) > 30, COMMANDS  # the supply-chain commands are registered
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "tracemark")

@@ -409,8 +409,31 @@ def _trees(entry: _Entry, tops: Iterable[Item]) -> list[Item]:
     """Every item under these top-level items, themselves included."""
     out: list[Item] = []
     for top in tops:
-        out.extend(entry.view.subtree(top.item_id) if top.root == top.item_id else [top])
+        out.extend(entry.view.subtree(top.item_id) if top.packed else [top])
     return out
+
+
+def _new_item(ident: str, gtin: str, serial: str, source: Any, *, owner: str, index: int) -> Item:
+    """A newly commissioned item (or a new logistic unit), active with its custodian."""
+    return Item(
+        item_id=ident,
+        gtin=gtin,
+        serial=serial,
+        lot=source.get("lot", ""),
+        expiry=source.get("expiry", ""),
+        producer=owner if gtin else "",
+        status=ACTIVE,
+        custodian=owner,
+        parent="",
+        root=ident,
+        pending_to="",
+        shipment="",
+        recalled=False,
+        claim_commitment="",
+        claimed_by="",
+        commissioned_index=index,
+        last_index=index,
+    )
 
 
 def _new_items(entry: _Entry, gtin: str, serials: Iterable[str], source: Any) -> None:
@@ -420,31 +443,10 @@ def _new_items(entry: _Entry, gtin: str, serials: Iterable[str], source: Any) ->
     if taken:
         more = f" (and {len(taken) - 1} more)" if len(taken) > 1 else ""
         raise _fail("serial_commissioned", f"{taken[0]} was already commissioned{more}")
-    lot, expiry, actor = source.get("lot", ""), source.get("expiry", ""), entry.actor_id
-    index = entry.index
+    actor, index = entry.actor_id, entry.index
     put = entry.changes.puts.append
     for ident, serial in pairs:
-        put(
-            Item(
-                ident,
-                gtin,
-                serial,
-                lot,
-                expiry,
-                actor,
-                ACTIVE,
-                actor,
-                "",
-                ident,
-                "",
-                "",
-                False,
-                "",
-                "",
-                index,
-                index,
-            )
-        )
+        put(_new_item(ident, gtin, serial, source, owner=actor, index=index))
         put(TimelineRow(ident, index))
     if "product" in source:
         product = source["product"]
@@ -486,29 +488,11 @@ def _pack(entry: _Entry) -> None:
         ref = parse_item_id(parent_id)
         if not ref.is_sscc:
             raise _fail("unknown_item", f"{parent_id} was never commissioned")
-        me = entry.actor_id
-        parent = Item(
-            parent_id,
-            "",
-            ref.serial,
-            "",
-            "",
-            "",
-            ACTIVE,
-            me,
-            "",
-            parent_id,
-            "",
-            "",
-            False,
-            "",
-            "",
-            entry.index,
-            entry.index,
-        )
+        parent = _new_item(parent_id, "", ref.serial, {}, owner=entry.actor_id, index=entry.index)
     else:
         parent = _held(entry, [parent_id])[0]
     children = _held(entry, body["children"])
+    parent = replace(parent, packed=parent.packed + len(children))
     moved = [
         replace(
             item,
@@ -534,7 +518,7 @@ def _unpack(entry: _Entry) -> None:
     for item in tree:
         kids.setdefault(item.parent, []).append(item.item_id)
     by_id = {item.item_id: item for item in tree}
-    changed: list[Item] = [parent]
+    changed: list[Item] = [replace(parent, packed=parent.packed - len(wanted))]
     for child in wanted:
         stack = [child]
         while stack:

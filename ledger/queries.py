@@ -7,10 +7,11 @@ entries an item's timeline names; nothing here scans the log.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ledger.codes import DirectoryKey
 from ledger.custody import gtin_owner, is_recalled
 from ledger.entries import LogEntry
 from ledger.errors import NotFound
@@ -27,18 +28,22 @@ from ledger.events import (
     SHIP,
     UNPACK,
 )
+from ledger.keys import PublicKey
 from ledger.records import OPEN, Actor, Item, KeyRecord, Listing, Product, Recall
 from ledger.storage.port import LogStore, ProjectionReader
+from ledger.trust import bundle_body
 
 __all__ = [
     "ActorView",
     "ItemView",
+    "LedgerDirectory",
     "ListingStatus",
     "TimelineStep",
     "actor_view",
     "item_view",
     "listing_status",
     "summarize",
+    "trust_bundle",
 ]
 
 
@@ -106,8 +111,9 @@ def summarize(kind: str, body: dict[str, Any]) -> str:
 
 def _timeline(store: LogStore, view: ProjectionReader, item: str) -> list[TimelineStep]:
     steps: list[TimelineStep] = []
-    for index in view.timeline(item):
-        entry = LogEntry.from_leaf(index, store.entry(index).data)
+    for stored in store.entries_at(view.timeline(item)):
+        index = stored.index
+        entry = LogEntry.from_leaf(index, stored.data)
         body = dict(entry.envelope.body)
         steps.append(
             TimelineStep(
@@ -190,3 +196,53 @@ def listing_status(store: LogStore, platform: str, listing_id: str) -> ListingSt
             f"the seller holds {stock} sellable items; the listing offers {listing.quantity}"
         )
     return ListingStatus(listing, seller, stock, not reasons, reasons)
+
+
+class LedgerDirectory:
+    """The ledger's own projection as a ``codes.KeyDirectory`` (online code checks)."""
+
+    def __init__(self, view: ProjectionReader, resolvers: Sequence[str]) -> None:
+        self.view = view
+        self.resolvers = {r.rstrip("/").lower() for r in resolvers}
+        self._keys: list[KeyRecord] | None = None
+
+    def producer_of(self, gtin: str) -> tuple[str, str] | None:
+        owner = gtin_owner(self.view, gtin)
+        if owner is None:
+            return None
+        actor = self.view.get(Actor, (owner.actor_id,))
+        if actor is None or actor.status != "active":
+            return None
+        return actor.actor_id, actor.name
+
+    def keys_with_hint(self, hint: int) -> list[DirectoryKey]:
+        if self._keys is None:
+            self._keys = self.view.rows(KeyRecord.TABLE)
+        prefix = f"{hint:02x}"
+        return [
+            DirectoryKey(
+                PublicKey.from_text(k.public_key), k.actor_id, k.effective_time, k.compromised_since
+            )
+            for k in self._keys
+            if k.key_id.startswith(prefix)
+        ]
+
+    def is_resolver(self, stem: str) -> bool:
+        return stem.rstrip("/").lower() in self.resolvers
+
+
+def trust_bundle(
+    store: LogStore, *, origin: str, checkpoint: str, resolvers: Sequence[str], created: int
+) -> dict[str, Any]:
+    """The body of a trust bundle from the projection (sign it with ``TrustBundle.sign``)."""
+    with store.reader() as view:
+        actors = view.rows(Actor.TABLE)
+        keys = view.rows(KeyRecord.TABLE)
+    return bundle_body(
+        origin=origin,
+        actors=actors,
+        keys=keys,
+        checkpoint=checkpoint,
+        resolvers=resolvers,
+        created=created,
+    )

@@ -23,7 +23,7 @@ a rejected entry leaves no trace.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Protocol, TypeVar
 
@@ -168,6 +168,7 @@ class Item:
     claimed_by: str  # key id of the first owner's claim
     commissioned_index: int
     last_index: int
+    packed: int = 0  # how many items are packed directly in it
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,30 +241,40 @@ RECORD_TYPES: tuple[type[Any], ...] = (
 R = TypeVar("R")
 
 
-def record_to_row(record: Any) -> dict[str, Any]:
-    """A record as a flat row: tuples become newline-free JSON-free strings joined by \\n."""
-    row: dict[str, Any] = {}
-    for f in fields(record):
-        value = getattr(record, f.name)
-        row[f.name] = "\n".join(value) if isinstance(value, tuple) else value
-    return row
+_Converter = Callable[[Any], Any]
+_SHAPES: dict[type[Any], tuple[tuple[str, ...], tuple[int, ...], tuple[_Converter, ...]]] = {}
 
 
-def record_from_row(kind: type[R], row: Any) -> R:
-    """The inverse of ``record_to_row`` (a mapping or a sequence in field order)."""
-    names = [f.name for f in fields(kind)]  # type: ignore[arg-type]
-    values = [row[n] for n in names] if hasattr(row, "keys") else list(row)
-    out: dict[str, Any] = {}
-    for f, value in zip(fields(kind), values, strict=True):  # type: ignore[arg-type]
-        if f.type in ("tuple[str, ...]",):
-            out[f.name] = tuple(value.split("\n")) if value else ()
-        elif f.type == "bool":
-            out[f.name] = bool(value)
-        elif f.type == "int":
-            out[f.name] = int(value)
-        else:
-            out[f.name] = value
-    return kind(**out)
+def _joined(value: Any) -> tuple[str, ...]:
+    return tuple(value.split("\n")) if value else ()
+
+
+def _shape(kind: type[Any]) -> tuple[tuple[str, ...], tuple[int, ...], tuple[_Converter, ...]]:
+    """Field names, positions of tuple fields, and a converter per field (cached per type)."""
+    shape = _SHAPES.get(kind)
+    if shape is None:
+        names = tuple(f.name for f in fields(kind))
+        types = [str(f.type) for f in fields(kind)]
+        tuples = tuple(i for i, t in enumerate(types) if t == "tuple[str, ...]")
+        table: dict[str, _Converter] = {"tuple[str, ...]": _joined, "bool": bool, "int": int}
+        converters = tuple(table.get(t, str) for t in types)
+        shape = _SHAPES[kind] = (names, tuples, converters)
+    return shape
+
+
+def record_to_row(record: Any) -> tuple[Any, ...]:
+    """A record as a flat row in field order; tuples of str become strings joined by \\n."""
+    _, tuples, _ = _shape(type(record))
+    values = [getattr(record, name) for name in record.__slots__]
+    for i in tuples:
+        values[i] = "\n".join(values[i])
+    return tuple(values)
+
+
+def record_from_row(kind: type[R], row: Sequence[Any]) -> R:
+    """The inverse of ``record_to_row`` (a sequence in field order)."""
+    _, _, converters = _shape(kind)
+    return kind(*[convert(value) for convert, value in zip(converters, row, strict=True)])
 
 
 @dataclass(slots=True)

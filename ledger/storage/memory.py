@@ -77,6 +77,11 @@ class MemoryStore:
                 raise NotFound(f"no entry at index {index} (log size {len(self._entries)})")
             return self._entries[index]
 
+    def entries_at(self, indices: Iterable[int]) -> list[StoredEntry]:
+        with self._lock:
+            size = len(self._entries)
+            return [self._entries[i] for i in sorted(set(indices)) if 0 <= i < size]
+
     def entries(self, start: int, end: int) -> list[StoredEntry]:
         with self._lock:
             return self._entries[max(start, 0) : max(end, 0)]

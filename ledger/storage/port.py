@@ -129,6 +129,10 @@ class LogStore(Protocol):
         """One entry; NotFound if the index is not in the log."""
         ...
 
+    def entries_at(self, indices: Iterable[int]) -> list[StoredEntry]:
+        """The entries at these indices (those that exist), in index order, in one read."""
+        ...
+
     def entries(self, start: int, end: int) -> list[StoredEntry]:
         """Entries with start <= index < end, in index order (may be fewer at the tail)."""
         ...

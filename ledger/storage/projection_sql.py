@@ -16,7 +16,6 @@ from dataclasses import fields
 from typing import Any, TypeVar
 
 from sqlalchemy import BigInteger, Boolean, Column, Index, MetaData, Table, Text
-from sqlalchemy.engine import Connection
 
 from ledger.records import (
     ACTIVE,
@@ -93,16 +92,27 @@ def _sql(kind: Any, dialect: str) -> _Sql:
 
 
 class SqlProjection:
-    """The projection through one open connection (inside the caller's transaction)."""
+    """The projection through one open DBAPI connection, inside the caller's transaction.
 
-    def __init__(self, conn: Connection, dialect: str, *, cache: bool = True) -> None:
-        self.conn = conn
+    Plain DBAPI cursors, not SQLAlchemy results: on these one-row reads SQLAlchemy's result
+    set-up cost several times the query itself (bench/README.md, provenance).
+    """
+
+    def __init__(self, dbapi: Any, dialect: str, *, cache: bool = True) -> None:
+        self.cursor = dbapi.cursor()
         self.dialect = dialect
         self.mark = "?" if dialect == "sqlite" else "%s"
         self._cache: dict[tuple[str, tuple[Any, ...]], Any] | None = {} if cache else None
 
+    def close(self) -> None:
+        self.cursor.close()
+
     def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
-        return list(self.conn.exec_driver_sql(sql, tuple(params)).fetchall())
+        self.cursor.execute(sql, tuple(params))
+        return list(self.cursor.fetchall())
+
+    def _execute(self, sql: str, params: Sequence[Any]) -> None:
+        self.cursor.execute(sql, tuple(params))
 
     # --- View -----------------------------------------------------------------------------
 
@@ -162,7 +172,7 @@ class SqlProjection:
     def apply_changes(self, changes: Changes) -> None:
         cache = self._cache
         for kind, key in changes.deletes:
-            self.conn.exec_driver_sql(_sql(kind, self.dialect).delete, tuple(key))
+            self._execute(_sql(kind, self.dialect).delete, key)
             if cache is not None:
                 cache[(kind.TABLE, key)] = None
         self.put_all(changes.puts)
@@ -172,14 +182,14 @@ class SqlProjection:
         cache = self._cache
         for record in records:
             kind = type(record)
-            row = record_to_row(record)
-            values = tuple(row.values())
-            groups.setdefault(kind.TABLE, (kind, []))[1].append(values)
+            groups.setdefault(kind.TABLE, (kind, []))[1].append(record_to_row(record))
             if cache is not None:
-                cache[(kind.TABLE, tuple(row[k] for k in kind.KEY))] = record
+                cache[(kind.TABLE, tuple(getattr(record, k) for k in kind.KEY))] = record
         for kind, rows in groups.values():
-            if rows:
-                self.conn.exec_driver_sql(_sql(kind, self.dialect).upsert, rows)
+            if len(rows) == 1:
+                self._execute(_sql(kind, self.dialect).upsert, rows[0])
+            elif rows:
+                self.cursor.executemany(_sql(kind, self.dialect).upsert, rows)
 
     def rows(self, table: str) -> list[Any]:
         """Every record of one table, sorted by primary key (for audits and exports)."""
@@ -204,6 +214,6 @@ class SqlProjection:
     def clear(self) -> None:
         """Delete every projection row (reindex only; log tables are never touched)."""
         for table in PROJECTION_TABLES:
-            self.conn.exec_driver_sql(f"DELETE FROM {table}")  # noqa: S608
+            self._execute(f"DELETE FROM {table}", ())  # noqa: S608
         if self._cache is not None:
             self._cache.clear()

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import create_engine, event, func, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import NullPool, StaticPool
 from sqlmodel import SQLModel
 
 from ledger.errors import Conflict, InvalidInput, NotFound, StorageUnavailable
@@ -101,8 +101,16 @@ class SqlStore:
         self._lock = threading.Lock()
         self._cached: Head | None = None
         self._node_cache: dict[NodeId, bytes] = {}
+        self._readers = threading.local()
+        self._readers_lock = threading.Lock()
+        self._reader_connections: list[Any] = []
         try:
             self.engine = self._make_engine(self.url, busy_timeout_ms)
+            memory = self.url in ("sqlite://", "sqlite:///:memory:")
+            # Readers keep one connection per thread (closed by close()), outside the pool.
+            self._reader_engine = (
+                self.engine if memory else self._make_engine(self.url, busy_timeout_ms, NullPool)
+            )
             self.dialect = self.engine.dialect.name
             self._driver_error: type[Exception] = self.engine.dialect.loaded_dbapi.Error
             if create:
@@ -115,13 +123,13 @@ class SqlStore:
     # --- set-up -------------------------------------------------------------------
 
     @staticmethod
-    def _make_engine(url: str, busy_timeout_ms: int) -> Engine:
+    def _make_engine(url: str, busy_timeout_ms: int, poolclass: Any = None) -> Engine:
         if url.startswith("sqlite"):
             memory = url in ("sqlite://", "sqlite:///:memory:")
             engine = create_engine(
                 url,
                 connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
-                poolclass=StaticPool if memory else None,
+                poolclass=StaticPool if memory else poolclass,
             )
 
             @event.listens_for(engine, "connect")
@@ -141,6 +149,8 @@ class SqlStore:
 
             return engine
         if url.startswith("postgresql"):
+            if poolclass is not None:
+                return create_engine(url, poolclass=poolclass)
             return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
         raise InvalidInput("the database URL must start with sqlite:// or postgresql://")
 
@@ -159,6 +169,13 @@ class SqlStore:
                 cursor.close()
 
     def close(self) -> None:
+        with self._readers_lock:
+            readers, self._reader_connections = self._reader_connections, []
+        for raw in readers:
+            raw.close()
+        self._readers = threading.local()
+        if self._reader_engine is not self.engine:
+            self._reader_engine.dispose()
         self.engine.dispose()
 
     @contextmanager
@@ -214,7 +231,11 @@ class SqlStore:
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})")
             head = self._load_head(conn)
             present = self._present(conn, statement_hashes)
-            batch = build(head.copy(), present, SqlProjection(conn, self.dialect))
+            projection = SqlProjection(conn.connection, self.dialect)
+            try:
+                batch = build(head.copy(), present, projection)
+            finally:
+                projection.close()
             if batch.entries:
                 # Plain tuples through the driver's executemany: the ORM and Core's per-row
                 # parameter processing cost more than the inserts themselves.
@@ -250,10 +271,38 @@ class SqlStore:
             found.update(bytes(r[0]) for r in rows)
         return frozenset(found)
 
+    def _reader_connection(self) -> Any:
+        """This thread's long-lived read connection (a pool checkout per read costs more
+        than the read). SQLite: autocommit mode, BEGIN per read; PostgreSQL: autocommit."""
+        raw = getattr(self._readers, "connection", None)
+        if raw is None:
+            raw = self._reader_engine.raw_connection()
+            if self.dialect == "postgresql":
+                raw.driver_connection.autocommit = True  # type: ignore[union-attr]
+            self._readers.connection = raw
+            with self._readers_lock:
+                self._reader_connections.append(raw)
+        return raw
+
     @contextmanager
     def reader(self) -> Iterator[SqlProjection]:
-        with self._read() as conn:
-            yield SqlProjection(conn, self.dialect)
+        """A consistent read of the projection (SQLite: one read transaction)."""
+        try:
+            raw = self._reader_connection()
+            sqlite = self.dialect == "sqlite"
+            if sqlite:
+                raw.driver_connection.execute("BEGIN")
+            projection = SqlProjection(raw, self.dialect)
+        except self._driver_error as exc:
+            raise StorageUnavailable(f"database unavailable: {str(exc).splitlines()[0]}") from None
+        try:
+            yield projection
+        except self._driver_error as exc:
+            raise StorageUnavailable(f"database unavailable: {str(exc).splitlines()[0]}") from None
+        finally:
+            projection.close()
+            if sqlite:
+                raw.driver_connection.execute("COMMIT")
 
     def reindex(self, rebuild: Rebuild) -> int:
         """Replace the projection with a replay of the log, under the sequencer lock."""
@@ -272,7 +321,7 @@ class SqlStore:
                     yield from (_entry(r) for r in rows)
 
             records = list(rebuild(stream()))
-            projection = SqlProjection(conn, self.dialect, cache=False)
+            projection = SqlProjection(conn.connection, self.dialect, cache=False)
             projection.clear()
             for i in range(0, len(records), 10_000):
                 projection.put_all(records[i : i + 10_000])
@@ -286,6 +335,20 @@ class SqlStore:
         if row is None:
             raise NotFound(f"no entry at index {index}")
         return _entry(row)
+
+    def entries_at(self, indices: Iterable[int]) -> list[StoredEntry]:
+        """The entries at these indices (those that exist), in index order."""
+        wanted = sorted(set(indices))
+        found: list[StoredEntry] = []
+        with self._read() as conn:
+            for i in range(0, len(wanted), _IN_CHUNK):
+                rows = conn.execute(
+                    select(*_ENTRY_COLUMNS)
+                    .where(_E.c.idx.in_(wanted[i : i + _IN_CHUNK]))
+                    .order_by(_E.c.idx)
+                )
+                found.extend(_entry(r) for r in rows)
+        return found
 
     def entries(self, start: int, end: int) -> list[StoredEntry]:
         with self._read() as conn:

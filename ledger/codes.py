@@ -1,0 +1,311 @@
+"""Signed item codes: a GS1 Digital Link URI that carries its producer's Ed25519 signature.
+
+    https://vt.example.vn/01/08930001000018/10/L2611/21/FS000001?17=271231&8030=<DIGSIG>
+    \\___ resolver ____/\\________ GS1 Digital Link: GTIN, lot, serial, expiry _______/
+
+DIGSIG (GS1 AI 8030, at most 90 characters of base64url) is the unpadded base64url of 66
+bytes, so always exactly 88 characters::
+
+    version (1 byte, 0x01) || key hint (1 byte) || Ed25519 signature (64 bytes)
+
+The key hint is the first byte of the signing key's id (``ledger.keys``): the verifier finds
+the producer from the GTIN's GS1 company prefix and tries only that producer's keys whose id
+starts with the hint (one, almost always). The signature covers domain-separated bytes over
+the GS1 element string, never the resolver host, so the resolver can move without reprinting::
+
+    "tracemark/code/v1" || 0x00 || "01" gtin GS "21" serial GS ["10" lot GS] ["17" expiry GS]
+
+GS is 0x1D (the FNC1 separator of GS1 element strings) ends every element; it is not in
+CSET 82, so the message is unambiguous. Entry signatures (``tracemark/entry/...``), trust
+bundles (``tracemark/trust/v1``) and checkpoints (C2SP signed notes) use other contexts.
+
+Checking a code is offline and pure: ``check_code(uri, directory)`` returns a ``Verdict``
+(``unverified`` + ``signature_valid`` or ``counterfeit`` + the reason) and never raises for a
+bad code. The directory is a trust bundle (``ledger.trust``) or the ledger itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from ledger.errors import InvalidInput, TracemarkError
+from ledger.events import item_id
+from ledger.gs1 import (
+    DigitalLink,
+    build_uri,
+    gtin14,
+    validate_expiry,
+    validate_lot,
+    validate_serial,
+)
+from ledger.keys import PrivateKey, PublicKey
+from ledger.verdict import COUNTERFEIT, UNVERIFIED, Reason, Verdict
+
+__all__ = [
+    "CODE_CONTEXT",
+    "DIGSIG_AI",
+    "DIGSIG_LENGTH",
+    "MAX_CODE_LENGTH",
+    "CodeIdentity",
+    "DirectoryKey",
+    "ItemCode",
+    "KeyDirectory",
+    "check_code",
+    "code_message",
+    "issue_uri",
+    "sign_code",
+]
+
+CODE_CONTEXT = b"tracemark/code/v1\x00"
+DIGSIG_AI = "8030"
+DIGSIG_VERSION = 0x01
+DIGSIG_LENGTH = 88
+MAX_CODE_LENGTH = 1024  # far above any code we issue; longer input is refused unread
+_GS = "\x1d"
+_ALLOWED_AIS = frozenset({"01", "21", "10", "17", DIGSIG_AI})
+
+
+@dataclass(frozen=True, slots=True)
+class CodeIdentity:
+    """What a code identifies and its signature covers: GTIN-14, serial, optional lot, expiry."""
+
+    gtin: str
+    serial: str
+    lot: str = ""
+    expiry: str = ""
+
+    def __post_init__(self) -> None:
+        if gtin14(self.gtin) != self.gtin:
+            raise InvalidInput("a code's GTIN must be the 14-digit form", code="invalid_gtin")
+        validate_serial(self.serial)
+        if self.lot:
+            validate_lot(self.lot)
+        if self.expiry:
+            validate_expiry(self.expiry)
+
+    @property
+    def item_id(self) -> str:
+        return item_id(self.gtin, self.serial)
+
+    def ais(self) -> list[tuple[str, str]]:
+        pairs = [("01", self.gtin), ("21", self.serial)]
+        if self.lot:
+            pairs.append(("10", self.lot))
+        if self.expiry:
+            pairs.append(("17", self.expiry))
+        return pairs
+
+
+def code_message(identity: CodeIdentity) -> bytes:
+    """The exact bytes a code signature covers."""
+    elements = "".join(ai + value + _GS for ai, value in identity.ais())
+    return CODE_CONTEXT + elements.encode("ascii")
+
+
+def sign_code(identity: CodeIdentity, key: PrivateKey) -> str:
+    """The DIGSIG value (88 base64url characters) of ``identity`` signed with ``key``."""
+    hint = bytes.fromhex(key.key_id[:2])
+    payload = bytes([DIGSIG_VERSION]) + hint + key.sign(code_message(identity))
+    return base64.urlsafe_b64encode(payload).decode("ascii")
+
+
+def issue_uri(identity: CodeIdentity, key: PrivateKey, resolver: str) -> str:
+    """The signed Digital Link URI of an item on the resolver (``https://host[/path]``)."""
+    return build_uri([*identity.ais(), (DIGSIG_AI, sign_code(identity, key))], stem=resolver)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemCode:
+    """A parsed item code. ``signature`` is None for an unsigned code (a counterfeit sign)."""
+
+    identity: CodeIdentity
+    resolver: str
+    key_hint: int | None
+    signature: bytes | None
+
+    @classmethod
+    def from_uri(cls, uri: str) -> ItemCode:
+        """Parse; InvalidInput (code ``malformed_code``) for anything that is not our code."""
+        if not isinstance(uri, str):
+            raise InvalidInput("a code must be text", code="malformed_code")
+        if len(uri) > MAX_CODE_LENGTH:
+            raise InvalidInput(
+                f"a code is at most {MAX_CODE_LENGTH} characters; this one has {len(uri)}",
+                code="malformed_code",
+            )
+        try:
+            link = DigitalLink.from_uri(uri.strip())
+            extra = sorted({ai for ai, _ in link.ais} - _ALLOWED_AIS)
+            if extra:
+                raise InvalidInput(f"unexpected GS1 AI(s) {', '.join(extra)} in an item code")
+            if link.gtin is None or link.serial is None:
+                raise InvalidInput("an item code names a GTIN (01) and a serial (21)")
+            identity = CodeIdentity(link.gtin, link.serial, link.lot or "", link.expiry or "")
+        except TracemarkError as exc:
+            raise InvalidInput(
+                f"not a Tracemark item code: {exc.message}", code="malformed_code"
+            ) from None
+        digsig = link.get(DIGSIG_AI)
+        if digsig is None:
+            return cls(identity, link.stem, None, None)
+        version, hint, signature = _decode_digsig(digsig)
+        if version != DIGSIG_VERSION:
+            raise InvalidInput(f"unknown code signature version {version}", code="malformed_code")
+        return cls(identity, link.stem, hint, signature)
+
+    @property
+    def message(self) -> bytes:
+        return code_message(self.identity)
+
+
+def _decode_digsig(text: str) -> tuple[int, int, bytes]:
+    if len(text) != DIGSIG_LENGTH:
+        raise InvalidInput(
+            f"the code signature (AI 8030) must be {DIGSIG_LENGTH} characters, got {len(text)}",
+            code="malformed_code",
+        )
+    try:
+        raw = base64.urlsafe_b64decode(text)
+    except (binascii.Error, ValueError):
+        raise InvalidInput("the code signature is not base64url", code="malformed_code") from None
+    if base64.urlsafe_b64encode(raw).decode("ascii") != text:
+        raise InvalidInput("the code signature is not canonical base64url", code="malformed_code")
+    return raw[0], raw[1], raw[2:]
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryKey:
+    """A registered key as a verifier sees it."""
+
+    key: PublicKey
+    actor_id: str
+    effective_time: int = -1  # revoked from this time (-1: not revoked)
+    compromised_since: int = -1  # distrusted from this time (-1: never)
+
+
+class KeyDirectory(Protocol):
+    """Who produces a GTIN and which keys speak for whom (a trust bundle, or the ledger)."""
+
+    def producer_of(self, gtin: str) -> tuple[str, str] | None:
+        """(actor id, name) of the producer owning the GTIN's company prefix, or None."""
+        ...
+
+    def keys_with_hint(self, hint: int) -> Sequence[DirectoryKey]:
+        """Every registered key whose id starts with the byte ``hint``."""
+        ...
+
+    def is_resolver(self, stem: str) -> bool:
+        """Is this the operator's resolver (a code elsewhere is a copy on another site)?"""
+        ...
+
+
+def _counterfeit(code: str, message: str, item: dict[str, str], **evidence: object) -> Verdict:
+    return Verdict(COUNTERFEIT, (Reason(code, message, evidence),), item)
+
+
+def _signer(
+    code: ItemCode,
+    *,
+    signature: bytes,
+    hint: int,
+    directory: KeyDirectory,
+    producer: tuple[str, str],
+    item: dict[str, str],
+) -> DirectoryKey | Verdict:
+    """The producer key that signed the code, or the counterfeit verdict saying why not."""
+    message = code.message
+    candidates = directory.keys_with_hint(hint)
+    signer = next((k for k in candidates if k.key.verify(signature, message)), None)
+    if signer is None:
+        if any(k.actor_id == producer[0] for k in candidates):
+            return _counterfeit(
+                "signature_invalid",
+                "the signature does not match this item: "
+                "the code was altered or copied from another item",
+                item,
+            )
+        return _counterfeit(
+            "unknown_key", f"the code is not signed by any key of {producer[1]}", item
+        )
+    evidence = {"key_id": signer.key.key_id, "signer": signer.actor_id}
+    if signer.actor_id != producer[0]:
+        return _counterfeit(
+            "not_producer_key",
+            f"signed by {signer.actor_id}, not by the GTIN's producer {producer[0]}",
+            item,
+            **evidence,
+        )
+    if signer.compromised_since >= 0:
+        return _counterfeit(
+            "key_compromised",
+            "the producer reported the signing key "
+            "compromised; codes it signed cannot be trusted offline",
+            item,
+            compromised_since=signer.compromised_since,
+            **evidence,
+        )
+    return signer
+
+
+def check_code(uri: str, directory: KeyDirectory) -> Verdict:
+    """Check a code offline: parse, find the producer's key, verify. Never raises on input."""
+    try:
+        code = ItemCode.from_uri(uri)
+    except InvalidInput as exc:
+        return _counterfeit("malformed_code", exc.message, {})
+    identity = code.identity
+    item = {"gtin": identity.gtin, "serial": identity.serial, "item_id": identity.item_id}
+    if identity.lot:
+        item["lot"] = identity.lot
+    if identity.expiry:
+        item["expiry"] = identity.expiry
+    producer = directory.producer_of(identity.gtin)
+    if producer is None:
+        return _counterfeit(
+            "unknown_producer", f"GTIN {identity.gtin} belongs to no registered producer", item
+        )
+    item["producer"], item["producer_name"] = producer
+    if code.signature is None or code.key_hint is None:
+        return _counterfeit(
+            "unsigned_code", "the code carries no producer signature (AI 8030)", item
+        )
+    signer = _signer(
+        code,
+        signature=code.signature,
+        hint=code.key_hint,
+        directory=directory,
+        producer=producer,
+        item=item,
+    )
+    if isinstance(signer, Verdict):
+        return signer
+    evidence = {"key_id": signer.key.key_id, "signer": signer.actor_id}
+    reasons = [
+        Reason(
+            "signature_valid",
+            f"signed by {producer[1]}; the item's state is not known offline",
+            evidence,
+        )
+    ]
+    if signer.effective_time >= 0:
+        reasons.append(
+            Reason(
+                "key_retired",
+                "the signing key has since been retired; codes issued before remain valid",
+                {"effective_time": signer.effective_time},
+            )
+        )
+    if not directory.is_resolver(code.resolver):
+        reasons.append(
+            Reason(
+                "unknown_resolver",
+                f"the code points to {code.resolver}, not the "
+                "operator's resolver: it may be a copy on another site",
+                {"resolver": code.resolver},
+            )
+        )
+    return Verdict(UNVERIFIED, tuple(reasons), item)

@@ -239,7 +239,7 @@ def _check_rows(store: SqlStore, con: sqlite3.Connection, ids: list[str]) -> Non
             record = view.get(Item, (ident,))
         raw = dict(zip(names, con.execute(RAW_SELECT, (ident,)).fetchone(), strict=True))
         raw["recalled"] = bool(raw["recalled"])
-        if record is None or record_to_row(record) != raw:
+        if record is None or dict(zip(names, record_to_row(record), strict=True)) != raw:
             raise AssertionError(f"{ident}: projection {record} != raw {raw}")
 
 

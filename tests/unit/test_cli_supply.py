@@ -66,18 +66,63 @@ def test_the_chain_from_the_command_line(home: Path, tmp_path: Path) -> None:
         keys[name] = tmp_path / f"{name}.key"
         info = ok("key", "generate", str(keys[name]))
         assert info["public_key"].startswith("ed25519:")
-    ok("actor", "register", "fishco", "--role", "producer", "--name", "Fish Co", "--verified",
-       "--prefix", PRODUCER_PREFIX, "--public-key-file", str(tmp_path / "fishco.pub"))  # fmt: skip
-    ok("actor", "register", "distri", "--role", "distributor", "--name", "Distri",
-       "--public-key-file", str(tmp_path / "distri.pub"))  # fmt: skip
-    ok("actor", "register", "shop", "--role", "seller", "--name", "Shop", "--verified",
-       "--handle", "tiktok:@shop", "--public-key-file", str(tmp_path / "shop.pub"))  # fmt: skip
+    ok(
+        "actor",
+        "register",
+        "fishco",
+        "--role",
+        "producer",
+        "--name",
+        "Fish Co",
+        "--verified",
+        "--prefix",
+        PRODUCER_PREFIX,
+        "--public-key-file",
+        str(tmp_path / "fishco.pub"),
+    )
+    ok(
+        "actor",
+        "register",
+        "distri",
+        "--role",
+        "distributor",
+        "--name",
+        "Distri",
+        "--public-key-file",
+        str(tmp_path / "distri.pub"),
+    )
+    ok(
+        "actor",
+        "register",
+        "shop",
+        "--role",
+        "seller",
+        "--name",
+        "Shop",
+        "--verified",
+        "--handle",
+        "tiktok:@shop",
+        "--public-key-file",
+        str(tmp_path / "shop.pub"),
+    )
     shown = ok("actor", "show", "fishco")
     assert shown["prefixes"] == [PRODUCER_PREFIX] and len(shown["keys"]) == 1
 
     fish, distri, shop = (f"--as={keys[n]}" for n in ("fishco", "distri", "shop"))
-    result = ok("event", "commission", GTIN, "--serials", "FS000001..FS001000,EXTRA-1",
-                "--lot", "L1", "--expiry", "271231", "--name", "Nuoc mam", fish)  # fmt: skip
+    result = ok(
+        "event",
+        "commission",
+        GTIN,
+        "--serials",
+        "FS000001..FS001000,EXTRA-1",
+        "--lot",
+        "L1",
+        "--expiry",
+        "271231",
+        "--name",
+        "Nuoc mam",
+        fish,
+    )
     assert "index" in result["results"][0]
     case = f"00/{sscc_for(31)}"
     items = [f"01/{GTIN}/21/FS{n:06d}" for n in range(1, 6)]
@@ -103,9 +148,15 @@ def test_the_chain_from_the_command_line(home: Path, tmp_path: Path) -> None:
     shown = ok("item", "show", f"https://id.example.vn/01/{GTIN}/21/FS000001")
     assert shown["status"] == "sold" and shown["custodian"] == "shop"
     assert [t["type"] for t in shown["timeline"]] == [
-        "event.commission", "event.pack", "event.ship", "event.receive", "event.ship",
-        "event.receive", "event.unpack", "event.sell",
-    ]  # fmt: skip
+        "event.commission",
+        "event.pack",
+        "event.ship",
+        "event.receive",
+        "event.ship",
+        "event.receive",
+        "event.unpack",
+        "event.sell",
+    ]
     # A recall of the lot makes the listing unbacked: exit 3 with the reason.
     ok("event", "recall", GTIN, "--lot", "L1", "--reason", "histamine", fish)
     code, out, _ = run("listing", "show", "tiktok", "L-1", "--json")
@@ -122,11 +173,13 @@ def test_signing_errors_are_clear(home: Path, tmp_path: Path) -> None:
     ok("key", "generate", str(key))
     code, _, err = run("event", "commission", GTIN, "--serials", "A1", f"--as={key}")
     assert code == 2 and "not registered" in err
-    code, _, err = run("event", "commission", "12345", "--serials", "A1", f"--as={key}",
-                       "--actor", "x")  # fmt: skip
+    code, _, err = run(
+        "event", "commission", "12345", "--serials", "A1", f"--as={key}", "--actor", "x"
+    )
     assert code == 2 and "GTIN" in err and err.count("\n") == 1
-    code, _, err = run("event", "commission", GTIN, "--serials", "A1", f"--as={key}",
-                       "--actor", "fishco")  # fmt: skip
+    code, _, err = run(
+        "event", "commission", GTIN, "--serials", "A1", f"--as={key}", "--actor", "fishco"
+    )
     assert code == 3 and "unknown_key" in err
     code, _, err = run("key", "generate", str(key))
     assert code == 4 and "exists" in err

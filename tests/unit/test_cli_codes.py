@@ -1,0 +1,228 @@
+"""The code commands: issue labels for commissioned items only, verify, export trust."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zxingcpp
+from PIL import Image
+from typer.testing import CliRunner
+
+from api.cli import app
+from tests.supply import GTIN, PRODUCER_PREFIX
+
+runner = CliRunner()
+RESOLVER = "https://vt.example.vn"
+
+
+@pytest.fixture
+def chain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    """A local ledger with a producer (key fishco.key) that commissioned FS000001..FS000012."""
+    monkeypatch.setenv("TRACEMARK_HOME", str(tmp_path / "tm"))
+    monkeypatch.setenv("TRACEMARK_KEY_PASSPHRASE", "test passphrase")  # TEST ONLY
+    monkeypatch.setenv("TRACEMARK_RESOLVER", RESOLVER)
+    for name in ("TRACEMARK_DATABASE_URL", "TRACEMARK_KEY_FILE", "TRACEMARK_SIGNING_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    assert run("init", "--origin", "example.vn/log")[0] == 0
+    keys = {name: tmp_path / f"{name}.key" for name in ("fishco", "distri")}
+    for path in keys.values():
+        ok("key", "generate", str(path))
+    ok(
+        "actor",
+        "register",
+        "fishco",
+        "--role",
+        "producer",
+        "--name",
+        "Fish Co",
+        "--verified",
+        "--prefix",
+        PRODUCER_PREFIX,
+        "--public-key-file",
+        str(keys["fishco"].with_suffix(".pub")),
+    )
+    ok(
+        "actor",
+        "register",
+        "distri",
+        "--role",
+        "distributor",
+        "--name",
+        "Distri",
+        "--public-key-file",
+        str(keys["distri"].with_suffix(".pub")),
+    )
+    ok(
+        "event",
+        "commission",
+        GTIN,
+        "--serials",
+        "FS000001..FS000012",
+        "--lot",
+        "L1",
+        "--name",
+        "Nuoc mam",
+        f"--as={keys['fishco']}",
+        "--out",
+        str(tmp_path / "commission.jsonl"),
+    )
+    ok("submit", str(tmp_path / "commission.jsonl"))
+    return keys
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def ok(*args: str) -> Any:
+    code, out, err = run(*args, "--json")
+    assert code == 0, (args, out, err)
+    return json.loads(out)
+
+
+def test_issue_verify_and_trust(chain: dict[str, Path], tmp_path: Path) -> None:
+    out_dir = tmp_path / "labels"
+    issued = ok(
+        "codes",
+        "issue",
+        GTIN,
+        "--serials",
+        "FS000001..FS000004",
+        "--out",
+        str(out_dir),
+        f"--as={chain['fishco']}",
+        "--format",
+        "png,svg",
+        "--sheet",
+        str(tmp_path / "s.pdf"),
+        "--listing",
+        str(tmp_path / "codes.csv"),
+    )
+    assert issued["issued"] == 4 and issued["rendered"] == 8  # files: png and svg
+    pngs = sorted(out_dir.glob("*.png"))
+    assert len(pngs) == 4 and len(list(out_dir.glob("*.svg"))) == 4
+    decoded = zxingcpp.read_barcodes(Image.open(pngs[0]))
+    assert decoded and decoded[0].text.startswith(f"{RESOLVER}/01/{GTIN}/10/L1/21/FS00000")
+    uri = issued["first_uri"]
+    assert (tmp_path / "codes.csv").read_text().count(RESOLVER) == 4
+    assert (tmp_path / "s.pdf").read_bytes().startswith(b"%PDF")
+    # Resume: a second run renders nothing new.
+    again = ok(
+        "codes",
+        "issue",
+        GTIN,
+        "--serials",
+        "FS000001..FS000004",
+        "--out",
+        str(out_dir),
+        f"--as={chain['fishco']}",
+    )
+    assert again["rendered"] == 0 and again["skipped"] == 4
+    # Verify against the local ledger, then offline with a trust bundle.
+    verified = ok("codes", "verify", uri)
+    assert (
+        verified[0]["status"] == "unverified"
+        and verified[0]["reasons"][0]["code"] == "signature_valid"
+    )
+    exported = ok("trust", "export", "--out", str(tmp_path / "trust.json"), "--resolver", RESOLVER)
+    offline = ok(
+        "codes",
+        "verify",
+        uri,
+        "--trust",
+        str(tmp_path / "trust.json"),
+        "--log-key",
+        exported["log_vkey"],
+    )
+    assert offline[0]["status"] == "unverified"
+    forged = uri.replace("FS000001", "FS000002")
+    code, out, _ = run(
+        "codes",
+        "verify",
+        forged,
+        "--trust",
+        str(tmp_path / "trust.json"),
+        "--log-key",
+        exported["log_vkey"],
+        "--json",
+    )
+    assert code == 3 and json.loads(out)[0]["reasons"][0]["code"] == "signature_invalid"
+
+
+def test_codes_only_for_commissioned_items(chain: dict[str, Path], tmp_path: Path) -> None:
+    code, _, err = run(
+        "codes",
+        "issue",
+        GTIN,
+        "--serials",
+        "FS000013",
+        "--out",
+        str(tmp_path / "x"),
+        f"--as={chain['fishco']}",
+    )
+    assert code == 2 and "never commissioned" in err and err.count("\n") == 1
+    code, _, err = run(
+        "codes",
+        "issue",
+        GTIN,
+        "--serials",
+        "FS000001",
+        "--out",
+        str(tmp_path / "x"),
+        f"--as={chain['distri']}",
+    )
+    assert code == 2 and "commissioned by fishco" in err
+    # Offline issuing from the commission entry alone (no database).
+    commission = tmp_path / "commission.jsonl"
+    entry = tmp_path / "entry.json"
+    entry.write_text(commission.read_text().splitlines()[0])
+    issued = ok(
+        "codes",
+        "issue",
+        GTIN,
+        "--serials",
+        "FS000005",
+        "--out",
+        str(tmp_path / "y"),
+        f"--as={chain['fishco']}",
+        "--commission",
+        str(entry),
+        "--database-url",
+        "sqlite:////nonexistent/dir/x.db",
+    )
+    assert issued["issued"] == 1
+    code, _, err = run(
+        "codes",
+        "issue",
+        GTIN,
+        "--serials",
+        "FS000099",
+        "--out",
+        str(tmp_path / "y"),
+        f"--as={chain['fishco']}",
+        "--commission",
+        str(entry),
+    )
+    assert code == 2 and "not commissioned by this entry" in err
+
+
+def test_stale_bundles_are_refused(chain: dict[str, Path], tmp_path: Path) -> None:
+    exported = ok("trust", "export", "--out", str(tmp_path / "trust.json"))
+    code, _, err = run(
+        "codes",
+        "verify",
+        "https://vt.example.vn/01/x",
+        "--trust",
+        str(tmp_path / "trust.json"),
+        "--log-key",
+        exported["log_vkey"],
+        "--max-age-hours",
+        "0",
+    )
+    assert code == 3 and "older than" in err
+    code, _, err = run("codes", "verify", "x", "--trust", str(tmp_path / "trust.json"))
+    assert code == 2 and "--log-key" in err

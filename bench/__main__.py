@@ -19,13 +19,14 @@ from collections.abc import Callable, Sequence
 from rich.console import Console
 from rich.table import Table
 
-from bench import append, proofs, provenance
+from bench import append, codes, proofs, provenance
 from bench.common import RESULTS_DIR, Comparison, Result, environment, write_json
 
 BENCHMARKS: dict[str, Callable[..., Result]] = {
     "append": append.run,
     "proofs": proofs.run,
     "provenance": provenance.run,
+    "codes": codes.run,
 }
 
 

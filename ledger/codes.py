@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -37,7 +38,10 @@ from ledger.events import item_id
 from ledger.gs1 import (
     DigitalLink,
     build_uri,
+    check_digit,
     gtin14,
+    uri_escape,
+    uri_unescape,
     validate_expiry,
     validate_lot,
     validate_serial,
@@ -86,6 +90,14 @@ class CodeIdentity:
             validate_lot(self.lot)
         if self.expiry:
             validate_expiry(self.expiry)
+
+    @classmethod
+    def _checked_fast(cls, gtin: str, serial: str, lot: str, expiry: str) -> CodeIdentity:
+        """Build from values the canonical-form fast path has already checked."""
+        identity = object.__new__(cls)
+        for name, value in (("gtin", gtin), ("serial", serial), ("lot", lot), ("expiry", expiry)):
+            object.__setattr__(identity, name, value)
+        return identity
 
     @property
     def item_id(self) -> str:
@@ -137,6 +149,14 @@ class ItemCode:
                 f"a code is at most {MAX_CODE_LENGTH} characters; this one has {len(uri)}",
                 code="malformed_code",
             )
+        fast = _canonical(uri)
+        if fast is not None:
+            return fast
+        return cls._parse(uri)
+
+    @classmethod
+    def _parse(cls, uri: str) -> ItemCode:
+        """The general path: any valid GS1 Digital Link form (order, escapes, case)."""
         try:
             link = DigitalLink.from_uri(uri.strip())
             extra = sorted({ai for ai, _ in link.ais} - _ALLOWED_AIS)
@@ -160,6 +180,51 @@ class ItemCode:
     @property
     def message(self) -> bytes:
         return code_message(self.identity)
+
+
+# Codes as we issue them: lower-case scheme, plain host, canonical order and escaping. Such a
+# code is parsed here in a few microseconds; anything else takes the general Digital Link
+# path, which accepts exactly the same codes (tests/property/test_code_parsing.py).
+_CANONICAL = re.compile(
+    r"(https?://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~-]+)*)"
+    r"/01/([0-9]{14})(?:/10/([A-Za-z0-9._~%-]{1,60}))?/21/([A-Za-z0-9._~%-]{1,60})"
+    r"\?(?:17=([0-9]{6})&)?8030=([A-Za-z0-9_-]{88})"
+)
+_CSET82 = frozenset(
+    "!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"
+)
+
+
+def _value(raw: str | None) -> str | None:
+    """A path value: unescaped, 1..20 characters of CSET 82; None when not (slow path)."""
+    if raw is None:
+        return ""
+    text = uri_unescape(raw) if "%" in raw else raw
+    if not 0 < len(text) <= 20 or not _CSET82.issuperset(text) or uri_escape(text) != raw:
+        return None
+    return text
+
+
+def _canonical(uri: str) -> ItemCode | None:
+    match = _CANONICAL.fullmatch(uri)
+    if match is None:
+        return None
+    stem, gtin, raw_lot, raw_serial, expiry, digsig = match.groups()
+    if check_digit(gtin[:13]) != gtin[13]:
+        return None
+    serial, lot = _value(raw_serial), _value(raw_lot)
+    if serial is None or lot is None:
+        return None
+    if expiry is not None:
+        try:
+            validate_expiry(expiry)
+        except InvalidInput:
+            return None
+    raw = base64.urlsafe_b64decode(digsig)
+    if raw[0] != DIGSIG_VERSION:
+        return None
+    identity = CodeIdentity._checked_fast(gtin, serial, lot, expiry or "")
+    return ItemCode(identity, stem, raw[1], raw[2:])
 
 
 def _decode_digsig(text: str) -> tuple[int, int, bytes]:

@@ -25,7 +25,8 @@ export PIP_NO_INPUT=1
 # installed we say how and carry on. To add one, append it here (and, if `dpkg -s` is not
 # the right presence check, add a case to system_package_present).
 SYSTEM_PACKAGES=(
-  libzbar0 # pyzbar's shared library: needed only for scanning codes from images
+  libzbar0      # pyzbar's shared library: needed only for scanning codes from images
+  poppler-utils # pdftoppm: the label tests rasterize print sheets to decode them
   # chromium # headless browser for the page tests (add when they land)
 )
 
@@ -102,6 +103,7 @@ system_package_present() {
   case "$1" in
     libzbar0) ldconfig -p 2>/dev/null | grep -q libzbar && return 0 ;;
     chromium) command -v chromium >/dev/null 2>&1 && return 0 ;;
+    poppler-utils) command -v pdftoppm >/dev/null 2>&1 && return 0 ;;
   esac
   dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
 }

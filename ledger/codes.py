@@ -199,7 +199,10 @@ def _value(raw: str | None) -> str | None:
     """A path value: unescaped, 1..20 characters of CSET 82; None when not (slow path)."""
     if raw is None:
         return ""
-    text = uri_unescape(raw) if "%" in raw else raw
+    try:
+        text = uri_unescape(raw) if "%" in raw else raw
+    except InvalidInput:  # %00: let the general path say why
+        return None
     if not 0 < len(text) <= 20 or not _CSET82.issuperset(text) or uri_escape(text) != raw:
         return None
     return text

@@ -114,6 +114,15 @@ def gtin_owner(view: View, gtin: str) -> Prefix | None:
     return None
 
 
+def _sscc_owner(view: View, sscc: str) -> Prefix | None:
+    """The registered company prefix of an SSCC (after its extension digit), if any."""
+    for k in range(4, 13):
+        found = view.get(Prefix, (sscc[1 : 1 + k],))
+        if found is not None:
+            return found
+    return None
+
+
 def is_recalled(view: View, item: Item) -> bool:
     """Recalled by item, by its lot, or by its whole GTIN."""
     if item.recalled:
@@ -357,17 +366,38 @@ def _key_revoke(entry: _Entry) -> None:
     key = entry.view.get(KeyRecord, (body["key_id"],))
     if key is None or key.actor_id != body["actor"]:
         raise _fail("unknown_key", f"{body['actor']} has no key {body['key_id']}")
-    if key.actor_id == OPERATOR_ID:
-        raise _fail("operator_key", "the operator's log key cannot be revoked by an entry")
+    if key.actor_id == OPERATOR_ID and key.added_index == 0:
+        raise _fail("operator_key", "the log key of the genesis entry cannot be revoked")
+    effective = body["effective_time"]
+    compromised = body.get("compromised_since", -1)
     if key.revoked:
-        raise _fail("already_revoked", f"key {key.key_id} is already revoked")
+        # A revocation can only be tightened (earlier, or compromised from earlier), so a
+        # thief who "revokes" a stolen key far in the future cannot lock its owner out.
+        earlier = effective < key.effective_time
+        worse = compromised >= 0 and (
+            key.compromised_since < 0 or compromised < key.compromised_since
+        )
+        if not earlier and not worse:
+            raise _fail(
+                "already_revoked",
+                f"key {key.key_id} is already revoked from "
+                f"{key.effective_time}; a new revocation must be earlier or compromised "
+                "from earlier",
+            )
+        effective = min(effective, key.effective_time)
+        if key.compromised_since >= 0:
+            compromised = (
+                key.compromised_since
+                if compromised < 0
+                else min(compromised, key.compromised_since)
+            )
     entry.changes.put(
         replace(
             key,
             revoked_index=entry.index,
-            effective_time=body["effective_time"],
-            compromised_since=body.get("compromised_since", -1),
-            reason=body.get("reason", ""),
+            effective_time=effective,
+            compromised_since=compromised,
+            reason=body.get("reason", key.reason),
         )
     )
 
@@ -488,6 +518,13 @@ def _pack(entry: _Entry) -> None:
         ref = parse_item_id(parent_id)
         if not ref.is_sscc:
             raise _fail("unknown_item", f"{parent_id} was never commissioned")
+        owner = _sscc_owner(view, ref.serial)
+        if owner is not None and owner.actor_id != entry.actor_id:
+            raise _fail(
+                "not_prefix_owner",
+                f"SSCC {ref.serial} is in the GS1 company prefix "
+                f"{owner.prefix} of {owner.actor_id}",
+            )
         parent = _new_item(parent_id, "", ref.serial, {}, owner=entry.actor_id, index=entry.index)
     else:
         parent = _held(entry, [parent_id])[0]
@@ -604,6 +641,13 @@ def _cancel(entry: _Entry) -> None:
     entry.changes.put(replace(shipment, status="cancelled", closed_index=entry.index))
 
 
+def _refuse_recalled(entry: _Entry, items: Iterable[Item], what: str) -> None:
+    """Recalled goods may not be sold or repackaged, also not inside a container."""
+    for item in items:
+        if is_recalled(entry.view, item):
+            raise _fail("item_recalled", f"{item.item_id} is recalled and may not be {what}")
+
+
 def _sell(entry: _Entry) -> None:
     _event_signer(entry)
     body = entry.body
@@ -611,12 +655,11 @@ def _sell(entry: _Entry) -> None:
     for item in tops:
         if not item.gtin:
             raise _fail("not_sellable", f"{item.item_id} is a logistic unit, not a trade item")
-        if is_recalled(entry.view, item):
-            raise _fail("item_recalled", f"{item.item_id} is recalled and may not be sold")
+    sold = _trees(entry, tops)
+    _refuse_recalled(entry, sold, "sold")
     claims = body.get("claims", {})
     entry.touch(
-        replace(item, status=SOLD, claim_commitment=claims.get(item.item_id, ""))
-        for item in _trees(entry, tops)
+        replace(item, status=SOLD, claim_commitment=claims.get(item.item_id, "")) for item in sold
     )
 
 
@@ -670,8 +713,9 @@ def _repack(entry: _Entry) -> None:
     body = entry.body
     outputs = body["outputs"]
     _owned_gtin(entry, outputs["gtin"])
-    tops = _held(entry, body["inputs"])
-    entry.touch(replace(item, status=DESTROYED) for item in _trees(entry, tops))
+    consumed = _trees(entry, _held(entry, body["inputs"]))
+    _refuse_recalled(entry, consumed, "repackaged")
+    entry.touch(replace(item, status=DESTROYED) for item in consumed)
     _new_items(entry, outputs["gtin"], SerialSet.from_obj(outputs["serials"]), outputs)
 
 
@@ -689,7 +733,7 @@ def _declare(entry: _Entry) -> None:
             "handle_not_registered", f"{seller.actor_id} has no registered {platform} account"
         )
     existing = view.get(Listing, (platform, body["listing_id"]))
-    if existing is not None and existing.status == OPEN:
+    if existing is not None and (existing.status == OPEN or existing.seller != seller.actor_id):
         raise _fail(
             "listing_exists",
             f"listing {platform}:{body['listing_id']} is open (declared by {existing.seller})",

@@ -249,8 +249,11 @@ def _validate_genesis(body: Mapping[str, Any]) -> None:
     operator = body["operator"]
     if not isinstance(operator, dict) or set(operator) != {"id", "name"}:
         raise InvalidInput("genesis operator needs exactly: id, name")
-    if not all(isinstance(operator[k], str) and 0 < len(operator[k]) <= 200 for k in operator):
-        raise InvalidInput("genesis operator id and name must be non-empty strings")
+    if operator["id"] != "operator":
+        raise InvalidInput("genesis operator id must be 'operator' (the operator's actor id)")
+    name = operator["name"]
+    if not isinstance(name, str) or not 0 < len(name) <= 200 or not name.isprintable():
+        raise InvalidInput("genesis operator name must be 1 to 200 printable characters")
     PublicKey.from_text(body["key"])
 
 

@@ -262,19 +262,18 @@ def _bad_serial(value: object) -> str:
 
 
 def _ranges_overlap(a: SerialRange, b: SerialRange) -> bool:
+    """Do two ranges share a serial? Arithmetic, O(1): never enumerates members."""
     if len(a.prefix) + a.width != len(b.prefix) + b.width:
         return False
-    if a.prefix == b.prefix and a.width == b.width:
-        return a.first <= b.last and b.first <= a.last
-    # Different splits of the same length can still produce the same strings (rare):
-    # compare the smaller range's members against the other.
-    small, big = (a, b) if len(a) <= len(b) else (b, a)
-    if len(small) > 10_000:
-        raise InvalidInput(
-            "ranges with different prefixes of the same length must not both "
-            "be larger than 10,000 serials"
-        )
-    return any(s in big for s in small)
+    if len(a.prefix) > len(b.prefix):
+        a, b = b, a
+    # Every serial of b is b.prefix + digits; it is in a only if a.prefix starts b.prefix and
+    # the rest of b.prefix is digits, which then lead a's number: rest * 10^b.width + n.
+    rest = b.prefix[len(a.prefix) :]
+    if not b.prefix.startswith(a.prefix) or (rest and not (rest.isascii() and rest.isdigit())):
+        return False
+    base = int(rest) * 10**b.width if rest else 0
+    return base + b.first <= a.last and a.first <= base + b.last
 
 
 def _serial_range(obj: object) -> SerialRange:

@@ -21,11 +21,12 @@ from ledger.entries import GENESIS, Envelope, LogEntry, sign_entry
 from ledger.errors import (
     Conflict,
     InvalidInput,
+    LimitExceeded,
     NotFound,
     RuleViolation,
     TracemarkError,
 )
-from ledger.events import CLAIM
+from ledger.events import CLAIM, COMMISSION, REPACK, SerialSet
 from ledger.hashing import chain_next, leaf_hash
 from ledger.keys import PrivateKey, PublicKey
 from ledger.merkle import (
@@ -61,6 +62,10 @@ __all__ = [
 
 AUDIT_CHUNK = 5_000
 MAX_BATCH = 10_000
+#: Bounds on one append call, whatever its entry count: canonical body bytes, and items that
+#: commissionings and repacks create (each can create 100,000 from a small body).
+MAX_BATCH_BYTES = 16 * 1024 * 1024
+MAX_BATCH_NEW_ITEMS = 500_000
 
 
 #: Batches at least this large verify signatures on all cores: libsodium releases the GIL,
@@ -83,6 +88,23 @@ def _verify_all(keyed: Sequence[tuple[int, Envelope, PublicKey]]) -> list[bool]:
     for part in _pool.map(lambda chunk: [e.verify(k) for _, e, k in chunk], chunks):
         results.extend(part)
     return results
+
+
+def _check_batch_size(envelopes: Sequence[Envelope]) -> None:
+    size = sum(len(e.body_bytes) for e in envelopes)
+    if size > MAX_BATCH_BYTES:
+        raise LimitExceeded(f"a batch holds at most {MAX_BATCH_BYTES} bytes of entry bodies")
+    new_items = 0
+    for envelope in envelopes:
+        if envelope.type == COMMISSION:
+            new_items += len(SerialSet.from_obj(envelope.body["serials"]))
+        elif envelope.type == REPACK:
+            new_items += len(SerialSet.from_obj(envelope.body["outputs"]["serials"]))
+    if new_items > MAX_BATCH_NEW_ITEMS:
+        raise LimitExceeded(
+            f"a batch creates at most {MAX_BATCH_NEW_ITEMS} items; this one {new_items}: "
+            "send the commissionings in several batches"
+        )
 
 
 def _late_signature(view: ProjectionWriter, envelope: Envelope) -> Rejected | None:
@@ -283,6 +305,7 @@ class LogService:
         """
         if len(envelopes) > MAX_BATCH:
             raise InvalidInput(f"a batch holds at most {MAX_BATCH} entries")
+        _check_batch_size(envelopes)
         outcomes: list[AppendOutcome | None] = [None] * len(envelopes)
         candidates, late = self._verified(envelopes, outcomes, trusted_genesis=trusted_genesis)
         statements = [envelope.statement_hash for _, envelope in candidates]

@@ -23,11 +23,11 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ledger.canonical import canonical_json, parse_json
-from ledger.checkpoint import open_checkpoint
+from ledger.checkpoint import SignedCheckpoint, open_checkpoint
 from ledger.codes import DirectoryKey
 from ledger.errors import InvalidInput, SignatureError, VerificationError
 from ledger.gs1 import company_prefix_candidates
@@ -35,9 +35,10 @@ from ledger.keys import PrivateKey, PublicKey
 from ledger.note import NoteVerifier
 from ledger.records import Actor, KeyRecord
 
-__all__ = ["MAX_BUNDLE_SIZE", "TRUST_CONTEXT", "TrustBundle", "bundle_body"]
+__all__ = ["MAX_BUNDLE_SIZE", "MAX_CLOCK_SKEW_MS", "TRUST_CONTEXT", "TrustBundle", "bundle_body"]
 
 TRUST_CONTEXT = b"tracemark/trust/v1\x00"
+MAX_CLOCK_SKEW_MS = 5 * 60 * 1000
 MAX_BUNDLE_SIZE = 8 * 1024 * 1024
 _VERSION = 1
 
@@ -90,6 +91,7 @@ class TrustBundle:
     created: int
     origin: str
     resolvers: tuple[str, ...]
+    checkpoint: SignedCheckpoint | None  # the log's signed tree head the bundle carries
     _prefixes: dict[str, tuple[str, str]] = field(repr=False)
     _hints: dict[int, list[DirectoryKey]] = field(repr=False)
 
@@ -140,6 +142,9 @@ class TrustBundle:
         if not isinstance(created, int) or isinstance(created, bool):
             raise InvalidInput("the bundle has no creation time", code="invalid_bundle")
         age = now - created
+        if age < -MAX_CLOCK_SKEW_MS:
+            raise VerificationError("the trust bundle is dated in the future: check the clock",
+                                    code="bundle_from_future")  # fmt: skip
         if age > max_age_ms:
             raise VerificationError(
                 f"the trust bundle is {age // 3_600_000} hours old, older "
@@ -147,8 +152,10 @@ class TrustBundle:
                 "new one",
                 code="bundle_too_old",
             )
-        open_checkpoint(str(body.get("checkpoint", "")), verifier, origin=verifier.name)
-        return cls._index(body)
+        checkpoint = open_checkpoint(
+            str(body.get("checkpoint", "")), verifier, origin=verifier.name
+        )
+        return replace(cls._index(body), checkpoint=checkpoint)
 
     @classmethod
     def _index(cls, body: Mapping[str, Any]) -> TrustBundle:
@@ -174,7 +181,9 @@ class TrustBundle:
             raise InvalidInput(
                 "the trust bundle's actor list is malformed", code="invalid_bundle"
             ) from None
-        return cls(body, int(body["created"]), str(body["origin"]), resolvers, prefixes, hints)
+        return cls(
+            body, int(body["created"]), str(body["origin"]), resolvers, None, prefixes, hints
+        )
 
     # --- KeyDirectory ---------------------------------------------------------------------
 

@@ -157,15 +157,17 @@ class SqlProjection:
         return int(rows[0][0])
 
     def prefixes_overlapping(self, prefix: str) -> list[Prefix]:
+        # substr, not a range on the text: a range depends on the column's collation, and
+        # PostgreSQL's default collations do not sort ':' right after '9'.
         shorter = [prefix[:n] for n in range(1, len(prefix) + 1)]
         m = self.mark
         marks = ", ".join([m] * len(shorter))
         rows = self._rows(
             f"SELECT prefix, actor_id FROM gs1_prefixes WHERE prefix IN ({marks}) "  # noqa: S608
-            f"OR (prefix >= {m} AND prefix < {m}) ORDER BY prefix",
-            (*shorter, prefix, prefix + ":"),  # ':' sorts right after '9'
+            f"OR substr(prefix, 1, {len(prefix)}) = {m}",
+            (*shorter, prefix),
         )
-        return [Prefix(str(r[0]), str(r[1])) for r in rows]
+        return sorted((Prefix(str(r[0]), str(r[1])) for r in rows), key=lambda p: p.prefix)
 
     # --- writes -----------------------------------------------------------------------------
 

@@ -12,8 +12,9 @@ transaction. SQLite runs with ``synchronous=FULL``, so a returned append is dura
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from sqlalchemy import create_engine, event, func, select
@@ -103,7 +104,7 @@ class SqlStore:
         self._node_cache: dict[NodeId, bytes] = {}
         self._readers = threading.local()
         self._readers_lock = threading.Lock()
-        self._reader_connections: list[Any] = []
+        self._reader_connections: set[Any] = set()
         try:
             self.engine = self._make_engine(self.url, busy_timeout_ms)
             memory = self.url in ("sqlite://", "sqlite:///:memory:")
@@ -170,9 +171,10 @@ class SqlStore:
 
     def close(self) -> None:
         with self._readers_lock:
-            readers, self._reader_connections = self._reader_connections, []
+            readers, self._reader_connections = self._reader_connections, set()
         for raw in readers:
-            raw.close()
+            with suppress(Exception):
+                raw.close()
         self._readers = threading.local()
         if self._reader_engine is not self.engine:
             self._reader_engine.dispose()
@@ -273,36 +275,69 @@ class SqlStore:
 
     def _reader_connection(self) -> Any:
         """This thread's long-lived read connection (a pool checkout per read costs more
-        than the read). SQLite: autocommit mode, BEGIN per read; PostgreSQL: autocommit."""
+        than the read). It is closed when its thread ends, when it fails, or by close()."""
         raw = getattr(self._readers, "connection", None)
         if raw is None:
             raw = self._reader_engine.raw_connection()
             if self.dialect == "postgresql":
                 raw.driver_connection.autocommit = True  # type: ignore[union-attr]
             self._readers.connection = raw
+            self._readers.depth = 0
             with self._readers_lock:
-                self._reader_connections.append(raw)
+                self._reader_connections.add(raw)
+            # Thread pools retire idle threads: their connections must not pile up.
+            weakref.finalize(threading.current_thread(), self._drop_reader, raw)
         return raw
+
+    def _drop_reader(self, raw: Any) -> None:
+        with self._readers_lock:
+            if raw not in self._reader_connections:
+                return
+            self._reader_connections.discard(raw)
+        with suppress(Exception):  # closing a broken connection may fail again; it is gone
+            raw.close()
+        if getattr(self._readers, "connection", None) is raw:
+            self._readers.connection = None
 
     @contextmanager
     def reader(self) -> Iterator[SqlProjection]:
-        """A consistent read of the projection (SQLite: one read transaction)."""
+        """A consistent read of the projection: one read transaction (SQLite), one
+        REPEATABLE READ snapshot (PostgreSQL). Nested readers share the outer one."""
+        begin = (
+            "BEGIN"
+            if self.dialect == "sqlite"
+            else "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+        )
+        raw = None
         try:
             raw = self._reader_connection()
-            sqlite = self.dialect == "sqlite"
-            if sqlite:
-                raw.driver_connection.execute("BEGIN")
+            outer = self._readers.depth == 0
+            if outer:
+                raw.driver_connection.execute(begin)
+            self._readers.depth += 1
             projection = SqlProjection(raw, self.dialect)
         except self._driver_error as exc:
+            if raw is not None:
+                self._drop_reader(raw)
             raise StorageUnavailable(f"database unavailable: {str(exc).splitlines()[0]}") from None
+        failed: str | None = None
         try:
             yield projection
         except self._driver_error as exc:
-            raise StorageUnavailable(f"database unavailable: {str(exc).splitlines()[0]}") from None
+            failed = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         finally:
-            projection.close()
-            if sqlite:
-                raw.driver_connection.execute("COMMIT")
+            self._readers.depth -= 1
+            with suppress(self._driver_error):
+                projection.close()
+            if outer and failed is None:
+                try:
+                    raw.driver_connection.execute("COMMIT")
+                except self._driver_error as exc:
+                    failed = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if failed is not None:
+                self._drop_reader(raw)  # the next read reconnects
+        if failed is not None:
+            raise StorageUnavailable(f"database unavailable: {failed}")
 
     def reindex(self, rebuild: Rebuild) -> int:
         """Replace the projection with a replay of the log, under the sequencer lock."""

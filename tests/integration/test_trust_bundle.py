@@ -85,3 +85,13 @@ def test_bad_bundles_are_refused(supply: Supply) -> None:
         TrustBundle.open(b"not json", vkey, now=s.now, max_age_ms=HOUR)
     with pytest.raises(InvalidInput):
         TrustBundle.open(data, "not a vkey", now=s.now, max_age_ms=HOUR)
+
+
+def test_future_bundles_are_refused_and_the_checkpoint_is_kept(supply: Supply) -> None:
+    s = supply
+    data, vkey = export(s, s.now)
+    bundle = TrustBundle.open(data, vkey, now=s.now, max_age_ms=HOUR)
+    assert bundle.checkpoint is not None
+    assert bundle.checkpoint.checkpoint.tree_size == s.service.latest_checkpoint().tree_size
+    with pytest.raises(VerificationError, match="future"):
+        TrustBundle.open(data, vkey, now=s.now - HOUR, max_age_ms=HOUR)

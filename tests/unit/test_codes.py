@@ -200,3 +200,9 @@ def test_any_single_character_change_is_refused(position: int, char: str) -> Non
         assert (
             mutated.split("/01/")[1] == GOOD.split("/01/")[1] or "unknown_resolver" in verdict.codes
         )
+
+
+def test_a_percent_encoded_nul_is_a_malformed_code() -> None:
+    with pytest.raises(InvalidInput) as info:
+        ItemCode.from_uri(GOOD.replace("FS0000000001", "FS%0000000001"))
+    assert info.value.code == "malformed_code"

@@ -1,0 +1,75 @@
+"""The SQL store's read connections: nested reads, recovery after a lost connection, no leaks."""
+
+from __future__ import annotations
+
+import gc
+import threading
+from pathlib import Path
+
+import pytest
+
+from ledger.errors import StorageUnavailable
+from ledger.keys import PrivateKey
+from ledger.records import Actor, KeyRecord
+from ledger.storage.sql import SqlStore
+from tests.conftest import SQL_BACKENDS, initialized, postgres_unavailable, sqlite_url
+
+
+@pytest.fixture(params=SQL_BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path, operator_key: PrivateKey):  # type: ignore[no-untyped-def]
+    url = sqlite_url(tmp_path) if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    store = SqlStore(url)
+    initialized(store, operator_key)
+    yield store
+    store.close()
+
+
+def test_nested_readers_share_one_read(store: SqlStore) -> None:
+    with store.reader() as outer:
+        with store.reader() as inner:
+            assert inner.get(Actor, ("operator",)) is not None
+        assert outer.get(Actor, ("operator",)) is not None
+    with store.reader() as again:
+        assert again.get(Actor, ("nobody",)) is None
+
+
+def test_connections_of_finished_threads_are_closed(store: SqlStore) -> None:
+    with store.reader() as view:
+        view.get(Actor, ("operator",))
+    before = len(store._reader_connections)
+
+    def read() -> None:
+        with store.reader() as view:
+            assert view.get(Actor, ("operator",)) is not None
+
+    threads = [threading.Thread(target=read) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    del threads, thread
+    gc.collect()
+    assert len(store._reader_connections) == before
+
+
+@pytest.mark.postgres
+def test_a_lost_postgres_connection_is_replaced(pg_url: str, operator_key: PrivateKey) -> None:
+    if postgres_unavailable():
+        pytest.skip(postgres_unavailable())
+    store = SqlStore(pg_url)
+    try:
+        initialized(store, operator_key)
+        with store.reader() as view:
+            pid = view._rows("SELECT pg_backend_pid()", ())[0][0]
+        killer = SqlStore(pg_url)
+        try:
+            with killer.reader() as view:
+                view._rows("SELECT pg_terminate_backend(%s)", (pid,))
+        finally:
+            killer.close()
+        with pytest.raises(StorageUnavailable), store.reader() as view:
+            view.get(KeyRecord, (operator_key.key_id,))
+        with store.reader() as view:  # the next read reconnects
+            assert view.get(KeyRecord, (operator_key.key_id,)) is not None
+    finally:
+        store.close()

@@ -34,12 +34,14 @@ class MemoryProjection:
     def __init__(self) -> None:
         self.tables: dict[str, dict[tuple[Any, ...], Any]] = {k.TABLE: {} for k in RECORD_TYPES}
         self._roots: dict[str, set[str]] = {}
+        self.size = 0  # log entries applied (kept by the fake store)
 
     def copy(self) -> MemoryProjection:
         """A copy that shares the (immutable) records, not the tables."""
         other = MemoryProjection()
         other.tables = {name: dict(table) for name, table in self.tables.items()}
         other._roots = {root: set(ids) for root, ids in self._roots.items()}
+        other.size = self.size
         return other
 
     # --- View -----------------------------------------------------------------------------
@@ -91,6 +93,9 @@ class MemoryProjection:
                     roots[old.root].discard(record.item_id)
                 roots.setdefault(record.root, set()).add(record.item_id)
             table[key] = record
+
+    def log_size(self) -> int:
+        return self.size
 
     def timeline(self, item: str) -> list[int]:
         """Indices of the entries that touched an item, in log order."""

@@ -504,7 +504,7 @@ class LogService:
         for note in external:
             self._audit_external(auditor, note)
         if projection:
-            self._audit_projection(auditor, head_size)
+            self._audit_projection(auditor)
         return auditor.finish(head_size)
 
     def _replay(self, rows: Iterable[StoredEntry]) -> MemoryProjection:
@@ -514,8 +514,15 @@ class LogService:
         for start in range(0, size, AUDIT_CHUNK):
             yield from self.store.entries(start, min(size, start + AUDIT_CHUNK))
 
-    def _audit_projection(self, auditor: Auditor, size: int) -> None:
-        """Replay the log through the rules and compare every projection table."""
+    def _audit_projection(self, auditor: Auditor) -> None:
+        """Replay the log through the rules and compare every projection table.
+
+        The projection and the log size it reflects are read in one snapshot, and the replay
+        goes exactly that far, so appends during an audit cause no false findings.
+        """
+        with self.store.reader() as view:
+            size = view.log_size()
+            stored = {kind.TABLE: view.rows(kind.TABLE) for kind in RECORD_TYPES}
         try:
             expected = self._replay(self._stream(size))
         except ReplayFailure as exc:
@@ -528,17 +535,15 @@ class LogService:
         except TracemarkError as exc:
             auditor.find(None, "projection replay", exc.message)
             return
-        with self.store.reader() as view:
-            for kind in RECORD_TYPES:
-                stored = view.rows(kind.TABLE)
-                wanted = expected.rows(kind.TABLE)
-                auditor.report.projection_rows_checked += len(wanted)
-                if stored == wanted:
-                    continue
-                detail = _first_difference(kind, stored, wanted)
-                auditor.find(
-                    None, "projection", f"table {kind.TABLE}: {detail}; run 'tracemark reindex'"
-                )
+        for kind in RECORD_TYPES:
+            wanted = expected.rows(kind.TABLE)
+            auditor.report.projection_rows_checked += len(wanted)
+            if stored[kind.TABLE] == wanted:
+                continue
+            detail = _first_difference(kind, stored[kind.TABLE], wanted)
+            auditor.find(
+                None, "projection", f"table {kind.TABLE}: {detail}; run 'tracemark reindex'"
+            )
 
     def reindex(self) -> int:
         """Rebuild every projection table from the log; returns the log size replayed."""

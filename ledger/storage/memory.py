@@ -51,6 +51,7 @@ class MemoryStore:
             for level, index, digest in batch.nodes:
                 self._nodes[(level, index)] = digest
             self._head = batch.head.copy()
+            staged.size = len(self._entries)
             self._projection = staged
             return batch
 
@@ -64,6 +65,7 @@ class MemoryStore:
         with self._lock:
             fresh = MemoryProjection()
             fresh.put_all(rebuild(iter(list(self._entries))))
+            fresh.size = len(self._entries)
             self._projection = fresh
             return len(self._entries)
 

@@ -88,6 +88,10 @@ class ProjectionReader(View, Protocol):
         """Indices of the entries that touched an item, in log order."""
         ...
 
+    def log_size(self) -> int:
+        """How many log entries this projection reflects (read in the same snapshot)."""
+        ...
+
 
 class ProjectionWriter(ProjectionReader, Protocol):
     """The projection inside an append transaction: reads see earlier writes."""

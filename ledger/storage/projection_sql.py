@@ -204,6 +204,10 @@ class SqlProjection:
         # Sorted here, not by ORDER BY: PostgreSQL collations may not sort by code point.
         return sorted(records, key=lambda r: tuple(getattr(r, k) for k in kind.KEY))
 
+    def log_size(self) -> int:
+        rows = self._rows("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries", ())
+        return int(rows[0][0])
+
     def timeline(self, item: str) -> list[int]:
         """Indices of the entries that touched an item, in log order."""
         rows = self._rows(

@@ -469,7 +469,7 @@ def demo_log(
 
 
 # The supply-chain commands register themselves on ``app`` (kept in their own module).
-from api import cli_codes, cli_supply  # noqa: E402, F401
+from api import cli_codes, cli_events, cli_supply  # noqa: E402, F401
 
 
 def main() -> None:

@@ -34,7 +34,7 @@ from api.cli import (
     handled,
     out,
 )
-from api.cli_supply import AsOpt, parse_serials, parse_time
+from api.signing import AsOpt, parse_serials, parse_time
 from ledger import errors
 from ledger.canonical import parse_json
 from ledger.codes import CodeIdentity, check_code, issue_uri

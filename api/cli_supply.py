@@ -1,21 +1,12 @@
-"""Supply-chain commands of ``tracemark``: keys, actors, events, listings, items, reindex.
+"""Registry and read commands of ``tracemark``: keys, actors, listings, items, reindex, submit.
 
-Every command that records something signs locally with the actor's key file (``--as``;
-the key never leaves this machine) and submits to the local database or, with
-``--server URL``, to a running server; ``--out FILE`` writes the signed entry as a JSON
-line instead (offline signing; ``tracemark submit FILE`` sends it later).
+Signing and submitting is shared with the event commands (``api.signing``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-import re
-import secrets
-import sys
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,7 +14,6 @@ import typer
 from rich.table import Table
 
 from api.cli import (
-    Context,
     DbOpt,
     HomeOpt,
     JsonOpt,
@@ -33,248 +23,48 @@ from api.cli import (
     context,
     emit,
     err,
-    fail,
     handled,
     out,
 )
-from api.submit import LocalSubmitter, RemoteSubmitter, Submitter
+from api.signing import (
+    ActorOpt,
+    AsOpt,
+    OutOpt,
+    ServerOpt,
+    item_ids,
+    make_submitter,
+    operator_signer,
+    parse_time,
+    signer,
+    submit_or_write,
+)
 from ledger import errors
-from ledger.custody import claim_commitment
 from ledger.entries import Envelope, sign_entry
 from ledger.events import (
     ACTOR_REGISTER,
     ACTOR_UPDATE,
-    CANCEL,
-    CLAIM,
-    COMMISSION,
-    DECOMMISSION,
     KEY_ADD,
     KEY_REVOKE,
     LISTING_CLOSE,
     LISTING_DECLARE,
-    PACK,
-    RECALL,
-    RECEIVE,
-    REPACK,
-    SELL,
-    SHIP,
-    UNPACK,
     item_id,
-    parse_item_id,
 )
 from ledger.gs1 import gtin14
-from ledger.keyfile import load_private_key, save_private_key, save_public_key
+from ledger.keyfile import save_private_key, save_public_key
 from ledger.keys import PrivateKey, PublicKey
-from ledger.service import LogService
 
-__all__ = ["parse_serials", "parse_time"]
+__all__ = ["actor_app", "item_app", "key_app", "listing_app"]
 
 key_app = typer.Typer(help="Actor keys: generate a key file, add, revoke.", no_args_is_help=True)
 actor_app = typer.Typer(
     help="Actors (operator only): register, update, show.", no_args_is_help=True
 )
-event_app = typer.Typer(
-    help="Record supply-chain events (EPCIS-shaped), signed with your key (--as).",
-    no_args_is_help=True,
-)
 listing_app = typer.Typer(help="Listings on platforms: declare, close, show.", no_args_is_help=True)
 item_app = typer.Typer(help="Items: state and timeline.", no_args_is_help=True)
 app.add_typer(key_app, name="key")
 app.add_typer(actor_app, name="actor")
-app.add_typer(event_app, name="event")
 app.add_typer(listing_app, name="listing")
 app.add_typer(item_app, name="item")
-
-AsOpt = Annotated[
-    Path | None,
-    typer.Option("--as", envvar="TRACEMARK_SIGNING_KEY", help="Your key file (signs the entry)."),
-]
-ActorOpt = Annotated[
-    str | None,
-    typer.Option("--actor", help="The actor you act for (default: the actor of your key)."),
-]
-ServerOpt = Annotated[
-    str | None,
-    typer.Option("--server", envvar="TRACEMARK_SERVER", help="Submit to this server URL."),
-]
-OutOpt = Annotated[
-    Path | None,
-    typer.Option("--out", help="Append the signed entry to this JSONL file instead."),
-]
-AtOpt = Annotated[
-    str | None,
-    typer.Option("--at", help="When it happened (ISO 8601, default now)."),
-]
-TzOpt = Annotated[
-    str | None, typer.Option("--tz", help="Time zone offset like +07:00 (default: local).")
-]
-WhereOpt = Annotated[
-    str | None, typer.Option("--biz-location", help="Where (a URI such as urn:epc:id:sgln:...).")
-]
-
-_RANGE = re.compile(r"^(.*?)(\d+)\.\.(.*?)(\d+)$")
-
-
-def parse_serials(spec: str) -> dict[str, Any]:
-    """``A1,A2,FS000001..FS100000`` -> {"list": [...], "ranges": [...]}."""
-    listed: list[str] = []
-    ranges: list[dict[str, Any]] = []
-    for token in (t.strip() for t in spec.split(",")):
-        if not token:
-            continue
-        match = _RANGE.match(token)
-        if match is None:
-            listed.append(token)
-            continue
-        prefix, first, prefix2, last = match.groups()
-        if prefix != prefix2 or len(first) != len(last):
-            raise errors.InvalidInput(
-                f"range {token!r} must have the same prefix and digit count at both ends"
-            )
-        ranges.append(
-            {"prefix": prefix, "first": int(first), "last": int(last), "width": len(first)}
-        )
-    if not listed and not ranges:
-        raise errors.InvalidInput("--serials names no serial")
-    result: dict[str, Any] = {}
-    if listed:
-        result["list"] = listed
-    if ranges:
-        result["ranges"] = ranges
-    return result
-
-
-def parse_time(text: str | None) -> int:
-    """ISO 8601 (with or without offset; none means local time) -> epoch milliseconds."""
-    if text is None:
-        return time.time_ns() // 1_000_000
-    try:
-        value = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise errors.InvalidInput(f"--at {text!r} is not an ISO 8601 time") from None
-    if value.tzinfo is None:
-        value = value.astimezone()
-    return int(value.timestamp() * 1000)
-
-
-def _local_tz() -> str:
-    offset = time.localtime().tm_gmtoff // 60
-    sign = "+" if offset >= 0 else "-"
-    return f"{sign}{abs(offset) // 60:02d}:{abs(offset) % 60:02d}"
-
-
-def _item_ids(values: Sequence[str]) -> list[str]:
-    """Accept item ids (01/<gtin>/21/<serial>, 00/<sscc>) or Digital Link URIs."""
-    result = []
-    for value in values:
-        text = value.split("://", 1)[1].split("/", 1)[1] if "://" in value else value
-        result.append(parse_item_id(text.split("?", 1)[0]).item_id)
-    return result
-
-
-@dataclass
-class Signer:
-    """Who signs (key file), acting as which actor, and where entries go."""
-
-    ctx: Context
-    key: PrivateKey
-    submitter: Submitter
-    actor: str
-    out_file: Path | None
-
-    def event(
-        self, at: str | None, tz: str | None, where: str | None, **fields: Any
-    ) -> dict[str, Any]:
-        body = {
-            "actor": self.actor,
-            "event_time": parse_time(at),
-            "tz": tz or _local_tz(),
-            **fields,
-        }
-        if where:
-            body["biz_location"] = where
-        return body
-
-    def record(self, kind: str, body: dict[str, Any], as_json: bool, what: str) -> dict[str, Any]:
-        envelope = sign_entry(kind, body, self.key)
-        return submit_or_write(self.submitter, self.out_file, [envelope], as_json, what)[0]
-
-    def record_all(self, envelopes: Sequence[Envelope], as_json: bool, what: str) -> None:
-        submit_or_write(self.submitter, self.out_file, envelopes, as_json, what)
-
-
-def submit_or_write(
-    submitter: Submitter,
-    out_file: Path | None,
-    envelopes: Sequence[Envelope],
-    as_json: bool,
-    what: str,
-) -> list[dict[str, Any]]:
-    """Submit signed entries (or append them to ``out_file``); exit 4 when one is refused."""
-    if out_file is not None:
-        with out_file.open("a", encoding="utf-8") as handle:
-            for envelope in envelopes:
-                handle.write(envelope.to_json().decode("utf-8") + "\n")
-        results: list[dict[str, Any]] = [{"written": str(out_file)} for _ in envelopes]
-        emit(as_json, {"results": results}, lambda: out.print(f"Signed {what}; wrote {out_file}"))
-        return results
-    results = submitter.submit(envelopes)
-    failed = [r["error"] for r in results if "error" in r]
-    if as_json:
-        sys.stdout.write(json.dumps({"results": results}, indent=2, sort_keys=True) + "\n")
-    elif not failed:
-        indices = ", ".join(str(r["index"]) for r in results)
-        out.print(f"[green]Recorded[/] {what} at index {indices}")
-    if failed:
-        first = failed[0]
-        code = 4 if first["code"] not in ("signature_invalid", "unknown_key") else 3
-        fail(f"{what} refused: {first['code']}: {first['message']}", code)
-    return results
-
-
-def make_submitter(ctx: Context, server: str | None, *, operator: bool = False) -> Submitter:
-    if server:
-        return RemoteSubmitter(server)
-    return LocalSubmitter(ctx.service(with_key=operator and ctx.key_file.exists()))
-
-
-def signer(
-    home: Path,
-    database_url: str | None,
-    key_path: Path | None,
-    actor: str | None,
-    server: str | None,
-    out_file: Path | None,
-) -> Signer:
-    ctx = context(home, database_url, None)
-    if key_path is None:
-        fail("--as KEYFILE is required: the key that signs (or set TRACEMARK_SIGNING_KEY)", 2)
-    key, warnings = load_private_key(key_path, _passphrase())
-    for warning in warnings:
-        if "unencrypted" not in warning:
-            err.print(f"tracemark: warning: {warning}", markup=False, soft_wrap=True)
-    submitter = make_submitter(ctx, server)
-    if actor is None:
-        actor = submitter.actor_of(key.key_id)
-        if actor is None:
-            fail(f"key {key.key_id} is not registered: pass --actor ID", 2)
-    return Signer(ctx, key, submitter, actor, out_file)
-
-
-def operator_signer(
-    home: Path,
-    database_url: str | None,
-    key_file: Path | None,
-    server: str | None,
-    out_file: Path | None,
-) -> Signer:
-    ctx = context(home, database_url, key_file)
-    key = ctx.load_key()
-    submitter = (
-        RemoteSubmitter(server) if server else LocalSubmitter(LogService(ctx.store(), log_key=key))
-    )
-    return Signer(ctx, key, submitter, "operator", out_file)
-
 
 # --- keys ----------------------------------------------------------------------------------------
 
@@ -502,334 +292,6 @@ def actor_show(
     emit(json_out, data, human)
 
 
-# --- events --------------------------------------------------------------------------------------
-
-
-def _product(
-    name: str | None, image_url: str | None, description: str | None
-) -> dict[str, str] | None:
-    if name is None:
-        if image_url or description:
-            raise errors.InvalidInput("--image-url and --description need --name")
-        return None
-    product = {"name": name}
-    if image_url:
-        product["image_url"] = image_url
-    if description:
-        product["description"] = description
-    return product
-
-
-@event_app.command("commission")
-def commission(
-    gtin: Annotated[str, typer.Argument(help="GTIN (8, 12, 13 or 14 digits).")],
-    serials: Annotated[str, typer.Option(help="A1,A2 and ranges FS000001..FS100000.")],
-    lot: Annotated[str | None, typer.Option(help="Batch/lot (AI 10).")] = None,
-    expiry: Annotated[str | None, typer.Option(help="Expiry YYMMDD (AI 17).")] = None,
-    name: Annotated[str | None, typer.Option(help="Product name (master data).")] = None,
-    image_url: Annotated[str | None, typer.Option(help="Product image (https).")] = None,
-    description: Annotated[str | None, typer.Option(help="Product description.")] = None,
-    signing_key: AsOpt = None,
-    actor: ActorOpt = None,
-    server: ServerOpt = None,
-    out_file: OutOpt = None,
-    at: AtOpt = None,
-    tz: TzOpt = None,
-    where: WhereOpt = None,
-    home: HomeOpt = Path(".tracemark"),
-    database_url: DbOpt = None,
-    json_out: JsonOpt = False,
-) -> None:
-    """Commission items of your GTIN: serial lists and ranges (100,000 serials in one entry)."""
-    with handled():
-        s = signer(home, database_url, signing_key, actor, server, out_file)
-        extra: dict[str, Any] = {}
-        if lot:
-            extra["lot"] = lot
-        if expiry:
-            extra["expiry"] = expiry
-        product = _product(name, image_url, description)
-        if product:
-            extra["product"] = product
-        body = s.event(at, tz, where, gtin=gtin14(gtin), serials=parse_serials(serials), **extra)
-        s.record(COMMISSION, body, json_out, "commissioning")
-
-
-@event_app.command("pack")
-def pack(
-    parent: Annotated[str, typer.Argument(help="Container: 00/<sscc> or 01/<gtin>/21/<serial>.")],
-    children: Annotated[list[str], typer.Argument(help="Item ids to pack.")],
-    signing_key: AsOpt = None,
-    actor: ActorOpt = None,
-    server: ServerOpt = None,
-    out_file: OutOpt = None,
-    at: AtOpt = None,
-    tz: TzOpt = None,
-    where: WhereOpt = None,
-    home: HomeOpt = Path(".tracemark"),
-    database_url: DbOpt = None,
-    json_out: JsonOpt = False,
-) -> None:
-    """Pack items you hold into a case or pallet (EPCIS AggregationEvent ADD)."""
-    with handled():
-        s = signer(home, database_url, signing_key, actor, server, out_file)
-        body = s.event(at, tz, where, parent=_item_ids([parent])[0], children=_item_ids(children))
-        s.record(PACK, body, json_out, f"packing into {parent}")
-
-
-@event_app.command("unpack")
-def unpack(
-    parent: Annotated[str, typer.Argument(help="The container.")],
-    children: Annotated[
-        list[str] | None, typer.Argument(help="Items to take out (default all).")
-    ] = None,
-    signing_key: AsOpt = None,
-    actor: ActorOpt = None,
-    server: ServerOpt = None,
-    out_file: OutOpt = None,
-    at: AtOpt = None,
-    tz: TzOpt = None,
-    where: WhereOpt = None,
-    home: HomeOpt = Path(".tracemark"),
-    database_url: DbOpt = None,
-    json_out: JsonOpt = False,
-) -> None:
-    """Unpack a container you hold (EPCIS AggregationEvent DELETE)."""
-    with handled():
-        s = signer(home, database_url, signing_key, actor, server, out_file)
-        extra = {"children": _item_ids(children)} if children else {}
-        body = s.event(at, tz, where, parent=_item_ids([parent])[0], **extra)
-        s.record(UNPACK, body, json_out, f"unpacking of {parent}")
-
-
-@event_app.command("ship")
-def ship(
-    items: Annotated[list[str], typer.Argument(help="Item or container ids.")],
-    to: Annotated[str, typer.Option(help="The receiving actor.")],
-    shipment: Annotated[str | None, typer.Option(help="Shipment id (default generated).")] = None,
-    signing_key: AsOpt = None,
-    actor: ActorOpt = None,
-    server: ServerOpt = None,
-    out_file: OutOpt = None,
-    at: AtOpt = None,
-    tz: TzOpt = None,
-    where: WhereOpt = None,
-    home: HomeOpt = Path(".tracemark"),
-    database_url: DbOpt = None,
-    json_out: JsonOpt = False,
-) -> None:
-    """Ship items you hold to another actor; they are in transit until received."""
-    with handled():
-        s = signer(home, database_url, signing_key, actor, server, out_file)
-        shipment_id = shipment or "S-" + secrets.token_hex(6)
-        body = s.event(at, tz, where, shipment=shipment_id, to=to, items=_item_ids(items))
-        s.record(SHIP, body, json_out, f"shipment {shipment_id}")
-
-
-@event_app.command("receive")
-def receive(
-    shipment: Annotated[str, typer.Argument(help="The shipment id.")],
-    sender: Annotated[str, typer.Option("--from", help="The sending actor.")],
-    signing_key: AsOpt = None,
-    actor: ActorOpt = None,
-    server: ServerOpt = None,
-    out_file: OutOpt = None,
-    at: AtOpt = None,
-    tz: TzOpt = None,
-    where: WhereOpt = None,
-    home: HomeOpt = Path(".tracemark"),
-    database_url: DbOpt = None,
-    json_out: JsonOpt = False,
-) -> None:
-    """Receive a shipment addressed to you: custody passes to you."""
-    with handled():
-        s = signer(home, database_url, signing_key, actor, server, out_file)
-        body = s.event(at, tz, where, shipment=shipment, **{"from": sender})
-        s.record(RECEIVE, body, json_out, f"receipt of {shipment}")
-
-
-@event_app.command("cancel")
-def cancel(
-    shipment: Annotated[str, typer.Argument(help="Your shipment id.")],
-    reason: Annotated[str | None, typer.Option(help="Why.")] = None,
-    signing_key: AsOpt = None,
-    actor: ActorOpt = None,
-    server: ServerOpt = None,
-    out_file: OutOpt = None,
-    at: AtOpt = None,
-    tz: TzOpt = None,
-    where: WhereOpt = None,
-    home: HomeOpt = Path(".tracemark"),
-    database_url: DbOpt = None,
-    json_out: JsonOpt = False,
-) -> None:
-    """Cancel your shipment before it is received."""
-    with handled():
-        s = signer(home, database_url, signing_key, actor, server, out_file)
-        extra = {"reason": reason} if reason else {}
-        s.record(
-            CANCEL,
-            s.event(at, tz, where, shipment=shipment, **extra),
-            json_out,
-            f"cancellation of {shipment}",
-        )
-
-
-@event_app.command("sell")
-def sell(
-    items: Annotated[list[str], typer.Argument(help="Item ids sold to a consumer.")],
-    claim_codes: Annotated[
-        bool, typer.Option("--claim-codes", help="Give each buyer a claim secret.")
-    ] = False,
-    signing_key: AsOpt = None,
-    actor: ActorOpt = None,
-    server: ServerOpt = None,
-    out_file: OutOpt = None,
-    at: AtOpt = None,
-    tz: TzOpt = None,
-    where: WhereOpt = None,
-    home: HomeOpt = Path(".tracemark"),
-    database_url: DbOpt = None,
-    json_out: JsonOpt = False,
-) -> None:
-    """Sell items to consumers. With --claim-codes, prints one secret per item for its buyer,
-    who can later prove first ownership with `tracemark event claim`."""
-    with handled():
-        s = signer(home, database_url, signing_key, actor, server, out_file)
-        ids = _item_ids(items)
-        extra: dict[str, Any] = {}
-        codes = {i: secrets.token_urlsafe(18) for i in ids} if claim_codes else {}
-        if codes:
-            extra["claims"] = {i: claim_commitment(i, code) for i, code in codes.items()}
-        s.record(
-            SELL,
-            s.event(at, tz, where, items=ids, **extra),
-            json_out,
-            f"sale of {len(ids)} item(s)",
-        )
-    for ident, code in codes.items():
-        err.print(f"claim secret for {ident}: {code}", markup=False)
-
-
-@event_app.command("claim")
-def claim(
-    item: Annotated[str, typer.Argument(help="The item you bought.")],
-    secret: Annotated[str, typer.Option(help="The claim secret you got from the seller.")],
-    key_file: Annotated[Path, typer.Option("--key-file", help="Your key (created if missing).")],
-    server: ServerOpt = None,
-    home: HomeOpt = Path(".tracemark"),
-    database_url: DbOpt = None,
-    json_out: JsonOpt = False,
-) -> None:
-    """Claim first ownership of an item you bought (self-signed; no registration needed)."""
-    with handled():
-        if key_file.exists():
-            key, _ = load_private_key(key_file, _passphrase())
-        else:
-            key = PrivateKey.generate()
-            save_private_key(key_file, key, _passphrase())
-        ctx = context(home, database_url, None)
-        s = Signer(ctx, key, make_submitter(ctx, server), "", None)
-        body = {
-            "item": _item_ids([item])[0],
-            "secret": secret,
-            "key": key.public_key.to_text(),
-            "event_time": parse_time(None),
-            "tz": _local_tz(),
-        }
-        s.record(CLAIM, body, json_out, f"claim of {item}")
-
-
-@event_app.command("recall")
-def recall(
-    gtin: Annotated[str, typer.Argument(help="Your GTIN.")],
-    reason: Annotated[str, typer.Option(help="Why (shown to everyone who scans).")],
-    lot: Annotated[str | None, typer.Option(help="Recall one lot.")] = None,
-    serial: Annotated[list[str] | None, typer.Option(help="Recall these serials.")] = None,
-    signing_key: AsOpt = None,
-    actor: ActorOpt = None,
-    server: ServerOpt = None,
-    out_file: OutOpt = None,
-    at: AtOpt = None,
-    tz: TzOpt = None,
-    where: WhereOpt = None,
-    home: HomeOpt = Path(".tracemark"),
-    database_url: DbOpt = None,
-    json_out: JsonOpt = False,
-) -> None:
-    """Recall items, a lot, or (with neither --lot nor --serial) the whole GTIN."""
-    with handled():
-        if lot and serial:
-            raise errors.InvalidInput("give --lot or --serial, not both")
-        s = signer(home, database_url, signing_key, actor, server, out_file)
-        extra: dict[str, Any] = {"scope": "gtin"}
-        if lot:
-            extra = {"scope": "lot", "lot": lot}
-        elif serial:
-            extra = {"scope": "items", "serials": serial}
-        body = s.event(at, tz, where, gtin=gtin14(gtin), reason=reason, **extra)
-        s.record(RECALL, body, json_out, f"recall ({extra['scope']})")
-
-
-@event_app.command("decommission")
-def decommission(
-    items: Annotated[list[str], typer.Argument(help="Item ids.")],
-    reason: Annotated[
-        str, typer.Option(help="destroyed, decommissioned, damaged or expired.")
-    ] = "destroyed",
-    signing_key: AsOpt = None,
-    actor: ActorOpt = None,
-    server: ServerOpt = None,
-    out_file: OutOpt = None,
-    at: AtOpt = None,
-    tz: TzOpt = None,
-    where: WhereOpt = None,
-    home: HomeOpt = Path(".tracemark"),
-    database_url: DbOpt = None,
-    json_out: JsonOpt = False,
-) -> None:
-    """Take items you hold out of the supply chain for good."""
-    with handled():
-        s = signer(home, database_url, signing_key, actor, server, out_file)
-        s.record(
-            DECOMMISSION,
-            s.event(at, tz, where, items=_item_ids(items), reason=reason),
-            json_out,
-            f"{reason}: {len(items)} item(s)",
-        )
-
-
-@event_app.command("repack")
-def repack(
-    inputs: Annotated[list[str], typer.Argument(help="Items consumed.")],
-    gtin: Annotated[str, typer.Option(help="GTIN of the new items (yours).")],
-    serials: Annotated[str, typer.Option(help="Serials of the new items.")],
-    lot: Annotated[str | None, typer.Option(help="Lot of the new items.")] = None,
-    signing_key: AsOpt = None,
-    actor: ActorOpt = None,
-    server: ServerOpt = None,
-    out_file: OutOpt = None,
-    at: AtOpt = None,
-    tz: TzOpt = None,
-    where: WhereOpt = None,
-    home: HomeOpt = Path(".tracemark"),
-    database_url: DbOpt = None,
-    json_out: JsonOpt = False,
-) -> None:
-    """Repackage items into new items of your GTIN (EPCIS TransformationEvent)."""
-    with handled():
-        s = signer(home, database_url, signing_key, actor, server, out_file)
-        outputs: dict[str, Any] = {"gtin": gtin14(gtin), "serials": parse_serials(serials)}
-        if lot:
-            outputs["lot"] = lot
-        s.record(
-            REPACK,
-            s.event(at, tz, where, inputs=_item_ids(inputs), outputs=outputs),
-            json_out,
-            "repackaging",
-        )
-
-
 # --- listings ------------------------------------------------------------------------------------
 
 
@@ -860,7 +322,7 @@ def listing_declare(
             "event_time": parse_time(None),
         }
         if item:
-            body["serials"] = _item_ids(item)
+            body["serials"] = item_ids(item)
         if quantity is not None:
             body["quantity"] = quantity
         if stream:
@@ -946,7 +408,7 @@ def item_show(
     """Print an item's state and its timeline (custody history)."""
     ctx = context(home, database_url, None)
     with handled():
-        ident = item_id(gtin14(gtin), serial) if serial is not None else _item_ids([gtin])[0]
+        ident = item_id(gtin14(gtin), serial) if serial is not None else item_ids([gtin])[0]
         view = ctx.service().item_view(ident)
     r = view.record
     data = {

@@ -6,6 +6,8 @@ Signing and submitting is shared with the event commands (``api.signing``).
 from __future__ import annotations
 
 import datetime as dt
+import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -49,11 +51,12 @@ from ledger.events import (
     LISTING_DECLARE,
     item_id,
 )
+from ledger.export import export_epcis
 from ledger.gs1 import gtin14
 from ledger.keyfile import save_private_key, save_public_key
 from ledger.keys import PrivateKey, PublicKey
 
-__all__ = ["actor_app", "item_app", "key_app", "listing_app"]
+__all__ = ["actor_app", "export_app", "item_app", "key_app", "listing_app"]
 
 key_app = typer.Typer(help="Actor keys: generate a key file, add, revoke.", no_args_is_help=True)
 actor_app = typer.Typer(
@@ -487,3 +490,43 @@ def submit(
         envelopes = [Envelope.from_json(line) for line in lines]
         submitter = make_submitter(ctx, server, operator=True)
         submit_or_write(submitter, None, envelopes, json_out, f"{len(envelopes)} entries")
+
+
+export_app = typer.Typer(help="Export the ledger in industry formats.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("epcis")
+def export_epcis_command(
+    item: Annotated[str | None, typer.Option(help="One item (id or Digital Link URI).")] = None,
+    actor: Annotated[str | None, typer.Option(help="Events recorded by or for this actor.")] = None,
+    start: Annotated[int | None, typer.Option(help="First log index.", min=0)] = None,
+    end: Annotated[int | None, typer.Option(help="Log index after the last.", min=0)] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write here (default stdout).")
+    ] = None,
+    home: HomeOpt = Path(".tracemark"),
+    database_url: DbOpt = None,
+) -> None:
+    """Write an EPCIS 2.0 JSON-LD document (GS1 schema-valid; event IDs are CBV 2.0 event
+    hashes): the whole log, one item with its history, one actor, or a range of indices."""
+    ctx = context(home, database_url, None)
+    with handled():
+        ident = item_ids([item])[0] if item else None
+        document = export_epcis(
+            ctx.service(),
+            item=ident,
+            actor=actor,
+            start=start,
+            end=end,
+            created_ms=parse_time(None),
+        )
+        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+        if out_file is None:
+            sys.stdout.write(text)
+        else:
+            try:
+                out_file.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise errors.InvalidInput(f"cannot write {out_file}: {exc.strerror}") from None
+            err.print(f"wrote {len(document['epcisBody']['eventList'])} events to {out_file}")

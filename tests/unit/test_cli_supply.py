@@ -18,6 +18,7 @@ from api.submit import RemoteSubmitter
 from ledger import errors
 from ledger.entries import NOTICE, sign_entry
 from ledger.keys import PrivateKey
+from tests.epcis_schema import validate_epcis
 from tests.supply import GTIN, PRODUCER_PREFIX, sscc_for
 
 runner = CliRunner()
@@ -163,6 +164,15 @@ def test_the_chain_from_the_command_line(home: Path, tmp_path: Path) -> None:
     assert code == 3 and not json.loads(out)["backed"]
     assert ok("reindex")["replayed"] == 14
     assert ok("audit")["ok"]
+    # EPCIS 2.0 export of one item's history: schema-valid, one event per timeline step
+    # plus the lot recall.
+    code, out, err = run("export", "epcis", "--item", f"01/{GTIN}/21/FS000001")
+    assert code == 0, err
+    document = json.loads(out)
+    validate_epcis(document)
+    assert len(document["epcisBody"]["eventList"]) == len(shown["timeline"]) + 1
+    code, _, err = run("export", "epcis", "--item", f"01/{GTIN}/21/NOPE")
+    assert code == 2 and "never commissioned" in err
 
 
 def test_signing_errors_are_clear(home: Path, tmp_path: Path) -> None:

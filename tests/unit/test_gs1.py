@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger import gs1
+from ledger import gs1_syntax
 from ledger.errors import InvalidInput, LimitExceeded
 from ledger.gs1 import (
     DEFAULT_STEM,
@@ -198,7 +198,7 @@ def test_every_linter_in_the_dictionary_is_applied_or_listed_as_unchecked() -> N
         for component in spec.split()
         for linter in component.split(",")[1:]
     }
-    implemented = set(gs1._LINTERS)
+    implemented = set(gs1_syntax._LINTERS)
     assert named <= implemented | UNCHECKED_LINTERS
     assert not implemented & UNCHECKED_LINTERS
 
@@ -365,7 +365,12 @@ def test_round_trip(link: DigitalLink) -> None:
 
 @given(st.text())
 def test_escape_round_trip(value: str) -> None:
-    if not any("\ud800" <= c <= "\udfff" for c in value) and value.isascii():
+    # NUL is excluded: Digital Link refuses %00 by design (tested elsewhere).
+    if (
+        not any("\ud800" <= c <= "\udfff" for c in value)
+        and value.isascii()
+        and "\x00" not in value
+    ):
         assert uri_unescape(uri_escape(value)) == value
         assert uri_unescape(uri_escape(value, query=True), query=True) == value
 

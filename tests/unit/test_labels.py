@@ -28,10 +28,8 @@ from ledger.keys import PrivateKey
 from scanner.labels import (
     MIN_MODULE_PX,
     Label,
-    batch_params,
     human_readable,
     label_filename,
-    qr_matrix,
     render_labels,
     render_png,
     render_svg,
@@ -39,6 +37,7 @@ from scanner.labels import (
     write_listing,
     write_sheet_pdf,
 )
+from scanner.qr import batch_params, qr_matrix
 
 KEY = PrivateKey.from_seed(bytes(range(1, 33)))  # TEST ONLY
 GTIN = "08930001000018"

@@ -50,6 +50,7 @@ PURE_CORE_MODULES = (
     "ledger.rules",
     "ledger.registry",
     "ledger.listings",
+    "ledger.identifiers",
     "ledger.trust",
     "ledger.projection",
 )

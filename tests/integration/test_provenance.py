@@ -678,8 +678,11 @@ def test_a_thief_cannot_freeze_a_stolen_key(supply: Supply) -> None:
         KEY_ADD, {"actor": "fishco", "key": spare.public_key.to_text(), "event_time": s.now}, stolen
     )
     far = 2**53 - 1
-    s.ok(KEY_REVOKE, {"actor": "fishco", "key_id": stolen.key_id, "effective_time": far,
-                      "event_time": s.now}, stolen)  # fmt: skip
+    s.ok(
+        KEY_REVOKE,
+        {"actor": "fishco", "key_id": stolen.key_id, "effective_time": far, "event_time": s.now},
+        stolen,
+    )
     loosen = {
         "actor": "fishco",
         "key_id": stolen.key_id,
@@ -687,8 +690,17 @@ def test_a_thief_cannot_freeze_a_stolen_key(supply: Supply) -> None:
         "event_time": s.now + 1,
     }
     s.refused("already_revoked", KEY_REVOKE, loosen, spare)
-    s.ok(KEY_REVOKE, {"actor": "fishco", "key_id": stolen.key_id, "effective_time": s.now,
-                      "compromised_since": T0, "event_time": s.now + 2}, spare)  # fmt: skip
+    s.ok(
+        KEY_REVOKE,
+        {
+            "actor": "fishco",
+            "key_id": stolen.key_id,
+            "effective_time": s.now,
+            "compromised_since": T0,
+            "event_time": s.now + 2,
+        },
+        spare,
+    )
     s.refused(
         "key_revoked", COMMISSION, s.event("fishco", gtin=GTIN_B, serials={"list": ["T1"]}), stolen
     )
@@ -705,11 +717,28 @@ def test_only_the_genesis_key_is_irrevocable(supply: Supply) -> None:
         {"actor": "operator", "key": second.public_key.to_text(), "event_time": s.now},
         s.operator,
     )
-    s.ok(KEY_REVOKE, {"actor": "operator", "key_id": second.key_id, "effective_time": s.now,
-                      "event_time": s.now}, s.operator)  # fmt: skip
+    s.ok(
+        KEY_REVOKE,
+        {
+            "actor": "operator",
+            "key_id": second.key_id,
+            "effective_time": s.now,
+            "event_time": s.now,
+        },
+        s.operator,
+    )
     s.refused("key_revoked", NOTICE, {"title": "from a revoked operator key"}, second)
-    s.refused("operator_key", KEY_REVOKE, {"actor": "operator", "key_id": s.operator.key_id,
-              "effective_time": s.now, "event_time": s.now}, s.operator)  # fmt: skip
+    s.refused(
+        "operator_key",
+        KEY_REVOKE,
+        {
+            "actor": "operator",
+            "key_id": s.operator.key_id,
+            "effective_time": s.now,
+            "event_time": s.now,
+        },
+        s.operator,
+    )
 
 
 def test_recalled_goods_cannot_be_sold_or_repacked_inside_containers(supply: Supply) -> None:
@@ -719,19 +748,39 @@ def test_recalled_goods_cannot_be_sold_or_repacked_inside_containers(supply: Sup
     s.ok(RECALL, s.event("fishco", gtin=GTIN_B, scope="items", serials=["R1"], reason="x"), fish)
     s.pack("fishco", ids(GTIN_B, "C1")[0], ids(GTIN_B, "R1"))
     s.refused("item_recalled", SELL, s.event("fishco", items=ids(GTIN_B, "C1")), fish)
-    s.refused("item_recalled", REPACK, s.event("fishco", inputs=ids(GTIN_B, "C1"),
-              outputs={"gtin": GTIN_B, "serials": {"list": ["N1"]}}), fish)  # fmt: skip
+    s.refused(
+        "item_recalled",
+        REPACK,
+        s.event(
+            "fishco",
+            inputs=ids(GTIN_B, "C1"),
+            outputs={"gtin": GTIN_B, "serials": {"list": ["N1"]}},
+        ),
+        fish,
+    )
     s.ok(RECALL, s.event("fishco", gtin=GTIN_B, scope="lot", lot="LR", reason="y"), fish)
-    s.refused("item_recalled", REPACK, s.event("fishco", inputs=ids(GTIN_B, "R2"),
-              outputs={"gtin": GTIN_B, "serials": {"list": ["N2"]}}), fish)  # fmt: skip
+    s.refused(
+        "item_recalled",
+        REPACK,
+        s.event(
+            "fishco",
+            inputs=ids(GTIN_B, "R2"),
+            outputs={"gtin": GTIN_B, "serials": {"list": ["N2"]}},
+        ),
+        fish,
+    )
 
 
 def test_sscc_in_another_producers_prefix_is_refused(supply: Supply) -> None:
     s = supply
     s.commission("ricecorp", OTHER_GTIN, {"list": ["Q1"]})
     squat = f"00/{sscc_for(77)}"  # inside fishco's prefix 8930001
-    s.refused("not_prefix_owner", PACK, s.event("ricecorp", parent=squat,
-              children=ids(OTHER_GTIN, "Q1")), s.keys["ricecorp"])  # fmt: skip
+    s.refused(
+        "not_prefix_owner",
+        PACK,
+        s.event("ricecorp", parent=squat, children=ids(OTHER_GTIN, "Q1")),
+        s.keys["ricecorp"],
+    )
 
 
 def test_a_closed_listing_id_is_not_taken_over(supply: Supply) -> None:
@@ -740,14 +789,34 @@ def test_a_closed_listing_id_is_not_taken_over(supply: Supply) -> None:
     s.ship("fishco", "shop-a", ids(GTIN_B, "L1", "L2"), "LS-1")
     s.receive("shop-a", "fishco", "LS-1")
     s.listing("shop-a", "tiktok", "TL", GTIN_B, quantity=1)
-    s.ok(LISTING_CLOSE, {"actor": "shop-a", "platform": "tiktok", "listing_id": "TL",
-                         "event_time": s.now}, s.keys["shop-a"])  # fmt: skip
+    s.ok(
+        LISTING_CLOSE,
+        {"actor": "shop-a", "platform": "tiktok", "listing_id": "TL", "event_time": s.now},
+        s.keys["shop-a"],
+    )
     s.listing("shop-a", "tiktok", "TL", GTIN_B, quantity=2)  # the same seller may reopen it
-    s.ok(LISTING_CLOSE, {"actor": "shop-a", "platform": "tiktok", "listing_id": "TL",
-                         "event_time": s.now + 5}, s.keys["shop-a"])  # fmt: skip
-    s.ok(ACTOR_UPDATE, {"id": "shop-b", "handles": ["shopee:12345", "tiktok:@shopb"],
-                        "event_time": s.now}, s.operator)  # fmt: skip
+    s.ok(
+        LISTING_CLOSE,
+        {"actor": "shop-a", "platform": "tiktok", "listing_id": "TL", "event_time": s.now + 5},
+        s.keys["shop-a"],
+    )
+    s.ok(
+        ACTOR_UPDATE,
+        {"id": "shop-b", "handles": ["shopee:12345", "tiktok:@shopb"], "event_time": s.now},
+        s.operator,
+    )
     s.ship("shop-a", "shop-b", ids(GTIN_B, "L1"), "LS-2")
     s.receive("shop-b", "shop-a", "LS-2")
-    s.refused("listing_exists", LISTING_DECLARE, {"actor": "shop-b", "platform": "tiktok",
-              "listing_id": "TL", "gtin": GTIN_B, "quantity": 1, "event_time": s.now}, s.keys["shop-b"])  # fmt: skip
+    s.refused(
+        "listing_exists",
+        LISTING_DECLARE,
+        {
+            "actor": "shop-b",
+            "platform": "tiktok",
+            "listing_id": "TL",
+            "gtin": GTIN_B,
+            "quantity": 1,
+            "event_time": s.now,
+        },
+        s.keys["shop-b"],
+    )

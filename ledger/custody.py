@@ -101,7 +101,9 @@ def apply(envelope: Envelope, index: int, now: int, view: View) -> Changes:
 # --- items --------------------------------------------------------------------------------------
 
 
-def _new_item(ident: str, gtin: str, serial: str, source: Any, *, owner: str, index: int) -> Item:
+def _new_item(
+    ident: str, gtin: str, serial: str, source: Any, *, owner: str, index: int, time: int
+) -> Item:
     """A newly commissioned item (or a new logistic unit), active with its custodian."""
     return Item(
         item_id=ident,
@@ -121,6 +123,7 @@ def _new_item(ident: str, gtin: str, serial: str, source: Any, *, owner: str, in
         claimed_by="",
         commissioned_index=index,
         last_index=index,
+        commissioned_time=time,
     )
 
 
@@ -134,7 +137,7 @@ def _new_items(entry: Entry, gtin: str, serials: Iterable[str], source: Any) -> 
     actor, index = entry.actor_id, entry.index
     put = entry.changes.puts.append
     for ident, serial in pairs:
-        put(_new_item(ident, gtin, serial, source, owner=actor, index=index))
+        put(_new_item(ident, gtin, serial, source, owner=actor, index=index, time=entry.now))
         put(TimelineRow(ident, index))
     if "product" in source:
         product = source["product"]
@@ -183,7 +186,9 @@ def _pack(entry: Entry) -> None:
                 f"SSCC {ref.serial} is in the GS1 company prefix "
                 f"{owner.prefix} of {owner.actor_id}",
             )
-        parent = _new_item(parent_id, "", ref.serial, {}, owner=entry.actor_id, index=entry.index)
+        parent = _new_item(
+            parent_id, "", ref.serial, {}, owner=entry.actor_id, index=entry.index, time=entry.now
+        )
     else:
         parent = held(entry, [parent_id])[0]
     children = held(entry, body["children"])

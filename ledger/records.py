@@ -169,6 +169,7 @@ class Item:
     commissioned_index: int
     last_index: int
     packed: int = 0  # how many items are packed directly in it
+    commissioned_time: int = 0  # integrated time of the commissioning (code checks need it)
 
 
 @dataclass(frozen=True, slots=True)

@@ -196,6 +196,9 @@ class LogService:
         self._info: LogInfo | None = None
         self._roots: dict[int, bytes] = {}  # roots of past sizes never change
         self._keys: dict[str, PublicKey] = {}  # key id -> public key (immutable pairs)
+        if getattr(store, "projection_stale", False) and store.size():
+            self.reindex()  # projection tables of an older version were remade: refill them
+            store.projection_stale = False  # type: ignore[attr-defined]
 
     # --- set-up -----------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from sqlalchemy import create_engine, event, func, select
+from sqlalchemy import create_engine, event, func, inspect, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool, StaticPool
@@ -102,6 +102,7 @@ class SqlStore:
         self._lock = threading.Lock()
         self._cached: Head | None = None
         self._node_cache: dict[NodeId, bytes] = {}
+        self.projection_stale = False  # set when create_schema rebuilt projection tables
         self._readers = threading.local()
         self._readers_lock = threading.Lock()
         self._reader_connections: set[Any] = set()
@@ -161,6 +162,16 @@ class SqlStore:
             if self.dialect == "postgresql":
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})")
             SQLModel.metadata.create_all(conn, tables=[_E, _N, _C], checkfirst=True)
+            # Projections are derived: a table whose columns differ from this version's is
+            # dropped and made again, and the store says it must be rebuilt from the log.
+            inspector = inspect(conn)
+            for table in projection_metadata.sorted_tables:
+                if not inspector.has_table(table.name):
+                    continue
+                have = {c["name"] for c in inspector.get_columns(table.name)}
+                if have != {c.name for c in table.columns}:
+                    table.drop(conn)
+                    self.projection_stale = True
             projection_metadata.create_all(conn, checkfirst=True)
             cursor = conn.connection.cursor()  # raw DBAPI: no placeholder parsing of '%'
             try:

@@ -9,6 +9,7 @@ must refuse too (``replay_failed``) and leave the projection as it was.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -175,3 +176,27 @@ def test_reindex_refuses_a_rewritten_entry(supply: Supply) -> None:
     assert projection(service) == before
     report = service.audit()
     assert ("projection replay", k) in [(f.what, f.index) for f in report.findings]
+
+
+def test_projection_tables_of_an_older_version_are_rebuilt(
+    tmp_path: Path, operator_key: PrivateKey
+) -> None:
+    """Projection tables are derived: an older column layout is dropped, made again and
+    refilled from the log when the store opens."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    store = SqlStore(url)
+    supply = standard(initialized(store, operator_key, now=T0 - 10_000), operator_key)
+    supply.commission("fishco", GTIN, {"list": ["OLD1"]})
+    store.close()
+
+    db = sqlite3.connect(tmp_path / "old.db")
+    db.execute("ALTER TABLE items DROP COLUMN commissioned_time")  # as an older version had it
+    db.commit()
+    db.close()
+    reopened = SqlStore(url)
+    assert reopened.projection_stale
+    service = LogService(reopened)
+    assert not reopened.projection_stale
+    assert service.item_view(ids(GTIN, "OLD1")[0]).record.custodian == "fishco"
+    assert service.audit().ok
+    reopened.close()

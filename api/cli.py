@@ -468,6 +468,42 @@ def demo_log(
             raise typer.Exit(3)
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.", min=1, max=65535)] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.", min=1, max=64)] = 1,
+    home: HomeOpt = Path(".tracemark"),
+    database_url: DbOpt = None,
+    key_file: KeyOpt = None,
+) -> None:
+    """Run the HTTP service (scan-verify API, resolver, pages, transparency log) on uvicorn.
+
+    Settings come from TRACEMARK_* variables (docs/operations.md); the options here set
+    TRACEMARK_HOME, TRACEMARK_DATABASE_URL and TRACEMARK_KEY_FILE for the workers.
+    """
+    import uvicorn  # noqa: PLC0415 - only the server needs it
+
+    ctx = context(home, database_url, key_file)
+    os.environ["TRACEMARK_HOME"] = str(home)
+    os.environ["TRACEMARK_DATABASE_URL"] = ctx.database_url
+    os.environ["TRACEMARK_KEY_FILE"] = str(ctx.key_file)
+    with handled():
+        from api.app import from_env  # noqa: PLC0415
+
+        from_env()  # fail fast, with a one-line error, on bad settings or a missing key
+        err.print(f"tracemark: serving on http://{host}:{port} ({workers} worker(s))")
+    uvicorn.run(
+        "api.app:from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        proxy_headers=True,
+    )
+
+
 # The supply-chain commands register themselves on ``app`` (kept in their own module).
 from api import cli_codes, cli_events, cli_supply  # noqa: E402, F401
 

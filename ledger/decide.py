@@ -175,14 +175,21 @@ def _suspect_reasons(evidence: Evidence, limits: Thresholds) -> list[Reason]:
 
 
 def _velocity(evidence: Evidence, limits: Thresholds) -> list[Reason]:
+    """Distinct streams (an item is in one stream at a time); and, for scans of the physical
+    item (no stream or listing: viewers of a stream scan the screen from anywhere), distinct
+    places and devices."""
     scans = [*evidence.recent, ScanRecord("", 0, evidence.context)]
+    physical = [s for s in scans if not s.context.offered]
     counts = {
         "streams": (
             len({s.context.stream_id for s in scans if s.context.stream_id}),
             limits.max_streams,
         ),
-        "places": (len({s.context.place for s in scans if s.context.place}), limits.max_places),
-        "devices": (len({s.context.device for s in scans if s.context.device}), limits.max_devices),
+        "places": (len({s.context.place for s in physical if s.context.place}), limits.max_places),
+        "devices": (
+            len({s.context.device for s in physical if s.context.device}),
+            limits.max_devices,
+        ),
     }
     over = {name: seen for name, (seen, limit) in counts.items() if seen > limit}
     if not over:

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
+from ledger.decide import ScanRecord
 from ledger.errors import NotFound
 from ledger.merkle import NodeId
 from ledger.projection import MemoryProjection
@@ -32,6 +33,7 @@ class MemoryStore:
         self._checkpoints: dict[int, StoredCheckpoint] = {}
         self._head = Head()
         self._projection = MemoryProjection()
+        self._scans: list[ScanRecord] = []
 
     def head(self) -> Head:
         with self._lock:
@@ -68,6 +70,19 @@ class MemoryStore:
             fresh.size = len(self._entries)
             self._projection = fresh
             return len(self._entries)
+
+    def record_scans(
+        self, records: Sequence[ScanRecord], *, prune_before: int | None = None
+    ) -> None:
+        with self._lock:
+            self._scans.extend(records)
+            if prune_before is not None:
+                self._scans = [r for r in self._scans if r.time >= prune_before]
+
+    def recent_scans(self, item: str, since: int, limit: int = 500) -> list[ScanRecord]:
+        with self._lock:
+            found = [r for r in self._scans if r.item_id == item and r.time >= since]
+        return sorted(found, key=lambda r: r.time, reverse=True)[:limit]
 
     def size(self) -> int:
         with self._lock:

@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ledger.decide import ScanRecord
 from ledger.hashing import CHAIN_GENESIS
 from ledger.merkle import CompactRange, NodeId
 from ledger.records import Changes, View
@@ -123,6 +124,16 @@ class LogStore(Protocol):
     def reindex(self, rebuild: Rebuild) -> int:
         """Under the sequencer lock, replace every projection record with
         ``rebuild(all entries in order)``; returns the log size it was rebuilt at."""
+        ...
+
+    def record_scans(
+        self, records: Sequence[ScanRecord], *, prune_before: int | None = None
+    ) -> None:
+        """Store scan records (outside the log); drop those older than ``prune_before``."""
+        ...
+
+    def recent_scans(self, item: str, since: int, limit: int = 500) -> list[ScanRecord]:
+        """Scans of an item at or after ``since`` (ms), newest first."""
         ...
 
     def size(self) -> int:

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool, StaticPool
 from sqlmodel import SQLModel
 
+from ledger.decide import ScanRecord
 from ledger.errors import Conflict, InvalidInput, NotFound, StorageUnavailable
 from ledger.merkle import CompactRange, NodeId, frontier_ids, node_key, node_of_key
 from ledger.storage.port import (
@@ -34,6 +35,7 @@ from ledger.storage.port import (
     StoredEntry,
 )
 from ledger.storage.projection_sql import SqlProjection, projection_metadata
+from ledger.storage.scans import scan_metadata, scan_rows, scan_sql, scans_from_rows
 from ledger.storage.tables import CheckpointRow, LogEntryRow, MerkleNodeRow, append_only_ddl
 
 __all__ = ["ADVISORY_LOCK_KEY", "SqlStore", "normalize_url"]
@@ -173,6 +175,7 @@ class SqlStore:
                     table.drop(conn)
                     self.projection_stale = True
             projection_metadata.create_all(conn, checkfirst=True)
+            scan_metadata.create_all(conn, checkfirst=True)
             cursor = conn.connection.cursor()  # raw DBAPI: no placeholder parsing of '%'
             try:
                 for statement in append_only_ddl(self.dialect):
@@ -453,6 +456,30 @@ class SqlStore:
             if cached and node[0] >= _NODE_CACHE_MIN_LEVEL:
                 cache[node] = value
         return found
+
+    # --- scan records (outside the log) ------------------------------------------------------
+
+    def record_scans(
+        self, records: Sequence[ScanRecord], *, prune_before: int | None = None
+    ) -> None:
+        """Store scan records in one short transaction; optionally drop those older than
+        ``prune_before`` (ms). Scans are not log entries: no lock on the sequencer."""
+        sql = scan_sql(self.dialect)
+        with self._write() as conn:
+            cursor = conn.connection.cursor()
+            try:
+                if records:
+                    cursor.executemany(sql["insert"], scan_rows(records))
+                if prune_before is not None:
+                    cursor.execute(sql["prune"], (prune_before,))
+            finally:
+                cursor.close()
+
+    def recent_scans(self, item: str, since: int, limit: int = 500) -> list[ScanRecord]:
+        """Scans of ``item`` at or after ``since``, newest first (at most ``limit``)."""
+        with self.reader() as view:
+            view.cursor.execute(scan_sql(self.dialect)["recent"], (item, since, limit))
+            return scans_from_rows(view.cursor.fetchall())
 
     # --- checkpoints ------------------------------------------------------------------
 

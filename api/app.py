@@ -1,0 +1,208 @@
+"""The Tracemark HTTP service: ``create_app(settings)`` builds the FastAPI application.
+
+Routes live in ``api/routes/`` (verify, log, ledger, platform, pages); this module wires
+them to one ``AppState`` (the log service, the verifier, settings, metrics, rate limiter)
+and owns the guard rails every route shares:
+
+- every error is JSON ``{"error": {"code", "message"}}`` with a 4xx status (503 with
+  Retry-After when storage is unavailable); an unexpected exception is logged and answered
+  500 ``internal`` without a traceback;
+- request bodies are bounded (``TRACEMARK_MAX_BODY``; 413 ``body_too_large``);
+- public endpoints are rate limited per client (429 ``rate_limited`` with Retry-After);
+- CORS for the configured overlay origins; Prometheus metrics at ``/metrics``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.metrics import Metrics
+from api.ratelimit import RateLimiter
+from api.settings import Settings
+from ledger import errors
+from ledger.keyfile import load_private_key
+from ledger.keys import PrivateKey
+from ledger.service import LogService, now_ms
+from ledger.storage.sql import SqlStore
+from ledger.verification import Verifier
+
+__all__ = ["AppState", "create_app", "error_response", "from_env", "state_of"]
+
+log = logging.getLogger("tracemark")
+
+_STATUS: list[tuple[type[errors.TracemarkError], int]] = [
+    (errors.LimitExceeded, 413),
+    (errors.InvalidInput, 400),
+    (errors.NotFound, 404),
+    (errors.RuleViolation, 409),
+    (errors.Conflict, 409),
+    (errors.VerificationError, 422),
+    (errors.StorageUnavailable, 503),
+]
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    service: LogService
+    verifier: Verifier
+    metrics: Metrics = field(default_factory=Metrics)
+    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(600))
+    log_key: PrivateKey | None = None
+
+
+def state_of(request: Request) -> AppState:
+    state: AppState = request.app.state.tracemark
+    return state
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"code": code, "message": message}}, status_code=status, headers=headers
+    )
+
+
+def _status_for(exc: errors.TracemarkError) -> int:
+    return next((status for kind, status in _STATUS if isinstance(exc, kind)), 400)
+
+
+def _load_key(settings: Settings) -> PrivateKey | None:
+    """The operator key; production refuses to start without a real, encrypted one."""
+    if not settings.key_file.exists():
+        if settings.production:
+            raise errors.InvalidInput(
+                f"TRACEMARK_ENV=production needs the operator key {settings.key_file}"
+            )
+        return None
+    key, warnings = load_private_key(settings.key_file, settings.passphrase)
+    if settings.production and warnings:
+        raise errors.InvalidInput(
+            f"TRACEMARK_ENV=production refuses this operator key: {warnings[0]}"
+        )
+    return key
+
+
+def create_app(settings: Settings | None = None, *, service: LogService | None = None) -> FastAPI:
+    """The application. ``service`` is injected by tests; otherwise built from settings."""
+    settings = settings or Settings.from_env()
+    if service is None:
+        key = _load_key(settings)
+        service = LogService(SqlStore(settings.database_url), log_key=key)
+    verifier = Verifier(service, resolvers=[settings.resolver], thresholds=settings.thresholds)
+    state = AppState(
+        settings,
+        service,
+        verifier,
+        limiter=RateLimiter(settings.rate_limit_per_minute),
+        log_key=service.log_key,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> Any:
+        yield
+        verifier.flush(now_ms())
+
+    app = FastAPI(
+        title="Tracemark",
+        version="0.1.0",
+        summary="Prove that goods sold in live commerce are genuine.",
+        description="Scan-verify API, transparency log and platform API. Errors are JSON "
+        '`{"error": {"code", "message"}}`.',
+        lifespan=lifespan,
+    )
+    app.state.tracemark = state
+    _install_errors(app)
+    _install_middleware(app, state)
+    # Routes import state_of from here, so they are imported once the app exists.
+    from api.routes import ledger, pages, platform, verify  # noqa: PLC0415
+    from api.routes import log as log_routes  # noqa: PLC0415
+
+    for module in (verify, log_routes, ledger, platform, pages):
+        app.include_router(module.router)
+    return app
+
+
+def from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory api.app:from_env`` (what ``tracemark serve`` runs)."""
+    return create_app(Settings.from_env())
+
+
+def _install_errors(app: FastAPI) -> None:
+    @app.exception_handler(errors.TracemarkError)
+    async def tracemark_error(_: Request, exc: errors.TracemarkError) -> JSONResponse:
+        status = _status_for(exc)
+        headers = {"Retry-After": "1"} if status == 503 else None
+        return error_response(status, exc.code, exc.message, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        message = (
+            f"{where}: {first.get('msg', 'invalid')}"
+            if where
+            else str(first.get("msg", "invalid request"))
+        )
+        return error_response(422, "invalid_request", message[:500])
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(500, "internal", "an unexpected error happened; it was logged")
+
+
+def _install_middleware(app: FastAPI, state: AppState) -> None:
+    settings = state.settings
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["*"],
+        )
+
+    @app.middleware("http")
+    async def guard(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
+            return error_response(
+                413,
+                "body_too_large",
+                f"request bodies are limited to {settings.max_body_bytes} bytes",
+            )
+        if request.method == "POST" and length is None and request.headers.get("transfer-encoding"):
+            return error_response(411, "length_required", "send a Content-Length header")
+        client = request.client.host if request.client else "unknown"
+        wait = state.limiter.check(client, public=not request.headers.get("x-api-key"))
+        if wait:
+            return error_response(
+                429, "rate_limited", "too many requests; slow down", {"Retry-After": str(wait)}
+            )
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        state.metrics.observe(
+            request.method, path, response.status_code, time.perf_counter() - started
+        )
+        return response

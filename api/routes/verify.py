@@ -1,0 +1,214 @@
+"""Routes: the Digital Link resolver and scan-verify (``/01/...``, ``/v1/verify``), health.
+
+The resolver answers the URL printed in every QR code: browsers (``Accept: text/html``) get
+the viewer page, programs get the verdict JSON. ``POST /v1/verify`` takes a code and where
+it was seen (platform, stream, listing, seller) and returns the explained verdict with the
+item's provenance and an inclusion proof; ``/v1/verify/batch`` takes up to 1,000 codes.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel, Field
+
+from api.app import state_of
+from ledger.decide import ScanContext
+from ledger.service import now_ms
+from ledger.verification import VerifyResult, device_hash
+
+__all__ = ["result_json", "router"]
+
+router = APIRouter()
+MAX_BATCH = 1_000
+_PRINTABLE = r"^[\x21-\x7e]{0,128}$"
+
+
+class Context(BaseModel):
+    """Where the code was seen. All optional; a listing or stream makes it an offer."""
+
+    platform: str = Field("", pattern=r"^[a-z0-9_.-]{0,32}$", examples=["tiktok"])
+    stream_id: str = Field("", pattern=_PRINTABLE, examples=["live-2026-11-23"])
+    listing_id: str = Field("", pattern=_PRINTABLE, examples=["1234567890"])
+    seller: str = Field("", pattern=r"^[\x21-\x7e]{0,140}$", examples=["tiktok:@shopname"])
+    place: str = Field("", pattern=r"^[A-Za-z0-9-]{0,16}$", description="coarse place code")
+
+
+class VerifyRequest(BaseModel):
+    code: str = Field(..., min_length=1, max_length=1024, description="the scanned URI")
+    context: Context = Field(default_factory=Context)  # type: ignore[arg-type]
+
+
+class BatchRequest(BaseModel):
+    codes: list[str] = Field(..., min_length=1, max_length=MAX_BATCH)
+    context: Context = Field(default_factory=Context)  # type: ignore[arg-type]
+
+
+class Reason(BaseModel):
+    code: str
+    message: str
+    evidence: dict[str, Any]
+
+
+class Step(BaseModel):
+    index: int
+    type: str
+    actor: str
+    time: str
+    summary: str
+
+
+class Proof(BaseModel):
+    index: int
+    tree_size: int
+    leaf_hash: str
+    inclusion_path: list[str]
+    checkpoint: str
+
+
+class VerifyResponse(BaseModel):
+    status: str = Field(..., examples=["genuine"])
+    reasons: list[Reason]
+    item: dict[str, Any]
+    provenance: list[Step] = Field(default_factory=list)
+    proof: Proof | None = None
+
+
+class BatchResponse(BaseModel):
+    results: list[VerifyResponse]
+
+
+def _iso(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat(timespec="milliseconds")
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+def result_json(result: VerifyResult) -> dict[str, Any]:
+    """The JSON of a verify result (also what the viewer page renders)."""
+    data: dict[str, Any] = result.verdict.to_obj()
+    view = result.view
+    if view is not None:
+        data["item"] = dict(data["item"], status=view.status, custodian=view.record.custodian)
+        if view.product is not None:
+            data["item"]["name"] = view.product.name
+        data["provenance"] = [
+            {
+                "index": s.index,
+                "type": s.type,
+                "actor": s.actor,
+                "time": _iso(s.event_time),
+                "summary": s.summary,
+            }
+            for s in view.timeline
+        ]
+    proof = result.proof
+    if proof is not None and result.checkpoint is not None:
+        data["proof"] = {
+            "index": proof.index,
+            "tree_size": proof.tree_size,
+            "leaf_hash": _b64(proof.leaf_hash),
+            "inclusion_path": [_b64(h) for h in proof.hashes],
+            "checkpoint": result.checkpoint,
+        }
+    return data
+
+
+def _context(request: Request, given: Context | None = None) -> ScanContext:
+    state = state_of(request)
+    hints = request.headers.get("user-agent", "") + "|" + request.headers.get("accept-language", "")
+    ctx = given or Context()  # type: ignore[call-arg]
+    return ScanContext(
+        ctx.platform,
+        ctx.stream_id,
+        ctx.listing_id,
+        ctx.seller,
+        device_hash(state.settings.scan_salt, hints),
+        ctx.place,
+    )
+
+
+def _verify(request: Request, code: str, context: ScanContext, *, detail: bool) -> VerifyResult:
+    state = state_of(request)
+    result = state.verifier.verify(code, context, now=now_ms(), detail=detail)
+    state.metrics.verdict(result.verdict.status)
+    return result
+
+
+@router.post("/v1/verify", response_model=VerifyResponse, tags=["verify"])
+def verify(body: VerifyRequest, request: Request) -> dict[str, Any]:
+    """Verify one scanned code in its context: an explained verdict with provenance and proof."""
+    return result_json(_verify(request, body.code, _context(request, body.context), detail=True))
+
+
+@router.post("/v1/verify/batch", response_model=BatchResponse, tags=["verify"])
+def verify_batch(body: BatchRequest, request: Request) -> dict[str, Any]:
+    """Verify up to 1,000 codes seen in the same context (verdicts only, no timelines)."""
+    context = _context(request, body.context)
+    return {
+        "results": [result_json(_verify(request, c, context, detail=False)) for c in body.codes]
+    }
+
+
+def _resolve(request: Request) -> Response:
+    state = state_of(request)
+    query = request.url.query
+    code = state.settings.resolver + request.url.path + (f"?{query}" if query else "")
+    params = request.query_params
+    given = (
+        Context(  # type: ignore[call-arg]
+            platform=params.get("platform", "")[:32],
+            stream_id=params.get("stream", "")[:128],
+            listing_id=params.get("listing", "")[:128],
+            seller=params.get("seller", "")[:140],
+        )
+        if _plain(params)
+        else None
+    )
+    result = _verify(request, code, _context(request, given), detail=True)
+    data = result_json(result)
+    if "text/html" in request.headers.get("accept", ""):
+        from api.routes.pages import render_viewer  # noqa: PLC0415 - pages import this module
+
+        language = request.headers.get("accept-language", "")
+        return HTMLResponse(render_viewer(data, language))
+    return JSONResponse(data)
+
+
+def _plain(params: Any) -> bool:
+    """Context parameters are plain printable ASCII (anything else is ignored)."""
+    return all(
+        params.get(name, "").isascii() and params.get(name, "").isprintable()
+        for name in ("platform", "stream", "listing", "seller")
+    )
+
+
+@router.get("/01/{gtin}/21/{serial}", tags=["resolver"], response_model=VerifyResponse)
+def resolve(gtin: str, serial: str, request: Request) -> Response:
+    """The GS1 Digital Link resolver: viewer page for browsers, verdict JSON for programs."""
+    return _resolve(request)
+
+
+@router.get("/01/{gtin}/10/{lot}/21/{serial}", tags=["resolver"], response_model=VerifyResponse)
+def resolve_with_lot(gtin: str, lot: str, serial: str, request: Request) -> Response:
+    """The resolver for codes that carry a lot."""
+    return _resolve(request)
+
+
+@router.get("/healthz", tags=["operations"])
+def healthz(request: Request) -> dict[str, Any]:
+    """Liveness and the log's size (reads the database)."""
+    state = state_of(request)
+    return {"ok": True, "tree_size": state.service.store.head().size}
+
+
+@router.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
+def metrics(request: Request) -> str:
+    """Prometheus metrics of this worker: requests, latencies, verdicts."""
+    return state_of(request).metrics.render()

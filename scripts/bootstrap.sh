@@ -27,7 +27,7 @@ export PIP_NO_INPUT=1
 SYSTEM_PACKAGES=(
   libzbar0      # pyzbar's shared library: needed only for scanning codes from images
   poppler-utils # pdftoppm: the label tests rasterize print sheets to decode them
-  # chromium # headless browser for the page tests (add when they land)
+  chromium      # headless browser for the page tests (driven by playwright, no download)
 )
 
 MIN_PYTHON="3.11"

@@ -1,0 +1,120 @@
+"""The story as a test: a genuine item verified at each custody step, a cloned code caught in a
+second seller's stream, a forged code, a recalled lot; on memory, SQLite and PostgreSQL,
+through the Verifier and through the HTTP app in process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import Settings
+from ledger.codes import CodeIdentity, issue_uri
+from ledger.decide import ScanContext
+from ledger.events import RECALL
+from ledger.keys import PrivateKey
+from ledger.verification import Verifier
+from tests.conftest import BACKENDS, initialized, make_store
+from tests.supply import GTIN, Supply, ids, sscc_for, standard
+
+RESOLVER = "https://vt.example.vn"
+NOW = 1_790_000_000_000
+NOWHERE = ScanContext()
+
+
+@pytest.fixture(params=BACKENDS)
+def supply(
+    request: pytest.FixtureRequest, tmp_path: Path, operator_key: PrivateKey
+) -> Iterator[Supply]:
+    store = make_store(request.param, request, tmp_path)
+    service = initialized(store, operator_key, now=NOW - 100_000)
+    service.log_key = operator_key
+    s = standard(service, operator_key)
+    s.now = NOW
+    yield s
+    store.close()
+
+
+def code(s: Supply, serial: str) -> str:
+    return issue_uri(CodeIdentity(GTIN, serial, "L7"), s.keys["fishco"], RESOLVER)
+
+
+def test_the_story(supply: Supply) -> None:
+    s = supply
+    verifier = Verifier(s.service, resolvers=[RESOLVER])
+    s.commission(
+        "fishco", GTIN, {"ranges": [{"prefix": "F", "first": 1, "last": 20, "width": 4}]}, lot="L7"
+    )
+    genuine = code(s, "F0001")
+
+    def check(uri: str, context: ScanContext = NOWHERE) -> tuple[str, tuple[str, ...]]:
+        s.tick()
+        result = verifier.verify(uri, context, now=s.now)
+        return result.verdict.status, result.verdict.codes
+
+    assert check(genuine) == ("genuine", ("custody_verified",))
+    case = f"00/{sscc_for(41)}"
+    s.pack("fishco", case, ids(GTIN, "F0001", "F0002"))
+    s.ship("fishco", "distri", [case], "S1")
+    assert check(genuine)[0] == "genuine"  # in transit
+    s.receive("distri", "fishco", "S1")
+    s.ship("distri", "shop-a", [case], "S2")
+    s.receive("shop-a", "distri", "S2")
+    live_a = ScanContext(platform="tiktok", stream_id="live-a", seller="tiktok:@shopa")
+    assert check(genuine, live_a) == ("genuine", ("custody_verified",))
+    # The cloned code shown by a second seller in another stream: suspect, and why.
+    live_b = ScanContext(platform="shopee", stream_id="live-b", seller="shopee:12345")
+    status, codes = check(genuine, live_b)
+    assert status == "suspect"
+    assert (
+        "seller_not_custodian" in codes and "multiple_sellers" in codes and "scan_velocity" in codes
+    )
+    # A forged code (serial changed) is counterfeit; a never-commissioned serial too.
+    assert check(genuine.replace("F0001", "F0002"))[1] == ("signature_invalid",)
+    assert check(code(s, "F9999")) == ("counterfeit", ("not_commissioned",))
+    # A recalled lot is recalled.
+    s.ok(
+        RECALL,
+        s.event("fishco", gtin=GTIN, scope="lot", lot="L7", reason="histamine"),
+        s.keys["fishco"],
+    )
+    assert check(code(s, "F0003"))[0] == "recalled"
+    # The verdict comes with provenance and a proof against a signed checkpoint.
+    s.service.checkpoint(now=s.now)
+    detailed = verifier.verify(genuine, ScanContext(), now=s.now + 1, detail=True)
+    assert detailed.view is not None and detailed.proof is not None and detailed.checkpoint
+    assert [t.type for t in detailed.view.timeline][:2] == ["event.commission", "event.pack"]
+
+
+def test_the_http_resolver_and_verify_api(supply: Supply) -> None:
+    s = supply
+    s.commission("fishco", GTIN, {"list": ["H1"]}, lot="L7", product={"name": "Nuoc mam"})
+    s.service.checkpoint(now=s.now)
+    app = create_app(Settings(resolver=RESOLVER, rate_limit_per_minute=0), service=s.service)
+    with TestClient(app) as client:
+        uri = code(s, "H1")
+        page = client.get(uri.removeprefix(RESOLVER), headers={"accept": "text/html"})
+        assert page.status_code == 200 and "genuine" in page.text.lower()
+        data = client.get(uri.removeprefix(RESOLVER)).json()
+        assert data["status"] == "genuine" and data["proof"]["tree_size"] >= 1
+        assert data["provenance"][0]["type"] == "event.commission"
+        posted = client.post(
+            "/v1/verify",
+            json={
+                "code": uri,
+                "context": {"platform": "tiktok", "stream_id": "x", "seller": "tiktok:@shopx"},
+            },
+        )
+        assert posted.json()["status"] == "suspect"
+        batch = client.post("/v1/verify/batch", json={"codes": [uri, "hello"]}).json()["results"]
+        assert [r["status"] for r in batch] == ["genuine", "counterfeit"]
+        assert client.post("/v1/verify/batch", json={"codes": ["x"] * 1001}).status_code == 422
+        assert (
+            client.post("/v1/verify", json={"code": "x" * 2000}).json()["error"]["code"]
+            == "invalid_request"
+        )
+        metrics = client.get("/metrics").text
+        assert 'tracemark_verdicts_total{status="genuine"}' in metrics

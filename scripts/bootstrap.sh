@@ -191,5 +191,8 @@ ensure_venv() {
 [[ -f requirements.lock ]] || die "requirements.lock is missing; restore it from git or run 'make lock'"
 check_python
 ensure_system_packages "${SYSTEM_PACKAGES[@]}"
+if [[ ",$EXTRAS," == *,bench,* ]]; then
+  ensure_system_packages wrk # HTTP load generator of the service benchmark
+fi
 ensure_venv_module
 ensure_venv

@@ -208,6 +208,12 @@ def healthz(request: Request) -> dict[str, Any]:
     return {"ok": True, "tree_size": state.service.store.head().size}
 
 
+@router.get("/v1/ping", tags=["operations"])
+def ping() -> dict[str, bool]:
+    """A constant answer: the baseline of the service benchmark (no database, no crypto)."""
+    return {"ok": True}
+
+
 @router.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
 def metrics(request: Request) -> str:
     """Prometheus metrics of this worker: requests, latencies, verdicts."""

@@ -194,7 +194,9 @@ def _install_middleware(app: FastAPI, state: AppState) -> None:
         if request.method == "POST" and length is None and request.headers.get("transfer-encoding"):
             return error_response(411, "length_required", "send a Content-Length header")
         client = request.client.host if request.client else "unknown"
-        wait = state.limiter.check(client, public=not request.headers.get("x-api-key"))
+        platform_call = request.url.path.startswith(("/v1/listings/verify", "/v1/webhooks"))
+        keyed = platform_call and bool(request.headers.get("x-api-key"))
+        wait = state.limiter.check(client, public=not keyed)
         if wait:
             return error_response(
                 429, "rate_limited", "too many requests; slow down", {"Retry-After": str(wait)}

@@ -505,7 +505,7 @@ def serve(
 
 
 # The supply-chain commands register themselves on ``app`` (kept in their own module).
-from api import cli_codes, cli_events, cli_supply  # noqa: E402, F401
+from api import cli_codes, cli_events, cli_platform, cli_supply  # noqa: E402, F401
 
 
 def main() -> None:

@@ -13,6 +13,7 @@
     TRACEMARK_MAX_BODY       largest request body in bytes (1048576)
     TRACEMARK_CLONE_WINDOW_S window of the scan-velocity clone rule (3600)
     TRACEMARK_CLONE_MAX_STREAMS / _PLACES / _DEVICES   its limits (1 / 3 / 50)
+    TRACEMARK_OVERLAY_NONCE_S lifetime of the overlay's listing-QR nonce (600)
     TRACEMARK_SCAN_SALT      salt of the coarse device hashes kept with scans (random)
 
 docs/operations.md has the same table.
@@ -58,6 +59,7 @@ class Settings:
     max_body_bytes: int = 1 << 20
     thresholds: Thresholds = field(default_factory=Thresholds)
     scan_salt: bytes = field(default_factory=lambda: secrets.token_bytes(16))
+    overlay_nonce_window_s: int = 600
 
     @property
     def production(self) -> bool:
@@ -93,4 +95,5 @@ class Settings:
                 max_devices=_int(env, "TRACEMARK_CLONE_MAX_DEVICES", 50, low=1),
             ),
             scan_salt=salt.encode() if salt else secrets.token_bytes(16),
+            overlay_nonce_window_s=_int(env, "TRACEMARK_OVERLAY_NONCE_S", 600, low=60),
         )

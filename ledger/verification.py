@@ -161,7 +161,7 @@ class Verifier:
             listing = view.get(Listing, (context.platform, context.listing_id))
             if listing is not None:
                 seller = listing.seller
-        elif seller:
+        if seller == context.seller and seller:  # not resolved by a listing: a handle?
             handle = seller if ":" in seller else f"{context.platform}:{seller}"
             found = view.get(Handle, (handle,)) if context.platform or ":" in seller else None
             if found is not None:

@@ -1,9 +1,521 @@
-"""Routes: log (being written)."""
+"""Routes: the transparency log (checkpoint, entries, proofs, witness cosignatures, trust).
+
+    GET  /v1/log/checkpoint[?cosigned=1]       latest signed checkpoint, text/plain, byte-exact
+    GET  /v1/log/entries?start&end              up to 1,000 stored leaves
+    GET  /v1/log/proof/inclusion?index[&size]   RFC 9162 inclusion proof (+ checkpoint note)
+    GET  /v1/log/proof/consistency?old[&new]    RFC 9162 consistency proof
+    POST /v1/log/witness/cosignature            a witness hands back its cosigned checkpoint
+    GET  /v1/trust                              trust bundle signed with the operator key
+
+A server that holds the operator key signs a fresh checkpoint whenever the log grew before
+answering; a replica without the key serves the latest stored one. Witnesses are the
+cosignature verifier keys in ``TRACEMARK_WITNESSES`` (``witness_verifiers``); their
+cosignatures are kept in this process's memory, by tree size (docs/api.md).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import base64
+import logging
+import os
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
-__all__ = ["router"]
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import PlainTextResponse, Response
+from pydantic import BaseModel, Field
 
-router = APIRouter()
+from api.app import AppState, error_response, state_of
+from ledger import errors
+from ledger.checkpoint import CosignatureVerifier, open_checkpoint
+from ledger.merkle import MAX_TREE_SIZE
+from ledger.note import Signature, open_note
+from ledger.queries import trust_bundle
+from ledger.service import LogService, now_ms
+from ledger.storage.port import StoredCheckpoint
+from ledger.trust import TrustBundle
+
+__all__ = [
+    "ERRORS",
+    "MAX_ENTRIES",
+    "ErrorBody",
+    "ErrorResponse",
+    "WitnessBook",
+    "b64",
+    "fresh_checkpoint",
+    "log_state",
+    "router",
+    "witness_verifiers",
+]
+
+log = logging.getLogger("tracemark")
+
+MAX_ENTRIES = 1_000
+#: Cosigned tree sizes kept in memory, and recent checkpoint notes kept for proofs.
+KEEP_COSIGNED = 64
+KEEP_NOTES = 1_024
+TRUST_TTL_MS = 60_000
+MAX_COSIGNED_NOTE = 65_536
+_TEXT = "text/plain; charset=utf-8"
+_SPLIT = re.compile(r"[\s,]+")
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(..., examples=["unknown_key"])
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    """Every error of the API: ``{"error": {"code", "message"}}``."""
+
+    error: ErrorBody
+
+
+#: The error statuses the routes of this module and of api/routes/ledger.py document.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": text}
+    for status, text in (
+        (400, "Bad input"),
+        (404, "Not found"),
+        (409, "Conflict with the log's state"),
+        (413, "Request too large"),
+        (422, "Invalid request or failed verification"),
+        (429, "Rate limited"),
+        (503, "Storage unavailable or no operator key"),
+    )
+}
+
+router = APIRouter(tags=["transparency"], responses=ERRORS)
+
+
+def b64(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+# --- witnesses -----------------------------------------------------------------------------
+
+
+def witness_verifiers(env: Mapping[str, str]) -> tuple[CosignatureVerifier, ...]:
+    """The witnesses in ``TRACEMARK_WITNESSES``: cosignature (type 0x04) verifier keys
+    ``<name>+<hex key id>+base64(0x04 || key)``, separated by commas or whitespace."""
+    text = env.get("TRACEMARK_WITNESSES", "")
+    found: dict[tuple[str, bytes], CosignatureVerifier] = {}
+    for vkey in (v for v in _SPLIT.split(text) if v):
+        try:
+            verifier = CosignatureVerifier.from_vkey(vkey)
+        except errors.InvalidInput as exc:
+            raise errors.InvalidInput(f"TRACEMARK_WITNESSES: {exc.message}") from None
+        found[(verifier.name, verifier.key_id)] = verifier
+    return tuple(found.values())
+
+
+@dataclass
+class _Cosigned:
+    note: str  # the operator's signed note the cosignatures are appended to
+    lines: dict[tuple[str, bytes], tuple[int, str]] = field(default_factory=dict)
+
+
+class WitnessBook:
+    """Verified cosignature lines by tree size (the newest ``keep`` sizes), in memory."""
+
+    def __init__(self, keep: int = KEEP_COSIGNED) -> None:
+        self.keep = keep
+        self._sizes: dict[int, _Cosigned] = {}
+        self._lock = threading.Lock()
+
+    def add(self, tree_size: int, note: str, signatures: list[tuple[Signature, int]]) -> None:
+        """Keep each witness's newest cosignature of this checkpoint (by its timestamp).
+
+        ``note`` is the operator's note of ``tree_size``, as the log serves it."""
+        with self._lock:
+            entry = self._sizes.setdefault(tree_size, _Cosigned(note))
+            if entry.note != note:  # cannot happen for verified checkpoints of one log
+                raise errors.Conflict("another checkpoint of this size was cosigned before")
+            for sig, timestamp in signatures:
+                key = (sig.name, sig.key_id)
+                if key not in entry.lines or entry.lines[key][0] < timestamp:
+                    entry.lines[key] = (timestamp, sig.line)
+            for old in sorted(self._sizes)[: -self.keep]:
+                del self._sizes[old]
+
+    def newest(self) -> str | None:
+        """The newest cosigned checkpoint: the operator's note plus the cosignature lines."""
+        with self._lock:
+            if not self._sizes:
+                return None
+            entry = self._sizes[max(self._sizes)]
+            lines = sorted(line for _, line in entry.lines.values())
+            return entry.note + "".join(lines)
+
+
+# --- per-app state of these routes ----------------------------------------------------------
+
+
+@dataclass
+class LogRoutesState:
+    witnesses: tuple[CosignatureVerifier, ...] = ()
+    witness_problem: str = ""  # set when TRACEMARK_WITNESSES does not parse
+    book: WitnessBook = field(default_factory=WitnessBook)
+    notes: OrderedDict[int, str] = field(default_factory=OrderedDict)
+    trust: tuple[int, int, bytes] | None = None  # (tree size, created, bundle file)
+    key_checked: bool = False
+    key_usable: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def remember(self, checkpoint: StoredCheckpoint) -> None:
+        with self.lock:
+            self.notes[checkpoint.tree_size] = checkpoint.note
+            self.notes.move_to_end(checkpoint.tree_size)
+            while len(self.notes) > KEEP_NOTES:
+                self.notes.popitem(last=False)
+
+    def note_of(self, tree_size: int) -> str | None:
+        with self.lock:
+            return self.notes.get(tree_size)
+
+
+_STATE_LOCK = threading.Lock()
+
+
+def log_state(request: Request) -> LogRoutesState:
+    """This app's state for the log routes, made on first use (reads TRACEMARK_WITNESSES)."""
+    app_state = request.app.state
+    found: LogRoutesState | None = getattr(app_state, "tracemark_log", None)
+    if found is not None:
+        return found
+    with _STATE_LOCK:
+        found = getattr(app_state, "tracemark_log", None)
+        if found is None:
+            found = LogRoutesState()
+            try:
+                found.witnesses = witness_verifiers(os.environ)
+            except errors.InvalidInput as exc:
+                found.witness_problem = exc.message
+                log.error("witness keys ignored: %s", exc.message)
+            app_state.tracemark_log = found
+    return found
+
+
+def _key_usable(service: LogService, routes: LogRoutesState) -> bool:
+    """Is the loaded key the operator key of this log's genesis? (checked once)"""
+    if service.log_key is None:
+        return False
+    if not routes.key_checked:
+        usable = service.log_key.public_key == service.info().operator_key
+        if not usable:
+            log.error("the loaded key is not the operator key in the genesis: not signing")
+        routes.key_usable, routes.key_checked = usable, True
+    return routes.key_usable
+
+
+def fresh_checkpoint(state: AppState, routes: LogRoutesState) -> StoredCheckpoint:
+    """The latest checkpoint, signed anew first when this server holds the operator key and
+    the log grew. NotFound when none exists and none can be signed."""
+    service = state.service
+    if not _key_usable(service, routes):
+        checkpoint = service.latest_checkpoint()
+    else:
+        try:
+            checkpoint = service.checkpoint(now=now_ms())
+        except errors.Conflict:
+            # Another worker stored the checkpoint of this size at the same moment; Ed25519
+            # is deterministic, so its note is the same bytes.
+            checkpoint = service.latest_checkpoint()
+    routes.remember(checkpoint)
+    return checkpoint
+
+
+def _note_of_size(state: AppState, routes: LogRoutesState, tree_size: int) -> str | None:
+    """The signed note of this tree size, when this server has it at hand."""
+    note = routes.note_of(tree_size)
+    if note is not None:
+        return note
+    latest = state.service.store.latest_checkpoint()
+    if latest is not None and latest.tree_size == tree_size:
+        routes.remember(latest)
+        return latest.note
+    return None
+
+
+# --- checkpoint -------------------------------------------------------------------------------
+
+
+def _text(body: str) -> Response:
+    return Response(body.encode("utf-8"), media_type=_TEXT)
+
+
+@router.get(
+    "/v1/log/checkpoint",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+)
+def checkpoint(
+    request: Request,
+    cosigned: bool = Query(False, description="Append the witnesses' cosignatures."),
+) -> Response:
+    """The latest checkpoint as a C2SP signed note (text/plain, byte-exact).
+
+    With ``cosigned=1``: the newest checkpoint that witnesses cosigned, with their
+    cosignature lines appended (the latest checkpoint when no witness cosigned yet).
+    """
+    state, routes = state_of(request), log_state(request)
+    witnessed = routes.book.newest() if cosigned else None
+    if witnessed is not None:
+        return _text(witnessed)
+    return _text(fresh_checkpoint(state, routes).note)
+
+
+# --- entries --------------------------------------------------------------------------------
+
+
+class LogEntryOut(BaseModel):
+    index: int
+    leaf: str = Field(..., description="base64 of the stored leaf bytes (canonical JSON)")
+    leaf_hash: str = Field(..., description="base64 SHA-256(0x00 || leaf)")
+    type: str = Field(..., examples=["event.commission"])
+    integrated_time: int = Field(..., description="milliseconds since the epoch")
+
+
+class EntriesResponse(BaseModel):
+    entries: list[LogEntryOut]
+
+
+@router.get("/v1/log/entries", response_model=EntriesResponse)
+def entries(
+    request: Request,
+    start: int = Query(0, ge=0, le=MAX_TREE_SIZE, description="First index."),
+    end: int | None = Query(
+        None, ge=1, le=MAX_TREE_SIZE, description="One past the last index (default start+1000)."
+    ),
+) -> dict[str, Any]:
+    """Stored entries ``start <= index < end``: at most 1,000, fewer at the log's tail."""
+    stop = start + MAX_ENTRIES if end is None else min(end, start + MAX_ENTRIES)
+    if stop <= start:
+        raise errors.InvalidInput("end must be greater than start", code="invalid_range")
+    rows = state_of(request).service.store.entries(start, stop)
+    return {
+        "entries": [
+            {
+                "index": row.index,
+                "leaf": b64(row.data),
+                "leaf_hash": b64(row.leaf_hash),
+                "type": row.entry_type,
+                "integrated_time": row.integrated_time,
+            }
+            for row in rows
+        ]
+    }
+
+
+# --- proofs -----------------------------------------------------------------------------------
+
+
+class InclusionProofOut(BaseModel):
+    index: int
+    tree_size: int
+    leaf_hash: str
+    root_hash: str
+    inclusion_path: list[str] = Field(..., description="base64 hashes, RFC 9162 order")
+    checkpoint: str | None = Field(None, description="signed note of tree_size, when at hand")
+
+
+class ConsistencyProofOut(BaseModel):
+    old_size: int
+    new_size: int
+    old_root: str
+    new_root: str
+    consistency_path: list[str] = Field(..., description="base64 hashes, RFC 9162 order")
+    checkpoint: str | None = Field(None, description="signed note of new_size, when at hand")
+
+
+def _size_or_fresh(state: AppState, routes: LogRoutesState, size: int | None) -> tuple[int, str]:
+    if size is not None:
+        return size, _note_of_size(state, routes, size) or ""
+    latest = fresh_checkpoint(state, routes)
+    return latest.tree_size, latest.note
+
+
+@router.get("/v1/log/proof/inclusion", response_model=InclusionProofOut)
+def inclusion(
+    request: Request,
+    index: int = Query(..., ge=0, lt=MAX_TREE_SIZE),
+    size: int | None = Query(None, ge=1, le=MAX_TREE_SIZE, description="Default: latest."),
+) -> dict[str, Any]:
+    """An RFC 9162 inclusion proof of entry ``index`` in the tree of ``size`` entries."""
+    state, routes = state_of(request), log_state(request)
+    tree_size, note = _size_or_fresh(state, routes, size)
+    if index >= tree_size:
+        raise errors.InvalidInput(
+            f"index {index} is not below tree size {tree_size}", code="index_beyond_tree"
+        )
+    proof = state.service.inclusion_proof(index, tree_size)
+    return {
+        "index": proof.index,
+        "tree_size": proof.tree_size,
+        "leaf_hash": b64(proof.leaf_hash),
+        "root_hash": b64(proof.root_hash),
+        "inclusion_path": [b64(h) for h in proof.hashes],
+        "checkpoint": note or None,
+    }
+
+
+@router.get("/v1/log/proof/consistency", response_model=ConsistencyProofOut)
+def consistency(
+    request: Request,
+    old: int = Query(..., ge=1, le=MAX_TREE_SIZE),
+    new: int | None = Query(None, ge=1, le=MAX_TREE_SIZE, description="Default: latest."),
+) -> dict[str, Any]:
+    """An RFC 9162 consistency proof from the tree of ``old`` entries to ``new``."""
+    state, routes = state_of(request), log_state(request)
+    new_size, note = _size_or_fresh(state, routes, new)
+    if old > new_size:
+        raise errors.InvalidInput(
+            f"old size {old} is larger than new size {new_size}", code="invalid_range"
+        )
+    proof = state.service.consistency_proof(old, new_size)
+    return {
+        "old_size": proof.old_size,
+        "new_size": proof.new_size,
+        "old_root": b64(proof.old_root),
+        "new_root": b64(proof.new_root),
+        "consistency_path": [b64(h) for h in proof.hashes],
+        "checkpoint": note or None,
+    }
+
+
+# --- witnesses ------------------------------------------------------------------------------
+
+
+class CosignatureOut(BaseModel):
+    witness: str
+    key_id: str = Field(..., description="4-byte note key id, hex")
+    timestamp: int = Field(..., description="seconds since the epoch, as the witness signed")
+
+
+class CosignatureResponse(BaseModel):
+    tree_size: int
+    cosignatures: list[CosignatureOut]
+
+
+_NOTE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/plain": {
+                "schema": {"type": "string", "maxLength": MAX_COSIGNED_NOTE},
+                "example": "tracemark.example/log\n42\n<base64 root>\n\n— tracemark.example/log "
+                "<base64 sig>\n— witness.example <base64 cosig>\n",
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/v1/log/witness/cosignature",
+    response_model=CosignatureResponse,
+    openapi_extra=_NOTE_BODY,
+    responses={403: {"model": ErrorResponse, "description": "Not cosigned by a known witness"}},
+)
+async def witness_cosignature(request: Request) -> Any:
+    """A witness hands back the log's checkpoint note with its cosignature (C2SP
+    tlog-cosignature, type 0x04) appended. The log's signature, the root (equal to this
+    log's root at that size) and the cosignatures of configured witnesses are verified;
+    verified cosignatures are then served by ``GET /v1/log/checkpoint?cosigned=1``."""
+    state, routes = state_of(request), log_state(request)
+    if routes.witness_problem:
+        return error_response(503, "witnesses_misconfigured", routes.witness_problem)
+    data = await request.body()
+    if len(data) > MAX_COSIGNED_NOTE:
+        raise errors.LimitExceeded(f"a cosigned checkpoint is at most {MAX_COSIGNED_NOTE} bytes")
+    try:
+        note = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise errors.InvalidInput("the note is not valid UTF-8") from None
+    stamped = await run_in_threadpool(_accept_cosigned, state, routes, note)
+    if stamped is None:
+        return error_response(
+            403, "unknown_witness", "the note carries no cosignature of a witness this log knows"
+        )
+    tree_size, found = stamped
+    return {
+        "tree_size": tree_size,
+        "cosignatures": [
+            {"witness": sig.name, "key_id": sig.key_id.hex(), "timestamp": stamp}
+            for sig, stamp in found
+        ],
+    }
+
+
+def _accept_cosigned(
+    state: AppState, routes: LogRoutesState, note: str
+) -> tuple[int, list[tuple[Signature, int]]] | None:
+    """Verify a cosigned checkpoint against this log and the witnesses, and keep its
+    cosignatures. None when no known witness cosigned it."""
+    info = state.service.info()
+    signed = open_checkpoint(note, info.verifier, origin=info.origin)
+    body = signed.checkpoint
+    if body.extensions:
+        raise errors.InvalidInput("this log's checkpoints have no extension lines")
+    if body.tree_size < 1 or body.tree_size > state.service.store.head().size:
+        raise errors.Conflict(
+            f"the log has no tree of size {body.tree_size}", code="checkpoint_mismatch"
+        )
+    root = state.service.root_at(body.tree_size)
+    if root != body.root_hash:
+        log.error("an operator-signed checkpoint disagrees with the log at %d", body.tree_size)
+        raise errors.Conflict(
+            f"the checkpoint's root differs from the log's root at size {body.tree_size}",
+            code="checkpoint_mismatch",
+        )
+    known = {(w.name, w.key_id) for w in routes.witnesses}
+    if not any((s.name, s.key_id) in known for s in signed.other_signatures):
+        return None
+    opened = open_note(note, routes.witnesses)  # SignatureError if a known one fails
+    stamped = [(sig, int.from_bytes(sig.signature[:8], "big")) for sig in opened.verified]
+    # Ed25519 is deterministic: this is byte for byte the note the log signed and stores.
+    operator_note = signed.text + "\n" + signed.log_signature.line
+    routes.book.add(body.tree_size, operator_note, stamped)
+    return body.tree_size, stamped
+
+
+# --- trust bundle -------------------------------------------------------------------------------
+
+
+@router.get(
+    "/v1/trust",
+    responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}}},
+    response_class=Response,
+)
+def trust(request: Request) -> Response:
+    """The trust bundle (actors, prefixes, keys with revocations, latest checkpoint, resolvers)
+    signed with the operator key, for offline verification (ledger/trust.py). 503
+    ``no_operator_key`` on a server without the key."""
+    state, routes = state_of(request), log_state(request)
+    key = state.service.log_key
+    if key is None or not _key_usable(state.service, routes):
+        return error_response(
+            503, "no_operator_key", "this server does not hold the operator key: no trust bundle"
+        )
+    latest = fresh_checkpoint(state, routes)
+    now = now_ms()
+    cached = routes.trust
+    if cached is not None and cached[0] == latest.tree_size and now - cached[1] < TRUST_TTL_MS:
+        data = cached[2]
+    else:
+        info = state.service.info()
+        body = trust_bundle(
+            state.service.store,
+            origin=info.origin,
+            checkpoint=latest.note,
+            resolvers=[state.settings.resolver],
+            created=now,
+        )
+        data = TrustBundle.sign(body, key)
+        routes.trust = (latest.tree_size, now, data)
+    return Response(data, media_type="application/json")

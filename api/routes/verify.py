@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 from pydantic import BaseModel, Field
 
 from api.app import state_of
+from api.routes.platform import observe_verdict
 from ledger.decide import ScanContext
 from ledger.service import now_ms
 from ledger.verification import VerifyResult, device_hash
@@ -136,8 +137,10 @@ def _context(request: Request, given: Context | None = None) -> ScanContext:
 
 def _verify(request: Request, code: str, context: ScanContext, *, detail: bool) -> VerifyResult:
     state = state_of(request)
-    result = state.verifier.verify(code, context, now=now_ms(), detail=detail)
+    now = now_ms()
+    result = state.verifier.verify(code, context, now=now, detail=detail)
     state.metrics.verdict(result.verdict.status)
+    observe_verdict(request.app, context, result, now)  # clone signals to platform webhooks
     return result
 
 

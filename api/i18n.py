@@ -1,0 +1,285 @@
+"""The words of the pages, in English and Vietnamese, and how a language is chosen.
+
+``pick_language(accept_language)`` returns ``"vi"`` or ``"en"``: the supported language the
+browser prefers most (by q-value, then order); English when it names neither.
+``text(lang, key, **values)`` returns a fixed string with its ``{placeholders}`` filled;
+values are not escaped here (the page renderers escape everything they print).
+Each verdict reason code has a headline (``reason_headline``); codes a newer ledger adds
+fall back to the code itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+__all__ = [
+    "LANGUAGES",
+    "format_expiry",
+    "format_time",
+    "pick_language",
+    "reason_headline",
+    "step_title",
+    "text",
+]
+
+LANGUAGES = ("en", "vi")
+
+_STRINGS: dict[str, tuple[str, str]] = {
+    # verdict banner: headline, one-line explanation
+    "status.genuine": ("Genuine", "Hàng chính hãng"),
+    "status.suspect": ("Suspicious: possibly a copy", "Đáng ngờ: có thể là hàng sao chép"),
+    "status.counterfeit": ("Counterfeit", "Hàng giả"),
+    "status.recalled": ("Recalled: do not buy or use", "Đã bị thu hồi: đừng mua, đừng dùng"),
+    "status.unverified": ("Not verified", "Chưa xác minh được"),
+    "explain.genuine": (
+        "Signed by its producer and recorded in a public ledger, from the producer to the "
+        "current holder.",
+        "Được nhà sản xuất ký số và ghi lại trong sổ cái công khai, từ nhà sản xuất đến người "
+        "đang giữ hàng.",
+    ),
+    "explain.suspect": (
+        "The code is real, but where it is offered does not match the item's record: it may "
+        "be a copied code.",
+        "Mã là thật, nhưng nơi đang bán không khớp với hồ sơ của sản phẩm: mã có thể đã bị "
+        "sao chép.",
+    ),
+    "explain.counterfeit": (
+        "This code does not belong to any genuine item of the producer.",
+        "Mã này không thuộc về sản phẩm chính hãng nào của nhà sản xuất.",
+    ),
+    "explain.recalled": (
+        "The producer has recalled this item. Do not buy or use it.",
+        "Nhà sản xuất đã thu hồi sản phẩm này. Đừng mua và đừng sử dụng.",
+    ),
+    "explain.unverified": (
+        "The producer's signature checks out, but the item's current state could not be read.",
+        "Chữ ký của nhà sản xuất hợp lệ, nhưng chưa đọc được tình trạng hiện tại của sản phẩm.",
+    ),
+    # viewer sections and fields
+    "product": ("Product", "Sản phẩm"),
+    "unnamed_product": ("Unnamed product", "Sản phẩm chưa có tên"),
+    "gtin": ("GTIN", "Mã GTIN"),
+    "serial": ("Serial", "Số sê-ri"),
+    "lot": ("Lot", "Số lô"),
+    "expiry": ("Expiry", "Hạn sử dụng"),
+    "item_status": ("Status", "Tình trạng"),
+    "producer": ("Producer", "Nhà sản xuất"),
+    "holder": ("Current holder", "Người đang giữ hàng"),
+    "timeline": ("Where it has been", "Hành trình của sản phẩm"),
+    "claimed": ("What the code claims", "Thông tin mã tự khai"),
+    "timeline_empty": ("No recorded history.", "Chưa có lịch sử nào được ghi lại."),
+    "by": ("by {actor}", "bởi {actor}"),
+    "reasons": ("Why this verdict", "Vì sao có kết luận này"),
+    "proof": ("Proof in the public log", "Bằng chứng trong sổ cái công khai"),
+    "proof_none": (
+        "No proof yet: the log has not signed a checkpoint that includes this item's latest event.",
+        "Chưa có bằng chứng: sổ cái chưa ký điểm kiểm tra (checkpoint) nào bao gồm sự kiện mới "
+        "nhất của sản phẩm này.",
+    ),
+    "log_index": ("Log index", "Vị trí trong sổ cái"),
+    "tree_size": ("Tree size", "Kích thước cây"),
+    "leaf_hash": ("Leaf hash", "Mã băm của bản ghi"),
+    "checkpoint": ("Signed checkpoint", "Điểm kiểm tra (checkpoint) đã ký"),
+    "inclusion_path": ("Inclusion path", "Đường dẫn chứng minh"),
+    "proof_howto": (
+        "Check it yourself: fetch the entry at this index from the log, hash it as "
+        "SHA-256(0x00 || entry), fold in the inclusion path (RFC 9162) and compare the result "
+        "with the root hash in the checkpoint; then verify the checkpoint's signature with "
+        "the operator's public key. Witnesses co-sign checkpoints, so the ledger cannot show "
+        "different histories to different people.",
+        "Tự kiểm tra: tải bản ghi ở vị trí này từ sổ cái, tính SHA-256(0x00 || bản ghi), ghép "
+        "lần lượt với các mã băm trong đường dẫn chứng minh (RFC 9162) rồi so kết quả với mã "
+        "băm gốc trong checkpoint; sau đó kiểm tra chữ ký của checkpoint bằng khóa công khai "
+        "của đơn vị vận hành. Các bên chứng thực cùng ký checkpoint, nên sổ cái không thể cho "
+        "mỗi người xem một lịch sử khác nhau.",
+    ),
+    "footer": (
+        "Verified by Tracemark: every step is signed and recorded in a public, append-only ledger.",
+        "Xác minh bởi Tracemark: mỗi bước đều được ký số và ghi vào sổ cái công khai, chỉ ghi "
+        "thêm, không sửa xóa.",
+    ),
+    # item statuses
+    "item.active": ("With its holder", "Đang được lưu giữ"),
+    "item.in_transit": ("In transit", "Đang vận chuyển"),
+    "item.sold": ("Sold to a consumer", "Đã bán cho người tiêu dùng"),
+    "item.destroyed": ("Destroyed", "Đã tiêu hủy"),
+    "item.recalled": ("Recalled", "Đã bị thu hồi"),
+    # overlay badge
+    "badge.backed": ("Genuine stock verified", "Hàng chính hãng đã xác minh"),
+    "badge.not_backed": ("Not backed by verified stock", "Chưa có hàng chính hãng đảm bảo"),
+    "badge.recalled": ("Recalled: do not buy", "Đã bị thu hồi: đừng mua"),
+    "badge.closed": ("Listing closed", "Đã ngừng bán"),
+    "badge.unknown": ("Listing not registered", "Sản phẩm chưa được đăng ký"),
+    "badge.stock": ("{stock} in stock", "Còn {stock} sản phẩm"),
+    "badge.stock_of": ("{stock} of {quantity} in stock", "Còn {stock}/{quantity} sản phẩm"),
+    "badge.recall_note": ("The producer recalled this product", "Nhà sản xuất đã thu hồi hàng"),
+    "badge.scan": ("Scan to verify", "Quét để xác minh"),
+    # listing page
+    "listing.explain.backed": (
+        "The seller holds genuine stock of this product, recorded in the public ledger.",
+        "Người bán đang giữ hàng chính hãng của sản phẩm này, được ghi trong sổ cái công khai.",
+    ),
+    "listing.explain.not_backed": (
+        "The seller does not hold enough verified genuine stock for this offer.",
+        "Người bán không giữ đủ hàng chính hãng đã xác minh cho lời chào bán này.",
+    ),
+    "listing.explain.recalled": (
+        "The producer recalled this product. Do not buy it.",
+        "Nhà sản xuất đã thu hồi sản phẩm này. Đừng mua.",
+    ),
+    "listing.explain.closed": (
+        "The seller has closed this listing.",
+        "Người bán đã ngừng bán sản phẩm này.",
+    ),
+    "listing.live_code": (
+        "Genuine live code for this stream, valid until {time}",
+        "Mã livestream hợp lệ cho phiên live này, hiệu lực đến {time}",
+    ),
+    "listing.todo": ("What you can do", "Bạn nên làm gì"),
+    "listing.todo.expired": (
+        "Scan the code on the live screen now.|Ask the seller to show the current code.",
+        "Quét mã đang hiện trên màn hình live.|Đề nghị người bán hiển thị mã hiện tại.",
+    ),
+    "listing.todo.forged": (
+        "Do not pay for this offer.|Report the seller to the platform.",
+        "Đừng thanh toán cho lời chào bán này.|Báo cáo người bán với nền tảng.",
+    ),
+    "listing.seller": ("Seller", "Người bán"),
+    "listing.seller_verified": ("identity verified", "đã xác minh danh tính"),
+    "listing.seller_unverified": ("identity not verified", "chưa xác minh danh tính"),
+    "listing.platform": ("Platform", "Nền tảng"),
+    "listing.stream": ("Live stream", "Phiên live"),
+    "listing.stock": ("Genuine stock held", "Hàng chính hãng đang giữ"),
+    "listing.offered": ("Offered", "Số lượng rao bán"),
+    "listing.problems": ("Problems", "Vấn đề"),
+    "listing.expired_title": ("This code is from an old stream", "Mã này thuộc một phiên live cũ"),
+    "listing.expired_explain": (
+        "Codes on a live stream change every few minutes. Scan the code on the live screen "
+        "now. If someone sent you this code, it may be a copy.",
+        "Mã trên livestream thay đổi vài phút một lần. Hãy quét mã đang hiện trên màn hình "
+        "buổi live. Nếu ai đó gửi mã này cho bạn, đó có thể là bản sao.",
+    ),
+    "listing.forged_title": ("This code is not genuine", "Mã này không hợp lệ"),
+    "listing.forged_explain": (
+        "Tracemark did not issue this code for this listing and stream: it was altered or "
+        "forged. Do not trust the offer it came with.",
+        "Tracemark không phát hành mã này cho sản phẩm và phiên live này: mã đã bị sửa hoặc "
+        "làm giả. Đừng tin lời chào bán đi kèm mã.",
+    ),
+    "listing.unknown_title": ("Listing not found", "Không tìm thấy sản phẩm"),
+    "listing.unknown_explain": (
+        "No seller has registered this listing with Tracemark.",
+        "Chưa có người bán nào đăng ký sản phẩm này với Tracemark.",
+    ),
+    "listing.unsigned_title": ("Cannot check this code now", "Chưa thể kiểm tra mã lúc này"),
+    "listing.unsigned_explain": (
+        "The service cannot check live codes at the moment. Try again later.",
+        "Dịch vụ tạm thời chưa kiểm tra được mã livestream. Vui lòng thử lại sau.",
+    ),
+}
+
+_REASONS: dict[str, tuple[str, str]] = {
+    "custody_verified": ("Custody chain verified", "Chuỗi lưu chuyển đã được xác minh"),
+    "signature_valid": ("Producer's signature is valid", "Chữ ký của nhà sản xuất hợp lệ"),
+    "key_retired": ("Signing key since retired", "Khóa ký nay đã ngừng sử dụng"),
+    "unknown_resolver": ("Code points to another website", "Mã dẫn tới một trang web khác"),
+    "malformed_code": ("Not a valid product code", "Không phải mã sản phẩm hợp lệ"),
+    "unknown_producer": ("Unknown producer", "Không rõ nhà sản xuất"),
+    "unsigned_code": ("No producer signature", "Không có chữ ký của nhà sản xuất"),
+    "signature_invalid": ("Signature does not match", "Chữ ký không khớp"),
+    "unknown_key": ("Signed by an unknown key", "Được ký bằng khóa không rõ nguồn gốc"),
+    "not_producer_key": ("Not signed by the producer", "Không phải do nhà sản xuất ký"),
+    "key_compromised": ("Signing key was compromised", "Khóa ký đã bị lộ"),
+    "not_commissioned": ("Serial was never produced", "Số sê-ri chưa từng được sản xuất"),
+    "key_not_valid_at_issue": (
+        "Key was revoked before the item was made",
+        "Khóa đã bị thu hồi trước khi sản phẩm được làm ra",
+    ),
+    "item_destroyed": ("Item was destroyed", "Sản phẩm đã bị tiêu hủy"),
+    "recalled": ("Recalled by the producer", "Nhà sản xuất đã thu hồi"),
+    "sold_item_offered": ("Already sold, offered again", "Đã bán rồi nhưng lại được rao bán"),
+    "seller_not_custodian": (
+        "Seller does not hold this item",
+        "Người bán không giữ sản phẩm này",
+    ),
+    "multiple_sellers": ("Offered by several sellers", "Nhiều người bán cùng rao một sản phẩm"),
+    "scan_velocity": ("Scanned in too many places", "Bị quét ở quá nhiều nơi"),
+}
+
+_STEPS: dict[str, tuple[str, str]] = {
+    "event.commission": ("Produced", "Sản xuất"),
+    "event.pack": ("Packed", "Đóng gói"),
+    "event.unpack": ("Unpacked", "Mở kiện"),
+    "event.ship": ("Shipped", "Gửi đi"),
+    "event.receive": ("Received", "Đã nhận hàng"),
+    "event.cancel_shipment": ("Shipment cancelled", "Hủy chuyến hàng"),
+    "event.sell": ("Sold", "Đã bán"),
+    "event.claim": ("Ownership claimed", "Người mua xác nhận sở hữu"),
+    "event.recall": ("Recalled", "Bị thu hồi"),
+    "event.decommission": ("Taken out of use", "Ngừng lưu hành"),
+    "event.repack": ("Repacked", "Đóng gói lại"),
+    "listing.declare": ("Listed for sale", "Đăng bán"),
+    "listing.close": ("Listing closed", "Ngừng bán"),
+}
+
+
+def _pick(pair: tuple[str, str], lang: str) -> str:
+    return pair[1] if lang == "vi" else pair[0]
+
+
+def text(lang: str, key: str, **values: object) -> str:
+    """The string ``key`` in ``lang`` with its placeholders filled (not escaped)."""
+    template = _pick(_STRINGS[key], lang)
+    return template.format(**values) if values else template
+
+
+def reason_headline(lang: str, code: str) -> str:
+    pair = _REASONS.get(code)
+    return _pick(pair, lang) if pair else code.replace("_", " ")
+
+
+def step_title(lang: str, kind: str) -> str:
+    pair = _STEPS.get(kind)
+    return _pick(pair, lang) if pair else kind
+
+
+def pick_language(accept_language: str | None) -> str:
+    """``vi`` or ``en`` from an Accept-Language header (RFC 9110 section 12.5.4)."""
+    best, best_q = "en", 0.0
+    for part in (accept_language or "")[:512].split(","):
+        tag, _, params = part.strip().partition(";")
+        primary = tag.strip().lower().split("-")[0]
+        if primary not in LANGUAGES:
+            continue
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if q > best_q:  # strictly greater: the earlier of two equal preferences wins
+            best, best_q = primary, q
+    return best
+
+
+def format_time(iso: str, lang: str) -> str:
+    """An ISO 8601 time as a short UTC date and time (dd/mm/yyyy in Vietnamese)."""
+    try:
+        moment = dt.datetime.fromisoformat(iso).astimezone(dt.UTC)
+    except (TypeError, ValueError):
+        return str(iso)
+    if lang == "vi":
+        return moment.strftime("%H:%M, %d/%m/%Y UTC")
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def format_expiry(yymmdd: str, lang: str) -> str:
+    """A GS1 expiry (YYMMDD; day 00 is the end of the month) as a date."""
+    if len(yymmdd) != 6 or not yymmdd.isdigit():
+        return yymmdd
+    year, month, day = 2000 + int(yymmdd[:2]), yymmdd[2:4], yymmdd[4:]
+    if lang == "vi":
+        return f"{month}/{year}" if day == "00" else f"{day}/{month}/{year}"
+    return f"{year}-{month}" if day == "00" else f"{year}-{month}-{day}"

@@ -1,0 +1,288 @@
+"""End to end: ``tracemark serve`` as a real process (2 workers) on a fresh PostgreSQL schema.
+
+The operator key stays with the test (as with the server's operator): actors are
+registered with ``tracemark actor register --server``, entries go through the CLI and the
+CLI's RemoteSubmitter (two threads at once), codes are verified with POST /v1/verify over
+many connections (both workers answer), inclusion proofs are checked with ledger.merkle,
+and after a SIGTERM the log audits clean. Every wait is bounded; the server is always
+stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.submit import RemoteSubmitter
+from ledger.checkpoint import open_checkpoint
+from ledger.codes import CodeIdentity, issue_uri
+from ledger.entries import sign_entry
+from ledger.events import COMMISSION
+from ledger.keyfile import load_private_key
+from ledger.merkle import verify_inclusion
+from ledger.service import LogService
+from ledger.storage.sql import SqlStore
+from tests.api.test_log_routes import b64d
+from tests.supply import GTIN, PRODUCER_PREFIX
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+
+ROOT = Path(__file__).resolve().parents[2]
+ORIGIN = "e2e.tracemark.test/log"
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 20.0
+CLI_TIMEOUT_S = 120.0
+HTTP_TIMEOUT_S = 30.0
+#: The CLI as installed or not (``python -m api.cli`` would miss the commands that register
+#: themselves on ``api.cli.app`` from other modules).
+TRACEMARK = [sys.executable, "-c", "from api.cli import main; main()"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    database_url: str
+    home: Path
+    key_file: Path
+    env: dict[str, str]
+    process: subprocess.Popen[bytes]
+
+    def cli(self, *args: str) -> Any:
+        """Run ``tracemark ARGS --json`` and return its JSON output."""
+        done = subprocess.run(
+            [*TRACEMARK, *args, "--json"],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            timeout=CLI_TIMEOUT_S,
+            check=False,
+        )
+        assert done.returncode == 0, f"tracemark {' '.join(args)}: {done.stderr.decode()}"
+        return json.loads(done.stdout)
+
+    def get(self, path: str) -> bytes:
+        with urllib.request.urlopen(self.url + path, timeout=HTTP_TIMEOUT_S) as response:  # noqa: S310
+            return bytes(response.read())
+
+    def post(self, path: str, payload: Any) -> Any:
+        request = urllib.request.Request(  # noqa: S310 - http://127.0.0.1 only
+            self.url + path,
+            data=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json", "Connection": "close"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as response:  # noqa: S310
+            return json.loads(response.read())
+
+
+def _stop(process: subprocess.Popen[bytes]) -> int:
+    """SIGTERM the server's process group, then SIGKILL if it does not stop in time."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            return process.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=STOP_TIMEOUT_S)
+            raise AssertionError("the server did not stop on SIGTERM") from None
+    return int(process.returncode)
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the server exited early with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"the server did not answer /healthz within {START_TIMEOUT_S} s")
+
+
+@pytest.fixture
+def server(pg_url: str, tmp_path: Path) -> Iterator[Server]:
+    home = tmp_path / "home"
+    key_file = tmp_path / "operator.key"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("TRACEMARK_") and key != "PYTHONPATH"
+    }
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "TRACEMARK_HOME": str(home),
+            "TRACEMARK_DATABASE_URL": pg_url,
+            "TRACEMARK_KEY_FILE": str(key_file),
+            "TRACEMARK_RESOLVER": url,
+            "TRACEMARK_RATE_LIMIT": "0",
+        }
+    )
+    init = subprocess.run(
+        [*TRACEMARK, "init", "--origin", ORIGIN, "--json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=CLI_TIMEOUT_S,
+        check=False,
+    )
+    assert init.returncode == 0, init.stderr.decode()
+    process = subprocess.Popen(
+        [
+            *TRACEMARK,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group: the workers stop with it
+    )
+    try:
+        _wait_ready(url, process)
+        yield Server(url, pg_url, home, key_file, env, process)
+    finally:
+        _stop(process)
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+def _verdict_counts(server: Server, samples: int) -> set[int]:
+    """The 'genuine' verdict counter as each worker reports it (one /metrics per worker)."""
+    seen: set[int] = set()
+    for _ in range(samples):
+        text = server.get("/metrics").decode()
+        match = re.search(r'tracemark_verdicts_total\{status="genuine"\} (\d+)', text)
+        seen.add(int(match.group(1)) if match else 0)
+    return seen
+
+
+def test_cli_and_clients_against_a_real_server(server: Server, tmp_path: Path) -> None:
+    # Keys are made locally; actors are registered by the operator, over HTTP.
+    producer_file, seller_file = tmp_path / "fishco.key", tmp_path / "shop.key"
+    server.cli("key", "generate", str(producer_file))
+    server.cli("key", "generate", str(seller_file))
+    registered = server.cli(
+        "actor", "register", "fishco", "--role", "producer", "--name", "Fishco",
+        "--prefix", PRODUCER_PREFIX, "--verified",
+        "--public-key-file", str(producer_file.with_suffix(".pub")), "--server", server.url,
+    )  # fmt: skip
+    assert "index" in registered["results"][0], registered
+    server.cli(
+        "actor", "register", "shop-a", "--role", "seller", "--name", "Shop A", "--verified",
+        "--public-key-file", str(seller_file.with_suffix(".pub")), "--server", server.url,
+    )  # fmt: skip
+
+    # The producer commissions through the CLI (the actor comes from GET /v1/keys/{id}).
+    commissioned = server.cli(
+        "event", "commission", GTIN, "--serials", "A000001..A000010", "--lot", "L1",
+        "--as", str(producer_file), "--server", server.url,
+    )  # fmt: skip
+    commission_index = commissioned["results"][0]["index"]
+
+    # Two clients append at once through the CLI's RemoteSubmitter.
+    producer, _ = load_private_key(producer_file, None)
+
+    def client(tag: str) -> list[dict[str, Any]]:
+        remote = RemoteSubmitter(server.url)
+        results: list[dict[str, Any]] = []
+        for batch in range(8):
+            envelopes = [
+                sign_entry(
+                    COMMISSION,
+                    {
+                        "actor": "fishco",
+                        "event_time": 1_760_000_000_000 + batch,
+                        "tz": "+07:00",
+                        "gtin": GTIN,
+                        "serials": {"list": [f"{tag}{batch}-{n}"]},
+                    },
+                    producer,
+                )
+                for n in range(3)
+            ]
+            results.extend(remote.submit([*envelopes, envelopes[0]]))  # and one replay
+        return results
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        both = [pool.submit(client, tag) for tag in ("X", "Y")]
+        results = [r for future in both for r in future.result(timeout=CLI_TIMEOUT_S)]
+    accepted = [r for r in results if "index" in r]
+    assert len(accepted) == 2 * 8 * 3, results
+    assert {r["error"]["code"] for r in results if "error" in r} == {"duplicate_entry"}
+    indices = sorted(r["index"] for r in accepted)
+    assert len(set(indices)) == len(indices)
+
+    # Verify a code many times over fresh connections: both workers answer, identically.
+    uri = issue_uri(CodeIdentity(GTIN, "A000003", "L1"), producer, server.url)
+    attempts = 41  # odd: two workers cannot report the same count
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        verdicts = list(
+            pool.map(lambda _: server.post("/v1/verify", {"code": uri}), range(attempts))
+        )
+    assert {v["status"] for v in verdicts} == {"genuine"}, verdicts[0]
+    proof = verdicts[0]["proof"]
+    assert proof is not None and proof["index"] == commission_index
+    counts = _verdict_counts(server, samples=60)
+    assert len(counts) == 2 and 0 not in counts, f"one worker answered every request: {counts}"
+    assert sum(counts) == attempts, counts
+
+    # Inclusion proofs from the log verify against the signed checkpoint.
+    service = LogService(SqlStore(server.database_url, create=False))
+    try:
+        verifier = service.info().verifier
+        for index in (0, commission_index, indices[-1]):
+            answer = json.loads(server.get(f"/v1/log/proof/inclusion?index={index}"))
+            checkpoint = open_checkpoint(answer["checkpoint"], verifier, origin=ORIGIN).checkpoint
+            assert checkpoint.tree_size == answer["tree_size"] > indices[-1]
+            verify_inclusion(
+                index,
+                checkpoint.tree_size,
+                b64d(answer["leaf_hash"]),
+                [b64d(h) for h in answer["inclusion_path"]],
+                checkpoint.root_hash,
+            )
+        note = server.get("/v1/log/checkpoint").decode()
+        assert open_checkpoint(note, verifier).checkpoint.tree_size == service.store.size()
+
+        assert _stop(server.process) is not None
+        with pytest.raises((urllib.error.URLError, OSError)):
+            server.get("/healthz")
+        report = service.audit()
+        assert report.ok, report
+        assert report.entries_checked == service.store.size() == indices[-1] + 1
+    finally:
+        service.store.close()

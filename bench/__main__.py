@@ -1,6 +1,7 @@
 """Run the Tracemark benchmarks.
 
-    python -m bench [--large] [--only NAME] [--repeat N] [--profile] [--rebuild] [--strict]
+    python -m bench [--large] [--only NAME] [--repeat N] [--profile] [--rebuild] [--quick]
+                    [--strict]
 
 Each benchmark prints every figure next to the baseline measured in the same run, the ratio
 and its target, in a rich table, and writes ``bench/results/<name>.json`` (a run with
@@ -19,7 +20,7 @@ from collections.abc import Callable, Sequence
 from rich.console import Console
 from rich.table import Table
 
-from bench import append, codes, proofs, provenance
+from bench import append, codes, proofs, provenance, service
 from bench.common import RESULTS_DIR, Comparison, Result, environment, write_json
 
 BENCHMARKS: dict[str, Callable[..., Result]] = {
@@ -27,6 +28,7 @@ BENCHMARKS: dict[str, Callable[..., Result]] = {
     "proofs": proofs.run,
     "provenance": provenance.run,
     "codes": codes.run,
+    "service": service.run,
 }
 
 
@@ -45,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--large",
         action="store_true",
-        help="proofs at 1,000,000 entries (builds and caches the log the first time)",
+        help="proofs and service at 1,000,000 (builds and caches the log the first time)",
     )
     parser.add_argument(
         "--only",
@@ -62,7 +64,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="profile one extra pass with cProfile (bench/results/<name>.prof)",
     )
-    parser.add_argument("--rebuild", action="store_true", help="proofs: rebuild the cached logs")
+    parser.add_argument(
+        "--rebuild", action="store_true", help="proofs, service: rebuild the cached logs"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="service: 3 s per load run instead of 7 s"
+    )
     parser.add_argument(
         "--strict", action="store_true", help="exit with status 1 when a target is missed"
     )
@@ -122,8 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         load_before = list(os.getloadavg())
         options: dict[str, object] = {"repeat": args.repeat, "large": args.large}
         options["profile"] = args.profile
-        if name == "proofs":
+        if name in ("proofs", "service"):
             options["rebuild"] = args.rebuild
+        if name == "service":
+            options["quick"] = args.quick
         result = BENCHMARKS[name](console, **options)
         run_env = dict(
             env, load_average_before=load_before, load_average_after=list(os.getloadavg())

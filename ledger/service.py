@@ -379,7 +379,14 @@ class LogService:
         body = Checkpoint(info.origin, head.size, head.root())
         note = sign_checkpoint(body, NoteSigner(info.origin, self.log_key))
         stored = StoredCheckpoint(head.size, body.root_hash, note, now)
-        self.store.add_checkpoint(stored)
+        try:
+            self.store.add_checkpoint(stored)
+        except Conflict:
+            # Another process signed this size first (checkpoints are append-only): use it.
+            latest = self.store.latest_checkpoint()
+            if latest is None or latest.tree_size < head.size:
+                raise
+            return latest
         return stored
 
     def latest_checkpoint(self) -> StoredCheckpoint:

@@ -22,6 +22,8 @@ from ledger.checkpoint import (
     sign_checkpoint,
     verify_cosignatures,
 )
+from ledger.entries import NOTICE, sign_entry
+from ledger.errors import Conflict
 from ledger.keys import PrivateKey
 from ledger.merkle import verify_consistency, verify_inclusion
 from ledger.note import NoteSigner
@@ -76,6 +78,23 @@ def test_checkpoint_is_signed_fresh_when_the_log_grew(api: Api) -> None:
     assert after != before
     assert api.service.open_checkpoint(after).checkpoint.tree_size == size
     assert api.client.get("/v1/log/checkpoint").text == after  # unchanged: no new signature
+
+
+def test_a_checkpoint_stored_by_another_worker_first_is_served(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    grow(api)
+    stored = api.service.checkpoint(now=api.supply.tick()).note  # "the other worker"
+
+    def lost_the_race(*, now: int) -> None:
+        raise Conflict("the database refused the write: duplicate key")
+
+    monkeypatch.setattr(api.service, "checkpoint", lost_the_race)
+    assert api.client.get("/v1/log/checkpoint").text == stored
+    response = api.post_entries(sign_entry(NOTICE, {"title": "race"}, api.supply.operator))
+    assert response.status_code == 200
+    assert response.json()["checkpoint"] == stored  # appended; proof once a checkpoint covers it
+    assert response.json()["results"][0]["proof"] is None
 
 
 def test_server_without_the_key_serves_the_latest_stored(

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -203,9 +204,17 @@ def _value(raw: str | None) -> str | None:
         text = uri_unescape(raw) if "%" in raw else raw
     except InvalidInput:  # %00: let the general path say why
         return None
-    if not 0 < len(text) <= 20 or not _CSET82.issuperset(text) or uri_escape(text) != raw:
+    if not 0 < len(text) <= 20 or not _CSET82.issuperset(text):
+        return None
+    if "%" in raw and uri_escape(text) != raw:  # without '%' the regex allowed only unreserved
         return None
     return text
+
+
+@functools.lru_cache(maxsize=4096)
+def _gtin_ok(gtin: str) -> bool:
+    """Check digit of a 14-digit GTIN (cached: a product's codes share their GTIN)."""
+    return check_digit(gtin[:13]) == gtin[13]
 
 
 def _canonical(uri: str) -> ItemCode | None:
@@ -213,7 +222,7 @@ def _canonical(uri: str) -> ItemCode | None:
     if match is None:
         return None
     stem, gtin, raw_lot, raw_serial, expiry, digsig = match.groups()
-    if check_digit(gtin[:13]) != gtin[13]:
+    if not _gtin_ok(gtin):
         return None
     serial, lot = _value(raw_serial), _value(raw_lot)
     if serial is None or lot is None:

@@ -30,7 +30,6 @@ from ledger.canonical import canonical_json, parse_json
 from ledger.checkpoint import SignedCheckpoint, open_checkpoint
 from ledger.codes import DirectoryKey
 from ledger.errors import InvalidInput, SignatureError, VerificationError
-from ledger.gs1 import company_prefix_candidates
 from ledger.keys import PrivateKey, PublicKey
 from ledger.note import NoteVerifier
 from ledger.records import Actor, KeyRecord
@@ -188,8 +187,9 @@ class TrustBundle:
     # --- KeyDirectory ---------------------------------------------------------------------
 
     def producer_of(self, gtin: str) -> tuple[str, str] | None:
-        for candidate in company_prefix_candidates(gtin):
-            owner = self._prefixes.get(candidate)
+        prefixes = self._prefixes
+        for k in range(4, 13):  # the GTIN was validated by the code parser
+            owner = prefixes.get(gtin[1 : 1 + k])
             if owner is not None:
                 return owner
         return None

@@ -184,8 +184,10 @@ def company_prefix_candidates(gtin: str) -> tuple[str, ...]:
 
 def uri_escape(value: str, *, query: bool = False) -> str:
     """Percent-encode all but ``A-Za-z0-9-._~`` (UTF-8); in a query a space becomes ``+``."""
+    if _UNRESERVED.issuperset(_require_str(value, "value", _DL_CODE)):
+        return value  # nothing to escape (the common case)
     out = []
-    for char in _require_str(value, "value", _DL_CODE):
+    for char in value:
         if char in _UNRESERVED:
             out.append(char)
         elif char == " " and query:

@@ -414,33 +414,7 @@ def item_show(
         ident = item_id(gtin14(gtin), serial) if serial is not None else item_ids([gtin])[0]
         view = ctx.service().item_view(ident)
     r = view.record
-    data = {
-        "item_id": r.item_id,
-        "gtin": r.gtin,
-        "serial": r.serial,
-        "lot": r.lot,
-        "expiry": r.expiry,
-        "status": view.status,
-        "custody_status": r.status,
-        "recalled": view.recalled,
-        "custodian": r.custodian,
-        "pending_to": r.pending_to,
-        "parent": r.parent,
-        "producer": r.producer,
-        "claimed": bool(r.claimed_by),
-        "product": None if view.product is None else {"name": view.product.name},
-        "timeline": [
-            {
-                "index": t.index,
-                "type": t.type,
-                "actor": t.actor,
-                "event_time": t.event_time,
-                "tz": t.tz,
-                "summary": t.summary,
-            }
-            for t in view.timeline
-        ],
-    }
+    data = view.to_obj()
 
     def human() -> None:
         name = view.product.name if view.product else r.gtin

@@ -70,6 +70,38 @@ class ItemView:
     producer: Actor | None
     timeline: list[TimelineStep]
 
+    def to_obj(self) -> dict[str, Any]:
+        """The item as JSON (``tracemark item show --json`` and ``GET /v1/items/...``)."""
+        r = self.record
+        return {
+            "item_id": r.item_id,
+            "gtin": r.gtin,
+            "serial": r.serial,
+            "lot": r.lot,
+            "expiry": r.expiry,
+            "status": self.status,
+            "custody_status": r.status,
+            "recalled": self.recalled,
+            "custodian": r.custodian,
+            "pending_to": r.pending_to,
+            "parent": r.parent,
+            "producer": r.producer,
+            "claimed": bool(r.claimed_by),
+            "product": None if self.product is None else {"name": self.product.name},
+            "timeline": [
+                {
+                    "index": t.index,
+                    "type": t.type,
+                    "actor": t.actor,
+                    "event_time": t.event_time,
+                    "integrated_time": t.integrated_time,
+                    "tz": t.tz,
+                    "summary": t.summary,
+                }
+                for t in self.timeline
+            ],
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class ActorView:

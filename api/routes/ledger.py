@@ -202,36 +202,7 @@ class ItemOut(BaseModel):
 def item(request: Request, gtin: str, serial: str) -> dict[str, Any]:
     """An item's state and timeline (as ``tracemark item show --json``)."""
     ident = item_id(gtin14(gtin), validate_serial(serial))
-    view = state_of(request).service.item_view(ident)
-    r = view.record
-    return {
-        "item_id": r.item_id,
-        "gtin": r.gtin,
-        "serial": r.serial,
-        "lot": r.lot,
-        "expiry": r.expiry,
-        "status": view.status,
-        "custody_status": r.status,
-        "recalled": view.recalled,
-        "custodian": r.custodian,
-        "pending_to": r.pending_to,
-        "parent": r.parent,
-        "producer": r.producer,
-        "claimed": bool(r.claimed_by),
-        "product": None if view.product is None else {"name": view.product.name},
-        "timeline": [
-            {
-                "index": t.index,
-                "type": t.type,
-                "actor": t.actor,
-                "event_time": t.event_time,
-                "integrated_time": t.integrated_time,
-                "tz": t.tz,
-                "summary": t.summary,
-            }
-            for t in view.timeline
-        ],
-    }
+    return state_of(request).service.item_view(ident).to_obj()
 
 
 class ActorOut(BaseModel):

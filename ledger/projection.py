@@ -19,6 +19,7 @@ from ledger.records import (
     RECORD_TYPES,
     Changes,
     Item,
+    KeyRecord,
     Prefix,
     TimelineRow,
 )
@@ -100,6 +101,11 @@ class MemoryProjection:
     def timeline(self, item: str) -> list[int]:
         """Indices of the entries that touched an item, in log order."""
         return sorted(i for (ident, i) in self.tables[TimelineRow.TABLE] if ident == item)
+
+    def keys_with_hint(self, hint: int) -> list[KeyRecord]:
+        prefix = f"{hint:02x}"
+        keys = self.tables[KeyRecord.TABLE]
+        return [keys[k] for k in sorted(keys) if keys[k].key_id.startswith(prefix)]
 
     def rows(self, table: str) -> list[Any]:
         """The records of one table, sorted by primary key."""

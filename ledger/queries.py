@@ -7,13 +7,14 @@ entries an item's timeline names; nothing here scans the log.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ledger.codes import DirectoryKey
 from ledger.custody import gtin_owner, is_recalled
-from ledger.entries import LogEntry
 from ledger.errors import NotFound
 from ledger.events import (
     CANCEL,
@@ -142,20 +143,26 @@ def summarize(kind: str, body: dict[str, Any]) -> str:
 
 
 def _timeline(store: LogStore, view: ProjectionReader, item: str) -> list[TimelineStep]:
+    """The item's steps, from the entries the projection says touched it.
+
+    The stored leaves were validated, signature included, when they were appended, and
+    ``audit`` re-checks them against the tree; here they are only read for display, so a
+    plain ``json.loads`` replaces the full envelope validation (which re-parsed every item
+    id of a shipment on each verify)."""
     steps: list[TimelineStep] = []
     for stored in store.entries_at(view.timeline(item)):
-        index = stored.index
-        entry = LogEntry.from_leaf(index, stored.data)
-        body = dict(entry.envelope.body)
+        leaf = json.loads(stored.data)
+        kind = str(leaf["type"])
+        body = leaf["body"]
         steps.append(
             TimelineStep(
-                index=index,
-                type=entry.envelope.type,
+                index=stored.index,
+                type=kind,
                 actor=str(body.get("actor", "")),
-                integrated_time=entry.integrated_time,
-                event_time=int(body.get("event_time", entry.integrated_time)),
+                integrated_time=stored.integrated_time,
+                event_time=int(body.get("event_time", stored.integrated_time)),
                 tz=str(body.get("tz", "+00:00")),
-                summary=summarize(entry.envelope.type, body),
+                summary=summarize(kind, body),
                 body=body,
             )
         )
@@ -230,13 +237,18 @@ def listing_status(store: LogStore, platform: str, listing_id: str) -> ListingSt
     return ListingStatus(listing, seller, stock, not reasons, reasons)
 
 
+@functools.lru_cache(maxsize=4096)
+def _public_key(text: str) -> PublicKey:
+    """Parsed public keys: a key's text never changes meaning, and parsing it is not free."""
+    return PublicKey.from_text(text)
+
+
 class LedgerDirectory:
     """The ledger's own projection as a ``codes.KeyDirectory`` (online code checks)."""
 
     def __init__(self, view: ProjectionReader, resolvers: Sequence[str]) -> None:
         self.view = view
         self.resolvers = {r.rstrip("/").lower() for r in resolvers}
-        self._keys: list[KeyRecord] | None = None
 
     def producer_of(self, gtin: str) -> tuple[str, str] | None:
         owner = gtin_owner(self.view, gtin)
@@ -248,15 +260,11 @@ class LedgerDirectory:
         return actor.actor_id, actor.name
 
     def keys_with_hint(self, hint: int) -> list[DirectoryKey]:
-        if self._keys is None:
-            self._keys = self.view.rows(KeyRecord.TABLE)
-        prefix = f"{hint:02x}"
         return [
             DirectoryKey(
-                PublicKey.from_text(k.public_key), k.actor_id, k.effective_time, k.compromised_since
+                _public_key(k.public_key), k.actor_id, k.effective_time, k.compromised_since
             )
-            for k in self._keys
-            if k.key_id.startswith(prefix)
+            for k in self.view.keys_with_hint(hint)
         ]
 
     def is_resolver(self, stem: str) -> bool:

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from ledger.decide import ScanRecord
 from ledger.hashing import CHAIN_GENESIS
 from ledger.merkle import CompactRange, NodeId
-from ledger.records import Changes, View
+from ledger.records import Changes, KeyRecord, View
 
 __all__ = [
     "AppendBatch",
@@ -87,6 +87,10 @@ class ProjectionReader(View, Protocol):
 
     def timeline(self, item: str) -> list[int]:
         """Indices of the entries that touched an item, in log order."""
+        ...
+
+    def keys_with_hint(self, hint: int) -> list[KeyRecord]:
+        """Keys whose id starts with this byte (a code's key hint): an indexed range."""
         ...
 
     def log_size(self) -> int:

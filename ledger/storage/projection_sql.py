@@ -22,6 +22,7 @@ from ledger.records import (
     RECORD_TYPES,
     Changes,
     Item,
+    KeyRecord,
     Prefix,
     record_from_row,
     record_to_row,
@@ -110,6 +111,10 @@ class SqlProjection:
     def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
         self.cursor.execute(sql, tuple(params))
         return list(self.cursor.fetchall())
+
+    def query(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        """Rows of any read in this snapshot (the store reads log tables through it too)."""
+        return self._rows(sql, params)
 
     def _execute(self, sql: str, params: Sequence[Any]) -> None:
         self.cursor.execute(sql, tuple(params))
@@ -203,6 +208,22 @@ class SqlProjection:
         ]
         # Sorted here, not by ORDER BY: PostgreSQL collations may not sort by code point.
         return sorted(records, key=lambda r: tuple(getattr(r, k) for k in kind.KEY))
+
+    def keys_with_hint(self, hint: int) -> list[KeyRecord]:
+        # key_id is 16 lowercase hex digits, so the ids starting with byte ``hint`` are those
+        # from its two hex digits up to (not including) the next byte's: an indexed range
+        # whose bounds compare the same under any collation (digits, then a-f).
+        sql = _sql(KeyRecord, self.dialect)
+        where = f"key_id >= {self.mark}"
+        params: tuple[str, ...] = (f"{hint:02x}",)
+        if hint < 0xFF:
+            where += f" AND key_id < {self.mark}"
+            params += (f"{hint + 1:02x}",)
+        rows = self._rows(
+            f"SELECT {sql.columns} FROM {KeyRecord.TABLE} WHERE {where}",  # noqa: S608
+            params,
+        )
+        return [record_from_row(KeyRecord, r) for r in rows]
 
     def log_size(self) -> int:
         rows = self._rows("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries", ())

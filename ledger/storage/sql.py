@@ -65,6 +65,13 @@ _INSERT_ENTRY = {
     "sqlite": _ENTRY_INSERT_COLUMNS + "(?, ?, ?, ?, ?, ?, ?, ?)",
     "postgresql": _ENTRY_INSERT_COLUMNS + "(%s, %s, %s, %s, %s, %s, %s, %s)",
 }
+_SELECT_ENTRIES = (
+    "SELECT idx, leaf_hash, chain_hash, statement_hash, entry_type, signer, integrated_time, "
+    "data FROM log_entries WHERE idx IN "
+)
+_SELECT_LATEST_CHECKPOINT = (
+    "SELECT tree_size, root_hash, note, created_at FROM checkpoints ORDER BY tree_size DESC LIMIT 1"
+)
 _SELECT_NODES = "SELECT node_key, hash FROM merkle_nodes WHERE node_key IN "
 #: Nodes at this level or above are cached (at most 1/8 of the leaves; bounded below).
 _NODE_CACHE_MIN_LEVEL = 3
@@ -386,17 +393,21 @@ class SqlStore:
         return _entry(row)
 
     def entries_at(self, indices: Iterable[int]) -> list[StoredEntry]:
-        """The entries at these indices (those that exist), in index order."""
+        """The entries at these indices (those that exist), in index order.
+
+        Read on the thread's reader connection with a plain DBAPI cursor (inside the
+        caller's reader snapshot when there is one): this is on the verify path, where
+        SQLAlchemy's statement set-up cost more than the lookup itself."""
         wanted = sorted(set(indices))
         found: list[StoredEntry] = []
-        with self._read() as conn:
+        if not wanted:
+            return found
+        mark = "?" if self.dialect == "sqlite" else "%s"
+        with self.reader() as projection:
             for i in range(0, len(wanted), _IN_CHUNK):
-                rows = conn.execute(
-                    select(*_ENTRY_COLUMNS)
-                    .where(_E.c.idx.in_(wanted[i : i + _IN_CHUNK]))
-                    .order_by(_E.c.idx)
-                )
-                found.extend(_entry(r) for r in rows)
+                chunk = wanted[i : i + _IN_CHUNK]
+                sql = _SELECT_ENTRIES + "(" + ", ".join([mark] * len(chunk)) + ") ORDER BY idx"
+                found.extend(_entry(r) for r in projection.query(sql, chunk))
         return found
 
     def entries(self, start: int, end: int) -> list[StoredEntry]:
@@ -500,13 +511,10 @@ class SqlStore:
                 )
 
     def latest_checkpoint(self) -> StoredCheckpoint | None:
-        with self._read() as conn:
-            row = conn.execute(
-                select(_C.c.tree_size, _C.c.root_hash, _C.c.note, _C.c.created_at)
-                .order_by(_C.c.tree_size.desc())
-                .limit(1)
-            ).first()
-        return None if row is None else _checkpoint(row)
+        """The largest signed checkpoint (a plain DBAPI read, as in ``entries_at``)."""
+        with self.reader() as projection:
+            rows = projection.query(_SELECT_LATEST_CHECKPOINT, ())
+        return _checkpoint(rows[0]) if rows else None
 
     def checkpoints(self) -> list[StoredCheckpoint]:
         with self._read() as conn:

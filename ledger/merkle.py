@@ -3,9 +3,12 @@
 Storage keeps the hash of every *perfect* subtree: node ``(level, index)`` covers leaves
 ``[index * 2**level, (index + 1) * 2**level)``. Any subtree that an RFC 9162 proof needs is
 either such a node or the right edge of a tree, which is the right fold of at most
-log2(n) perfect nodes. So a proof is planned first, as the list of perfect nodes each proof
-hash folds from (``inclusion_plan``, ``consistency_plan``), fetched in one read, and then
-assembled (``assemble``): O(log n) stored nodes, never a rebuild from the leaves.
+log2(n) perfect nodes. So a proof is planned first, as the perfect nodes it is made of,
+fetched in one read, and then assembled: O(log n) stored nodes, never a rebuild from the
+leaves. Inclusion proofs, the hot path, are planned as one stored node per proof hash
+(``inclusion_path``) plus at most one fold of the tree's right edge, which is the same for
+every index at a given size (``RightEdge``); consistency proofs as lists of perfect nodes
+that each fold into one proof hash (``consistency_plan``, ``assemble``).
 
 Verification follows RFC 9162 sections 2.1.3.2 and 2.1.4.2 with transparency-dev's policy:
 a leaf hash must be 32 bytes, ``index < size``, the proof must have exactly the expected
@@ -27,10 +30,12 @@ __all__ = [
     "CompactRange",
     "NodeId",
     "ProofPlan",
+    "RightEdge",
     "assemble",
     "consistency_plan",
     "frontier_ids",
-    "inclusion_plan",
+    "inclusion_hashes",
+    "inclusion_path",
     "node_key",
     "node_of_key",
     "root_from_consistency_proof",
@@ -90,23 +95,46 @@ def subtree_ids(lo: int, hi: int) -> list[NodeId]:
     return ids
 
 
-def inclusion_plan(index: int, size: int) -> ProofPlan:
-    """The plan of PATH(index, D[size]) (RFC 9162 2.1.3.1), leaf's sibling first."""
+def inclusion_path(index: int, size: int) -> tuple[list[int], int]:
+    """The stored nodes of PATH(index, D[size]) (RFC 9162 2.1.3.1) as keys, and the fork.
+
+    The path climbs from the leaf to the *fork*: the largest perfect subtree that holds the
+    leaf and ends within ``size``, at level ``fork = bit_length(index ^ size) - 1``. Below
+    it, the proof holds the leaf's sibling at every level, all perfect nodes. Then, if the
+    tree does not end where the fork does, one hash for the rest of the tree to its right:
+    the fold of the tree's right edge below ``fork`` (``RightEdge.below``), the same for
+    every index at this size. Last, one perfect node per set bit of ``index`` above the
+    fork, the subtrees to its left, lowest first. (transparency-dev/merkle's
+    ``proof.Inclusion`` splits the path the same way.) So apart from the edge, each proof
+    hash is one stored node, found with a few bit operations per level.
+
+    Returns the keys (``node_key``) of the siblings, leaf level first, followed by those of
+    the left subtrees, and ``fork``: the edge's hash, if any, goes between ``keys[:fork]``
+    and ``keys[fork:]`` (``inclusion_hashes``).
+    """
     _check_size(size)
-    if not isinstance(index, int) or index < 0 or index >= size:
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < size:
         raise InvalidInput(f"leaf index {index} is outside a tree of size {size}")
-    plan: ProofPlan = []
-    lo, hi = 0, size
-    while hi - lo > 1:
-        k = _split(hi - lo)
-        if index < lo + k:
-            plan.append(subtree_ids(lo + k, hi))
-            hi = lo + k
-        else:
-            plan.append(subtree_ids(lo, lo + k))
-            lo += k
-    plan.reverse()
-    return plan
+    fork = (index ^ size).bit_length() - 1
+    keys = [(level << _INDEX_BITS) | ((index >> level) ^ 1) for level in range(fork)]
+    level = fork + 1
+    rest = index >> level
+    while rest:
+        if rest & 1:
+            keys.append((level << _INDEX_BITS) | (rest - 1))
+        level += 1
+        rest >>= 1
+    return keys, fork
+
+
+def inclusion_hashes(fork: int, path: Sequence[bytes], edge: RightEdge) -> list[bytes]:
+    """The inclusion proof: the hashes of ``inclusion_path``'s nodes, in order, with the
+    fold of the tree's right edge below the fork inserted where it belongs."""
+    hashes = list(path)
+    fold = edge.below(fork)
+    if fold is not None:
+        hashes.insert(fork, fold)
+    return hashes
 
 
 def consistency_plan(size1: int, size2: int) -> ProofPlan:
@@ -279,6 +307,50 @@ def verify_consistency(
             f"consistency proof {size1} -> {size2} does not match the new root: "
             f"computed {computed.hex()}, expected {root2.hex()}"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class RightEdge:
+    """The right edge of the tree of ``size`` leaves, folded from every point on.
+
+    The frontier of a tree (``frontier_ids``) is one perfect node per set bit of ``size``,
+    largest first; ``folds[j]`` is the right fold of its nodes from the j-th on, so
+    ``folds[0]`` is the root. An inclusion proof whose fork is at level ``f`` holds the fold
+    of the frontier nodes below ``f``, which is one of these. They depend only on ``size``,
+    and a tree of a given size never changes, so they can be computed once per size.
+    """
+
+    size: int
+    folds: tuple[bytes, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.folds) != self.size.bit_count() or not self.folds:
+            raise InvalidInput(
+                f"the right edge of a tree of size {self.size} has {self.size.bit_count()} "
+                f"folds, got {len(self.folds)}"
+            )
+
+    @classmethod
+    def of(cls, compact: CompactRange) -> RightEdge:
+        """The edge of a non-empty tree, from its compact range (its frontier's hashes)."""
+        hashes = compact.hashes
+        if not hashes:
+            raise InvalidInput("an empty tree has no right edge")
+        folds = [hashes[-1]]
+        for digest in reversed(hashes[:-1]):
+            folds.append(node_hash(digest, folds[-1]))
+        folds.reverse()
+        return cls(compact.size, tuple(folds))
+
+    @property
+    def root(self) -> bytes:
+        return self.folds[0]
+
+    def below(self, level: int) -> bytes | None:
+        """The fold of the frontier nodes below ``level``; None if the tree has none (its
+        size is a multiple of ``2**level``)."""
+        above = (self.size >> level).bit_count()  # frontier nodes at ``level`` or higher
+        return self.folds[above] if above < len(self.folds) else None
 
 
 @dataclass(slots=True)

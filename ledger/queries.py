@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -142,35 +142,44 @@ def summarize(kind: str, body: dict[str, Any]) -> str:
     return render(body) if render is not None else kind
 
 
-def _timeline(store: LogStore, view: ProjectionReader, item: str) -> list[TimelineStep]:
+def _timeline(
+    store: LogStore,
+    view: ProjectionReader,
+    item: str,
+    known: MutableMapping[int, TimelineStep] | None = None,
+) -> list[TimelineStep]:
     """The item's steps, from the entries the projection says touched it.
 
     The stored leaves were validated, signature included, when they were appended, and
     ``audit`` re-checks them against the tree; here they are only read for display, so a
     plain ``json.loads`` replaces the full envelope validation (which re-parsed every item
-    id of a shipment on each verify)."""
-    steps: list[TimelineStep] = []
-    for stored in store.entries_at(view.timeline(item)):
+    id of a shipment on each verify). An entry never changes once logged, so a caller may
+    pass ``known``, steps already built by index, to skip reading them again."""
+    indices = view.timeline(item)
+    known = {} if known is None else known
+    missing = [i for i in indices if i not in known]
+    for stored in store.entries_at(missing) if missing else ():
         leaf = json.loads(stored.data)
         kind = str(leaf["type"])
         body = leaf["body"]
-        steps.append(
-            TimelineStep(
-                index=stored.index,
-                type=kind,
-                actor=str(body.get("actor", "")),
-                integrated_time=stored.integrated_time,
-                event_time=int(body.get("event_time", stored.integrated_time)),
-                tz=str(body.get("tz", "+00:00")),
-                summary=summarize(kind, body),
-                body=body,
-            )
+        known[stored.index] = TimelineStep(
+            index=stored.index,
+            type=kind,
+            actor=str(body.get("actor", "")),
+            integrated_time=stored.integrated_time,
+            event_time=int(body.get("event_time", stored.integrated_time)),
+            tz=str(body.get("tz", "+00:00")),
+            summary=summarize(kind, body),
+            body=body,
         )
-    return steps
+    return [known[i] for i in indices if i in known]
 
 
-def item_view(store: LogStore, item: str) -> ItemView:
-    """An item's state, product, producer and timeline; NotFound if never commissioned."""
+def item_view(
+    store: LogStore, item: str, known_steps: MutableMapping[int, TimelineStep] | None = None
+) -> ItemView:
+    """An item's state, product, producer and timeline; NotFound if never commissioned.
+    ``known_steps``: a cache of timeline steps by entry index (see ``_timeline``)."""
     with store.reader() as view:
         record = view.get(Item, (item,))
         if record is None:
@@ -178,7 +187,7 @@ def item_view(store: LogStore, item: str) -> ItemView:
         recalled = is_recalled(view, record)
         product = view.get(Product, (record.gtin,)) if record.gtin else None
         producer = view.get(Actor, (record.producer,)) if record.producer else None
-        timeline = _timeline(store, view, item)
+        timeline = _timeline(store, view, item, known_steps)
     status = record.status
     if recalled and status in ("active", "in_transit"):
         status = "recalled"

@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from ledger import queries
 from ledger.audit import Auditor, AuditReport
@@ -30,12 +30,15 @@ from ledger.events import CLAIM, COMMISSION, REPACK, SerialSet
 from ledger.hashing import chain_next, leaf_hash
 from ledger.keys import PrivateKey, PublicKey
 from ledger.merkle import (
+    MAX_TREE_SIZE,
     CompactRange,
-    NodeId,
+    RightEdge,
     assemble,
     consistency_plan,
     frontier_ids,
-    inclusion_plan,
+    inclusion_hashes,
+    inclusion_path,
+    node_key,
 )
 from ledger.note import NoteSigner, NoteVerifier
 from ledger.projection import MemoryProjection, ReplayFailure, replay
@@ -194,7 +197,7 @@ class LogService:
         self.store = store
         self.log_key = log_key
         self._info: LogInfo | None = None
-        self._roots: dict[int, bytes] = {}  # roots of past sizes never change
+        self._edges: dict[int, RightEdge] = {}  # trees of past sizes never change
         self._keys: dict[str, PublicKey] = {}  # key id -> public key (immutable pairs)
         if getattr(store, "projection_stale", False) and store.size():
             self.reindex()  # projection tables of an older version were remade: refill them
@@ -409,49 +412,53 @@ class LogService:
 
     def root_at(self, size: int) -> bytes:
         """The root of the tree of ``size`` entries, from O(log n) stored nodes."""
-        return self._root(size, self._fetch(frontier_ids(size), size))
+        return self._edge(size).root
 
-    def _fetch(self, ids: Iterable[NodeId], size: int) -> dict[NodeId, bytes]:
-        """Nodes for a tree of ``size``; the last leaf is always among them, so a missing
-        node means the log is smaller than ``size``."""
-        if size <= 0:
-            raise InvalidInput(f"tree size must be at least 1, got {size}")
-        wanted = set(ids) | {(0, size - 1)}
-        nodes = self.store.nodes(wanted)
-        if len(nodes) != len(wanted):
-            if (0, size - 1) not in nodes:
-                raise InvalidInput(f"tree size {size} is beyond the log's size")
+    def _edge(self, size: int) -> RightEdge:
+        """The right edge of the tree of ``size`` entries, root included: one read of its
+        frontier, then kept (a tree of a given size never changes). The read includes the
+        last leaf, so that a size beyond the log is told apart from missing nodes."""
+        edge = self._edges.get(size)
+        if edge is not None:
+            return edge
+        if not isinstance(size, int) or isinstance(size, bool) or not 0 < size <= MAX_TREE_SIZE:
+            raise InvalidInput(f"tree size must be between 1 and {MAX_TREE_SIZE}, got {size}")
+        ids = frontier_ids(size)
+        hashes = self.store.node_hashes([*(node_key(lv, ix) for lv, ix in ids), size - 1])
+        if hashes[-1] is None:
+            raise InvalidInput(f"tree size {size} is beyond the log's size")
+        frontier = [digest for digest in hashes[:-1] if digest is not None]
+        if len(frontier) != len(ids):
             raise NotFound(f"stored Merkle nodes are missing for size {size}: run audit")
-        return nodes
-
-    def _root(self, size: int, nodes: dict[NodeId, bytes]) -> bytes:
-        root = self._roots.get(size)
-        if root is None:
-            root = CompactRange.from_nodes(size, nodes).root()
-            if len(self._roots) > 4096:
-                self._roots.clear()
-            self._roots[size] = root
-        return root
+        edge = RightEdge.of(CompactRange(size, frontier, [level for level, _ in ids]))
+        if len(self._edges) >= 4096:
+            self._edges.clear()
+        self._edges[size] = edge
+        return edge
 
     def inclusion_proof(self, index: int, size: int | None = None) -> InclusionProof:
-        """An RFC 9162 inclusion proof, from one read of O(log n) stored nodes."""
+        """An RFC 9162 inclusion proof: one stored node per proof hash, read in one go
+        (mostly from the store's node cache), plus the tree's right edge, kept per size."""
         tree_size = self._size_or_latest(size)
-        plan = inclusion_plan(index, tree_size)
-        needed = {node for group in plan for node in group}
-        needed.add((0, index))
-        if tree_size not in self._roots:
-            needed.update(frontier_ids(tree_size))
-        nodes = self._fetch(needed, tree_size)
+        keys, fork = inclusion_path(index, tree_size)
+        edge = self._edge(tree_size)
+        hashes = self.store.node_hashes([index, *keys])  # the leaf's key is its index
+        if None in hashes:
+            raise NotFound(f"stored Merkle nodes are missing for size {tree_size}: run audit")
+        stored = cast("list[bytes]", hashes)
         return InclusionProof(
-            index, tree_size, nodes[(0, index)], assemble(plan, nodes), self._root(tree_size, nodes)
+            index, tree_size, stored[0], inclusion_hashes(fork, stored[1:], edge), edge.root
         )
 
     def consistency_proof(self, old_size: int, new_size: int | None = None) -> ConsistencyProof:
         new = self._size_or_latest(new_size)
         plan = consistency_plan(old_size, new)
-        nodes = self._fetch({node for group in plan for node in group}, new)
-        hashes = assemble(plan, nodes)
-        return ConsistencyProof(old_size, new, self.root_at(old_size), self.root_at(new), hashes)
+        new_root, old_root = self._edge(new).root, self._edge(old_size).root
+        wanted = {node for group in plan for node in group}
+        nodes = self.store.nodes(wanted)
+        if len(nodes) != len(wanted):
+            raise NotFound(f"stored Merkle nodes are missing for size {new}: run audit")
+        return ConsistencyProof(old_size, new, old_root, new_root, assemble(plan, nodes))
 
     def entry(self, index: int) -> tuple[StoredEntry, LogEntry]:
         stored = self.store.entry(index)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from ledger.codes import check_code
 from ledger.decide import Evidence, ItemFacts, KeyFacts, ScanContext, ScanRecord, Thresholds, decide
 from ledger.errors import TracemarkError
-from ledger.queries import ItemView, LedgerDirectory, item_view
+from ledger.queries import ItemView, LedgerDirectory, TimelineStep, item_view
 from ledger.records import Handle, Item, KeyRecord, Listing
 from ledger.rules import is_recalled
 from ledger.service import InclusionProof, LogService
@@ -27,6 +27,7 @@ from ledger.verdict import Verdict
 __all__ = ["ScanBuffer", "Verifier", "VerifyResult", "device_hash"]
 
 RETENTION_MS = 30 * 24 * 3_600_000
+_MAX_CACHED_STEPS = 50_000
 
 
 def device_hash(salt: bytes, client: str) -> str:
@@ -88,6 +89,9 @@ class Verifier:
         self.resolvers = tuple(resolvers)
         self.thresholds = thresholds or Thresholds()
         self.buffer = buffer or ScanBuffer()
+        # Timeline steps by entry index: entries never change, and the commission, shipment
+        # and receipt entries of a carton are shared by every item in it.
+        self._steps: dict[int, TimelineStep] = {}
 
     def verify(
         self,
@@ -100,12 +104,13 @@ class Verifier:
     ) -> VerifyResult:
         """The verdict for one scan; ``detail`` adds the timeline and an inclusion proof."""
         store = self.service.store
-        with store.reader() as view:
+        with store.reader() as view:  # one snapshot for the verdict and what shows it
             code_verdict = check_code(uri, LedgerDirectory(view, self.resolvers))
             item_id = code_verdict.item.get("item_id")
             item = view.get(Item, (item_id,)) if item_id else None
             context = self._resolve_seller(view, context)
             facts = key = None
+            recent: list[ScanRecord] = []
             if item is not None:
                 facts = ItemFacts(
                     item.item_id,
@@ -125,22 +130,25 @@ class Verifier:
                     key = KeyFacts(
                         record_key.key_id, record_key.effective_time, record_key.compromised_since
                     )
-        recent: list[ScanRecord] = []
-        if item is not None:
-            since = now - self.thresholds.window_ms
-            recent = [
-                *store.recent_scans(item.item_id, since),
-                *self.buffer.pending(item.item_id, since),
-            ]
-        verdict = decide(Evidence(code_verdict, facts, key, context, recent), self.thresholds)
+                since = now - self.thresholds.window_ms
+                recent = [
+                    *store.recent_scans(item.item_id, since),
+                    *self.buffer.pending(item.item_id, since),
+                ]
+            verdict = decide(Evidence(code_verdict, facts, key, context, recent), self.thresholds)
+            result = (
+                self._detailed(verdict, item.item_id)
+                if detail and item is not None
+                else VerifyResult(verdict, None, None, None)
+            )
         if record and item is not None:
             self._record(ScanRecord(item.item_id, now, context), now)
-        if not detail or item is None:
-            return VerifyResult(verdict, None, None, None)
-        return self._detailed(verdict, item.item_id)
+        return result
 
     def _detailed(self, verdict: Verdict, item: str) -> VerifyResult:
-        shown = item_view(self.service.store, item)
+        if len(self._steps) > _MAX_CACHED_STEPS:
+            self._steps = {}
+        shown = item_view(self.service.store, item, self._steps)
         try:
             checkpoint = self.service.latest_checkpoint()
             last = shown.timeline[-1].index if shown.timeline else shown.record.commissioned_index

@@ -6,9 +6,9 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
-from ledger.decide import ScanRecord
+from ledger.decide import ScanContext, ScanRecord
 from ledger.errors import NotFound
-from ledger.merkle import NodeId
+from ledger.merkle import NodeId, node_of_key
 from ledger.projection import MemoryProjection
 from ledger.storage.port import (
     AppendBatch,
@@ -80,9 +80,14 @@ class MemoryStore:
                 self._scans = [r for r in self._scans if r.time >= prune_before]
 
     def recent_scans(self, item: str, since: int, limit: int = 500) -> list[ScanRecord]:
+        latest: dict[ScanContext, ScanRecord] = {}
         with self._lock:
-            found = [r for r in self._scans if r.item_id == item and r.time >= since]
-        return sorted(found, key=lambda r: r.time, reverse=True)[:limit]
+            for r in self._scans:
+                if r.item_id == item and r.time >= since:
+                    seen = latest.get(r.context)
+                    if seen is None or r.time > seen.time:
+                        latest[r.context] = r
+        return sorted(latest.values(), key=lambda r: r.time, reverse=True)[:limit]
 
     def size(self) -> int:
         with self._lock:
@@ -106,6 +111,10 @@ class MemoryStore:
     def nodes(self, ids: Iterable[NodeId], *, cached: bool = True) -> dict[NodeId, bytes]:
         with self._lock:
             return {node: self._nodes[node] for node in ids if node in self._nodes}
+
+    def node_hashes(self, keys: Sequence[int]) -> list[bytes | None]:
+        with self._lock:
+            return [self._nodes.get(node_of_key(key)) for key in keys]
 
     def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
         with self._lock:

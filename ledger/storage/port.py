@@ -137,7 +137,8 @@ class LogStore(Protocol):
         ...
 
     def recent_scans(self, item: str, since: int, limit: int = 500) -> list[ScanRecord]:
-        """Scans of an item at or after ``since`` (ms), newest first."""
+        """The distinct contexts an item was scanned in at or after ``since`` (ms): one
+        record per context, with its latest time, newest first (at most ``limit``)."""
         ...
 
     def size(self) -> int:
@@ -159,6 +160,11 @@ class LogStore(Protocol):
     def nodes(self, ids: Iterable[NodeId], *, cached: bool = True) -> dict[NodeId, bytes]:
         """Stored perfect-subtree hashes for the ids that exist. A store may serve them
         from a cache (they never change once written); ``cached=False`` must not."""
+        ...
+
+    def node_hashes(self, keys: Sequence[int]) -> list[bytes | None]:
+        """The proof path's read: stored perfect-subtree hashes by key (``node_key``), in
+        the order asked, None where a node is not stored. May be served from a cache."""
         ...
 
     def add_checkpoint(self, checkpoint: StoredCheckpoint) -> None:

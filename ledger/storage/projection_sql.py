@@ -105,6 +105,10 @@ class SqlProjection:
         self.mark = "?" if dialect == "sqlite" else "%s"
         self._cache: dict[tuple[str, tuple[Any, ...]], Any] | None = {} if cache else None
 
+    def share_cache(self, cache: dict[tuple[str, tuple[Any, ...]], Any]) -> None:
+        """Read through ``cache`` (a reader's: shared by snapshots of the same log size)."""
+        self._cache = cache
+
     def close(self) -> None:
         self.cursor.close()
 

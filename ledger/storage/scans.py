@@ -35,10 +35,14 @@ def scan_sql(dialect: str) -> dict[str, str]:
     mark = "?" if dialect == "sqlite" else "%s"
     columns = ("item_id", "time", *SCAN_FIELDS)
     return {
-        "insert": f"INSERT INTO scan_records ({', '.join(columns)}) "  # noqa: S608
+        "insert": f"INSERT INTO scan_records ({', '.join(columns)}) "
         f"VALUES ({', '.join([mark] * len(columns))})",
-        "recent": f"SELECT item_id, time, {', '.join(SCAN_FIELDS)} FROM scan_records "  # noqa: S608
-        + f"WHERE item_id = {mark} AND time >= {mark} ORDER BY time DESC LIMIT {mark}",
+        # One row per distinct context (its latest time): repeated scans from the same
+        # stream, place and device add nothing to the clone rules, and a hot item in a
+        # livestream is scanned thousands of times from a handful of contexts.
+        "recent": f"SELECT item_id, MAX(time) AS latest, {', '.join(SCAN_FIELDS)} "
+        + f"FROM scan_records WHERE item_id = {mark} AND time >= {mark} "
+        + f"GROUP BY item_id, {', '.join(SCAN_FIELDS)} ORDER BY latest DESC LIMIT {mark}",
         "prune": f"DELETE FROM scan_records WHERE time < {mark}",  # noqa: S608
     }
 

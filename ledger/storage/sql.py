@@ -26,6 +26,7 @@ from sqlmodel import SQLModel
 from ledger.decide import ScanRecord
 from ledger.errors import Conflict, InvalidInput, NotFound, StorageUnavailable
 from ledger.merkle import CompactRange, NodeId, frontier_ids, node_key, node_of_key
+from ledger.storage.nodes import NodeCache
 from ledger.storage.port import (
     AppendBatch,
     BuildBatch,
@@ -57,6 +58,8 @@ _ENTRY_COLUMNS = (
     _E.c.data,
 )
 _IN_CHUNK = 500
+#: Projection records cached per log size (see ``SqlStore._epoch_cache``).
+_EPOCH_CACHE_MAX = 100_000
 _ENTRY_INSERT_COLUMNS = (
     "INSERT INTO log_entries (idx, leaf_hash, chain_hash, statement_hash, entry_type, signer, "
     "integrated_time, data) VALUES "
@@ -73,9 +76,12 @@ _SELECT_LATEST_CHECKPOINT = (
     "SELECT tree_size, root_hash, note, created_at FROM checkpoints ORDER BY tree_size DESC LIMIT 1"
 )
 _SELECT_NODES = "SELECT node_key, hash FROM merkle_nodes WHERE node_key IN "
-#: Nodes at this level or above are cached (at most 1/8 of the leaves; bounded below).
-_NODE_CACHE_MIN_LEVEL = 3
-_NODE_CACHE_MAX = 1 << 18
+_SELECT_NODE_RANGE = {
+    "sqlite": "SELECT node_key, hash FROM merkle_nodes WHERE node_key BETWEEN ? AND ? "
+    "ORDER BY node_key",
+    "postgresql": "SELECT node_key, hash FROM merkle_nodes WHERE node_key BETWEEN %s AND %s "
+    "ORDER BY node_key",
+}
 _INSERT_NODE = {
     "sqlite": "INSERT INTO merkle_nodes (node_key, hash) VALUES (?, ?)",
     "postgresql": "INSERT INTO merkle_nodes (node_key, hash) VALUES (%s, %s)",
@@ -110,7 +116,8 @@ class SqlStore:
         self.url = normalize_url(url)
         self._lock = threading.Lock()
         self._cached: Head | None = None
-        self._node_cache: dict[NodeId, bytes] = {}
+        self._node_cache = NodeCache()
+        self._epoch: tuple[int, dict[tuple[str, tuple[Any, ...]], Any]] = (-1, {})
         self.projection_stale = False  # set when create_schema rebuilt projection tables
         self._readers = threading.local()
         self._readers_lock = threading.Lock()
@@ -304,6 +311,7 @@ class SqlStore:
                 raw.driver_connection.autocommit = True  # type: ignore[union-attr]
             self._readers.connection = raw
             self._readers.depth = 0
+            self._readers.projection = None
             with self._readers_lock:
                 self._reader_connections.add(raw)
             # Thread pools retire idle threads: their connections must not pile up.
@@ -335,8 +343,12 @@ class SqlStore:
             outer = self._readers.depth == 0
             if outer:
                 raw.driver_connection.execute(begin)
+                projection = SqlProjection(raw, self.dialect, cache=False)
+                projection.share_cache(self._epoch_cache(projection.log_size()))
+                self._readers.projection = projection
+            else:
+                projection = self._readers.projection
             self._readers.depth += 1
-            projection = SqlProjection(raw, self.dialect)
         except self._driver_error as exc:
             if raw is not None:
                 self._drop_reader(raw)
@@ -348,8 +360,10 @@ class SqlStore:
             failed = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         finally:
             self._readers.depth -= 1
-            with suppress(self._driver_error):
-                projection.close()
+            if outer:
+                self._readers.projection = None
+                with suppress(self._driver_error):
+                    projection.close()
             if outer and failed is None:
                 try:
                     raw.driver_connection.execute("COMMIT")
@@ -359,6 +373,23 @@ class SqlStore:
                 self._drop_reader(raw)  # the next read reconnects
         if failed is not None:
             raise StorageUnavailable(f"database unavailable: {failed}")
+
+    def _epoch_cache(self, log_size: int) -> dict[tuple[str, tuple[Any, ...]], Any]:
+        """Projection records read at this log size, shared by this process's readers.
+
+        The projection is a function of the log: every change to it is committed with the
+        entries that cause it, so two snapshots with the same log size hold the same rows,
+        and a record read in one is valid in the other. Readers therefore share one cache
+        per log size; the first reader of a larger log starts a new one. This is what makes
+        a verify cost O(1) lookups that mostly hit memory (the GTIN's prefix, its producer,
+        the keys, the listing, the seller's handle), whatever the size of the ledger."""
+        size, cache = self._epoch
+        if size != log_size or len(cache) > _EPOCH_CACHE_MAX:
+            if log_size < size:  # an older snapshot: read it without touching the cache
+                return {}
+            cache = {}
+            self._epoch = (log_size, cache)
+        return cache
 
     def reindex(self, rebuild: Rebuild) -> int:
         """Replace the projection with a replay of the log, under the sequencer lock."""
@@ -381,6 +412,7 @@ class SqlStore:
             projection.clear()
             for i in range(0, len(records), 10_000):
                 projection.put_all(records[i : i + 10_000])
+            self._epoch = (-1, {})  # what readers cached came from the replaced rows
             return size
 
     # --- reads ------------------------------------------------------------------------
@@ -428,45 +460,65 @@ class SqlStore:
         return found
 
     def nodes(self, ids: Iterable[NodeId], *, cached: bool = True) -> dict[NodeId, bytes]:
-        """Stored node hashes. Perfect nodes never change once written, so upper levels
-        are cached in-process; ``cached=False`` (the audit) always reads the database."""
-        wanted = set(ids)
-        found: dict[NodeId, bytes] = {}
+        """Stored node hashes for the ids that exist; ``cached=False`` (the audit) reads
+        the database only."""
+        keys = sorted({node_key(level, index) for level, index in ids})
+        if not cached:
+            return {node_of_key(k): h for k, h in self._read_nodes(keys, None).items()}
+        pairs = zip(keys, self.node_hashes(keys), strict=True)
+        return {node_of_key(k): h for k, h in pairs if h is not None}
+
+    def node_hashes(self, keys: Sequence[int]) -> list[bytes | None]:
+        """Stored node hashes by key, in order; None where a node is not stored.
+
+        The proof path. Nodes come from the node cache (``ledger.storage.nodes``); what it
+        lacks is read in one query, plus one range read per chunk the cache wants filled,
+        on this thread's reader connection with plain DBAPI calls: a pool checkout and
+        SQLAlchemy's statement set-up each cost more than the query (bench/README.md,
+        proofs). Inside a ``reader()`` the reads join its snapshot."""
         cache = self._node_cache
-        if cached:
-            for node in wanted:
-                digest = cache.get(node)
-                if digest is not None:
-                    found[node] = digest
-            wanted.difference_update(found)
-        if not wanted:
+        found = cache.lookup(keys)
+        if None not in found:
             return found
-        keys = sorted(node_key(level, index) for level, index in wanted)
+        missing = [key for key, digest in zip(keys, found, strict=True) if digest is None]
+        read = self._read_nodes(missing, cache)
+        return [
+            read.get(key) if digest is None else digest
+            for key, digest in zip(keys, found, strict=True)
+        ]
+
+    def _read_nodes(self, keys: Sequence[int], cache: NodeCache | None) -> dict[int, bytes]:
+        """Read nodes from the database. With a cache, a node at a level it keeps is read
+        with the rest of its chunk, and the chunk is cached."""
+        points: list[int] = []
+        chunks: dict[int, int] = {}
+        for key in keys:
+            span = None if cache is None else cache.chunk_of(key)
+            if span is None:
+                points.append(key)
+            else:
+                chunks[span[0]] = span[1]
         mark = "?" if self.dialect == "sqlite" else "%s"
-        rows: list[tuple[Any, Any]] = []
+        read: dict[int, bytes] = {}
+        raw = self._reader_connection()
         try:
-            with self.engine.connect() as conn:
-                cursor = conn.connection.cursor()  # one plain query, no ORM or Core on this path
-                try:
-                    for i in range(0, len(keys), _IN_CHUNK):
-                        chunk = keys[i : i + _IN_CHUNK]
-                        cursor.execute(
-                            _SELECT_NODES + "(" + ", ".join([mark] * len(chunk)) + ")", chunk
-                        )
-                        rows.extend(cursor.fetchall())
-                finally:
-                    cursor.close()
+            driver = raw.driver_connection
+            for first, last in chunks.items():
+                cursor = driver.execute(_SELECT_NODE_RANGE[self.dialect], (first, last))
+                rows = [(int(k), bytes(h)) for k, h in cursor.fetchall()]
+                if cache is not None:
+                    cache.fill(first, rows)
+                read.update(rows)
+            points.sort()
+            for i in range(0, len(points), _IN_CHUNK):
+                chunk = points[i : i + _IN_CHUNK]
+                sql = _SELECT_NODES + "(" + ", ".join([mark] * len(chunk)) + ")"
+                read.update((int(k), bytes(h)) for k, h in driver.execute(sql, chunk).fetchall())
         except self._driver_error as exc:
+            if not self._readers.depth:  # inside a reader(), the reader handles its connection
+                self._drop_reader(raw)
             raise StorageUnavailable(f"database unavailable: {str(exc).splitlines()[0]}") from None
-        if len(cache) > _NODE_CACHE_MAX:
-            cache.clear()
-        for key, digest in rows:
-            node = node_of_key(int(key))
-            value = bytes(digest)
-            found[node] = value
-            if cached and node[0] >= _NODE_CACHE_MIN_LEVEL:
-                cache[node] = value
-        return found
+        return read
 
     # --- scan records (outside the log) ------------------------------------------------------
 
@@ -487,7 +539,7 @@ class SqlStore:
                 cursor.close()
 
     def recent_scans(self, item: str, since: int, limit: int = 500) -> list[ScanRecord]:
-        """Scans of ``item`` at or after ``since``, newest first (at most ``limit``)."""
+        """Distinct scan contexts of ``item`` since ``since`` (see ``LogStore``)."""
         with self.reader() as view:
             view.cursor.execute(scan_sql(self.dialect)["recent"], (item, since, limit))
             return scans_from_rows(view.cursor.fetchall())

@@ -157,3 +157,25 @@ def test_audit_passes_on_a_healthy_log(store, operator_key) -> None:  # type: ig
     assert report.entries_checked == 76
     assert report.checkpoints_checked == 5  # 4 stored + 1 external
     assert report.root_hash == store.head().root()
+
+
+def test_recent_scans_are_distinct_contexts_newest_first(store) -> None:  # type: ignore[no-untyped-def]
+    from ledger.decide import ScanContext, ScanRecord
+
+    stream_a = ScanContext("tiktok", "live-a", "", "", "dev1", "")
+    stream_b = ScanContext("tiktok", "live-b", "", "", "dev1", "")
+    shelf = ScanContext("", "", "", "", "dev2", "VN-HN")
+    scans = [
+        ScanRecord("01/1/21/x", 1_000, stream_a),
+        ScanRecord("01/1/21/x", 2_000, stream_a),  # the same context again, later
+        ScanRecord("01/1/21/x", 1_500, stream_b),
+        ScanRecord("01/1/21/x", 500, shelf),  # before the window
+        ScanRecord("01/1/21/y", 3_000, shelf),  # another item
+    ]
+    store.record_scans(scans, prune_before=0)
+
+    recent = store.recent_scans("01/1/21/x", since=900)
+
+    assert [(r.time, r.context) for r in recent] == [(2_000, stream_a), (1_500, stream_b)]
+    assert store.recent_scans("01/1/21/x", since=900, limit=1) == [recent[0]]
+    assert store.recent_scans("01/1/21/z", since=0) == []

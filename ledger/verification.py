@@ -10,8 +10,10 @@ size of the ledger; scans are buffered and written in batches.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 from ledger.codes import check_code
@@ -27,6 +29,7 @@ from ledger.verdict import Verdict
 __all__ = ["ScanBuffer", "Verifier", "VerifyResult", "device_hash"]
 
 RETENTION_MS = 30 * 24 * 3_600_000
+log = logging.getLogger("tracemark.verify")
 _MAX_CACHED_STEPS = 50_000
 
 
@@ -37,11 +40,15 @@ def device_hash(salt: bytes, client: str) -> str:
 
 @dataclass
 class ScanBuffer:
-    """Scans waiting to be written: flushed in batches (size or age), and at close."""
+    """Scans waiting to be written: flushed in batches (size or age), and at close.
+
+    A batch handed out for writing stays visible to ``pending`` until ``written`` is
+    called, so the clone rules never miss a scan that is on its way to the database."""
 
     max_items: int = 256
     max_age_ms: int = 1_000
     records: list[ScanRecord] = field(default_factory=list)
+    writing: list[list[ScanRecord]] = field(default_factory=list)
     oldest: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -53,17 +60,28 @@ class ScanBuffer:
             self.records.append(record)
             if len(self.records) >= self.max_items or record.time - self.oldest >= self.max_age_ms:
                 batch, self.records = self.records, []
+                self.writing.append(batch)
                 return batch
         return None
 
     def take(self) -> list[ScanRecord]:
         with self.lock:
             batch, self.records = self.records, []
+            self.writing.append(batch)
             return batch
+
+    def written(self, batch: list[ScanRecord]) -> None:
+        with self.lock:
+            self.writing = [b for b in self.writing if b is not batch]
 
     def pending(self, item: str, since: int) -> list[ScanRecord]:
         with self.lock:
-            return [r for r in self.records if r.item_id == item and r.time >= since]
+            return [
+                r
+                for batch in (*self.writing, self.records)
+                for r in batch
+                if r.item_id == item and r.time >= since
+            ]
 
 
 @dataclass(frozen=True)
@@ -92,6 +110,7 @@ class Verifier:
         # Timeline steps by entry index: entries never change, and the commission, shipment
         # and receipt entries of a carton are shared by every item in it.
         self._steps: dict[int, TimelineStep] = {}
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-writer")
 
     def verify(
         self,
@@ -181,10 +200,18 @@ class Verifier:
     def _record(self, scan: ScanRecord, now: int) -> None:
         batch = self.buffer.add(scan)
         if batch:
+            # Written by one background thread: a verify never waits for a commit (and,
+            # run on the event loop, never blocks it for one).
+            self._writer.submit(self._write, batch, now)
+
+    def _write(self, batch: list[ScanRecord], now: int) -> None:
+        try:
             self.service.store.record_scans(batch, prune_before=now - RETENTION_MS)
+        except TracemarkError as exc:  # scans are evidence for later clone rules, not log
+            log.warning("could not record %d scans: %s", len(batch), exc.message)
+        finally:
+            self.buffer.written(batch)
 
     def flush(self, now: int) -> None:
-        """Write buffered scans (call at shutdown)."""
-        batch = self.buffer.take()
-        if batch:
-            self.service.store.record_scans(batch, prune_before=now - RETENTION_MS)
+        """Write buffered scans and wait for writes under way (call at shutdown)."""
+        self._writer.submit(self._write, self.buffer.take(), now).result()

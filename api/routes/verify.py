@@ -156,8 +156,11 @@ def _verify(request: Request, code: str, context: ScanContext, *, detail: bool) 
 
 
 @router.post("/v1/verify", response_model=VerifyResponse, tags=["verify"])
-def verify(body: VerifyRequest, request: Request) -> Response:
+async def verify(body: VerifyRequest, request: Request) -> Response:
     """Verify one scanned code in its context: an explained verdict with provenance and proof."""
+    # Run on the event loop, not in the thread pool: a verify is a few hundred microseconds
+    # of CPU and local reads, and handing it to a thread (and the GIL back) cost more than
+    # the verify itself (docs/decisions.md). Batches, which can take longer, use the pool.
     result = _verify(request, body.code, _context(request, body.context), detail=True)
     return json_response(result_json(result))
 
@@ -205,13 +208,13 @@ def _plain(params: Any) -> bool:
 
 
 @router.get("/01/{gtin}/21/{serial}", tags=["resolver"], response_model=VerifyResponse)
-def resolve(gtin: str, serial: str, request: Request) -> Response:
+async def resolve(gtin: str, serial: str, request: Request) -> Response:
     """The GS1 Digital Link resolver: viewer page for browsers, verdict JSON for programs."""
     return _resolve(request)
 
 
 @router.get("/01/{gtin}/10/{lot}/21/{serial}", tags=["resolver"], response_model=VerifyResponse)
-def resolve_with_lot(gtin: str, lot: str, serial: str, request: Request) -> Response:
+async def resolve_with_lot(gtin: str, lot: str, serial: str, request: Request) -> Response:
     """The resolver for codes that carry a lot."""
     return _resolve(request)
 
@@ -224,7 +227,7 @@ def healthz(request: Request) -> dict[str, Any]:
 
 
 @router.get("/v1/ping", tags=["operations"])
-def ping() -> dict[str, bool]:
+async def ping() -> dict[str, bool]:
     """A constant answer: the baseline of the service benchmark (no database, no crypto)."""
     return {"ok": True}
 

@@ -104,10 +104,14 @@ class SqlProjection:
         self.dialect = dialect
         self.mark = "?" if dialect == "sqlite" else "%s"
         self._cache: dict[tuple[str, tuple[Any, ...]], Any] | None = {} if cache else None
+        self._queries: dict[tuple[str, tuple[Any, ...]], Any] | None = None
 
     def share_cache(self, cache: dict[tuple[str, tuple[Any, ...]], Any]) -> None:
-        """Read through ``cache`` (a reader's: shared by snapshots of the same log size)."""
+        """Read through ``cache`` (a reader's: shared by snapshots of the same log size).
+        Read-only from then on, so query results (timelines, keys by hint) are cached too;
+        a writer's cache holds records only, which its writes keep up to date."""
         self._cache = cache
+        self._queries = cache
 
     def close(self) -> None:
         self.cursor.close()
@@ -217,6 +221,10 @@ class SqlProjection:
         # key_id is 16 lowercase hex digits, so the ids starting with byte ``hint`` are those
         # from its two hex digits up to (not including) the next byte's: an indexed range
         # whose bounds compare the same under any collation (digits, then a-f).
+        queries = self._queries
+        if queries is not None and ("#keys", (hint,)) in queries:
+            cached: list[KeyRecord] = queries[("#keys", (hint,))]
+            return cached
         sql = _sql(KeyRecord, self.dialect)
         where = f"key_id >= {self.mark}"
         params: tuple[str, ...] = (f"{hint:02x}",)
@@ -227,7 +235,10 @@ class SqlProjection:
             f"SELECT {sql.columns} FROM {KeyRecord.TABLE} WHERE {where}",  # noqa: S608
             params,
         )
-        return [record_from_row(KeyRecord, r) for r in rows]
+        found = [record_from_row(KeyRecord, r) for r in rows]
+        if queries is not None:
+            queries[("#keys", (hint,))] = found
+        return found
 
     def log_size(self) -> int:
         rows = self._rows("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries", ())
@@ -235,12 +246,19 @@ class SqlProjection:
 
     def timeline(self, item: str) -> list[int]:
         """Indices of the entries that touched an item, in log order."""
+        queries = self._queries
+        if queries is not None and ("#timeline", (item,)) in queries:
+            cached: list[int] = queries[("#timeline", (item,))]
+            return list(cached)
         rows = self._rows(
             f"SELECT entry_index FROM item_timeline WHERE item_id = {self.mark} "  # noqa: S608
             "ORDER BY entry_index",
             (item,),
         )
-        return [int(r[0]) for r in rows]
+        found = [int(r[0]) for r in rows]
+        if queries is not None:
+            queries[("#timeline", (item,))] = found
+        return list(found)
 
     def clear(self) -> None:
         """Delete every projection row (reindex only; log tables are never touched)."""

@@ -35,7 +35,7 @@ def scan_sql(dialect: str) -> dict[str, str]:
     mark = "?" if dialect == "sqlite" else "%s"
     columns = ("item_id", "time", *SCAN_FIELDS)
     return {
-        "insert": f"INSERT INTO scan_records ({', '.join(columns)}) "
+        "insert": f"INSERT INTO scan_records ({', '.join(columns)}) "  # noqa: S608
         f"VALUES ({', '.join([mark] * len(columns))})",
         # One row per distinct context (its latest time): repeated scans from the same
         # stream, place and device add nothing to the clone rules, and a hot item in a

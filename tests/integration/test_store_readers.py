@@ -73,3 +73,43 @@ def test_a_lost_postgres_connection_is_replaced(pg_url: str, operator_key: Priva
             assert view.get(KeyRecord, (operator_key.key_id,)) is not None
     finally:
         store.close()
+
+
+def test_cached_reads_follow_the_log(store: SqlStore, operator_key: PrivateKey) -> None:
+    """Readers share what they read per log size; an append (a larger log) must show the
+    new state at once, including where the earlier read found nothing."""
+    from ledger.service import LogService
+    from tests.supply import Supply
+
+    supply = Supply(LogService(store), operator_key)
+    with store.reader() as view:
+        assert view.get(Actor, ("shop-a",)) is None
+        assert view.timeline("01/x/21/1") == []
+        hint = int(operator_key.key_id[:2], 16)
+        before = [k.key_id for k in view.keys_with_hint(hint)]
+    key = supply.register("shop-a", "seller", handles=("tiktok:@shopa",))
+    with store.reader() as view:
+        actor = view.get(Actor, ("shop-a",))
+        assert actor is not None and actor.status == "active"
+        assert view.get(KeyRecord, (key.key_id,)) is not None
+        assert key.key_id in [k.key_id for k in view.keys_with_hint(int(key.key_id[:2], 16))]
+        assert [k.key_id for k in view.keys_with_hint(hint)] == before + (
+            [key.key_id] if key.key_id[:2] == operator_key.key_id[:2] else []
+        )
+
+
+def test_reindex_drops_what_readers_cached(store: SqlStore, operator_key: PrivateKey) -> None:
+    from ledger.service import LogService
+
+    service = LogService(store)
+    # Change the projection behind the store's back (a stand-in for a stale projection that
+    # reindex repairs), and read it: readers now hold the wrong row for this log size.
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE actors SET name = 'Tampered' WHERE actor_id = 'operator'")
+    with store.reader() as view:
+        actor = view.get(Actor, ("operator",))
+        assert actor is not None and actor.name == "Tampered"
+    service.reindex()
+    with store.reader() as view:
+        actor = view.get(Actor, ("operator",))
+        assert actor is not None and actor.name == "Test Operator"

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from rich.console import Console
 from rich.table import Table
 
-from bench import append, codes, proofs, provenance, service
+from bench import append, codes, proofs, provenance, scanner, service, video
 from bench.common import RESULTS_DIR, Comparison, Result, environment, write_json
 
 BENCHMARKS: dict[str, Callable[..., Result]] = {
@@ -29,6 +29,8 @@ BENCHMARKS: dict[str, Callable[..., Result]] = {
     "provenance": provenance.run,
     "codes": codes.run,
     "service": service.run,
+    "video": video.run,
+    "scanner": scanner.run,
 }
 
 

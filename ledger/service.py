@@ -27,7 +27,7 @@ from ledger.errors import (
     TracemarkError,
 )
 from ledger.events import CLAIM, COMMISSION, REPACK, SerialSet
-from ledger.hashing import chain_next, leaf_hash
+from ledger.hashing import chain_next, leaf_hash, node_hash
 from ledger.keys import PrivateKey, PublicKey
 from ledger.merkle import (
     MAX_TREE_SIZE,
@@ -190,6 +190,15 @@ class ConsistencyProof:
     hashes: list[bytes]
 
 
+#: Proofs of the leaves in one complete block of 2**_SHARED_LEVEL leaves share their upper
+#: part (``LogService.inclusion_proof``); for large logs the level rises so that one tree
+#: size has at most 2**_SHARED_BLOCK_BITS blocks, and _SHARED_MAX upper parts are kept in
+#: all (about 1 KB each at 1,000,000 entries).
+_SHARED_LEVEL = 10
+_SHARED_BLOCK_BITS = 13
+_SHARED_MAX = 1 << 13
+
+
 class LogService:
     """The log's use cases. ``log_key`` is the operator's key; only signing needs it."""
 
@@ -198,6 +207,7 @@ class LogService:
         self.log_key = log_key
         self._info: LogInfo | None = None
         self._edges: dict[int, RightEdge] = {}  # trees of past sizes never change
+        self._shared: dict[tuple[int, int], list[bytes]] = {}  # (size, block) -> upper path
         self._keys: dict[str, PublicKey] = {}  # key id -> public key (immutable pairs)
         if getattr(store, "projection_stale", False) and store.size():
             self.reindex()  # projection tables of an older version were remade: refill them
@@ -438,17 +448,57 @@ class LogService:
 
     def inclusion_proof(self, index: int, size: int | None = None) -> InclusionProof:
         """An RFC 9162 inclusion proof: one stored node per proof hash, read in one go
-        (mostly from the store's node cache), plus the tree's right edge, kept per size."""
+        (mostly from the store's node cache), plus the tree's right edge, kept per size.
+
+        Leaves in the same complete block of ``2**level`` leaves share every proof hash
+        above ``level`` (their siblings there, the edge and the subtrees to their left are
+        the block's). So the upper part is kept per (size, block), and a proof reads only
+        its ``level`` lowest nodes: its cost then hardly grows with the log. ``level`` is
+        ``_SHARED_LEVEL``, raised for large logs so that a size has at most
+        ``2**_SHARED_BLOCK_BITS`` blocks."""
         tree_size = self._size_or_latest(size)
         keys, fork = inclusion_path(index, tree_size)
         edge = self._edge(tree_size)
-        hashes = self.store.node_hashes([index, *keys])  # the leaf's key is its index
-        if None in hashes:
-            raise NotFound(f"stored Merkle nodes are missing for size {tree_size}: run audit")
-        stored = cast("list[bytes]", hashes)
-        return InclusionProof(
-            index, tree_size, stored[0], inclusion_hashes(fork, stored[1:], edge), edge.root
-        )
+        level = max(_SHARED_LEVEL, tree_size.bit_length() - _SHARED_BLOCK_BITS)
+        if fork < level:  # a small tree, or the leaf is in the last, incomplete block
+            leaf, path = self._read_path(index, keys, fork, tree_size)
+            return InclusionProof(
+                index, tree_size, leaf, inclusion_hashes(fork, path, edge), edge.root
+            )
+        leaf, lower = self._read_path(index, keys[:level], fork, tree_size)
+        block = (tree_size, index >> level)
+        shared = self._shared.get(block)
+        if shared is None:
+            above = self._stored(keys[level:], tree_size)
+            shared = inclusion_hashes(fork, [*lower, *above], edge)[level:]
+            if len(self._shared) >= _SHARED_MAX:
+                self._shared.clear()
+            self._shared[block] = shared
+        return InclusionProof(index, tree_size, leaf, lower + shared, edge.root)
+
+    def _read_path(
+        self, index: int, keys: list[int], fork: int, size: int
+    ) -> tuple[bytes, list[bytes]]:
+        """The leaf's hash and the hashes of ``keys`` (nodes of its path, siblings first).
+
+        When the path starts with siblings at levels 0 and 1 (the leaf's block of four is
+        complete), the four leaves are read instead, one range of the node table, and the
+        level-1 sibling is hashed from its two leaves: the leaf and a level-1 node are far
+        apart in the table, and on a large log each costs a page read (bench/README.md)."""
+        if fork < 2:
+            hashes = self._stored([index, *keys], size)  # the leaf's key is its index
+            return hashes[0], hashes[1:]
+        first = index & ~3
+        hashes = self._stored([first, first + 1, first + 2, first + 3, *keys[2:]], size)
+        at = index & 3
+        pair = (at & 2) ^ 2  # where the two leaves under the level-1 sibling start
+        return hashes[at], [hashes[at ^ 1], node_hash(hashes[pair], hashes[pair + 1]), *hashes[4:]]
+
+    def _stored(self, keys: list[int], size: int) -> list[bytes]:
+        hashes = self.store.node_hashes(keys)
+        if not all(hashes):  # a None: a node is missing (all() is the fast test for it)
+            raise NotFound(f"stored Merkle nodes are missing for size {size}: run audit")
+        return cast("list[bytes]", hashes)
 
     def consistency_proof(self, old_size: int, new_size: int | None = None) -> ConsistencyProof:
         new = self._size_or_latest(new_size)

@@ -5,8 +5,8 @@ valid for as long as the process runs. What is worth caching follows from the sh
 proof: an inclusion proof needs one node per level, so with random leaves the nodes at low
 levels are almost never read twice, while the few nodes at high levels are read by every
 proof. The cache therefore keeps whole levels from ``min_level`` up (2 to start with:
-levels 0 and 1 are three quarters of the tree, and a proof reads only three of their nodes,
-two of which sit side by side).
+levels 0 and 1 are three quarters of the tree, and a proof needs only the four leaves of
+its block from them, one range read; ``LogService`` hashes the level-1 sibling from two).
 
 It keeps them in *chunks*: the hashes of 64 consecutive nodes of one level, concatenated
 into one ``bytes`` (32 bytes a node instead of about 150 for a dict entry with its key and
@@ -27,7 +27,8 @@ swaps in a new dict. Two threads may read the same chunk twice; nothing is ever 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from itertools import takewhile
 
 from ledger.hashing import HASH_SIZE
 from ledger.merkle import MAX_TREE_SIZE, node_key
@@ -39,6 +40,9 @@ _CHUNK_BITS = 6
 CHUNK = 1 << _CHUNK_BITS
 _OFFSET = CHUNK - 1
 _LEVEL_SHIFT = MAX_TREE_SIZE.bit_length() - 1  # node_key: level << 48 | index
+# A chunk's id is its first key >> 6 with the level XORed into the low bits. Without that,
+# chunks with the same index at different levels share their low bits, which Python's dict
+# uses first (an int hashes to itself): up to one collision chain per level on every lookup.
 MIN_LEVEL = 2
 MAX_CHUNKS = 1 << 14  # 16,384 chunks of 64 hashes: 32 MiB
 
@@ -57,20 +61,23 @@ class NodeCache:
         """How many chunks are cached."""
         return len(self._chunks)
 
-    def lookup(self, keys: Sequence[int]) -> list[bytes | None]:
-        """The cached hash of each key, in order; None where it is not cached."""
+    def lookup(self, keys: Sequence[int]) -> tuple[list[bytes | None], list[int]]:
+        """The cached hash of each key, in order (None where it is not cached), and the
+        positions of the keys that are not cached."""
         chunks = self._chunks
         found: list[bytes | None] = []
+        missing: list[int] = []
         for key in keys:
-            chunk = chunks.get(key >> _CHUNK_BITS)
+            chunk = chunks.get((key >> _CHUNK_BITS) ^ (key >> _LEVEL_SHIFT))
             if chunk is not None:
                 start = (key & _OFFSET) * HASH_SIZE
                 digest = chunk[start : start + HASH_SIZE]
                 if digest:
                     found.append(digest)
                     continue
+            missing.append(len(found))
             found.append(None)
-        return found
+        return found, missing
 
     def chunk_of(self, key: int) -> tuple[int, int] | None:
         """The first and last key of the chunk that holds ``key``, to read and ``fill``;
@@ -80,27 +87,32 @@ class NodeCache:
         first = key & ~_OFFSET
         return first, first | _OFFSET
 
-    def fill(self, first: int, rows: Iterable[tuple[int, bytes]]) -> None:
-        """Cache the chunk that starts at key ``first`` from the rows read for it, in key
-        order. Only the run of consecutive keys from ``first`` is kept: a gap (a node that
-        is missing from storage) must never shift the nodes after it into its place."""
+    def fill(self, first: int, rows: Sequence[tuple[int, bytes]]) -> None:
+        """Cache the chunk that starts at key ``first`` from the rows read for it: distinct
+        keys in order, as a range read of the primary key gives them. Only the run of
+        consecutive keys from ``first`` is kept: a gap (a node missing from storage) must
+        never shift the nodes after it into its place."""
         if first & _OFFSET or first >> _LEVEL_SHIFT < self.min_level:
             raise ValueError(f"key {first} does not start a cached chunk")
-        digests: list[bytes] = []
-        expected = first
-        for key, digest in rows:
-            if key != expected or len(digest) != HASH_SIZE:
-                break
-            digests.append(digest)
-            expected += 1
+        if rows and rows[0][0] == first and rows[-1][0] == first + len(rows) - 1:
+            digests = [digest for _, digest in rows[:CHUNK]]  # no gap: the common case
+        else:
+            digests = []
+            for key, digest in rows[:CHUNK]:
+                if key != first + len(digests):
+                    break
+                digests.append(digest)
+        if set(map(len, digests)) - {HASH_SIZE}:  # a damaged hash ends the run too
+            digests = list(takewhile(lambda digest: len(digest) == HASH_SIZE, digests))
         if not digests:
             return
         chunks = self._chunks
-        if first >> _CHUNK_BITS not in chunks and len(chunks) >= self.max_chunks:
+        chunk = (first >> _CHUNK_BITS) ^ (first >> _LEVEL_SHIFT)
+        if chunk not in chunks and len(chunks) >= self.max_chunks:
             chunks = self._drop_lowest_level()
             if first >> _LEVEL_SHIFT < self.min_level:
                 return
-        chunks[first >> _CHUNK_BITS] = b"".join(digests)
+        chunks[chunk] = b"".join(digests)
 
     def _drop_lowest_level(self) -> dict[int, bytes]:
         self.min_level += 1

@@ -9,9 +9,12 @@ from hypothesis import strategies as st
 from ledger.errors import InvalidInput, ProofError
 from ledger.merkle import (
     CompactRange,
+    RightEdge,
     assemble,
     consistency_plan,
-    inclusion_plan,
+    inclusion_hashes,
+    inclusion_path,
+    node_of_key,
     root_of,
     verify_consistency,
     verify_inclusion,
@@ -27,6 +30,14 @@ def leaves_of(n: int) -> list[bytes]:
 
 def stored(leaves: list[bytes]) -> dict[tuple[int, int], bytes]:
     return {(lv, ix): d for lv, ix, d in CompactRange().extend(leaves)}
+
+
+def inclusion_proof(index: int, leaves: list[bytes]) -> list[bytes]:
+    """The proof as LogService assembles it: the path's stored nodes and the right edge."""
+    nodes = stored(leaves)
+    keys, fork = inclusion_path(index, len(leaves))
+    edge = RightEdge.of(CompactRange.from_nodes(len(leaves), nodes))
+    return inclusion_hashes(fork, [nodes[node_of_key(key)] for key in keys], edge)
 
 
 def flip(value: bytes, bit: int) -> bytes:
@@ -46,7 +57,7 @@ def test_inclusion_proof_matches_reference_and_mutations_fail(data: st.DataObjec
     n = data.draw(sizes)
     index = data.draw(st.integers(0, n - 1))
     leaves = leaves_of(n)
-    proof = assemble(inclusion_plan(index, n), stored(leaves))
+    proof = inclusion_proof(index, leaves)
     assert proof == reference.path(index, leaves)
     root = reference.mth(leaves)
     verify_inclusion(index, n, leaves[index], proof, root)
@@ -138,9 +149,57 @@ def test_compact_range_reports_every_perfect_node_once(n: int, data: st.DataObje
 @pytest.mark.parametrize(
     ("index", "size"), [(0, 0), (5, 5), (-1, 3), (6, 5)], ids=["empty", "equal", "neg", "past"]
 )
-def test_inclusion_plan_rejects_bad_positions(index: int, size: int) -> None:
+def test_inclusion_path_rejects_bad_positions(index: int, size: int) -> None:
     with pytest.raises(InvalidInput):
-        inclusion_plan(index, size)
+        inclusion_path(index, size)
+
+
+def path_length(index: int, n: int) -> int:
+    """len(PATH(index, D[n])), by the RFC's recursion (reference.path without hashing)."""
+    if n == 1:
+        return 0
+    k = reference.split(n)
+    return 1 + (path_length(index, k) if index < k else path_length(index - k, n - k))
+
+
+@given(st.data())
+@settings(max_examples=300)
+def test_inclusion_path_names_one_stored_node_per_hash_but_the_edge(data: st.DataObject) -> None:
+    n = data.draw(st.integers(1, 1 << 40))
+    index = data.draw(st.integers(0, n - 1))
+    keys, fork = inclusion_path(index, n)
+    ids = [node_of_key(key) for key in keys]
+    # Every node is a perfect subtree of the tree of size n, and none covers the leaf.
+    assert all((ix + 1) << lv <= n for lv, ix in ids)
+    assert not any(ix << lv <= index < (ix + 1) << lv for lv, ix in ids)
+    # The siblings come first, one per level below the fork; then the subtrees left of the
+    # fork, lowest (and rightmost) first.
+    assert [lv for lv, _ in ids[:fork]] == list(range(fork))
+    left = ids[fork:]
+    assert all(lv > fork for lv, _ in left)
+    assert [lv for lv, _ in left] == sorted(lv for lv, _ in left)
+    # With the right edge's fold, when the tree does not end on the fork, that is one hash
+    # per level of the RFC's PATH.
+    edge = 1 if n % (1 << fork) else 0
+    assert len(keys) + edge == path_length(index, n)
+
+
+@given(sizes, st.data())
+def test_right_edge_folds_the_tree_right_of_each_level(n: int, data: st.DataObject) -> None:
+    leaves = leaves_of(n)
+    edge = RightEdge.of(CompactRange.from_nodes(n, stored(leaves)))
+    assert edge.root == reference.mth(leaves)
+    level = data.draw(st.integers(0, n.bit_length() + 1))
+    start = (n >> level) << level
+    fold = edge.below(level)
+    assert fold == (reference.mth(leaves[start:]) if start < n else None)
+
+
+def test_right_edge_needs_one_fold_per_frontier_node() -> None:
+    with pytest.raises(InvalidInput):
+        RightEdge(7, (b"\0" * 32,) * 2)
+    with pytest.raises(InvalidInput):
+        RightEdge.of(CompactRange())
 
 
 @pytest.mark.parametrize(("a", "b"), [(0, 5), (6, 5), (-1, 2)], ids=["zero", "shrink", "neg"])

@@ -69,6 +69,16 @@ class MemoryProjection:
             and not is_recalled(self, item)
         )
 
+    def recalled_stock(self, custodian: str, gtin: str) -> int:
+        return sum(
+            1
+            for item in self.tables[Item.TABLE].values()
+            if item.custodian == custodian
+            and item.gtin == gtin
+            and item.status == ACTIVE
+            and is_recalled(self, item)
+        )
+
     def prefixes_overlapping(self, prefix: str) -> list[Prefix]:
         return [
             p

@@ -117,6 +117,9 @@ class ListingStatus:
     stock: int  # sellable items of the GTIN the seller holds now
     backed: bool
     reasons: list[str]
+    # The GTIN is recalled, an item the listing names is, or (a listing without serials) an
+    # item of the GTIN the seller holds is: a buyer may receive a recalled item.
+    recalled: bool
 
 
 _SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
@@ -221,11 +224,14 @@ def listing_status(store: LogStore, platform: str, listing_id: str) -> ListingSt
                 and i.status == "active"
                 and not is_recalled(view, i)
             )
-            if any(i is not None and is_recalled(view, i) for i in held):
+            recalled = any(i is not None and is_recalled(view, i) for i in held)
+            if recalled:
                 reasons.append("listed items are recalled")
         else:
             stock = view.stock(listing.seller, listing.gtin)
+            recalled = view.recalled_stock(listing.seller, listing.gtin) > 0
         if view.get(Recall, (listing.gtin, "")) is not None:
+            recalled = True
             reasons.append(f"GTIN {listing.gtin} is recalled")
         elif stock < listing.quantity and listing.quantity:
             recalled_lots = [r.lot for r in view.rows(Recall.TABLE) if r.gtin == listing.gtin]
@@ -243,7 +249,7 @@ def listing_status(store: LogStore, platform: str, listing_id: str) -> ListingSt
         reasons.append(
             f"the seller holds {stock} sellable items; the listing offers {listing.quantity}"
         )
-    return ListingStatus(listing, seller, stock, not reasons, reasons)
+    return ListingStatus(listing, seller, stock, not reasons, reasons, recalled)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -18,6 +18,7 @@ from ledger.storage.port import (
     StoredCheckpoint,
     StoredEntry,
 )
+from ledger.storage.witnesses import MemoryWitnessStore
 
 __all__ = ["MemoryStore"]
 
@@ -34,6 +35,7 @@ class MemoryStore:
         self._head = Head()
         self._projection = MemoryProjection()
         self._scans: list[ScanRecord] = []
+        self.witnesses = MemoryWitnessStore()
 
     def head(self) -> Head:
         with self._lock:

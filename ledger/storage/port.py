@@ -20,6 +20,7 @@ from ledger.decide import ScanRecord
 from ledger.hashing import CHAIN_GENESIS
 from ledger.merkle import CompactRange, NodeId
 from ledger.records import Changes, KeyRecord, View
+from ledger.storage.witnesses import WitnessStore
 
 __all__ = [
     "AppendBatch",
@@ -93,6 +94,11 @@ class ProjectionReader(View, Protocol):
         """Keys whose id starts with this byte (a code's key hint): an indexed range."""
         ...
 
+    def recalled_stock(self, custodian: str, gtin: str) -> int:
+        """Items of ``gtin`` held by ``custodian``, active but recalled (by item, lot or
+        GTIN): what ``stock`` leaves out because of recalls."""
+        ...
+
     def log_size(self) -> int:
         """How many log entries this projection reflects (read in the same snapshot)."""
         ...
@@ -139,6 +145,11 @@ class LogStore(Protocol):
     def recent_scans(self, item: str, since: int, limit: int = 500) -> list[ScanRecord]:
         """The distinct contexts an item was scanned in at or after ``since`` (ms): one
         record per context, with its latest time, newest first (at most ``limit``)."""
+        ...
+
+    @property
+    def witnesses(self) -> WitnessStore:
+        """Witness cosignatures of checkpoints, kept outside the log (storage/witnesses.py)."""
         ...
 
     def size(self) -> int:

@@ -169,6 +169,16 @@ class SqlProjection:
         )
         return int(rows[0][0])
 
+    def recalled_stock(self, custodian: str, gtin: str) -> int:
+        m = self.mark
+        rows = self._rows(
+            "SELECT COUNT(*) FROM items i WHERE i.custodian = "  # noqa: S608
+            f"{m} AND i.gtin = {m} AND i.status = {m} AND (i.recalled = {m} OR EXISTS "
+            "(SELECT 1 FROM recalls r WHERE r.gtin = i.gtin AND (r.lot = '' OR r.lot = i.lot)))",
+            (custodian, gtin, ACTIVE, True),
+        )
+        return int(rows[0][0])
+
     def prefixes_overlapping(self, prefix: str) -> list[Prefix]:
         # substr, not a range on the text: a range depends on the column's collation, and
         # PostgreSQL's default collations do not sort ':' right after '9'.

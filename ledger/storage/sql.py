@@ -15,17 +15,18 @@ import threading
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import create_engine, event, func, inspect, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool, StaticPool
-from sqlmodel import SQLModel
 
 from ledger.decide import ScanRecord
 from ledger.errors import Conflict, InvalidInput, NotFound, StorageUnavailable
 from ledger.merkle import CompactRange, NodeId, frontier_ids, node_key, node_of_key
+from ledger.storage.migrations import upgrade as migrate
 from ledger.storage.nodes import NodeCache
 from ledger.storage.port import (
     AppendBatch,
@@ -36,8 +37,9 @@ from ledger.storage.port import (
     StoredEntry,
 )
 from ledger.storage.projection_sql import SqlProjection, projection_metadata
-from ledger.storage.scans import scan_metadata, scan_rows, scan_sql, scans_from_rows
-from ledger.storage.tables import CheckpointRow, LogEntryRow, MerkleNodeRow, append_only_ddl
+from ledger.storage.scans import scan_rows, scan_sql, scans_from_rows
+from ledger.storage.tables import CheckpointRow, LogEntryRow, MerkleNodeRow
+from ledger.storage.witnesses import SqlWitnessStore
 
 __all__ = ["ADVISORY_LOCK_KEY", "SqlStore", "normalize_url"]
 
@@ -88,6 +90,13 @@ _INSERT_NODE = {
 }
 
 
+@lru_cache(maxsize=64)
+def _select_nodes(dialect: str, count: int) -> str:
+    """The IN query for ``count`` node keys (built once per count: proofs ask for a few)."""
+    mark = "?" if dialect == "sqlite" else "%s"
+    return _SELECT_NODES + "(" + ", ".join([mark] * count) + ")"
+
+
 def normalize_url(url: str) -> str:
     """Accept ``postgres://`` and ``postgresql://`` and use the psycopg 3 driver."""
     for prefix in ("postgres://", "postgresql://"):
@@ -130,9 +139,14 @@ class SqlStore:
                 self.engine if memory else self._make_engine(self.url, busy_timeout_ms, NullPool)
             )
             self.dialect = self.engine.dialect.name
+            self.witnesses = SqlWitnessStore(self.engine, self.dialect)
             self._driver_error: type[Exception] = self.engine.dialect.loaded_dbapi.Error
             if create:
-                self.create_schema()
+                try:
+                    self.create_schema()
+                except Exception:  # refused (a newer schema) or failed: no pooled connection leaks
+                    self.close()
+                    raise
         except OperationalError as exc:
             raise StorageUnavailable(f"cannot open the database: {_reason(exc)}") from None
         except ValueError as exc:  # a URL SQLAlchemy cannot parse
@@ -173,11 +187,16 @@ class SqlStore:
         raise InvalidInput("the database URL must start with sqlite:// or postgresql://")
 
     def create_schema(self) -> None:
-        """Create tables and append-only triggers (idempotent)."""
+        """Bring the database to this version's schema (idempotent, one process at a time).
+
+        The durable tables (log and triggers, scans, platform, witnesses) are migrated to
+        head by ``ledger.storage.migrations``: an empty database, one made before
+        migrations, or one at an older revision; one at a newer revision is refused. Then
+        projection tables whose columns changed are remade, to be refilled from the log."""
         with self._write() as conn:
-            if self.dialect == "postgresql":
+            if self.dialect == "postgresql":  # replicas starting together: one at a time
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})")
-            SQLModel.metadata.create_all(conn, tables=[_E, _N, _C], checkfirst=True)
+            migrate(conn)
             # Projections are derived: a table whose columns differ from this version's is
             # dropped and made again, and the store says it must be rebuilt from the log.
             inspector = inspect(conn)
@@ -189,13 +208,6 @@ class SqlStore:
                     table.drop(conn)
                     self.projection_stale = True
             projection_metadata.create_all(conn, checkfirst=True)
-            scan_metadata.create_all(conn, checkfirst=True)
-            cursor = conn.connection.cursor()  # raw DBAPI: no placeholder parsing of '%'
-            try:
-                for statement in append_only_ddl(self.dialect):
-                    cursor.execute(statement)
-            finally:
-                cursor.close()
 
     def close(self) -> None:
         with self._readers_lock:
@@ -476,16 +488,12 @@ class SqlStore:
         on this thread's reader connection with plain DBAPI calls: a pool checkout and
         SQLAlchemy's statement set-up each cost more than the query (bench/README.md,
         proofs). Inside a ``reader()`` the reads join its snapshot."""
-        cache = self._node_cache
-        found = cache.lookup(keys)
-        if None not in found:
-            return found
-        missing = [key for key, digest in zip(keys, found, strict=True) if digest is None]
-        read = self._read_nodes(missing, cache)
-        return [
-            read.get(key) if digest is None else digest
-            for key, digest in zip(keys, found, strict=True)
-        ]
+        found, missing = self._node_cache.lookup(keys)
+        if missing:
+            read = self._read_nodes([keys[i] for i in missing], self._node_cache)
+            for i in missing:
+                found[i] = read.get(keys[i])
+        return found
 
     def _read_nodes(self, keys: Sequence[int], cache: NodeCache | None) -> dict[int, bytes]:
         """Read nodes from the database. With a cache, a node at a level it keeps is read
@@ -498,22 +506,28 @@ class SqlStore:
                 points.append(key)
             else:
                 chunks[span[0]] = span[1]
-        mark = "?" if self.dialect == "sqlite" else "%s"
         read: dict[int, bytes] = {}
         raw = self._reader_connection()
         try:
             driver = raw.driver_connection
             for first, last in chunks.items():
                 cursor = driver.execute(_SELECT_NODE_RANGE[self.dialect], (first, last))
-                rows = [(int(k), bytes(h)) for k, h in cursor.fetchall()]
+                rows = cursor.fetchall()  # (int, bytes) from both drivers, as they are
                 if cache is not None:
                     cache.fill(first, rows)
                 read.update(rows)
             points.sort()
-            for i in range(0, len(points), _IN_CHUNK):
-                chunk = points[i : i + _IN_CHUNK]
-                sql = _SELECT_NODES + "(" + ", ".join([mark] * len(chunk)) + ")"
-                read.update((int(k), bytes(h)) for k, h in driver.execute(sql, chunk).fetchall())
+            if 1 < len(points) == points[-1] - points[0] + 1:
+                # Consecutive keys (a proof's block of leaves): one range read, one b-tree
+                # descent instead of one per key.
+                span = (points[0], points[-1])
+                cursor = driver.execute(_SELECT_NODE_RANGE[self.dialect], span)
+                read.update((int(k), bytes(h)) for k, h in cursor.fetchall())
+            else:
+                for i in range(0, len(points), _IN_CHUNK):
+                    chunk = points[i : i + _IN_CHUNK]
+                    cursor = driver.execute(_select_nodes(self.dialect, len(chunk)), chunk)
+                    read.update((int(k), bytes(h)) for k, h in cursor.fetchall())
         except self._driver_error as exc:
             if not self._readers.depth:  # inside a reader(), the reader handles its connection
                 self._drop_reader(raw)

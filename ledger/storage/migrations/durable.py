@@ -1,0 +1,31 @@
+"""The durable tables as this version's code defines them: what the migrations must build.
+
+The code reads and writes these ``Table`` objects; the migrations create the tables. Both
+must agree: ``env.py`` compares a database with them (``alembic revision --autogenerate``
+drafts the next revision from the difference) and tests/integration/test_migrations.py
+checks that a database at head matches them column for column, index for index, and has
+the triggers of ``tables.append_only_ddl``. A change here without a revision fails there.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+from ledger.storage import tables
+from ledger.storage.platform_sql import platform_metadata
+from ledger.storage.projection_sql import PROJECTION_TABLES
+from ledger.storage.scans import scan_metadata
+from ledger.storage.witnesses import witness_metadata
+
+__all__ = ["DERIVED_TABLES", "DURABLE_METADATA"]
+
+#: Every durable table, by the metadata its module defines it on. ``tables`` defines the
+#: log tables on SQLModel's metadata (the only SQLModel tables: the tests check).
+DURABLE_METADATA: tuple[MetaData, ...] = (
+    tables.LogEntryRow.metadata,
+    scan_metadata,
+    platform_metadata,
+    witness_metadata,
+)
+#: Projection tables: derived from the log, remade by ``create_schema``, never migrated.
+DERIVED_TABLES = frozenset(PROJECTION_TABLES)

@@ -1,0 +1,242 @@
+"""Witness cosignatures of the log's checkpoints, kept outside the log.
+
+A witness (C2SP tlog-witness) hands back the operator's checkpoint note with its C2SP
+tlog-cosignature line appended; ``api/routes/log.py`` verifies it and keeps it here, so every
+worker and replica of the service serves it (``GET /v1/log/checkpoint?cosigned=1``), and a
+restart loses nothing. Operational state, not evidence: anyone can re-verify a cosignature
+from its line, and losing one loses no provenance. One table:
+
+    witness_cosignatures  tree size, witness name, key id (hex), the witness's timestamp
+                          (seconds), the cosignature line, the operator's note it cosigns,
+                          received (ms); primary key (tree size, witness name, key id)
+
+Per tree size, each witness's newest cosignature (by its own timestamp) is kept; only the
+newest ``keep`` tree sizes are kept, older rows are pruned on insert. ``MemoryWitnessStore``
+is the fake with the same contract.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import BigInteger, Column, MetaData, Table, Text, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from ledger.errors import Conflict, InvalidInput, StorageUnavailable
+
+__all__ = [
+    "Cosignature",
+    "MemoryWitnessStore",
+    "SqlWitnessStore",
+    "WitnessStore",
+    "witness_metadata",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Cosignature:
+    """One witness's verified cosignature of a checkpoint."""
+
+    witness: str  # the witness's key name
+    key_id: bytes  # the 4-byte note key id of its cosignature key
+    timestamp: int  # seconds since the epoch, as the witness signed
+    line: str  # the signature line, "— <name> <base64>\n"
+
+
+def _mismatch(tree_size: int) -> Conflict:
+    # Cannot happen for a verified checkpoint of one log (Ed25519 is deterministic, and the
+    # root was compared with the log's): a second note of one size is a split view.
+    return Conflict(
+        f"another checkpoint of size {tree_size} was cosigned before",
+        code="checkpoint_mismatch",
+    )
+
+
+def _check_keep(keep: int) -> None:
+    if keep < 1:
+        raise InvalidInput("keep at least one cosigned tree size")
+
+
+class WitnessStore(Protocol):
+    """What the witness routes need from storage."""
+
+    def add(
+        self,
+        tree_size: int,
+        note: str,
+        cosignatures: Sequence[Cosignature],
+        *,
+        received: int,
+        keep: int,
+    ) -> None:
+        """Keep each witness's newest cosignature of ``note``, the operator's signed note of
+        ``tree_size``; Conflict if another note of this size was cosigned before. Then drop
+        every tree size but the newest ``keep``."""
+        ...
+
+    def cosigned(self, tree_size: int | None = None) -> str | None:
+        """The cosigned checkpoint of ``tree_size`` (default: the newest one cosigned): the
+        operator's note plus the kept cosignature lines, sorted; None when none is kept."""
+        ...
+
+
+# --- SQL ---------------------------------------------------------------------------------------
+
+witness_metadata = MetaData()
+_cosigs = Table(
+    "witness_cosignatures",
+    witness_metadata,
+    Column("tree_size", BigInteger, primary_key=True, autoincrement=False),
+    Column("witness", Text, primary_key=True),
+    Column("key_id", Text, primary_key=True),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("line", Text, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("received", BigInteger, nullable=False),
+)
+
+
+class SqlWitnessStore:
+    """The cosignature table in the log's database (SQLite or PostgreSQL); ``SqlStore``
+    creates it with the other tables."""
+
+    def __init__(self, engine: Engine, dialect: str) -> None:
+        self.engine = engine
+        self.dialect = dialect
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[Connection]:
+        try:
+            with self.engine.connect() as conn:
+                conn.info["write"] = write  # SQLite: BEGIN IMMEDIATE (see SqlStore)
+                try:
+                    with conn.begin():
+                        yield conn
+                finally:
+                    conn.info["write"] = False
+        except IntegrityError:
+            raise Conflict("the database refused the write (a duplicate)") from None
+        except OperationalError as exc:
+            raise StorageUnavailable(f"database unavailable: {type(exc.orig).__name__}") from None
+
+    def add(
+        self,
+        tree_size: int,
+        note: str,
+        cosignatures: Sequence[Cosignature],
+        *,
+        received: int,
+        keep: int,
+    ) -> None:
+        _check_keep(keep)
+        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        with self._transaction(write=True) as conn:
+            other = conn.execute(
+                select(_cosigs.c.note)
+                .where(_cosigs.c.tree_size == tree_size, _cosigs.c.note != note)
+                .limit(1)
+            ).first()
+            if other is not None:
+                raise _mismatch(tree_size)
+            for cosig in cosignatures:
+                statement = dialect_insert(_cosigs).values(
+                    tree_size=tree_size,
+                    witness=cosig.witness,
+                    key_id=cosig.key_id.hex(),
+                    timestamp=cosig.timestamp,
+                    line=cosig.line,
+                    note=note,
+                    received=received,
+                )
+                newer = statement.excluded
+                conn.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=["tree_size", "witness", "key_id"],
+                        set_={
+                            "timestamp": newer.timestamp,
+                            "line": newer.line,
+                            "received": newer.received,
+                        },
+                        where=_cosigs.c.timestamp < newer.timestamp,
+                    )
+                )
+            oldest_kept = conn.execute(
+                select(_cosigs.c.tree_size)
+                .distinct()
+                .order_by(_cosigs.c.tree_size.desc())
+                .offset(keep - 1)
+                .limit(1)
+            ).scalar()
+            if oldest_kept is not None:
+                conn.execute(delete(_cosigs).where(_cosigs.c.tree_size < oldest_kept))
+
+    def cosigned(self, tree_size: int | None = None) -> str | None:
+        with self._transaction(write=False) as conn:
+            if tree_size is None:
+                tree_size = conn.execute(
+                    select(_cosigs.c.tree_size).order_by(_cosigs.c.tree_size.desc()).limit(1)
+                ).scalar()
+                if tree_size is None:
+                    return None
+            rows: list[Any] = list(
+                conn.execute(
+                    select(_cosigs.c.note, _cosigs.c.line).where(_cosigs.c.tree_size == tree_size)
+                )
+            )
+        if not rows:
+            return None
+        return str(rows[0][0]) + "".join(sorted(str(r[1]) for r in rows))
+
+
+# --- memory ------------------------------------------------------------------------------------
+
+
+class MemoryWitnessStore:
+    """The fake: the operator's note and the lines by witness key, per tree size, under a
+    lock. ``MemoryStore`` holds one, so apps sharing a store share its cosignatures."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sizes: dict[int, tuple[str, dict[tuple[str, bytes], Cosignature]]] = {}
+
+    def add(
+        self,
+        tree_size: int,
+        note: str,
+        cosignatures: Sequence[Cosignature],
+        *,
+        received: int,
+        keep: int,
+    ) -> None:
+        _check_keep(keep)
+        with self._lock:
+            found = self._sizes.get(tree_size)
+            if found is not None and found[0] != note:
+                raise _mismatch(tree_size)
+            lines = found[1] if found is not None else {}
+            for cosig in cosignatures:
+                key = (cosig.witness, cosig.key_id)
+                if key not in lines or lines[key].timestamp < cosig.timestamp:
+                    lines[key] = cosig
+            if lines:
+                self._sizes[tree_size] = (note, lines)
+            for old in sorted(self._sizes)[:-keep]:
+                del self._sizes[old]
+
+    def cosigned(self, tree_size: int | None = None) -> str | None:
+        with self._lock:
+            if tree_size is None:
+                if not self._sizes:
+                    return None
+                tree_size = max(self._sizes)
+            found = self._sizes.get(tree_size)
+            if found is None:
+                return None
+            note, lines = found
+            return note + "".join(sorted(c.line for c in lines.values()))

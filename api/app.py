@@ -1,8 +1,8 @@
 """The Tracemark HTTP service: ``create_app(settings)`` builds the FastAPI application.
 
-Routes live in ``api/routes/`` (verify, log, ledger, platform, pages); this module wires
-them to one ``AppState`` (the log service, the verifier, settings, metrics, rate limiter)
-and owns the guard rails every route shares:
+Routes live in ``api/routes/`` (verify, log, ledger, platform, webhooks, pages); this module
+wires them to one ``AppState`` (the log service, the verifier, settings, metrics, rate
+limiter) and owns the guard rails every route shares:
 
 - every error is JSON ``{"error": {"code", "message"}}`` with a 4xx status (503 with
   Retry-After when storage is unavailable); an unexpected exception is logged and answered
@@ -127,10 +127,10 @@ def create_app(settings: Settings | None = None, *, service: LogService | None =
     _install_errors(app)
     _install_middleware(app, state)
     # Routes import state_of from here, so they are imported once the app exists.
-    from api.routes import ledger, pages, platform, verify  # noqa: PLC0415
+    from api.routes import ledger, pages, platform, scan, verify, webhooks  # noqa: PLC0415
     from api.routes import log as log_routes  # noqa: PLC0415
 
-    for module in (verify, log_routes, ledger, platform, pages):
+    for module in (verify, scan, log_routes, ledger, platform, webhooks, pages):
         app.include_router(module.router)
     return app
 
@@ -179,32 +179,60 @@ def _install_middleware(app: FastAPI, state: AppState) -> None:
             allow_headers=["*"],
         )
 
-    @app.middleware("http")
-    async def guard(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    app.add_middleware(_Guard, state=state)
+
+
+class _Guard:
+    """Body bounds, rate limits and request metrics, as plain ASGI middleware.
+
+    Starlette's ``BaseHTTPMiddleware`` (``@app.middleware``) wraps every request in extra
+    tasks and streams; on a constant endpoint it cost as much as the rest of the stack."""
+
+    def __init__(self, app: Callable[..., Awaitable[None]], state: AppState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
+        refusal = self._refusal(scope)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        status = 500
+
+        async def send_status(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            path = getattr(scope.get("route"), "path", "unmatched")
+            self.state.metrics.observe(scope["method"], path, status, time.perf_counter() - started)
+
+    def _refusal(self, scope: dict[str, Any]) -> Response | None:
+        settings = self.state.settings
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length")
+        path: str = scope["path"]
+        limit = settings.scan_max_bytes if path == "/v1/scan" else settings.max_body_bytes
+        if length is not None and (not length.isdigit() or int(length) > limit):
             return error_response(
-                413,
-                "body_too_large",
-                f"request bodies are limited to {settings.max_body_bytes} bytes",
+                413, "body_too_large", f"request bodies are limited to {limit} bytes"
             )
-        if request.method == "POST" and length is None and request.headers.get("transfer-encoding"):
+        if scope["method"] == "POST" and length is None and headers.get(b"transfer-encoding"):
             return error_response(411, "length_required", "send a Content-Length header")
-        client = request.client.host if request.client else "unknown"
-        platform_call = request.url.path.startswith(("/v1/listings/verify", "/v1/webhooks"))
-        keyed = platform_call and bool(request.headers.get("x-api-key"))
-        wait = state.limiter.check(client, public=not keyed)
+        client = scope["client"][0] if scope.get("client") else "unknown"
+        platform_call = path.startswith(("/v1/listings/verify", "/v1/webhooks"))
+        keyed = platform_call and bool(headers.get(b"x-api-key"))
+        wait = self.state.limiter.check(client, public=not keyed)
         if wait:
             return error_response(
                 429, "rate_limited", "too many requests; slow down", {"Retry-After": str(wait)}
             )
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        state.metrics.observe(
-            request.method, path, response.status_code, time.perf_counter() - started
-        )
-        return response
+        return None

@@ -380,6 +380,7 @@ def listing_show(
         "status": lst.status,
         "stock": status.stock,
         "backed": status.backed,
+        "recalled": status.recalled,
         "reasons": status.reasons,
     }
 

@@ -58,7 +58,7 @@ def badge_state(status: ListingStatus | None) -> str:
         return "unknown"
     if status.listing.status != "open":
         return "closed"
-    if any("recall" in reason for reason in status.reasons):
+    if status.recalled:
         return "recalled"
     return "backed" if status.backed else "not_backed"
 
@@ -93,7 +93,7 @@ def listing_payload(
         "stream": stream,
         "state": state,
         "backed": bool(status and status.backed),
-        "recalled": state == "recalled",
+        "recalled": bool(status and status.recalled),
         "stock": status.stock if status else 0,
         "quantity": status.listing.quantity if status else 0,
         "seller": status.listing.seller if status else "",

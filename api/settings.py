@@ -11,10 +11,13 @@
     TRACEMARK_CORS_ORIGINS   comma-separated origins allowed to call the API from pages
     TRACEMARK_RATE_LIMIT     requests per minute per client on public endpoints (600; 0 off)
     TRACEMARK_MAX_BODY       largest request body in bytes (1048576)
+    TRACEMARK_SCAN_MAX_BYTES largest image POST /v1/scan accepts, in bytes (8388608)
     TRACEMARK_CLONE_WINDOW_S window of the scan-velocity clone rule (3600)
     TRACEMARK_CLONE_MAX_STREAMS / _PLACES / _DEVICES   its limits (1 / 3 / 50)
     TRACEMARK_OVERLAY_NONCE_S lifetime of the overlay's listing-QR nonce (600)
     TRACEMARK_SCAN_SALT      salt of the coarse device hashes kept with scans (random)
+    TRACEMARK_WITNESSES      cosignature verifier keys of the log's witnesses, separated by
+                             commas or whitespace (none)
 
 docs/operations.md has the same table.
 """
@@ -22,11 +25,13 @@ docs/operations.md has the same table.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ledger.checkpoint import CosignatureVerifier
 from ledger.decide import Thresholds
 from ledger.errors import InvalidInput
 
@@ -46,6 +51,22 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int = 0) -> int:
     return value
 
 
+def _witnesses(env: Mapping[str, str]) -> tuple[CosignatureVerifier, ...]:
+    """``TRACEMARK_WITNESSES``: C2SP cosignature (type 0x04) verifier keys
+    ``<name>+<hex key id>+base64(0x04 || key)``, separated by commas or whitespace; a key
+    given twice counts once. A key that does not parse stops the service from starting."""
+    found: dict[tuple[str, bytes], CosignatureVerifier] = {}
+    for vkey in re.split(r"[\s,]+", env.get("TRACEMARK_WITNESSES", "")):
+        if not vkey:
+            continue
+        try:
+            verifier = CosignatureVerifier.from_vkey(vkey)
+        except InvalidInput as exc:
+            raise InvalidInput(f"TRACEMARK_WITNESSES: {exc.message}") from None
+        found[(verifier.name, verifier.key_id)] = verifier
+    return tuple(found.values())
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"
@@ -57,9 +78,11 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     rate_limit_per_minute: int = 600
     max_body_bytes: int = 1 << 20
+    scan_max_bytes: int = 8 << 20
     thresholds: Thresholds = field(default_factory=Thresholds)
     scan_salt: bytes = field(default_factory=lambda: secrets.token_bytes(16))
     overlay_nonce_window_s: int = 600
+    witnesses: tuple[CosignatureVerifier, ...] = ()
 
     @property
     def production(self) -> bool:
@@ -88,6 +111,7 @@ class Settings:
             cors_origins=origins,
             rate_limit_per_minute=_int(env, "TRACEMARK_RATE_LIMIT", 600),
             max_body_bytes=_int(env, "TRACEMARK_MAX_BODY", 1 << 20, low=1024),
+            scan_max_bytes=_int(env, "TRACEMARK_SCAN_MAX_BYTES", 8 << 20, low=1024),
             thresholds=Thresholds(
                 window_ms=_int(env, "TRACEMARK_CLONE_WINDOW_S", 3600, low=1) * 1000,
                 max_streams=_int(env, "TRACEMARK_CLONE_MAX_STREAMS", 1, low=1),
@@ -96,4 +120,5 @@ class Settings:
             ),
             scan_salt=salt.encode() if salt else secrets.token_bytes(16),
             overlay_nonce_window_s=_int(env, "TRACEMARK_OVERLAY_NONCE_S", 600, low=60),
+            witnesses=_witnesses(env),
         )

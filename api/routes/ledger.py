@@ -250,6 +250,9 @@ class ListingOut(BaseModel):
     status: str
     stock: int = Field(..., description="sellable items of the GTIN the seller holds now")
     backed: bool
+    recalled: bool = Field(
+        ..., description="the GTIN, a listed item or a held item of the GTIN is recalled"
+    )
     reasons: list[str]
 
 
@@ -273,5 +276,6 @@ def listing(
         "status": lst.status,
         "stock": status.stock,
         "backed": status.backed,
+        "recalled": status.recalled,
         "reasons": status.reasons,
     }

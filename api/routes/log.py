@@ -9,19 +9,17 @@
 
 A server that holds the operator key signs a fresh checkpoint whenever the log grew before
 answering; a replica without the key serves the latest stored one. Witnesses are the
-cosignature verifier keys in ``TRACEMARK_WITNESSES`` (``witness_verifiers``); their
-cosignatures are kept in this process's memory, by tree size (docs/api.md).
+cosignature verifier keys of ``Settings.witnesses`` (``TRACEMARK_WITNESSES``); their verified
+cosignatures are stored in the log's database (``ledger/storage/witnesses.py``), so every
+worker and replica serves them (docs/api.md).
 """
 
 from __future__ import annotations
 
 import base64
 import logging
-import os
-import re
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,12 +30,13 @@ from pydantic import BaseModel, Field
 
 from api.app import AppState, error_response, state_of
 from ledger import errors
-from ledger.checkpoint import CosignatureVerifier, open_checkpoint
+from ledger.checkpoint import open_checkpoint
 from ledger.merkle import MAX_TREE_SIZE
 from ledger.note import Signature, open_note
 from ledger.queries import trust_bundle
 from ledger.service import LogService, now_ms
 from ledger.storage.port import StoredCheckpoint
+from ledger.storage.witnesses import Cosignature
 from ledger.trust import TrustBundle
 
 __all__ = [
@@ -45,24 +44,21 @@ __all__ = [
     "MAX_ENTRIES",
     "ErrorBody",
     "ErrorResponse",
-    "WitnessBook",
     "b64",
     "fresh_checkpoint",
     "log_state",
     "router",
-    "witness_verifiers",
 ]
 
 log = logging.getLogger("tracemark")
 
 MAX_ENTRIES = 1_000
-#: Cosigned tree sizes kept in memory, and recent checkpoint notes kept for proofs.
+#: Cosigned tree sizes kept in the database, and recent checkpoint notes kept for proofs.
 KEEP_COSIGNED = 64
 KEEP_NOTES = 1_024
 TRUST_TTL_MS = 60_000
 MAX_COSIGNED_NOTE = 65_536
 _TEXT = "text/plain; charset=utf-8"
-_SPLIT = re.compile(r"[\s,]+")
 
 
 class ErrorBody(BaseModel):
@@ -97,70 +93,11 @@ def b64(value: bytes) -> str:
     return base64.b64encode(value).decode("ascii")
 
 
-# --- witnesses -----------------------------------------------------------------------------
-
-
-def witness_verifiers(env: Mapping[str, str]) -> tuple[CosignatureVerifier, ...]:
-    """The witnesses in ``TRACEMARK_WITNESSES``: cosignature (type 0x04) verifier keys
-    ``<name>+<hex key id>+base64(0x04 || key)``, separated by commas or whitespace."""
-    text = env.get("TRACEMARK_WITNESSES", "")
-    found: dict[tuple[str, bytes], CosignatureVerifier] = {}
-    for vkey in (v for v in _SPLIT.split(text) if v):
-        try:
-            verifier = CosignatureVerifier.from_vkey(vkey)
-        except errors.InvalidInput as exc:
-            raise errors.InvalidInput(f"TRACEMARK_WITNESSES: {exc.message}") from None
-        found[(verifier.name, verifier.key_id)] = verifier
-    return tuple(found.values())
-
-
-@dataclass
-class _Cosigned:
-    note: str  # the operator's signed note the cosignatures are appended to
-    lines: dict[tuple[str, bytes], tuple[int, str]] = field(default_factory=dict)
-
-
-class WitnessBook:
-    """Verified cosignature lines by tree size (the newest ``keep`` sizes), in memory."""
-
-    def __init__(self, keep: int = KEEP_COSIGNED) -> None:
-        self.keep = keep
-        self._sizes: dict[int, _Cosigned] = {}
-        self._lock = threading.Lock()
-
-    def add(self, tree_size: int, note: str, signatures: list[tuple[Signature, int]]) -> None:
-        """Keep each witness's newest cosignature of this checkpoint (by its timestamp).
-
-        ``note`` is the operator's note of ``tree_size``, as the log serves it."""
-        with self._lock:
-            entry = self._sizes.setdefault(tree_size, _Cosigned(note))
-            if entry.note != note:  # cannot happen for verified checkpoints of one log
-                raise errors.Conflict("another checkpoint of this size was cosigned before")
-            for sig, timestamp in signatures:
-                key = (sig.name, sig.key_id)
-                if key not in entry.lines or entry.lines[key][0] < timestamp:
-                    entry.lines[key] = (timestamp, sig.line)
-            for old in sorted(self._sizes)[: -self.keep]:
-                del self._sizes[old]
-
-    def newest(self) -> str | None:
-        """The newest cosigned checkpoint: the operator's note plus the cosignature lines."""
-        with self._lock:
-            if not self._sizes:
-                return None
-            entry = self._sizes[max(self._sizes)]
-            lines = sorted(line for _, line in entry.lines.values())
-            return entry.note + "".join(lines)
-
-
 # --- per-app state of these routes ----------------------------------------------------------
 
 
 @dataclass
 class LogRoutesState:
-    witnesses: tuple[CosignatureVerifier, ...] = ()
-    witness_problem: str = ""  # set when TRACEMARK_WITNESSES does not parse
-    book: WitnessBook = field(default_factory=WitnessBook)
     notes: OrderedDict[int, str] = field(default_factory=OrderedDict)
     trust: tuple[int, int, bytes] | None = None  # (tree size, created, bundle file)
     key_checked: bool = False
@@ -183,7 +120,7 @@ _STATE_LOCK = threading.Lock()
 
 
 def log_state(request: Request) -> LogRoutesState:
-    """This app's state for the log routes, made on first use (reads TRACEMARK_WITNESSES)."""
+    """This app's state for the log routes, made on first use."""
     app_state = request.app.state
     found: LogRoutesState | None = getattr(app_state, "tracemark_log", None)
     if found is not None:
@@ -192,11 +129,6 @@ def log_state(request: Request) -> LogRoutesState:
         found = getattr(app_state, "tracemark_log", None)
         if found is None:
             found = LogRoutesState()
-            try:
-                found.witnesses = witness_verifiers(os.environ)
-            except errors.InvalidInput as exc:
-                found.witness_problem = exc.message
-                log.error("witness keys ignored: %s", exc.message)
             app_state.tracemark_log = found
     return found
 
@@ -264,7 +196,7 @@ def checkpoint(
     cosignature lines appended (the latest checkpoint when no witness cosigned yet).
     """
     state, routes = state_of(request), log_state(request)
-    witnessed = routes.book.newest() if cosigned else None
+    witnessed = state.service.store.witnesses.cosigned() if cosigned else None
     if witnessed is not None:
         return _text(witnessed)
     return _text(fresh_checkpoint(state, routes).note)
@@ -427,9 +359,7 @@ async def witness_cosignature(request: Request) -> Any:
     tlog-cosignature, type 0x04) appended. The log's signature, the root (equal to this
     log's root at that size) and the cosignatures of configured witnesses are verified;
     verified cosignatures are then served by ``GET /v1/log/checkpoint?cosigned=1``."""
-    state, routes = state_of(request), log_state(request)
-    if routes.witness_problem:
-        return error_response(503, "witnesses_misconfigured", routes.witness_problem)
+    state = state_of(request)
     data = await request.body()
     if len(data) > MAX_COSIGNED_NOTE:
         raise errors.LimitExceeded(f"a cosigned checkpoint is at most {MAX_COSIGNED_NOTE} bytes")
@@ -437,7 +367,7 @@ async def witness_cosignature(request: Request) -> Any:
         note = data.decode("utf-8")
     except UnicodeDecodeError:
         raise errors.InvalidInput("the note is not valid UTF-8") from None
-    stamped = await run_in_threadpool(_accept_cosigned, state, routes, note)
+    stamped = await run_in_threadpool(_accept_cosigned, state, note)
     if stamped is None:
         return error_response(
             403, "unknown_witness", "the note carries no cosignature of a witness this log knows"
@@ -452,10 +382,8 @@ async def witness_cosignature(request: Request) -> Any:
     }
 
 
-def _accept_cosigned(
-    state: AppState, routes: LogRoutesState, note: str
-) -> tuple[int, list[tuple[Signature, int]]] | None:
-    """Verify a cosigned checkpoint against this log and the witnesses, and keep its
+def _accept_cosigned(state: AppState, note: str) -> tuple[int, list[tuple[Signature, int]]] | None:
+    """Verify a cosigned checkpoint against this log and the witnesses, and store its
     cosignatures. None when no known witness cosigned it."""
     info = state.service.info()
     signed = open_checkpoint(note, info.verifier, origin=info.origin)
@@ -473,14 +401,21 @@ def _accept_cosigned(
             f"the checkpoint's root differs from the log's root at size {body.tree_size}",
             code="checkpoint_mismatch",
         )
-    known = {(w.name, w.key_id) for w in routes.witnesses}
+    witnesses = state.settings.witnesses
+    known = {(w.name, w.key_id) for w in witnesses}
     if not any((s.name, s.key_id) in known for s in signed.other_signatures):
         return None
-    opened = open_note(note, routes.witnesses)  # SignatureError if a known one fails
+    opened = open_note(note, witnesses)  # SignatureError if a known one fails
     stamped = [(sig, int.from_bytes(sig.signature[:8], "big")) for sig in opened.verified]
     # Ed25519 is deterministic: this is byte for byte the note the log signed and stores.
     operator_note = signed.text + "\n" + signed.log_signature.line
-    routes.book.add(body.tree_size, operator_note, stamped)
+    state.service.store.witnesses.add(
+        body.tree_size,
+        operator_note,
+        [Cosignature(sig.name, sig.key_id, stamp, sig.line) for sig, stamp in stamped],
+        received=now_ms(),
+        keep=KEEP_COSIGNED,
+    )
     return body.tree_size, stamped
 
 

@@ -9,8 +9,8 @@ item's provenance and an inclusion proof; ``/v1/verify/batch`` takes up to 1,000
 from __future__ import annotations
 
 import base64
-import json
 import datetime as dt
+import json
 from typing import Any
 
 from fastapi import APIRouter, Request

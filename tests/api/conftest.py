@@ -28,7 +28,7 @@ RESOLVER = "https://vt.example.test"
 WITNESS = "witness.test"
 WITNESS_KEY = PrivateKey.from_seed(b"witness-one-TEST-ONLY-seed-bytes")  # TEST ONLY
 OTHER_WITNESS_KEY = PrivateKey.from_seed(b"witness-two-TEST-ONLY-seed-bytes")  # TEST ONLY
-WITNESS_VKEY = CosignatureVerifier.from_public_key(WITNESS, WITNESS_KEY.public_key).to_vkey()
+WITNESS_VERIFIER = CosignatureVerifier.from_public_key(WITNESS, WITNESS_KEY.public_key)
 
 
 def settings(tmp_path: Path) -> Settings:
@@ -37,6 +37,7 @@ def settings(tmp_path: Path) -> Settings:
         key_file=tmp_path / "absent.key",
         resolver=RESOLVER,
         rate_limit_per_minute=0,
+        witnesses=(WITNESS_VERIFIER,),
     )
 
 
@@ -61,9 +62,7 @@ def _api(
     request: pytest.FixtureRequest,
     tmp_path: Path,
     operator_key: PrivateKey,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Api]:
-    monkeypatch.setenv("TRACEMARK_WITNESSES", WITNESS_VKEY)
     store = make_store(backend, request, tmp_path)
     service = initialized(store, operator_key, now=T0 - 10_000)
     service.log_key = operator_key
@@ -79,10 +78,9 @@ def api(
     request: pytest.FixtureRequest,
     tmp_path: Path,
     operator_key: PrivateKey,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Api]:
     """The app over each store."""
-    yield from _api(request.param, request, tmp_path, operator_key, monkeypatch)
+    yield from _api(request.param, request, tmp_path, operator_key)
 
 
 @pytest.fixture
@@ -90,7 +88,6 @@ def memory_api(
     request: pytest.FixtureRequest,
     tmp_path: Path,
     operator_key: PrivateKey,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Api]:
     """The app over the in-memory store: for checks of the HTTP layer alone (validation)."""
-    yield from _api("memory", request, tmp_path, operator_key, monkeypatch)
+    yield from _api("memory", request, tmp_path, operator_key)

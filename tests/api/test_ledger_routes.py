@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from ledger.entries import NOTICE, sign_entry
-from ledger.events import COMMISSION, KEY_REVOKE
+from ledger.events import COMMISSION, KEY_REVOKE, RECALL
 from ledger.merkle import verify_inclusion
 from tests.api.conftest import Api
 from tests.api.test_log_routes import b64d, error_code
-from tests.supply import GTIN, OTHER_GTIN, TZ, ids, key_for
+from tests.supply import GTIN, GTIN_B, OTHER_GTIN, TZ, ids, key_for
 
 
 def commission(api: Api, serials: list[str], actor: str = "fishco", gtin: str = GTIN):  # type: ignore[no-untyped-def]
@@ -270,6 +270,50 @@ def test_listing_not_backed_says_why(api: Api) -> None:
     assert body["backed"] is False
     assert body["stock"] == 0
     assert any("holds 0 sellable" in reason for reason in body["reasons"])
+
+
+def recall(api: Api, **fields: Any) -> None:
+    s = api.supply
+    s.ok(RECALL, s.event("fishco", gtin=GTIN_B, reason="test recall", **fields), s.keys["fishco"])
+
+
+def listing_flags(api: Api, listing: str) -> tuple[bool, bool, int]:
+    body = api.client.get(f"/v1/listings/tiktok/{listing}").json()
+    return body["recalled"], body["backed"], body["stock"]
+
+
+def test_listing_recalled_when_the_seller_holds_recalled_items(api: Api) -> None:
+    s = api.supply
+    s.commission("fishco", GTIN_B, {"list": ["A1", "A2", "A3"]}, lot="LA")
+    s.commission("fishco", GTIN_B, {"list": ["B1", "B2"]}, lot="LB")
+    s.commission("fishco", GTIN_B, {"list": ["C1"]}, lot="LC")
+    s.ship("fishco", "shop-a", ids(GTIN_B, "A1", "A2", "A3", "B1", "B2"), "S-A")
+    s.receive("shop-a", "fishco", "S-A")
+    s.listing("shop-a", "tiktok", "by-gtin", GTIN_B, quantity=2)
+    s.listing("shop-a", "tiktok", "by-serial", GTIN_B, serials=ids(GTIN_B, "A1"))
+    assert listing_flags(api, "by-gtin") == (False, True, 5)
+    # A lot the producer still holds is recalled: nothing shop-a holds is.
+    recall(api, scope="lot", lot="LC")
+    assert listing_flags(api, "by-gtin") == (False, True, 5)
+    # A lot shop-a holds: the listing may ship a recalled item, though enough stock is left.
+    recall(api, scope="lot", lot="LB")
+    assert listing_flags(api, "by-gtin") == (True, True, 3)
+    assert listing_flags(api, "by-serial") == (False, True, 1)  # A1 is not recalled
+    recall(api, scope="items", serials=["A1"])
+    assert listing_flags(api, "by-serial") == (True, False, 0)
+    assert listing_flags(api, "by-gtin") == (True, True, 2)
+
+
+def test_listing_recalled_with_its_gtin_even_without_stock(api: Api) -> None:
+    s = api.supply
+    s.commission("fishco", GTIN_B, {"list": ["D1"]})
+    s.ship("fishco", "shop-a", ids(GTIN_B, "D1"), "S-D")
+    s.receive("shop-a", "fishco", "S-D")
+    s.listing("shop-a", "tiktok", "gone", GTIN_B, quantity=1)
+    s.ship("shop-a", "distri", ids(GTIN_B, "D1"), "S-back")  # the stock leaves
+    assert listing_flags(api, "gone") == (False, False, 0)
+    recall(api, scope="gtin")
+    assert listing_flags(api, "gone") == (True, False, 0)
 
 
 def test_unknown_and_malformed_listings(api: Api) -> None:

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from api.app import create_app
 from ledger.checkpoint import (
     Checkpoint,
     CosignatureVerifier,
@@ -29,6 +33,7 @@ from ledger.merkle import verify_consistency, verify_inclusion
 from ledger.note import NoteSigner
 from ledger.service import LogService
 from ledger.storage.memory import MemoryStore
+from ledger.storage.sql import SqlStore
 from ledger.trust import TrustBundle
 from tests.api.conftest import (
     OTHER_WITNESS_KEY,
@@ -37,6 +42,7 @@ from tests.api.conftest import (
     Api,
     serve,
 )
+from tests.api.conftest import settings as api_settings
 from tests.conftest import ORIGIN, initialized, notices
 from tests.supply import GTIN
 
@@ -405,19 +411,57 @@ def test_too_large_cosigned_note_is_413(memory_api: Api) -> None:
     assert error_code(response) == "limit_exceeded"
 
 
-def test_misconfigured_witnesses_answer_503(
-    tmp_path: Path, operator_key: PrivateKey, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("TRACEMARK_WITNESSES", "witness+0000+AAAA")
-    service = initialized(MemoryStore(), operator_key)
-    service.log_key = operator_key
-    with TestClient(serve(service, tmp_path)) as client:
-        note = client.get("/v1/log/checkpoint").text
-        cosigned = cosign_checkpoint(note, WITNESS, WITNESS_KEY, COSIGNED_AT)
-        response = client.post("/v1/log/witness/cosignature", content=cosigned.encode())
-        assert response.status_code == 503
-        assert error_code(response) == "witnesses_misconfigured"
-        assert client.get("/v1/log/checkpoint?cosigned=1").text == note
+@contextmanager
+def second_instance(api: Api, tmp_path: Path) -> Iterator[TestClient]:
+    """Another app over the same database, as a second worker or a restart sees it: a new
+    store (its own connections) for SQL, the same store object for the in-memory fake."""
+    store = api.service.store
+    again = SqlStore(store.url) if isinstance(store, SqlStore) else store
+    try:
+        with TestClient(serve(LogService(again, log_key=api.service.log_key), tmp_path)) as client:
+            yield client
+    finally:
+        if again is not store:
+            again.close()
+
+
+def test_cosignatures_persist_across_app_instances(api: Api, tmp_path: Path) -> None:
+    note = api.client.get("/v1/log/checkpoint").text
+    cosigned = cosign_checkpoint(note, WITNESS, WITNESS_KEY, COSIGNED_AT + 60)
+    assert post_note(api, cosigned).status_code == 200
+    with second_instance(api, tmp_path) as other:
+        assert other.get("/v1/log/checkpoint?cosigned=1").text == cosigned
+        # An older cosignature sent to the other worker does not replace the newer one...
+        older = cosign_checkpoint(note, WITNESS, WITNESS_KEY, COSIGNED_AT)
+        assert other.post("/v1/log/witness/cosignature", content=older.encode()).status_code == 200
+        assert other.get("/v1/log/checkpoint?cosigned=1").text == cosigned
+        # ...and what the other worker keeps, this one serves.
+        grow(api)
+        fresh = other.get("/v1/log/checkpoint").text
+        fresh_cosigned = cosign_checkpoint(fresh, WITNESS, WITNESS_KEY, COSIGNED_AT + 120)
+        response = other.post("/v1/log/witness/cosignature", content=fresh_cosigned.encode())
+        assert response.status_code == 200, response.text
+    assert api.client.get("/v1/log/checkpoint?cosigned=1").text == fresh_cosigned
+    size = api.service.open_checkpoint(note).checkpoint.tree_size
+    assert api.service.store.witnesses.cosigned(size) == cosigned  # older sizes stay kept
+
+
+def test_two_witnesses_cosignatures_are_served_together(api: Api, tmp_path: Path) -> None:
+    other_verifier = witness_verifier(OTHER_WITNESS_KEY, "other.test")
+    settings_ = replace(api_settings(tmp_path), witnesses=(witness_verifier(), other_verifier))
+    app = create_app(settings_, service=api.service)
+    note = api.client.get("/v1/log/checkpoint").text
+    first = cosign_checkpoint(note, WITNESS, WITNESS_KEY, COSIGNED_AT)
+    second = cosign_checkpoint(note, "other.test", OTHER_WITNESS_KEY, COSIGNED_AT + 5)
+    with TestClient(app) as client:
+        for cosigned in (first, second):
+            response = client.post("/v1/log/witness/cosignature", content=cosigned.encode())
+            assert response.status_code == 200, response.text
+        served = client.get("/v1/log/checkpoint?cosigned=1").text
+    assert served.startswith(note)
+    assert served.count("\n— ") == 3  # the operator's line and one line per witness
+    found = verify_cosignatures(served, [witness_verifier(), other_verifier])
+    assert sorted(c.timestamp for c in found) == [COSIGNED_AT, COSIGNED_AT + 5]
 
 
 # --- trust bundle --------------------------------------------------------------------------------

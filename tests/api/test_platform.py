@@ -570,6 +570,7 @@ def test_clone_signals_reach_the_platforms_that_watch_the_item(plat: Platform) -
     context = ScanContext("shopee", "live-9", "", "shopee:12345")
     result = verifier.verify(code(s, "F0007"), context, now=s.now)
     observe_verdict(plat.app, context, result, s.now)
+    verifier.flush(s.now)  # scans are written by a background thread: finish before close
     assert plat.state.dispatcher.deliver_pending(later()) == 1
 
 

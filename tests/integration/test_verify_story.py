@@ -87,6 +87,7 @@ def test_the_story(supply: Supply) -> None:
     detailed = verifier.verify(genuine, ScanContext(), now=s.now + 1, detail=True)
     assert detailed.view is not None and detailed.proof is not None and detailed.checkpoint
     assert [t.type for t in detailed.view.timeline][:2] == ["event.commission", "event.pack"]
+    verifier.flush(s.now)  # scans are written by a background thread: finish before close
 
 
 def test_the_http_resolver_and_verify_api(supply: Supply) -> None:

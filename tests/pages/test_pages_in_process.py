@@ -239,11 +239,13 @@ def test_without_an_operator_key_the_overlay_cannot_sign(
             assert response.json()["error"]["code"] == "overlay_unsigned"
 
 
-def _status(stock: int, reasons: list[str], open_: bool = True) -> ListingStatus:
+def _status(
+    stock: int, reasons: list[str], open_: bool = True, recalled: bool = False
+) -> ListingStatus:
     listing = Listing(
         PLATFORM, "X", "shop-a", "", GTIN, 4, (), "open" if open_ else "closed", 9, -1
     )
-    return ListingStatus(listing, None, stock, not reasons, reasons)
+    return ListingStatus(listing, None, stock, not reasons, reasons, recalled)
 
 
 @pytest.mark.parametrize(
@@ -257,10 +259,14 @@ def _status(stock: int, reasons: list[str], open_: bool = True) -> ListingStatus
             "2 of 4 in stock",
         ),
         (
-            _status(0, ["lot(s) L1 recalled", "the seller holds 0"]),
+            _status(0, ["lot(s) L1 recalled", "the seller holds 0"], recalled=True),
             "recalled",
             "The producer recalled this product",
         ),
+        # The flag decides, not the words of the reasons.
+        (_status(4, [], recalled=True), "recalled", "The producer recalled this product"),
+        (_status(2, ["recalled words, no recall"]), "not_backed", "2 of 4 in stock"),
+        (_status(4, [], open_=False, recalled=True), "closed", ""),
         (_status(4, ["the listing is closed"], open_=False), "closed", ""),
     ],
 )
@@ -269,6 +275,7 @@ def test_badge_states(status: ListingStatus | None, state: str, detail: str) -> 
     body = listing_payload(PLATFORM, "X", "", facts=ListingFacts(status), qr=qr, lang="en")
     assert badge_state(status) == state == body["state"]
     assert body["text"]["detail"] == detail
+    assert body["recalled"] is bool(status and status.recalled)
 
 
 def test_closing_the_listing_turns_the_badge_grey(served: Served) -> None:

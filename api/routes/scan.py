@@ -1,0 +1,117 @@
+"""Route: ``POST /v1/scan``, a photo or screenshot in, every QR code in it with its verdict out.
+
+The image is the raw request body (``Content-Type: image/png``, ``image/jpeg``, ... or
+``application/octet-stream``) of at most ``TRACEMARK_SCAN_MAX_BYTES``. A raw body needs no
+form parser, so multipart uploads are refused (415). Where the image was seen comes in the
+query (``platform``, ``listing_id``, ``stream_id``, ``seller``, ``place``), as in
+``POST /v1/verify``'s context. Each distinct code is verified once, exactly as
+``/v1/verify`` does it (same verdict, provenance and proof, and the scan is recorded); QR
+codes that are not Tracemark codes come back ``unrecognised`` (api/scans.py).
+
+Decoding is CPU work of up to a second for a large photo, so it runs in the thread pool,
+never on the event loop.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from api.app import error_response, state_of
+from api.routes.log import ERRORS, ErrorResponse
+from api.routes.verify import Context, VerifyResponse, _context, _verify, result_json
+from api.scans import code_entry, malformed
+from ledger.decide import ScanContext
+from ledger.errors import InvalidInput, LimitExceeded
+from scanner.decode import decode_file
+from scanner.images import DEFAULT_LIMITS, ImageLimits
+
+__all__ = ["MAX_CODES", "ScanResponse", "Status", "router"]
+
+router = APIRouter(tags=["verify"])
+#: Distinct codes verified per image: a sheet of labels fits, a flood of codes does not.
+MAX_CODES = 64
+
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+_IMAGE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "The image itself (PNG, JPEG, WebP, GIF or TIFF), not a form.",
+        "content": dict.fromkeys(("image/png", "image/jpeg", "application/octet-stream"), _BINARY),
+    }
+}
+Status = Literal["genuine", "suspect", "counterfeit", "recalled", "unverified", "unrecognised"]
+
+
+class ScannedCode(BaseModel):
+    text: str = Field(..., description="the decoded QR text")
+    corners: list[tuple[int, int]] = Field(
+        ..., min_length=4, max_length=4, description="pixels (x, y): TL, TR, BR, BL"
+    )
+    engine: str = Field(..., examples=["zxing"], description="the decoder that found it")
+    status: Status = Field(..., description="the verdict's status, or unrecognised")
+    verdict: VerifyResponse | None = Field(
+        None, description="as POST /v1/verify answers; null for a QR code that is not ours"
+    )
+
+
+class ScanResponse(BaseModel):
+    codes: list[ScannedCode] = Field(..., description="every code found, in reading order")
+
+
+@router.post(
+    "/v1/scan",
+    response_model=ScanResponse,
+    responses={
+        **ERRORS,
+        415: {"model": ErrorResponse, "description": "Not an image content type"},
+    },
+    openapi_extra=_IMAGE_BODY,
+)
+async def scan(request: Request, context: Annotated[Context, Query()]) -> Any:
+    """Find every QR code in an uploaded image and verify each one in the given context."""
+    settings = state_of(request).settings
+    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if not (kind.startswith("image/") or kind == "application/octet-stream"):
+        return error_response(
+            415,
+            "unsupported_media_type",
+            "send the image itself as the body, with an image/* Content-Type",
+        )
+    data = await request.body()
+    if len(data) > settings.scan_max_bytes:  # a body sent without Content-Length
+        return error_response(
+            413, "body_too_large", f"images are limited to {settings.scan_max_bytes} bytes"
+        )
+    return await run_in_threadpool(_scan, request, data, _context(request, context))
+
+
+def _scan(request: Request, data: bytes, context: ScanContext) -> dict[str, Any] | JSONResponse:
+    limits = ImageLimits(state_of(request).settings.scan_max_bytes, DEFAULT_LIMITS.max_pixels)
+    try:
+        found = decode_file(data, limits=limits)
+    except LimitExceeded as exc:
+        return error_response(413, exc.code, exc.message)
+    except InvalidInput as exc:  # not an image, or a corrupt one
+        return error_response(422, exc.code, exc.message)
+    texts = list(dict.fromkeys(d.text for d in found))
+    if len(texts) > MAX_CODES:
+        return error_response(
+            422,
+            "too_many_codes",
+            f"the image holds {len(texts)} different codes; at most {MAX_CODES} are verified "
+            "at once: crop it",
+        )
+    verdicts = {text: _verdict(request, text, context) for text in texts}
+    return {"codes": [code_entry(d.to_obj(), verdicts[d.text]) for d in found]}
+
+
+def _verdict(request: Request, text: str, context: ScanContext) -> dict[str, Any]:
+    plain = malformed(text)
+    if plain is not None:  # nothing to look up, nothing to record
+        return plain.to_obj()
+    return result_json(_verify(request, text, context, detail=True))

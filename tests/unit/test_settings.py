@@ -1,0 +1,69 @@
+"""api/settings.py: TRACEMARK_* variables, their validation, and the table in docs/operations.md."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from api.settings import Settings
+from ledger.checkpoint import CosignatureVerifier
+from ledger.errors import InvalidInput
+from ledger.keys import PrivateKey
+from ledger.note import NoteSigner
+
+ROOT = Path(__file__).resolve().parents[2]
+ALICE_KEY = PrivateKey.from_seed(b"alice-witness-TEST-ONLY-32-bytes")  # TEST ONLY
+ALICE = CosignatureVerifier.from_public_key("alice.test", ALICE_KEY.public_key)
+BOB = CosignatureVerifier.from_public_key(
+    "bob.test", PrivateKey.from_seed(b"bob-witness-TEST-ONLY-32-bytes!!").public_key
+)
+
+
+def test_no_witnesses_by_default() -> None:
+    assert Settings.from_env({}).witnesses == ()
+    assert Settings.from_env({"TRACEMARK_WITNESSES": " , "}).witnesses == ()
+
+
+def test_witnesses_are_separated_by_commas_or_whitespace_and_counted_once() -> None:
+    value = f"{ALICE.to_vkey()},\n {BOB.to_vkey()}  {ALICE.to_vkey()}"
+    assert Settings.from_env({"TRACEMARK_WITNESSES": value}).witnesses == (ALICE, BOB)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "witness+0000+AAAA",  # not a key
+        ALICE.to_vkey()[:-4] + "AAA=",  # the key does not match its id
+        NoteSigner("alice.test", ALICE_KEY).to_vkey(),  # a note (type 0x01) key
+    ],
+    ids=["malformed", "wrong-key", "wrong-type"],
+)
+def test_a_bad_witness_key_stops_the_service_with_one_clear_line(value: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        Settings.from_env({"TRACEMARK_WITNESSES": f"{BOB.to_vkey()} {value}"})
+    message = caught.value.message
+    assert message.startswith("TRACEMARK_WITNESSES: ")
+    assert "\n" not in message
+
+
+def _table_names(doc: str) -> set[str]:
+    """Variables in the rows of the settings table (``_SUFFIX`` continues the row's first)."""
+    section = doc[doc.index("## The service") :]
+    rows = [line for line in section.splitlines() if line.startswith("| `TRACEMARK_")]
+    names: set[str] = set()
+    for row in rows:
+        tokens = re.findall(r"`(_?[A-Z][A-Z0-9_]*)`", row.split("|")[1])
+        stem = tokens[0].rsplit("_", 1)[0]
+        names.update(t if t.startswith("TRACEMARK_") else stem + t for t in tokens)
+    return names
+
+
+def test_the_operations_table_lists_every_setting() -> None:
+    source = (ROOT / "api" / "settings.py").read_text(encoding="utf-8")
+    code = source[source.index('"""', 3) :]  # the variables read, not the docstring
+    read = set(re.findall(r'"(TRACEMARK_[A-Z0-9_]+)"', code))
+    documented = _table_names((ROOT / "docs" / "operations.md").read_text(encoding="utf-8"))
+    assert "TRACEMARK_WITNESSES" in read
+    assert read == documented

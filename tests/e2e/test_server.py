@@ -11,15 +11,9 @@ stopped.
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import socket
 import subprocess
-import sys
-import time
 import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -38,25 +32,22 @@ from ledger.merkle import verify_inclusion
 from ledger.service import LogService
 from ledger.storage.sql import SqlStore
 from tests.api.test_log_routes import b64d
+from tests.e2e.serving import (
+    CLI_TIMEOUT_S,
+    environment,
+    free_port,
+    http_get,
+    http_post,
+    launch_server,
+    run_cli,
+    stop,
+    wait_ready,
+)
 from tests.supply import GTIN, PRODUCER_PREFIX
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
-ROOT = Path(__file__).resolve().parents[2]
 ORIGIN = "e2e.tracemark.test/log"
-START_TIMEOUT_S = 60.0
-STOP_TIMEOUT_S = 20.0
-CLI_TIMEOUT_S = 120.0
-HTTP_TIMEOUT_S = 30.0
-#: The CLI as installed or not (``python -m api.cli`` would miss the commands that register
-#: themselves on ``api.cli.app`` from other modules).
-TRACEMARK = [sys.executable, "-c", "from api.cli import main; main()"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -70,58 +61,13 @@ class Server:
 
     def cli(self, *args: str) -> Any:
         """Run ``tracemark ARGS --json`` and return its JSON output."""
-        done = subprocess.run(
-            [*TRACEMARK, *args, "--json"],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            timeout=CLI_TIMEOUT_S,
-            check=False,
-        )
-        assert done.returncode == 0, f"tracemark {' '.join(args)}: {done.stderr.decode()}"
-        return json.loads(done.stdout)
+        return run_cli(self.env, *args)
 
     def get(self, path: str) -> bytes:
-        with urllib.request.urlopen(self.url + path, timeout=HTTP_TIMEOUT_S) as response:  # noqa: S310
-            return bytes(response.read())
+        return http_get(self.url + path)
 
     def post(self, path: str, payload: Any) -> Any:
-        request = urllib.request.Request(  # noqa: S310 - http://127.0.0.1 only
-            self.url + path,
-            data=json.dumps(payload).encode(),
-            headers={"Content-Type": "application/json", "Connection": "close"},
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S) as response:  # noqa: S310
-            return json.loads(response.read())
-
-
-def _stop(process: subprocess.Popen[bytes]) -> int:
-    """SIGTERM the server's process group, then SIGKILL if it does not stop in time."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            return process.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=STOP_TIMEOUT_S)
-            raise AssertionError("the server did not stop on SIGTERM") from None
-    return int(process.returncode)
-
-
-def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the server exited early with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=2) as response:  # noqa: S310
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"the server did not answer /healthz within {START_TIMEOUT_S} s")
+        return http_post(self.url + path, payload)
 
 
 @pytest.fixture
@@ -130,14 +76,8 @@ def server(pg_url: str, tmp_path: Path) -> Iterator[Server]:
     key_file = tmp_path / "operator.key"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("TRACEMARK_") and key != "PYTHONPATH"
-    }
-    env.update(
+    env = environment(
         {
-            "PYTHONPATH": str(ROOT),
             "TRACEMARK_HOME": str(home),
             "TRACEMARK_DATABASE_URL": pg_url,
             "TRACEMARK_KEY_FILE": str(key_file),
@@ -145,39 +85,14 @@ def server(pg_url: str, tmp_path: Path) -> Iterator[Server]:
             "TRACEMARK_RATE_LIMIT": "0",
         }
     )
-    init = subprocess.run(
-        [*TRACEMARK, "init", "--origin", ORIGIN, "--json"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        timeout=CLI_TIMEOUT_S,
-        check=False,
-    )
-    assert init.returncode == 0, init.stderr.decode()
-    process = subprocess.Popen(
-        [
-            *TRACEMARK,
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,  # its own process group: the workers stop with it
-    )
+    run_cli(env, "init", "--origin", ORIGIN)
+    log = tmp_path / "server.log"
+    process = launch_server(env, port, workers=2, log=log)
     try:
-        _wait_ready(url, process)
+        wait_ready(url, process, log)
         yield Server(url, pg_url, home, key_file, env, process)
     finally:
-        _stop(process)
-        if process.stderr is not None:
-            process.stderr.close()
+        stop(process)
 
 
 def _verdict_counts(server: Server, samples: int) -> set[int]:
@@ -278,7 +193,7 @@ def test_cli_and_clients_against_a_real_server(server: Server, tmp_path: Path) -
         note = server.get("/v1/log/checkpoint").decode()
         assert open_checkpoint(note, verifier).checkpoint.tree_size == service.store.size()
 
-        assert _stop(server.process) is not None
+        assert stop(server.process) is not None
         with pytest.raises((urllib.error.URLError, OSError)):
             server.get("/healthz")
         report = service.audit()

@@ -1,0 +1,132 @@
+"""Serve the sample supply chain: ``python -m samples.run [--out DIR] [--port N]`` (make run).
+
+Builds the sample into ``--out`` unless a ledger is already there (so what a demo appended
+survives a restart; delete the folder to start over), prints the URLs to open, then replaces
+itself with ``tracemark serve`` on that database, in the foreground until Ctrl-C.
+
+The server runs with ``TRACEMARK_ENV=development`` and the sample's TEST ONLY operator key,
+stored unencrypted: fine on a laptop, refused by ``TRACEMARK_ENV=production``.
+``TRACEMARK_RESOLVER`` is the resolver the sample's codes name, whatever the port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from sqlalchemy.exc import DatabaseError
+
+from ledger import errors
+from samples.build import DATABASE, DEFAULT_OUT, MANIFEST, build, has_ledger
+from samples.client import REPO
+
+__all__ = ["main", "urls"]
+
+_LABELS = {
+    "genuine_viewer": "a genuine bottle (viewer page)",
+    "counterfeit_viewer": "a counterfeit code",
+    "clone_in_seller_b_stream": "the cloned code, seen in seller B's Shopee stream",
+    "overlay": "seller A's TikTok overlay (OBS browser source)",
+    "listing": "seller A's listing (JSON)",
+    "docs": "the API docs",
+}
+
+
+def urls(manifest: dict[str, object], base: str) -> list[tuple[str, str]]:
+    """(what, URL) of the pages worth opening on a server at ``base``."""
+    paths = manifest["paths"]
+    if not isinstance(paths, dict):
+        raise ValueError("the manifest has no paths")
+    return [(label, base + str(paths[name])) for name, label in _LABELS.items()]
+
+
+def _port_free(host: str, port: int) -> bool:
+    """Can a server listen there? (SO_REUSEADDR, as uvicorn: connections of a server that
+    just stopped do not count.)"""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def main(argv: Sequence[str] | None = None) -> int:  # noqa: RET503 - execve does not return
+    parser = argparse.ArgumentParser(
+        prog="python -m samples.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="the sample's folder")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8000, help="port (default %(default)s)")
+    args = parser.parse_args(argv)
+    console = Console(highlight=False)
+    out: Path = args.out.resolve()
+    if not _port_free(args.host, args.port):
+        print(
+            f"samples.run: port {args.port} is in use (a server already running?); "
+            f"stop it, or choose another: make run DEMO_PORT={args.port + 1}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        if has_ledger(out):
+            console.print(f"Serving the sample ledger already in {out} (delete it to rebuild).")
+        else:
+            console.print(f"Building the sample supply chain in {out} ...")
+            build(out)
+        manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except errors.TracemarkError as exc:
+        print(f"samples.run: error: {exc.message} (delete {out} to rebuild)", file=sys.stderr)
+        return 2
+    except (OSError, ValueError, DatabaseError) as exc:  # SqlStore does not wrap a file
+        # that is no SQLite database (yet): it is a broken sample all the same
+        reason = str(exc).splitlines()[0]
+        print(f"samples.run: error: {out}: {reason} (delete it to rebuild)", file=sys.stderr)
+        return 2
+    shown = "localhost" if args.host in ("127.0.0.1", "0.0.0.0", "::") else args.host  # noqa: S104
+    console.rule("[bold]Tracemark demo server")
+    for label, url in urls(manifest, f"http://{shown}:{args.port}"):
+        console.print(f"  {label}:\n    [link={url}]{url}[/link]", soft_wrap=True)
+    demo = "make demo" + (f" DEMO_PORT={args.port}" if args.port != 8000 else "")
+    console.print(
+        "\nTRACEMARK_ENV=development with the sample's TEST ONLY operator key (unencrypted). "
+        f"In another terminal: [bold]{demo}[/] plays the whole story. Ctrl-C stops the server."
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACEMARK_")}
+    env |= {
+        "TRACEMARK_ENV": "development",
+        "TRACEMARK_RESOLVER": str(manifest["resolver"]),
+        "PYTHONPATH": str(REPO),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "api.cli",
+        "serve",
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+        "--home",
+        str(out),
+        "--database-url",
+        f"sqlite:///{out / DATABASE}",
+        "--key-file",
+        str(out / manifest["operator_key"]),
+    ]
+    sys.stdout.flush()
+    os.chdir(REPO)
+    os.execve(sys.executable, command, env)  # noqa: S606 - this repository's own server
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -17,7 +17,12 @@ export TRACEMARK_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:54
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: help setup setup-bench test run lint format bench bench-large lock clean distclean
+# The sample supply chain `make run` serves and `make demo` plays: make run DEMO_PORT=8001.
+SAMPLES ?= samples/out
+DEMO_PORT ?= 8000
+
+.PHONY: help setup setup-bench test run demo up down lint format bench bench-large lock clean
+.PHONY: distclean docs
 
 help: ## List the targets
 	@echo "Usage: make <target>"
@@ -33,8 +38,30 @@ setup-bench: ## Like setup, plus the benchmark extras
 test: setup ## Run the tests except those marked slow
 	$(BIN)/pytest -q -m "not slow" $(PYTEST_ARGS)
 
-run: setup ## Run the demo log (tracemark demo-log)
-	$(BIN)/tracemark demo-log
+run: setup ## Build the sample supply chain (once) and serve it; prints the URLs to open
+	$(BIN)/python -m samples.run --out $(SAMPLES) --port $(DEMO_PORT)
+
+demo: setup ## Play the whole story against the server of `make run` (another terminal)
+	$(BIN)/python -m samples.demo --server http://127.0.0.1:$(DEMO_PORT) --samples $(SAMPLES)
+
+# Docker Compose (compose.yaml): PostgreSQL, two API replicas, the proxy, the checkpointer.
+# Without Docker, tests/e2e/test_topology.py runs the same topology as local processes.
+COMPOSE := docker compose
+NEED_COMPOSE = @$(COMPOSE) version >/dev/null 2>&1 || { \
+	echo "make $@: needs Docker with the Compose plugin ('docker compose version' failed)." >&2; \
+	echo "  Install Docker Engine and docker-compose-plugin; without Docker, run the same" >&2; \
+	echo "  topology as processes: .venv/bin/pytest tests/e2e/test_topology.py" >&2; \
+	exit 1; }
+
+up: ## Start the Docker Compose stack (creates deploy/secrets/ once); proxy on :8080
+	$(NEED_COMPOSE)
+	@bash deploy/secrets.sh
+	$(COMPOSE) up --build --detach --wait
+	@echo "Tracemark is up: http://localhost:$${TRACEMARK_PORT:-8080} (make down stops it)"
+
+down: ## Stop the Docker Compose stack (the database and key volumes are kept)
+	$(NEED_COMPOSE)
+	$(COMPOSE) down
 
 lint: setup ## ruff check, ruff format --check, mypy (strict on ledger and scanner)
 	$(BIN)/ruff check .
@@ -44,6 +71,9 @@ lint: setup ## ruff check, ruff format --check, mypy (strict on ledger and scann
 format: setup ## Sort imports and format the code with ruff
 	$(BIN)/ruff check --select I --fix .
 	$(BIN)/ruff format .
+
+docs: setup ## Regenerate the reference sections of docs/api.md and docs/cli.md
+	$(BIN)/python scripts/gen_docs.py
 
 bench: setup-bench ## Run the benchmarks (python -m bench)
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -10,9 +10,11 @@ from __future__ import annotations
 import base64
 import json
 import os
+import select
+import signal
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -28,6 +30,7 @@ from ledger.keyfile import load_private_key, save_private_key, save_public_key
 from ledger.keys import PrivateKey
 from ledger.merkle import verify_consistency, verify_inclusion
 from ledger.service import LogService, now_ms
+from ledger.storage.port import StoredCheckpoint
 from ledger.storage.sql import SqlStore
 
 __all__ = ["EXIT_CODES", "app", "main"]
@@ -227,6 +230,17 @@ def log_checkpoint(
     sign: Annotated[
         bool, typer.Option("--sign/--no-sign", help="Sign a new checkpoint if the log grew.")
     ] = True,
+    every: Annotated[
+        float | None,
+        typer.Option(
+            "--every",
+            help="Keep running: sign a new checkpoint whenever the log grew, checking every "
+            "SECONDS, until SIGTERM or SIGINT (the checkpointer of a deployment).",
+            min=0.1,
+            max=86_400,
+            metavar="SECONDS",
+        ),
+    ] = None,
     home: HomeOpt = Path(".tracemark"),
     database_url: DbOpt = None,
     key_file: KeyOpt = None,
@@ -234,6 +248,14 @@ def log_checkpoint(
 ) -> None:
     """Print the latest signed checkpoint (C2SP signed note), signing a new one if needed."""
     ctx = context(home, database_url, key_file)
+    if every is not None:
+        if not sign:
+            fail("--every signs checkpoints; it cannot be combined with --no-sign", 2)
+        if not ctx.key_file.exists():
+            fail(f"--every needs the operator key; {ctx.key_file} does not exist", 2)
+        with handled():
+            _checkpoint_loop(ctx.service(with_key=True), every, json_out)
+        return
     with handled():
         if sign and ctx.key_file.exists():
             checkpoint = ctx.service(with_key=True).checkpoint(now=now_ms())
@@ -248,6 +270,74 @@ def log_checkpoint(
         },
         lambda: raw(checkpoint.note),
     )
+
+
+def _checkpoint_loop(service: LogService, every: float, json_out: bool) -> None:
+    """Sign a checkpoint whenever the log grew, one line per new checkpoint, until SIGTERM or
+    SIGINT. Any replica may append, so only polling sees growth; signing a size that another
+    signer stored first is harmless (``LogService.checkpoint`` returns the stored one). A
+    database outage is reported once and waited out: a supervisor restarting the loop would
+    gain nothing, the next round simply tries again."""
+    last_size, outage = -1, False
+    with _StopSignals() as stop:
+        try:
+            while True:
+                try:
+                    checkpoint = service.checkpoint(now=now_ms())
+                except errors.StorageUnavailable as exc:
+                    if not outage:
+                        err.print(f"tracemark: warning: {exc.message}", markup=False)
+                    outage = True
+                else:
+                    outage = False
+                    if checkpoint.tree_size != last_size:
+                        last_size = checkpoint.tree_size
+                        raw(_checkpoint_line(checkpoint, json_out))
+                if stop.wait(every):
+                    return
+        finally:
+            service.store.close()
+
+
+def _checkpoint_line(checkpoint: StoredCheckpoint, json_out: bool) -> str:
+    root = b64(checkpoint.root_hash)
+    if json_out:
+        data = {"tree_size": checkpoint.tree_size, "root_hash": root, "note": checkpoint.note}
+        return json.dumps(data, sort_keys=True) + "\n"
+    return f"checkpoint: tree size {checkpoint.tree_size}, root {root}\n"
+
+
+class _StopSignals:
+    """SIGTERM and SIGINT ask a loop to stop between rounds, never in the middle of one.
+
+    The handlers only write to a pipe (a self-pipe: no lock is taken inside a signal
+    handler, so the wait cannot deadlock), and ``wait`` sleeps in ``select`` on it, so a
+    signal ends the pause at once. The previous handlers come back on exit.
+    """
+
+    def __enter__(self) -> _StopSignals:
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._write, False)
+        self._previous = {
+            signum: signal.signal(signum, self._handle)
+            for signum in (signal.SIGTERM, signal.SIGINT)
+        }
+        return self
+
+    def _handle(self, signum: int, frame: object) -> None:
+        with suppress(BlockingIOError):  # the pipe is full: a stop is already pending
+            os.write(self._write, b"!")
+
+    def wait(self, seconds: float) -> bool:
+        """Pause up to ``seconds``; True when a stop was asked for."""
+        ready, _, _ = select.select([self._read], [], [], seconds)
+        return bool(ready)
+
+    def __exit__(self, *exc_info: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        os.close(self._read)
+        os.close(self._write)
 
 
 @log_app.command("show")
@@ -504,10 +594,6 @@ def serve(
     )
 
 
-# The supply-chain commands register themselves on ``app`` (kept in their own module).
-from api import cli_codes, cli_events, cli_platform, cli_supply  # noqa: E402, F401
-
-
 def main() -> None:
     """Console entry point: never a traceback for a Tracemark error."""
     try:
@@ -518,4 +604,11 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # ``python -m api.cli`` runs this file as ``__main__``, a second copy of ``api.cli``: the
+    # command modules import ``api.cli`` and register on its ``app``, so run that one.
+    from api.cli import main as registered_main
+
+    registered_main()
+else:
+    # The other commands register themselves on ``app`` (kept in their own modules).
+    from api import cli_codes, cli_db, cli_events, cli_platform, cli_scan, cli_supply  # noqa: F401

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -137,3 +141,33 @@ def test_demo_log_runs_twice(home: Path) -> None:
     assert code == 0 and "audit passed" in out
     code, out, _ = run("demo-log")
     assert code == 0 and "tree 4 -> 7" in out
+
+
+def _command_names(help_text: str) -> list[str]:
+    panel = help_text[help_text.index("Commands") :]
+    return re.findall(r"^│ (\S+) ", panel, re.M)
+
+
+def test_python_m_api_cli_has_every_command_of_the_console_script(tmp_path: Path) -> None:
+    """``python -m api.cli`` runs the module as ``__main__``; it must still show (and run)
+    the commands other modules register, exactly as the ``tracemark`` script does."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACEMARK_")}
+    env |= {"COLUMNS": "200", "NO_COLOR": "1", "TERM": "dumb"}
+    script = Path(sys.executable).with_name("tracemark")
+    found = []
+    for command in ([str(script)], [sys.executable, "-m", "api.cli"]):
+        result = subprocess.run(
+            [*command, "--help"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        found.append(_command_names(result.stdout))
+    expected = [c.name for c in typer.main.get_command(app).commands.values()]  # type: ignore[attr-defined]
+    assert found[0] == found[1]
+    assert sorted(found[1]) == sorted(expected)
+    assert {"event", "listing", "codes", "platform", "scan"} <= set(found[1])

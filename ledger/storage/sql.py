@@ -149,6 +149,8 @@ class SqlStore:
                     raise
         except OperationalError as exc:
             raise StorageUnavailable(f"cannot open the database: {_reason(exc)}") from None
+        except DBAPIError as exc:  # e.g. SQLite's "file is not a database"
+            raise InvalidInput(f"cannot open the database: {_reason(exc)}") from None
         except ValueError as exc:  # a URL SQLAlchemy cannot parse
             raise InvalidInput(f"bad database URL: {exc}") from None
 

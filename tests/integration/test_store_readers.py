@@ -113,3 +113,12 @@ def test_reindex_drops_what_readers_cached(store: SqlStore, operator_key: Privat
     with store.reader() as view:
         actor = view.get(Actor, ("operator",))
         assert actor is not None and actor.name == "Test Operator"
+
+
+def test_a_file_that_is_not_a_database_is_refused_clearly(tmp_path: Path) -> None:
+    from ledger.errors import InvalidInput
+
+    path = tmp_path / "tracemark.db"
+    path.write_bytes(b"this is not SQLite\n" * 300)
+    with pytest.raises(InvalidInput, match="cannot open the database: file is not a database"):
+        SqlStore(f"sqlite:///{path}")

@@ -32,6 +32,7 @@ from pydantic import BaseModel, Field, field_validator
 from api.app import error_response, state_of
 from api.listing_verdicts import LISTING_REASONS, ListingFacts, judge
 from api.ratelimit import RateLimiter
+from api.routes.log import ERRORS, ErrorResponse
 from api.webhooks import (
     Dispatcher,
     PlatformConfig,
@@ -175,7 +176,12 @@ async def _lifespan(app: FastAPI) -> Any:
         platform.stop()
 
 
-router = APIRouter(route_class=PlatformRoute, lifespan=_lifespan)
+#: The errors of the platform routes: those of the API plus a missing or bad API key.
+PLATFORM_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    401: {"model": ErrorResponse, "description": "API key missing, unknown or revoked"},
+}
+router = APIRouter(route_class=PlatformRoute, lifespan=_lifespan, responses=PLATFORM_ERRORS)
 
 
 def platform_key(request: Request) -> ApiKey:

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Res
 from pydantic import BaseModel, Field
 
 from api.app import state_of
+from api.routes.log import ERRORS
 from api.routes.platform import observe_verdict
 from ledger.decide import ScanContext
 from ledger.service import now_ms
@@ -26,6 +27,8 @@ from ledger.verification import VerifyResult, device_hash
 __all__ = ["result_json", "router"]
 
 router = APIRouter()
+#: A body that is not JSON at all is a 400 (app-wide handler), a JSON body of the wrong shape 422.
+_BAD_BODY: dict[int | str, dict[str, Any]] = {400: ERRORS[400], 422: ERRORS[422], 429: ERRORS[429]}
 MAX_BATCH = 1_000
 _PRINTABLE = r"^[\x21-\x7e]{0,128}$"
 
@@ -155,7 +158,7 @@ def _verify(request: Request, code: str, context: ScanContext, *, detail: bool) 
     return result
 
 
-@router.post("/v1/verify", response_model=VerifyResponse, tags=["verify"])
+@router.post("/v1/verify", response_model=VerifyResponse, tags=["verify"], responses=_BAD_BODY)
 async def verify(body: VerifyRequest, request: Request) -> Response:
     """Verify one scanned code in its context: an explained verdict with provenance and proof."""
     # Run on the event loop, not in the thread pool: a verify is a few hundred microseconds
@@ -165,7 +168,7 @@ async def verify(body: VerifyRequest, request: Request) -> Response:
     return json_response(result_json(result))
 
 
-@router.post("/v1/verify/batch", response_model=BatchResponse, tags=["verify"])
+@router.post("/v1/verify/batch", response_model=BatchResponse, tags=["verify"], responses=_BAD_BODY)
 def verify_batch(body: BatchRequest, request: Request) -> dict[str, Any]:
     """Verify up to 1,000 codes seen in the same context (verdicts only, no timelines)."""
     context = _context(request, body.context)

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from api.routes.platform import KeyDep, PlatformRoute, platform_of
+from api.routes.platform import PLATFORM_ERRORS, KeyDep, PlatformRoute, platform_of
 from api.webhooks import EVENTS, check_url
 from ledger import errors
 from ledger.service import now_ms
@@ -28,7 +28,7 @@ __all__ = ["MAX_WEBHOOKS", "router"]
 
 MAX_WEBHOOKS = 10
 
-router = APIRouter(route_class=PlatformRoute)
+router = APIRouter(route_class=PlatformRoute, responses=PLATFORM_ERRORS)
 
 
 class WebhookIn(BaseModel):

@@ -48,13 +48,6 @@ CHECKS = [not_a_server_error, response_schema_conformance, status_code_conforman
 #: still get the 5xx and response-schema checks. Remove an entry once its route documents
 #: the status (FastAPI ``responses=``).
 UNDOCUMENTED_STATUS = {
-    ("POST", "/v1/verify"): "400 for a body that is not JSON (app-wide handler)",
-    ("POST", "/v1/verify/batch"): "400 for a body that is not JSON (app-wide handler)",
-    ("POST", "/v1/listings/verify"): "401 api_key_required",
-    ("GET", "/v1/webhooks"): "401 api_key_required",
-    ("POST", "/v1/webhooks"): "401 api_key_required",
-    ("DELETE", "/v1/webhooks/{webhook_id}"): "401 api_key_required",
-    ("GET", "/v1/webhooks/{webhook_id}/deliveries"): "401 api_key_required",
     ("GET", "/l/{platform}/{listing_id}"): "403",
 }
 

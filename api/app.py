@@ -60,6 +60,8 @@ class AppState:
     metrics: Metrics = field(default_factory=Metrics)
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(600))
     log_key: PrivateKey | None = None
+    #: Serialised parts of verify results by code and snapshot (api.routes.verify).
+    rendered: dict[Any, bytes] = field(default_factory=dict)
 
 
 def state_of(request: Request) -> AppState:

@@ -47,7 +47,7 @@ from ledger.gs1 import (
     validate_lot,
     validate_serial,
 )
-from ledger.keys import PrivateKey, PublicKey
+from ledger.keys import PrivateKey, PublicKey, VerifiedSignatures
 from ledger.verdict import COUNTERFEIT, UNVERIFIED, Reason, Verdict
 
 __all__ = [
@@ -292,11 +292,15 @@ def _signer(
     directory: KeyDirectory,
     producer: tuple[str, str],
     item: dict[str, str],
+    verified: VerifiedSignatures | None,
 ) -> DirectoryKey | Verdict:
     """The producer key that signed the code, or the counterfeit verdict saying why not."""
     message = code.message
     candidates = directory.keys_with_hint(hint)
-    signer = next((k for k in candidates if k.key.verify(signature, message)), None)
+    if verified is None:
+        signer = next((k for k in candidates if k.key.verify(signature, message)), None)
+    else:
+        signer = next((k for k in candidates if verified.verify(k.key, signature, message)), None)
     if signer is None:
         if any(k.actor_id == producer[0] for k in candidates):
             return _counterfeit(
@@ -328,8 +332,11 @@ def _signer(
     return signer
 
 
-def check_code(uri: str, directory: KeyDirectory) -> Verdict:
-    """Check a code offline: parse, find the producer's key, verify. Never raises on input."""
+def check_code(
+    uri: str, directory: KeyDirectory, *, verified: VerifiedSignatures | None = None
+) -> Verdict:
+    """Check a code offline: parse, find the producer's key, verify. Never raises on input.
+    ``verified``: a memo of signatures already verified (a server checking hot codes)."""
     try:
         code = ItemCode.from_uri(uri)
     except InvalidInput as exc:
@@ -357,6 +364,7 @@ def check_code(uri: str, directory: KeyDirectory) -> Verdict:
         directory=directory,
         producer=producer,
         item=item,
+        verified=verified,
     )
     if isinstance(signer, Verdict):
         return signer

@@ -37,6 +37,7 @@ __all__ = [
     "SIGNATURE_SIZE",
     "PrivateKey",
     "PublicKey",
+    "VerifiedSignatures",
     "key_id_for",
     "verify_signature",
 ]
@@ -120,6 +121,42 @@ class PublicKey:
         return Ed25519PublicKey.from_public_bytes(self.raw).public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
+
+
+class VerifiedSignatures:
+    """A bounded memo of signatures that verified: (public key, signature, message) triples.
+
+    Ed25519 verification is a pure function of the triple, so a triple that verified once
+    verifies again; Bitcoin Core keeps such a cache for the same reason. A livestream's
+    viewers scan the same few codes thousands of times, and the check costs more than the
+    rest of a verify's reads. Only successes are kept, under the exact bytes (no digest
+    that could collide), so the cache can never make a bad signature pass; a failure is
+    checked again each time. Which key may sign what, and whether it was revoked, is not
+    the cache's business: callers decide that from the ledger on every check. Full, it
+    starts over (``max_entries`` triples of about 250 bytes each). Safe across threads."""
+
+    __slots__ = ("_seen", "max_entries")
+
+    def __init__(self, max_entries: int = 32_768) -> None:
+        self.max_entries = max_entries
+        self._seen: set[bytes] = set()
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    def verify(self, key: PublicKey, signature: bytes, message: bytes) -> bool:
+        """``key.verify(signature, message)``, remembered when it is True."""
+        if len(signature) != SIGNATURE_SIZE:  # never valid; and the triple is unambiguous
+            return False  # only with a fixed-size key and signature before the message
+        triple = key.raw + signature + message
+        if triple in self._seen:
+            return True
+        if not key.verify(signature, message):
+            return False
+        if len(self._seen) >= self.max_entries:
+            self._seen = set()
+        self._seen.add(triple)
+        return True
 
 
 class PrivateKey:

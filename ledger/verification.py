@@ -5,6 +5,16 @@ ledger's keys, reads the item's state, resolves the seller of the listing or str
 collects recent scans of the serial, and runs the pure ``decide``. It records the scan
 outside the log. Reads are O(1) projection lookups plus one signature check, whatever the
 size of the ledger; scans are buffered and written in batches.
+
+What only the log decides is kept per snapshot (docs/decisions.md, 21): the projection is a
+function of the log, so for one log size a code's check (its producer, key and signature)
+and its item's state are the same in every snapshot, and so are, for one log size and one
+checkpoint, the item's timeline and its inclusion proof. A verify of a code seen before at
+this log size therefore reads two things: the distinct contexts of the item's recent scans
+(which other workers write) and, for the timeline, the latest checkpoint's size. The
+context, the clone rules and the verdict are worked out afresh on every verify, and the
+scan is recorded. Signatures that verified are remembered across log sizes
+(``keys.VerifiedSignatures``): a triple that verified once always does.
 """
 
 from __future__ import annotations
@@ -14,11 +24,13 @@ import logging
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from ledger.codes import check_code
 from ledger.decide import Evidence, ItemFacts, KeyFacts, ScanContext, ScanRecord, Thresholds, decide
 from ledger.errors import TracemarkError
+from ledger.keys import VerifiedSignatures
 from ledger.queries import ItemView, LedgerDirectory, TimelineStep, item_view
 from ledger.records import Handle, Item, KeyRecord, Listing
 from ledger.rules import is_recalled
@@ -31,6 +43,7 @@ __all__ = ["ScanBuffer", "Verifier", "VerifyResult", "device_hash"]
 RETENTION_MS = 30 * 24 * 3_600_000
 log = logging.getLogger("tracemark.verify")
 _MAX_CACHED_STEPS = 50_000
+_MAX_PER_SNAPSHOT = 50_000  # codes (and items) remembered per log size
 
 
 def device_hash(salt: bytes, client: str) -> str:
@@ -43,7 +56,9 @@ class ScanBuffer:
     """Scans waiting to be written: flushed in batches (size or age), and at close.
 
     A batch handed out for writing stays visible to ``pending`` until ``written`` is
-    called, so the clone rules never miss a scan that is on its way to the database."""
+    called, so the clone rules never miss a scan that is on its way to the database.
+    Each batch keeps its scans by item too: ``pending`` runs on every verify, and reads
+    an item's few scans, not the whole batch."""
 
     max_items: int = 256
     max_age_ms: int = 1_000
@@ -51,6 +66,8 @@ class ScanBuffer:
     writing: list[list[ScanRecord]] = field(default_factory=list)
     oldest: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    _by_item: dict[str, list[ScanRecord]] = field(default_factory=dict)
+    _writing_by_item: list[dict[str, list[ScanRecord]]] = field(default_factory=list)
 
     def add(self, record: ScanRecord) -> list[ScanRecord] | None:
         """Add one; returns the batch to write when it is time to flush."""
@@ -58,29 +75,35 @@ class ScanBuffer:
             if not self.records:
                 self.oldest = record.time
             self.records.append(record)
+            self._by_item.setdefault(record.item_id, []).append(record)
             if len(self.records) >= self.max_items or record.time - self.oldest >= self.max_age_ms:
-                batch, self.records = self.records, []
-                self.writing.append(batch)
-                return batch
+                return self._hand_out()
         return None
+
+    def _hand_out(self) -> list[ScanRecord]:
+        batch, self.records = self.records, []
+        self.writing.append(batch)
+        self._writing_by_item.append(self._by_item)
+        self._by_item = {}
+        return batch
 
     def take(self) -> list[ScanRecord]:
         with self.lock:
-            batch, self.records = self.records, []
-            self.writing.append(batch)
-            return batch
+            return self._hand_out()
 
     def written(self, batch: list[ScanRecord]) -> None:
         with self.lock:
-            self.writing = [b for b in self.writing if b is not batch]
+            kept = [i for i, b in enumerate(self.writing) if b is not batch]
+            self.writing = [self.writing[i] for i in kept]
+            self._writing_by_item = [self._writing_by_item[i] for i in kept]
 
     def pending(self, item: str, since: int) -> list[ScanRecord]:
         with self.lock:
             return [
                 r
-                for batch in (*self.writing, self.records)
-                for r in batch
-                if r.item_id == item and r.time >= since
+                for by_item in (*self._writing_by_item, self._by_item)
+                for r in by_item.get(item, ())
+                if r.time >= since
             ]
 
 
@@ -90,6 +113,47 @@ class VerifyResult:
     view: ItemView | None  # the item with its timeline (None for a code that names none)
     proof: InclusionProof | None  # of the item's latest entry, against the checkpoint
     checkpoint: str | None
+    #: (log size, checkpoint size) that ``view`` and ``proof`` reflect, when detailed: what
+    #: is derived from them (their JSON) may be kept under this and the code.
+    snapshot: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """A code's check and its item's state in one snapshot: functions of the log."""
+
+    code: Verdict
+    item: ItemFacts | None
+    key: KeyFacts | None
+
+
+_Detail = tuple[ItemView, InclusionProof | None, str | None]
+K = TypeVar("K", int, tuple[int, int])
+V = TypeVar("V")
+
+
+class _PerSnapshot(Generic[K, V]):
+    """Values derived from one snapshot, kept until a newer one is read.
+
+    ``at`` orders snapshots (a log size, or a log size and a checkpoint size). A value
+    derived from an older snapshot than the one kept is returned but not kept. Shared by
+    threads: a lost insert under a race only costs a recomputation."""
+
+    def __init__(self, zero: K) -> None:
+        self._kept: tuple[K, dict[str, V]] = (zero, {})
+
+    def get(self, at: K, key: str) -> V | None:
+        kept_at, values = self._kept
+        return values.get(key) if kept_at == at else None
+
+    def put(self, at: K, key: str, value: V) -> None:
+        kept_at, values = self._kept
+        if kept_at != at or len(values) >= _MAX_PER_SNAPSHOT:
+            if kept_at > at:
+                return
+            values = {}
+            self._kept = (at, values)
+        values[key] = value
 
 
 class Verifier:
@@ -110,6 +174,9 @@ class Verifier:
         # Timeline steps by entry index: entries never change, and the commission, shipment
         # and receipt entries of a carton are shared by every item in it.
         self._steps: dict[int, TimelineStep] = {}
+        self.signatures = VerifiedSignatures()
+        self._facts: _PerSnapshot[int, _Facts] = _PerSnapshot(-1)
+        self._details: _PerSnapshot[tuple[int, int], _Detail] = _PerSnapshot((-1, -1))
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-writer")
 
     def verify(
@@ -124,39 +191,25 @@ class Verifier:
         """The verdict for one scan; ``detail`` adds the timeline and an inclusion proof."""
         store = self.service.store
         with store.reader() as view:  # one snapshot for the verdict and what shows it
-            code_verdict = check_code(uri, LedgerDirectory(view, self.resolvers))
-            item_id = code_verdict.item.get("item_id")
-            item = view.get(Item, (item_id,)) if item_id else None
+            size = view.log_size()
+            facts = self._facts.get(size, uri)
+            if facts is None:
+                facts = self._gather(view, uri)
+                self._facts.put(size, uri, facts)
             context = self._resolve_seller(view, context)
-            facts = key = None
+            item = facts.item
             recent: list[ScanRecord] = []
             if item is not None:
-                facts = ItemFacts(
-                    item.item_id,
-                    item.status,
-                    item.custodian,
-                    item.pending_to,
-                    is_recalled(view, item),
-                    bool(item.claimed_by),
-                    item.producer,
-                    item.commissioned_time,
-                )
-                key_id = (
-                    code_verdict.reasons[0].evidence.get("key_id") if code_verdict.reasons else None
-                )
-                record_key = view.get(KeyRecord, (str(key_id),)) if key_id else None
-                if record_key is not None:
-                    key = KeyFacts(
-                        record_key.key_id, record_key.effective_time, record_key.compromised_since
-                    )
                 since = now - self.thresholds.window_ms
                 recent = [
                     *store.recent_scans(item.item_id, since),
                     *self.buffer.pending(item.item_id, since),
                 ]
-            verdict = decide(Evidence(code_verdict, facts, key, context, recent), self.thresholds)
+            verdict = decide(
+                Evidence(facts.code, item, facts.key, context, recent), self.thresholds
+            )
             result = (
-                self._detailed(verdict, item.item_id)
+                self._detailed(verdict, item.item_id, size)
                 if detail and item is not None
                 else VerifyResult(verdict, None, None, None)
             )
@@ -164,7 +217,46 @@ class Verifier:
             self._record(ScanRecord(item.item_id, now, context), now)
         return result
 
-    def _detailed(self, verdict: Verdict, item: str) -> VerifyResult:
+    def _gather(self, view: ProjectionReader, uri: str) -> _Facts:
+        """The code's check against the ledger's keys, the item's state and the signing
+        key's history, as this snapshot has them."""
+        code = check_code(uri, LedgerDirectory(view, self.resolvers), verified=self.signatures)
+        item_id = code.item.get("item_id")
+        item = view.get(Item, (item_id,)) if item_id else None
+        if item is None:
+            return _Facts(code, None, None)
+        facts = ItemFacts(
+            item.item_id,
+            item.status,
+            item.custodian,
+            item.pending_to,
+            is_recalled(view, item),
+            bool(item.claimed_by),
+            item.producer,
+            item.commissioned_time,
+        )
+        key_id = code.reasons[0].evidence.get("key_id") if code.reasons else None
+        record_key = view.get(KeyRecord, (str(key_id),)) if key_id else None
+        key = (
+            None
+            if record_key is None
+            else KeyFacts(
+                record_key.key_id, record_key.effective_time, record_key.compromised_since
+            )
+        )
+        return _Facts(code, facts, key)
+
+    def _detailed(self, verdict: Verdict, item: str, size: int) -> VerifyResult:
+        snapshot = (size, self.service.store.checkpoint_size())
+        detail = self._details.get(snapshot, item)
+        if detail is None:
+            detail = self._detail(item)
+            self._details.put(snapshot, item, detail)
+        return VerifyResult(verdict, *detail, snapshot=snapshot)
+
+    def _detail(self, item: str) -> _Detail:
+        """The item's view and timeline, and an inclusion proof of its latest entry against
+        the latest checkpoint (none when that entry came after it)."""
         if len(self._steps) > _MAX_CACHED_STEPS:
             self._steps = {}
         shown = item_view(self.service.store, item, self._steps)
@@ -179,7 +271,7 @@ class Verifier:
             note: str | None = checkpoint.note
         except TracemarkError:
             proof, note = None, None
-        return VerifyResult(verdict, shown, proof, note)
+        return shown, proof, note
 
     def _resolve_seller(self, view: ProjectionReader, context: ScanContext) -> ScanContext:
         """The seller as an actor id: from the listing, or from a platform handle."""
@@ -195,7 +287,8 @@ class Verifier:
                 seller = found.actor_id
         if seller == context.seller:
             return context
-        return replace(context, seller=seller)
+        c = context  # dataclasses.replace costs more than the rest of this method
+        return ScanContext(c.platform, c.stream_id, c.listing_id, seller, c.device, c.place)
 
     def _record(self, scan: ScanRecord, now: int) -> None:
         batch = self.buffer.add(scan)

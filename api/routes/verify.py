@@ -17,19 +17,21 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
-from api.app import state_of
+from api.app import AppState, state_of
+from api.jsonroute import JsonBodyRoute
 from api.routes.log import ERRORS
 from api.routes.platform import observe_verdict
 from ledger.decide import ScanContext
 from ledger.service import now_ms
 from ledger.verification import VerifyResult, device_hash
 
-__all__ = ["result_json", "router"]
+__all__ = ["result_json", "router", "verify_body"]
 
 router = APIRouter()
 #: A body that is not JSON at all is a 400 (app-wide handler), a JSON body of the wrong shape 422.
 _BAD_BODY: dict[int | str, dict[str, Any]] = {400: ERRORS[400], 422: ERRORS[422], 429: ERRORS[429]}
 MAX_BATCH = 1_000
+_MAX_TAILS = 20_000
 _PRINTABLE = r"^[\x21-\x7e]{0,128}$"
 
 
@@ -125,18 +127,46 @@ def result_json(result: VerifyResult) -> dict[str, Any]:
     return data
 
 
+def _dumps(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def verify_body(result: VerifyResult, code: str, tails: dict[Any, bytes]) -> bytes:
+    """``result_json(result)`` as JSON bytes, built faster.
+
+    Of a detailed result, only the verdict (status and reasons) depends on the scan; the
+    rest (the item, its provenance and its proof) is a function of the code and of the
+    snapshot the result was read from (``VerifyResult.snapshot``). That rest is
+    serialised once per code and snapshot and kept in ``tails`` (one dict per app: a
+    snapshot is a log size, meaningful for one ledger only)."""
+    snapshot = result.snapshot
+    if result.view is None or snapshot is None:
+        return _dumps(result_json(result))
+    key = (code, snapshot)
+    tail = tails.get(key)
+    if tail is None:
+        rest = result_json(result)
+        del rest["status"], rest["reasons"]
+        tail = b"," + _dumps(rest)[1:]  # '"item":...}', after the verdict's fields
+        if len(tails) >= _MAX_TAILS:
+            tails.clear()
+        tails[key] = tail
+    verdict = result.verdict
+    head = _dumps({"status": verdict.status, "reasons": [r.to_obj() for r in verdict.reasons]})
+    return head[:-1] + tail
+
+
 def json_response(data: dict[str, Any]) -> Response:
     """Our own JSON, serialised once: ``result_json`` builds exactly the documented
     ``VerifyResponse`` shape (the schema tests check it), so FastAPI's second pass through
     the response model, which cost as much as the verdict itself, is skipped."""
-    return Response(
-        json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
-        media_type="application/json",
-    )
+    return Response(_dumps(data), media_type="application/json")
 
 
-def _context(request: Request, given: Context | None = None) -> ScanContext:
-    state = state_of(request)
+def _context(
+    request: Request, given: Context | None = None, state: AppState | None = None
+) -> ScanContext:
+    state = state or state_of(request)
     hints = request.headers.get("user-agent", "") + "|" + request.headers.get("accept-language", "")
     ctx = given or Context()  # type: ignore[call-arg]
     return ScanContext(
@@ -149,8 +179,15 @@ def _context(request: Request, given: Context | None = None) -> ScanContext:
     )
 
 
-def _verify(request: Request, code: str, context: ScanContext, *, detail: bool) -> VerifyResult:
-    state = state_of(request)
+def _verify(
+    request: Request,
+    code: str,
+    context: ScanContext,
+    *,
+    detail: bool = True,
+    state: AppState | None = None,
+) -> VerifyResult:
+    state = state or state_of(request)
     now = now_ms()
     result = state.verifier.verify(code, context, now=now, detail=detail)
     state.metrics.verdict(result.verdict.status)
@@ -158,14 +195,26 @@ def _verify(request: Request, code: str, context: ScanContext, *, detail: bool) 
     return result
 
 
-@router.post("/v1/verify", response_model=VerifyResponse, tags=["verify"], responses=_BAD_BODY)
 async def verify(body: VerifyRequest, request: Request) -> Response:
     """Verify one scanned code in its context: an explained verdict with provenance and proof."""
     # Run on the event loop, not in the thread pool: a verify is a few hundred microseconds
     # of CPU and local reads, and handing it to a thread (and the GIL back) cost more than
     # the verify itself (docs/decisions.md). Batches, which can take longer, use the pool.
-    result = _verify(request, body.code, _context(request, body.context), detail=True)
-    return json_response(result_json(result))
+    state = state_of(request)
+    result = _verify(request, body.code, _context(request, body.context, state), state=state)
+    return Response(verify_body(result, body.code, state.rendered), media_type="application/json")
+
+
+# The hot path: the body is read in one step (api/jsonroute.py).
+router.add_api_route(
+    "/v1/verify",
+    verify,
+    methods=["POST"],
+    response_model=VerifyResponse,
+    tags=["verify"],
+    responses=_BAD_BODY,
+    route_class_override=JsonBodyRoute,
+)
 
 
 @router.post("/v1/verify/batch", response_model=BatchResponse, tags=["verify"], responses=_BAD_BODY)

@@ -128,6 +128,10 @@ class MemoryStore:
                 return None
             return self._checkpoints[max(self._checkpoints)]
 
+    def checkpoint_size(self) -> int:
+        with self._lock:
+            return max(self._checkpoints, default=0)
+
     def checkpoints(self) -> list[StoredCheckpoint]:
         with self._lock:
             return [self._checkpoints[size] for size in sorted(self._checkpoints)]

@@ -184,6 +184,11 @@ class LogStore(Protocol):
 
     def latest_checkpoint(self) -> StoredCheckpoint | None: ...
 
+    def checkpoint_size(self) -> int:
+        """The tree size of the latest checkpoint, 0 when none is stored (a cheap read:
+        callers keep what they derived from a checkpoint until this changes)."""
+        ...
+
     def checkpoints(self) -> list[StoredCheckpoint]:
         """Every stored checkpoint, by tree size."""
         ...

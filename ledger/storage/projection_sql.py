@@ -33,6 +33,10 @@ __all__ = ["PROJECTION_TABLES", "SqlProjection", "projection_metadata"]
 R = TypeVar("R")
 _TYPES = {"str": Text, "int": BigInteger, "bool": Boolean, "tuple[str, ...]": Text}
 _IN_CHUNK = 500
+_SNAPSHOT_SIZES = (
+    "SELECT (SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries), "
+    "(SELECT COALESCE(MAX(tree_size), 0) FROM checkpoints)"
+)
 
 projection_metadata = MetaData()
 
@@ -105,6 +109,16 @@ class SqlProjection:
         self.mark = "?" if dialect == "sqlite" else "%s"
         self._cache: dict[tuple[str, tuple[Any, ...]], Any] | None = {} if cache else None
         self._queries: dict[tuple[str, tuple[Any, ...]], Any] | None = None
+        self._log_size: int | None = None
+        self._checkpoint_size: int | None = None
+
+    def begin_snapshot(self) -> int:
+        """Read the snapshot's log size and latest checkpoint size (one statement, so both
+        are of the same snapshot) and keep them: a read-only snapshot's never change.
+        Returns the log size."""
+        rows = self._rows(_SNAPSHOT_SIZES, ())
+        self._log_size, self._checkpoint_size = int(rows[0][0]), int(rows[0][1])
+        return self._log_size
 
     def share_cache(self, cache: dict[tuple[str, tuple[Any, ...]], Any]) -> None:
         """Read through ``cache`` (a reader's: shared by snapshots of the same log size).
@@ -251,7 +265,16 @@ class SqlProjection:
         return found
 
     def log_size(self) -> int:
+        if self._log_size is not None:  # a read-only snapshot's, read when it began
+            return self._log_size
         rows = self._rows("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries", ())
+        return int(rows[0][0])
+
+    def checkpoint_size(self) -> int:
+        """The tree size of the latest checkpoint (0: none) in this snapshot."""
+        if self._checkpoint_size is not None:
+            return self._checkpoint_size
+        rows = self._rows("SELECT COALESCE(MAX(tree_size), 0) FROM checkpoints", ())
         return int(rows[0][0])
 
     def timeline(self, item: str) -> list[int]:

@@ -1,13 +1,22 @@
 """Scan records: who scanned which item, where and when, kept outside the log.
 
 High-volume and not evidence of custody, so they never enter the log and never change an
-entry: one table, written in batches, read by item within a time window, pruned by age.
+entry. Two tables, written together in one short transaction per batch, pruned by age:
+
+- ``scan_records``: one row per scan (the history: counts, audits, retention);
+- ``scan_contexts``: one row per item and distinct context (platform, stream, listing,
+  seller, device hash, place) with the latest time it was seen. This is what the clone
+  rules read: a hot item in a livestream is scanned thousands of times an hour from a
+  handful of contexts, and reading the contexts costs the same however many scans there
+  were (a ``GROUP BY`` over ``scan_records`` grew with them: bench/README.md, service).
+
 Only coarse context is kept (platform, stream, listing, seller, a salted device hash, a
 coarse place); never personal data.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,7 +24,14 @@ from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, Table, Text
 
 from ledger.decide import ScanContext, ScanRecord
 
-__all__ = ["SCAN_FIELDS", "scan_metadata", "scan_rows", "scan_sql", "scans_from_rows"]
+__all__ = [
+    "SCAN_FIELDS",
+    "context_rows",
+    "scan_metadata",
+    "scan_rows",
+    "scan_sql",
+    "scans_from_rows",
+]
 
 SCAN_FIELDS = ("platform", "stream_id", "listing_id", "seller", "device", "place")
 scan_metadata = MetaData()
@@ -29,21 +45,34 @@ _scans = Table(
 )
 Index("scan_records_item_time", _scans.c.item_id, _scans.c.time)
 Index("scan_records_time", _scans.c.time)
+_contexts = Table(
+    "scan_contexts",
+    scan_metadata,
+    Column("item_id", Text, primary_key=True),
+    *(Column(name, Text, primary_key=True) for name in SCAN_FIELDS),
+    Column("latest", BigInteger, nullable=False),
+)
+Index("scan_contexts_item_latest", _contexts.c.item_id, _contexts.c.latest)
+Index("scan_contexts_latest", _contexts.c.latest)
 
 
+@functools.cache
 def scan_sql(dialect: str) -> dict[str, str]:
     mark = "?" if dialect == "sqlite" else "%s"
     columns = ("item_id", "time", *SCAN_FIELDS)
+    key = ", ".join(("item_id", *SCAN_FIELDS))
+    greatest = "max" if dialect == "sqlite" else "GREATEST"
     return {
         "insert": f"INSERT INTO scan_records ({', '.join(columns)}) "  # noqa: S608
         f"VALUES ({', '.join([mark] * len(columns))})",
-        # One row per distinct context (its latest time): repeated scans from the same
-        # stream, place and device add nothing to the clone rules, and a hot item in a
-        # livestream is scanned thousands of times from a handful of contexts.
-        "recent": f"SELECT item_id, MAX(time) AS latest, {', '.join(SCAN_FIELDS)} "
-        + f"FROM scan_records WHERE item_id = {mark} AND time >= {mark} "
-        + f"GROUP BY item_id, {', '.join(SCAN_FIELDS)} ORDER BY latest DESC LIMIT {mark}",
+        "upsert": f"INSERT INTO scan_contexts ({key}, latest) "  # noqa: S608
+        f"VALUES ({', '.join([mark] * (len(SCAN_FIELDS) + 2))}) ON CONFLICT ({key}) "
+        f"DO UPDATE SET latest = {greatest}(scan_contexts.latest, excluded.latest)",
+        # One row per distinct context (its latest time), newest first.
+        "recent": f"SELECT item_id, latest, {', '.join(SCAN_FIELDS)} FROM scan_contexts "  # noqa: S608
+        f"WHERE item_id = {mark} AND latest >= {mark} ORDER BY latest DESC LIMIT {mark}",
         "prune": f"DELETE FROM scan_records WHERE time < {mark}",  # noqa: S608
+        "prune_contexts": f"DELETE FROM scan_contexts WHERE latest < {mark}",  # noqa: S608
     }
 
 
@@ -51,6 +80,18 @@ def scan_rows(records: Sequence[ScanRecord]) -> list[tuple[Any, ...]]:
     return [
         (r.item_id, r.time, *(getattr(r.context, name) for name in SCAN_FIELDS)) for r in records
     ]
+
+
+def context_rows(records: Sequence[ScanRecord]) -> list[tuple[Any, ...]]:
+    """The ``upsert`` rows of a batch: one per item and context with its latest time, in key
+    order. Writers that touch the same rows in the same order never deadlock (PostgreSQL
+    locks each row it upserts until commit; two workers' batches share hot items)."""
+    latest: dict[tuple[str, ...], int] = {}
+    for r in records:
+        key = (r.item_id, *(getattr(r.context, name) for name in SCAN_FIELDS))
+        if latest.get(key, -1) < r.time:
+            latest[key] = r.time
+    return [(*key, time) for key, time in sorted(latest.items())]
 
 
 def scans_from_rows(rows: Sequence[Any]) -> list[ScanRecord]:

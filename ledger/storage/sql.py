@@ -37,7 +37,7 @@ from ledger.storage.port import (
     StoredEntry,
 )
 from ledger.storage.projection_sql import SqlProjection, projection_metadata
-from ledger.storage.scans import scan_rows, scan_sql, scans_from_rows
+from ledger.storage.scans import context_rows, scan_rows, scan_sql, scans_from_rows
 from ledger.storage.tables import CheckpointRow, LogEntryRow, MerkleNodeRow
 from ledger.storage.witnesses import SqlWitnessStore
 
@@ -358,7 +358,7 @@ class SqlStore:
             if outer:
                 raw.driver_connection.execute(begin)
                 projection = SqlProjection(raw, self.dialect, cache=False)
-                projection.share_cache(self._epoch_cache(projection.log_size()))
+                projection.share_cache(self._epoch_cache(projection.begin_snapshot()))
                 self._readers.projection = projection
             else:
                 projection = self._readers.projection
@@ -549,8 +549,10 @@ class SqlStore:
             try:
                 if records:
                     cursor.executemany(sql["insert"], scan_rows(records))
+                    cursor.executemany(sql["upsert"], context_rows(records))
                 if prune_before is not None:
                     cursor.execute(sql["prune"], (prune_before,))
+                    cursor.execute(sql["prune_contexts"], (prune_before,))
             finally:
                 cursor.close()
 
@@ -583,6 +585,11 @@ class SqlStore:
         with self.reader() as projection:
             rows = projection.query(_SELECT_LATEST_CHECKPOINT, ())
         return _checkpoint(rows[0]) if rows else None
+
+    def checkpoint_size(self) -> int:
+        """The latest checkpoint's tree size, as the reader's snapshot began with it."""
+        with self.reader() as projection:
+            return projection.checkpoint_size()
 
     def checkpoints(self) -> list[StoredCheckpoint]:
         with self._read() as conn:

@@ -65,7 +65,7 @@ PLATFORM_TABLES = {
     "platform_cursors",
 }
 RELEASE_0001_TABLES = {*APPEND_ONLY_TABLES, "scan_records", *PLATFORM_TABLES}
-HEAD_TABLES = {*RELEASE_0001_TABLES, "witness_cosignatures"}
+HEAD_TABLES = {*RELEASE_0001_TABLES, "witness_cosignatures", "scan_contexts"}
 KEYS = {"log_entries": "idx", "merkle_nodes": "node_key", "checkpoints": "tree_size"}
 
 
@@ -265,7 +265,7 @@ def test_create_schema_from_empty_is_upgrade_to_head(
     found = snapshot(created)
     assert durable(found) == snapshot(migrated)
     assert set(found["tables"]) - set(durable(found)["tables"]) == DERIVED_TABLES
-    assert schema_version(store.engine).revision == head() == "0002"
+    assert schema_version(store.engine).revision == head() == "0003"
 
     initialized(store, operator_key)
     LogService(store).append(notices(operator_key, 3), now=2_000)
@@ -296,9 +296,14 @@ def test_previous_release_database_opens_at_head_with_its_data(
     key, _token = new_api_key("tiktok", "", secret=bytes(32), now=T0, rate_limit=60)
     SqlPlatformStore(old).add_key(key)
     scan = ScanRecord(ids(GTIN, "OLD1")[0], T0, ScanContext(platform="tiktok", place="VN"))
-    old.record_scans([scan])
     entries, checkpoints = old.entries(0, old.size()), old.checkpoints()
     old.close()
+    # That release wrote scan_records only (this code also writes scan_contexts, from 0003).
+    sql(
+        url,
+        "INSERT INTO scan_records (item_id, time, platform, stream_id, listing_id, seller, "
+        f"device, place) VALUES ('{scan.item_id}', {T0}, 'tiktok', '', '', '', '', 'VN')",
+    )
 
     store = SqlStore(url)
     assert schema_version(store.engine).state == "current"
@@ -366,12 +371,45 @@ def test_a_database_at_an_older_revision_is_upgraded(fresh_url: Callable[[], str
     code, out, _ = tracemark("db", "current", "--database-url", url)
     assert (code, out) == (
         0,
-        "Schema revision: 0001; this Tracemark is at 0002: run 'tracemark db upgrade'\n",
+        "Schema revision: 0001; this Tracemark is at 0003: run 'tracemark db upgrade'\n",
     )
     store.create_schema()
     assert schema_version(store.engine).state == "current"
     store.close()
     assert durable(snapshot(url)) == at_head
+
+
+@BOTH
+def test_upgrade_to_0003_fills_the_scan_contexts_from_the_scan_records(
+    fresh_url: Callable[[], str],
+) -> None:
+    """The clone rules read scan_contexts: an upgrade must not forget the scans before it."""
+    url = fresh_url()
+    alembic("upgrade", url, "0002")
+    columns = "item_id, time, platform, stream_id, listing_id, seller, device, place"
+    sql(
+        url,
+        f"INSERT INTO scan_records ({columns}) VALUES ('i1', 10, 'tiktok', '', 'L', 's', 'd', '')",
+        f"INSERT INTO scan_records ({columns}) VALUES ('i1', 30, 'tiktok', '', 'L', 's', 'd', '')",
+        f"INSERT INTO scan_records ({columns}) VALUES ('i1', 20, 'shopee', 's9', '', '', 'd', '')",
+        f"INSERT INTO scan_records ({columns}) VALUES ('i2', 5, '', '', '', '', 'e', 'VN')",
+    )
+    store = SqlStore(url)
+    assert schema_version(store.engine).revision == "0003"
+    assert store.recent_scans("i1", since=0) == [
+        ScanRecord("i1", 30, ScanContext("tiktok", "", "L", "s", "d", "")),
+        ScanRecord("i1", 20, ScanContext("shopee", "s9", "", "", "d", "")),
+    ]
+    assert store.recent_scans("i1", since=25) == [
+        ScanRecord("i1", 30, ScanContext("tiktok", "", "L", "s", "d", ""))
+    ]
+    assert store.recent_scans("i2", since=0) == [
+        ScanRecord("i2", 5, ScanContext("", "", "", "", "e", "VN"))
+    ]
+    store.close()
+    alembic("downgrade", url, "0002")
+    assert "scan_contexts" not in snapshot(url)["tables"]
+    assert len(sql(url, "SELECT * FROM scan_records")) == 4
 
 
 @BOTH
@@ -423,7 +461,7 @@ def test_replicas_opening_an_empty_database_together_migrate_it_once(
         db.execute("PRAGMA journal_mode=WAL")
         db.close()
     assert open_together([url] * 4) == []
-    assert sql(url, "SELECT version_num FROM alembic_version") == [("0002",)]
+    assert sql(url, "SELECT version_num FROM alembic_version") == [("0003",)]
 
 
 @BOTH
@@ -461,18 +499,18 @@ def test_db_upgrade_adopts_a_previous_release_database(
     code, out, _ = tracemark("db", "current", "--database-url", url, "--json")
     assert (code, json.loads(out)) == (
         0,
-        {"revision": None, "head": "0002", "state": "unversioned"},
+        {"revision": None, "head": "0003", "state": "unversioned"},
     )
     code, out, _ = tracemark("db", "current", "--database-url", url)
     assert "made before migrations" in out
 
     code, out, err = tracemark("db", "upgrade", "--database-url", url)
     assert (code, err) == (0, "")
-    assert out == "Schema upgraded from none (made before migrations) to 0002 (head)\n"
+    assert out == "Schema upgraded from none (made before migrations) to 0003 (head)\n"
     code, out, _ = tracemark("db", "upgrade", "--database-url", url)
-    assert (code, out) == (0, "Schema already at 0002 (head)\n")
+    assert (code, out) == (0, "Schema already at 0003 (head)\n")
     code, out, _ = tracemark("db", "current", "--database-url", url)
-    assert (code, out) == (0, "Schema revision: 0002 (head)\n")
+    assert (code, out) == (0, "Schema revision: 0003 (head)\n")
 
 
 @BOTH
@@ -488,7 +526,7 @@ def test_db_upgrade_refills_projection_tables_it_remade(
 
     code, out, _ = tracemark("db", "upgrade", "--database-url", url, "--json")
     assert code == 0
-    assert json.loads(out) == {"from": "0002", "revision": "0002", "projection_rebuilt": True}
+    assert json.loads(out) == {"from": "0003", "revision": "0003", "projection_rebuilt": True}
     assert sql(url, "SELECT custodian FROM items") == [("fishco",)]
 
 
@@ -521,7 +559,7 @@ def test_db_upgrade_of_an_empty_sqlite_file_creates_the_schema(tmp_path: Path) -
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     (tmp_path / "empty.db").touch()
     code, out, _ = tracemark("db", "current", "--database-url", url)
-    assert (code, out) == (0, "Schema revision: none: an empty database (head 0002)\n")
+    assert (code, out) == (0, "Schema revision: none: an empty database (head 0003)\n")
     code, out, _ = tracemark("db", "upgrade", "--database-url", url)
-    assert (code, out) == (0, "Schema created at 0002 (head)\n")
+    assert (code, out) == (0, "Schema created at 0003 (head)\n")
     assert durable(snapshot(url))["tables"].keys() == HEAD_TABLES | {"alembic_version"}

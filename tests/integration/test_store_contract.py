@@ -26,6 +26,7 @@ def test_empty_store_has_an_empty_head(store) -> None:  # type: ignore[no-untype
     head = store.head()
     assert head.size == 0
     assert store.latest_checkpoint() is None
+    assert store.checkpoint_size() == 0
     assert store.entries(0, 10) == []
     with pytest.raises(NotFound):
         store.entry(0)
@@ -42,6 +43,7 @@ def test_initialize_writes_genesis_and_first_checkpoint(store, operator_key) -> 
     checkpoint = service.latest_checkpoint()
     assert checkpoint.tree_size == 1
     assert service.open_checkpoint(checkpoint.note).checkpoint.root_hash == checkpoint.root_hash
+    assert store.checkpoint_size() == 1
     with pytest.raises(Conflict):
         service.initialize(origin=ORIGIN, operator_name="again", key=operator_key, now=2)
 
@@ -179,3 +181,28 @@ def test_recent_scans_are_distinct_contexts_newest_first(store) -> None:  # type
     assert [(r.time, r.context) for r in recent] == [(2_000, stream_a), (1_500, stream_b)]
     assert store.recent_scans("01/1/21/x", since=900, limit=1) == [recent[0]]
     assert store.recent_scans("01/1/21/z", since=0) == []
+
+
+def test_recent_scans_keep_the_latest_time_across_batches_and_prune(store) -> None:  # type: ignore[no-untyped-def]
+    from ledger.decide import ScanContext, ScanRecord
+
+    stream = ScanContext("tiktok", "live-a", "L1", "shop", "dev1", "")
+    other = ScanContext("shopee", "", "L2", "shop2", "dev1", "")
+    store.record_scans([ScanRecord("01/1/21/x", 5_000, stream)])
+    # A batch written later holds an older scan of the same context (buffers of two
+    # workers flush in any order): the latest time must stay.
+    store.record_scans(
+        [ScanRecord("01/1/21/x", 4_000, stream), ScanRecord("01/1/21/x", 100, other)]
+    )
+    assert store.recent_scans("01/1/21/x", since=0) == [
+        ScanRecord("01/1/21/x", 5_000, stream),
+        ScanRecord("01/1/21/x", 100, other),
+    ]
+    store.record_scans([], prune_before=1_000)
+    assert store.recent_scans("01/1/21/x", since=0) == [ScanRecord("01/1/21/x", 5_000, stream)]
+    # Many scans of one context in one batch are one context.
+    store.record_scans([ScanRecord("01/1/21/x", t, other) for t in range(6_000, 6_100)])
+    assert store.recent_scans("01/1/21/x", since=0) == [
+        ScanRecord("01/1/21/x", 6_099, other),
+        ScanRecord("01/1/21/x", 5_000, stream),
+    ]

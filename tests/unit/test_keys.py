@@ -10,7 +10,7 @@ import pytest
 
 from ledger.errors import Conflict, InvalidInput, NotFound
 from ledger.keyfile import UNENCRYPTED_WARNING, load_private_key, save_private_key
-from ledger.keys import PrivateKey, PublicKey, key_id_for
+from ledger.keys import PrivateKey, PublicKey, VerifiedSignatures, key_id_for
 
 SEED = bytes(range(32))  # TEST ONLY
 
@@ -39,6 +39,26 @@ def test_signatures_verify_only_for_their_message_and_key() -> None:
     assert not key.public_key.verify(sig, b"messagE")
     assert not other.public_key.verify(sig, b"message")
     assert not key.public_key.verify(sig[:-1], b"message")
+
+
+def test_verified_signatures_remember_only_what_verified() -> None:
+    key, other = PrivateKey.from_seed(SEED), PrivateKey.from_seed(b"\x01" * 32)
+    sig = key.sign(b"message")
+    memo = VerifiedSignatures(max_entries=2)
+    assert memo.verify(key.public_key, sig, b"message") and len(memo) == 1
+    assert memo.verify(key.public_key, sig, b"message") and len(memo) == 1  # remembered
+    # Any other triple is checked for itself, however close to a remembered one.
+    assert not memo.verify(key.public_key, sig, b"messagE")
+    assert not memo.verify(other.public_key, sig, b"message")
+    assert not memo.verify(key.public_key, sig[:-1], b"message")
+    flipped = bytes([sig[0] ^ 1]) + sig[1:]
+    assert not memo.verify(key.public_key, flipped, b"message")
+    # Bytes glued differently are a different triple too (the key is 32 bytes, fixed).
+    assert not memo.verify(key.public_key, sig + b"mess", b"age")
+    assert len(memo) == 1  # failures are never kept
+    # Bounded: full, it starts over.
+    assert memo.verify(key.public_key, key.sign(b"two"), b"two") and len(memo) == 2
+    assert memo.verify(key.public_key, key.sign(b"three"), b"three") and len(memo) == 1
 
 
 def test_encrypted_key_file_round_trip(tmp_path: Path) -> None:

@@ -1,0 +1,162 @@
+"""What a Verifier keeps per snapshot never outlives it (docs/decisions.md, 21).
+
+The Verifier keeps a code's check and its item's state per log size, and the item's
+timeline and proof per log size and checkpoint size; the API keeps their JSON under the
+same keys. Each test changes the ledger under one long-lived Verifier (or app) and checks
+that the next verify says what a fresh one says: on memory, SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.routes.verify import result_json, verify_body
+from ledger.codes import CodeIdentity, issue_uri
+from ledger.decide import ScanContext, ScanRecord
+from ledger.events import RECALL, SELL
+from ledger.keys import PrivateKey
+from ledger.verification import ScanBuffer, Verifier, VerifyResult
+from tests.conftest import BACKENDS, initialized, make_store
+from tests.supply import GTIN, Supply, ids, standard
+
+RESOLVER = "https://vt.example.vn"
+NOW = 1_790_000_000_000
+AT_SHOP_A = ScanContext(platform="tiktok", listing_id="", stream_id="live-a", seller="shop-a")
+
+
+@pytest.fixture(params=BACKENDS)
+def supply(
+    request: pytest.FixtureRequest, tmp_path: Path, operator_key: PrivateKey
+) -> Iterator[Supply]:
+    store = make_store(request.param, request, tmp_path)
+    service = initialized(store, operator_key, now=NOW - 100_000)
+    service.log_key = operator_key
+    s = standard(service, operator_key)
+    s.now = NOW
+    s.commission("fishco", GTIN, {"list": ["V1", "V2"]}, lot="L7")
+    yield s
+    store.close()
+
+
+def code(s: Supply, serial: str) -> str:
+    return issue_uri(CodeIdentity(GTIN, serial, "L7"), s.keys["fishco"], RESOLVER)
+
+
+def fresh(s: Supply, uri: str, context: ScanContext) -> VerifyResult:
+    """What a Verifier that never saw this ledger before says (nothing recorded)."""
+    return Verifier(s.service, resolvers=[RESOLVER]).verify(
+        uri, context, now=s.now, record=False, detail=True
+    )
+
+
+def same(kept: VerifyResult, new: VerifyResult) -> bool:
+    return result_json(kept) == result_json(new)
+
+
+def test_each_append_is_seen_by_the_next_verify(supply: Supply) -> None:
+    s = supply
+    verifier = Verifier(s.service, resolvers=[RESOLVER])
+    uri = code(s, "V1")
+
+    def check(context: ScanContext = AT_SHOP_A) -> VerifyResult:
+        s.tick()
+        result = verifier.verify(uri, context, now=s.now, record=False, detail=True)
+        assert same(result, fresh(s, uri, context))
+        return result
+
+    assert check().verdict.codes == ("seller_not_custodian",)  # fishco holds it
+    s.ship("fishco", "shop-a", ids(GTIN, "V1"), "S1")
+    assert check().verdict.status == "genuine"  # on its way to shop-a
+    s.receive("shop-a", "fishco", "S1")
+    held = check()
+    assert held.verdict.codes == ("custody_verified",)
+    assert held.view is not None
+    steps = [t.type for t in held.view.timeline]
+    assert steps == ["event.commission", "event.ship", "event.receive"]
+    s.ok(SELL, s.event("shop-a", items=ids(GTIN, "V1")), s.keys["shop-a"])
+    assert "sold_item_offered" in check().verdict.codes
+    s.ok(RECALL, s.event("fishco", gtin=GTIN, scope="lot", lot="L7", reason="x"), s.keys["fishco"])
+    assert check(ScanContext()).verdict.status == "recalled"
+    verifier.flush(s.now)
+
+
+def test_the_proof_follows_the_latest_checkpoint_even_at_the_same_log_size(
+    supply: Supply,
+) -> None:
+    s = supply
+    verifier = Verifier(s.service, resolvers=[RESOLVER])
+    uri = code(s, "V2")
+    first = s.service.checkpoint(now=s.tick())
+    before = verifier.verify(uri, ScanContext(), now=s.now, record=False, detail=True)
+    assert before.proof is not None and before.proof.tree_size == first.tree_size
+
+    s.ship("fishco", "distri", ids(GTIN, "V2"), "S9")  # after the checkpoint: no proof of it
+    unproven = verifier.verify(uri, ScanContext(), now=s.tick(), record=False, detail=True)
+    assert unproven.proof is None and unproven.view is not None
+    assert unproven.view.timeline[-1].type == "event.ship"
+    size = s.service.store.head().size
+
+    second = s.service.checkpoint(now=s.tick())  # the log size stays; the checkpoint grows
+    assert second.tree_size == size == s.service.store.head().size
+    after = verifier.verify(uri, ScanContext(), now=s.now, record=False, detail=True)
+    assert after.proof is not None and after.proof.tree_size == second.tree_size
+    assert after.checkpoint == second.note
+    assert after.snapshot == (size, second.tree_size)
+    assert same(after, fresh(s, uri, ScanContext()))
+
+
+def test_the_api_json_is_result_json_across_snapshots(supply: Supply) -> None:
+    """verify_body keeps the JSON of the item, its provenance and proof per code and
+    snapshot: it must always equal result_json, whatever the verdict and the ledger."""
+    s = supply
+    verifier = Verifier(s.service, resolvers=[RESOLVER])
+    tails: dict[Any, bytes] = {}
+    s.service.checkpoint(now=s.tick())
+    genuine, forged = code(s, "V1"), code(s, "V1").replace("V1", "V2")
+    contexts = [ScanContext(), AT_SHOP_A, ScanContext(platform="shopee", stream_id="b")]
+
+    def agree() -> None:
+        for uri in (genuine, forged, code(s, "NEVER"), "https://vt.example.vn/nonsense"):
+            for context in contexts:
+                s.tick()
+                result = verifier.verify(uri, context, now=s.now, detail=True)
+                assert json.loads(verify_body(result, uri, tails)) == result_json(result)
+
+    agree()
+    s.ship("fishco", "shop-a", ids(GTIN, "V1"), "S1")
+    s.receive("shop-a", "fishco", "S1")
+    agree()
+    s.service.checkpoint(now=s.tick())
+    agree()
+    assert len(tails) > 0  # detailed results were kept, and stayed right
+    verifier.flush(s.now)
+
+
+def test_pending_scans_are_found_by_item_until_written() -> None:
+    buffer = ScanBuffer(max_items=3, max_age_ms=10_000)
+    a, b = ScanContext(seller="a"), ScanContext(seller="b")
+    assert buffer.add(ScanRecord("i1", 100, a)) is None
+    assert buffer.add(ScanRecord("i2", 200, b)) is None
+    batch = buffer.add(ScanRecord("i1", 300, b))
+    assert batch is not None and len(batch) == 3  # full: handed out for writing
+    buffer.add(ScanRecord("i1", 400, a))  # the next batch
+    assert buffer.pending("i1", since=0) == [
+        ScanRecord("i1", 100, a),
+        ScanRecord("i1", 300, b),
+        ScanRecord("i1", 400, a),
+    ]
+    assert buffer.pending("i1", since=300) == [ScanRecord("i1", 300, b), ScanRecord("i1", 400, a)]
+    assert buffer.pending("i2", since=0) == [ScanRecord("i2", 200, b)]
+    buffer.written(batch)  # in the database now: the buffer no longer shows it
+    assert buffer.pending("i1", since=0) == [ScanRecord("i1", 400, a)]
+    assert buffer.pending("i2", since=0) == []
+    rest = buffer.take()
+    assert rest == [ScanRecord("i1", 400, a)]
+    assert buffer.pending("i1", since=0) == rest  # still pending while being written
+    buffer.written(rest)
+    assert buffer.pending("i1", since=0) == []

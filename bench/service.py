@@ -36,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -50,7 +51,7 @@ from rich.console import Console
 from bench.append import _profile_summary
 from bench.common import BENCH_DIR, CACHE_DIR, RESULTS_DIR, Comparison, Measure, Result, Target
 from bench.provenance import actor_key
-from bench.workload import OPERATOR_NAME, ORIGIN, T0, operator_key
+from bench.workload import OPERATOR_NAME, ORIGIN, T0, operator_key, sign_notices
 from ledger.codes import CodeIdentity, issue_uri
 from ledger.entries import Envelope, sign_entry
 from ledger.events import (
@@ -64,7 +65,7 @@ from ledger.events import (
 )
 from ledger.gs1 import check_digit
 from ledger.keyfile import save_private_key
-from ledger.service import LogService, Rejected
+from ledger.service import LogService, Rejected, now_ms
 from ledger.storage.sql import SqlStore
 
 __all__ = ["CODES", "LARGE", "RECIPE", "SMALL", "STAND_IN", "cached_ledger", "run"]
@@ -89,6 +90,9 @@ RATIO_TARGET = Target(">=", 0.5)
 P99_LIMIT_MS = 25.0
 P99_TARGET = Target("<=", 1.0)  # p99 / P99_LIMIT_MS
 SCALING_TARGET = Target(">=", 0.8)
+GROWING = -1  # the subject key of the server whose log grows during its runs
+APPEND_RATE = 20.0  # entries/s appended during the "growing" runs (context)
+APPEND_FIRST = 50_000_000  # notice numbers of those entries (unique, apart from the ledger's)
 
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 RESOLVER = "https://vt.example.vn"
@@ -595,7 +599,10 @@ class Subject:
     label: str
     server: Server
     codes: list[str]
-    runs: dict[str, list[WrkRun]] = field(default_factory=lambda: {"ping": [], "verify": []})
+    runs: dict[str, list[WrkRun]] = field(
+        default_factory=lambda: {"ping": [], "verify": [], "growing": []}
+    )
+    appended: list[int] = field(default_factory=list)  # entries appended per growing run
     warm_up_requests: int = 0
     checks: list[dict[str, Any]] = field(default_factory=list)
 
@@ -631,12 +638,51 @@ def _profile(db: Path, codes: list[str]) -> str:
     )
 
 
+class Appender(threading.Thread):
+    """Appends signed ``log.notice`` entries to a server's ledger at a steady rate, from this
+    process, while a load runs: each append is a new log size, so the server's per-snapshot
+    caches (docs/decisions.md, 21) start over, as on a ledger that is being written to."""
+
+    def __init__(self, db: Path, rate: float, first: int) -> None:
+        super().__init__(name="bench-appender", daemon=True)
+        self.db, self.interval, self.next = db, 1.0 / rate, first
+        self.appended = 0
+        self.failure: BaseException | None = None
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        store = SqlStore(f"sqlite:///{self.db}", create=False)
+        try:
+            service, key = LogService(store), operator_key()
+            while not self._stop_event.wait(self.interval):
+                outcomes = service.append(sign_notices(key, self.next, 1), now=now_ms())
+                _accepted(outcomes, "a notice appended during the load")
+                self.next += 1
+                self.appended += 1
+        except BaseException as exc:  # reported by stop()
+            self.failure = exc
+        finally:
+            store.close()
+
+    def stop(self) -> int:
+        self._stop_event.set()
+        self.join(30)
+        if self.failure is not None:
+            raise RuntimeError(f"the appender failed: {self.failure}") from self.failure
+        return self.appended
+
+
 def _load(subject: Subject, kind: str, seconds: int, script: Path) -> WrkRun:
-    """One wrk run against one server; a failure says how the server is doing."""
+    """One wrk run against one server; a failure says how the server is doing. ``growing``
+    is a verify run while an Appender writes to the server's ledger."""
     server = subject.server
+    appender = None
     try:
         if kind == "ping":
             return wrk(server.url + "/v1/ping", seconds)
+        if kind == "growing":
+            appender = Appender(server.db, APPEND_RATE, APPEND_FIRST + len(subject.appended) * 1000)
+            appender.start()
         return wrk(
             server.url + "/v1/verify", seconds, script=script, bodies=server.work / "bodies.jsonl"
         )
@@ -645,6 +691,9 @@ def _load(subject: Subject, kind: str, seconds: int, script: Path) -> WrkRun:
         raise RuntimeError(
             f"{subject.label} {kind}: {exc}\nserver {state}; its log:\n{server.log_tail(60)}"
         ) from None
+    finally:
+        if appender is not None:
+            subject.appended.append(appender.stop())
 
 
 def _rounds(
@@ -655,8 +704,10 @@ def _rounds(
     repeat: int,
     duration: int,
     script: Path,
+    growing: Subject,
 ) -> None:
-    """Per round: ping and verify at each size; sizes and the ping/verify order alternate."""
+    """Per round: ping and verify at each size, sizes and the ping/verify order alternating;
+    then verify on ``growing``, a server of its own (its appends change its ledger)."""
     sizes = tuple(subjects)
     for round_ in range(repeat):
         order = sizes if round_ % 2 == 0 else sizes[::-1]
@@ -671,6 +722,10 @@ def _rounds(
                         f"errors {result.socket_errors}\n{result.output}"
                     )
                 subject.runs[kind].append(result)
+        grown = _load(growing, "growing", duration, script)
+        if grown.errors:
+            raise AssertionError(f"{growing.label}: {grown.non_2xx} non-2xx\n{grown.output}")
+        growing.runs["growing"].append(grown)
         console.print(
             f"  round {round_ + 1}/{repeat}: "
             + "; ".join(
@@ -678,9 +733,31 @@ def _rounds(
                 f"p99 {subjects[s].runs['verify'][-1].p99_ms:.1f} ms, ping "
                 f"{subjects[s].runs['ping'][-1].rps:,.0f}/s"
                 for s in sizes
-            ),
+            )
+            + f"; verify while the log grows {grown.rps:,.0f}/s ({growing.appended[-1]} appends)",
             highlight=False,
         )
+
+
+def _start(subject: Subject, codes: list[str], console: Console, script: Path) -> None:
+    """Start a subject's server on its codes, check a sample of them, warm it up."""
+    server = subject.server
+    subject.codes = codes
+    bodies = server.work / "bodies.jsonl"
+    bodies.write_text(
+        "".join(
+            json.dumps({"code": c, "context": CONTEXT}, separators=(",", ":")) + "\n" for c in codes
+        )
+    )
+    server.start()
+    subject.checks.append(check_genuine(server, codes[:: CODES // SAMPLE]))
+    console.print(
+        f"  {subject.label}: server up in {server.startup_seconds:.1f} s on port "
+        f"{server.port}; {SAMPLE} sample codes genuine; warming up ...",
+        highlight=False,
+    )
+    _load(subject, "ping", WARMUP_S, script)
+    subject.warm_up_requests = _load(subject, "verify", WARMUP_S, script).requests
 
 
 def run(
@@ -710,50 +787,51 @@ def run(
     subjects: dict[int, Subject] = {}
     profile_text: str | None = None
     extra: dict[str, Any] = {"sizes": {}}
+    grow_label = f"{labels[SMALL]}, growing"
     with tempfile.TemporaryDirectory(prefix="service-work-", dir=CACHE_DIR) as tmp:
         script = Path(tmp) / "verify.lua"
         script.write_text(_LUA)
+        growing: Subject | None = None
         try:
-            for size in sizes:
-                work = Path(tmp) / str(size)
-                codes = genuine_codes(size)
-                bodies = work / "bodies.jsonl"
-                server = Server(labels[size], sources[size], work)
-                bodies.write_text(
-                    "".join(
-                        json.dumps({"code": c, "context": CONTEXT}, separators=(",", ":")) + "\n"
-                        for c in codes
-                    )
-                )
-                subject = Subject(size, labels[size], server, codes)
-                subjects[size] = subject
-                server.start()
-                subject.checks.append(check_genuine(server, codes[:: CODES // SAMPLE]))
-                console.print(
-                    f"  {labels[size]}: server up in {server.startup_seconds:.1f} s on port "
-                    f"{server.port}; {SAMPLE} sample codes genuine; warming up ...",
-                    highlight=False,
-                )
-                _load(subject, "ping", WARMUP_S, script)
-                warm = _load(subject, "verify", WARMUP_S, script)
-                subject.warm_up_requests = warm.requests
-            _rounds(console, subjects, labels, repeat=repeat, duration=duration, script=script)
+            for size in (*sizes, GROWING):
+                of = SMALL if size == GROWING else size
+                label = grow_label if size == GROWING else labels[size]
+                server = Server(label, sources[of], Path(tmp) / str(size))
+                subject = Subject(size, label, server, [])
+                if size == GROWING:
+                    growing = subject
+                else:
+                    subjects[size] = subject
+                _start(subject, genuine_codes(of), console, script)
+            assert growing is not None
+            _rounds(
+                console,
+                subjects,
+                labels,
+                repeat=repeat,
+                duration=duration,
+                script=script,
+                growing=growing,
+            )
             for size in sizes:
                 subject = subjects[size]
                 subject.checks.append(
                     check_genuine(subject.server, subject.codes[:: CODES // SAMPLE])
                 )
         finally:
-            for subject in subjects.values():
+            for subject in (*subjects.values(), *([growing] if growing else [])):
                 subject.server.stop()
         for size in sizes:
             subject = subjects[size]
             extra["sizes"][str(size)] = _after(subject, manifests[size])
+        assert growing is not None
+        extra["growing"] = _after(growing, manifests[SMALL])
         if profile:
             console.print(f"  profiling the verify path in process at {labels[big]} ...")
             profile_text = _profile(subjects[big].server.db, subjects[big].codes)
     return _result(
         subjects,
+        growing,
         sizes=sizes,
         labels=labels,
         repeat=repeat,
@@ -776,6 +854,7 @@ def _after(subject: Subject, manifest: dict[str, Any]) -> dict[str, Any]:
         con.close()
     sent = (
         sum(r.requests for r in subject.runs["verify"])
+        + sum(r.requests for r in subject.runs["growing"])
         + subject.warm_up_requests
         + sum(c["checked"] for c in subject.checks)
     )
@@ -794,6 +873,7 @@ def _after(subject: Subject, manifest: dict[str, Any]) -> dict[str, Any]:
         "verify_requests_counted_by_wrk_and_checks": sent,
         "scan_records_after": scans,
         "scanned_items": distinct,
+        "entries_appended_during_growing_runs": subject.appended,
         "working_copy_bytes_after": db_bytes,
         "server_startup_seconds": subject.server.startup_seconds,
         "checks": subject.checks,
@@ -804,17 +884,17 @@ def _after(subject: Subject, manifest: dict[str, Any]) -> dict[str, Any]:
 def _measure(subject: Subject, kind: str, what: str) -> Measure:
     runs = subject.runs[kind]
     if what == "rps":
-        label = (
-            f"POST /v1/verify, {subject.label}"
-            if kind == "verify"
-            else f"GET /v1/ping, {subject.label}"
-        )
+        label = {
+            "verify": f"POST /v1/verify, {subject.label}",
+            "growing": f"POST /v1/verify while the log grows, {subject.label}",
+        }.get(kind, f"GET /v1/ping, {subject.label}")
         return Measure(label, "requests/s", tuple(r.rps for r in runs))
     return Measure(f"{kind} p99, {subject.label}", "µs", tuple(r.p99_ms * 1e3 for r in runs))
 
 
 def _result(
     subjects: dict[int, Subject],
+    growing: Subject,
     *,
     sizes: tuple[int, int],
     labels: dict[int, str],
@@ -850,6 +930,20 @@ def _result(
                 note=f"ratio = p99 / {P99_LIMIT_MS:g} ms; ping p99 {ping_p99:.1f} ms (median)",
             )
         )
+    grown = growing.appended
+    comparisons.append(
+        Comparison(
+            f"verify while the log grows vs ping @ {labels[small]}",
+            _measure(growing, "growing", "rps"),
+            _measure(subjects[small], "ping", "rps"),
+            note=(
+                f"context: another server, {APPEND_RATE:g} entries/s appended during its run "
+                f"({min(grown, default=0)}-{max(grown, default=0)} a run): each is a new log "
+                "size, so codes are checked and items read afresh; p99 "
+                f"{statistics.median(r.p99_ms for r in growing.runs['growing']):.1f} ms"
+            ),
+        )
+    )
     verify_small = _measure(subjects[small], "verify", "rps")
     verify_big = _measure(subjects[big], "verify", "rps")
     comparisons.append(
@@ -884,6 +978,12 @@ def _result(
             for kind in ("ping", "verify")
         }
         for size in sizes
+    }
+    samples["growing"] = {
+        "growing": [
+            {"rps": r.rps, "requests": r.requests, "p99_ms": r.p99_ms}
+            for r in growing.runs["growing"]
+        ]
     }
     extra = dict(extra, wrk_runs=samples, profile=profile_text)
     extra["wrk_output_example"] = subjects[small].runs["verify"][-1].output

@@ -3,8 +3,9 @@
 ``scan_contexts`` keeps one row per item and context (platform, stream, listing, seller,
 device hash, place) with the latest time it was seen, so reading an item's recent contexts
 no longer grows with its scans. The upgrade fills it from ``scan_records`` (the clone rules
-keep their evidence across the upgrade); the downgrade drops it and loses nothing that
-``scan_records`` does not hold.
+keep their evidence across the upgrade), then drops ``scan_records_item_time``, which
+served only the old read and cost every insert. The downgrade puts the index back and drops
+the table, which holds nothing that ``scan_records`` does not.
 
 Revision ID: 0003
 Revises: 0002
@@ -39,9 +40,11 @@ def upgrade() -> None:
         f"INSERT INTO scan_contexts ({key}, latest) "  # noqa: S608 - fixed column names
         f"SELECT {key}, MAX(time) FROM scan_records GROUP BY {key}"
     )
+    op.drop_index("scan_records_item_time", table_name="scan_records")
 
 
 def downgrade() -> None:
+    op.create_index("scan_records_item_time", "scan_records", ["item_id", "time"])
     op.drop_index("scan_contexts_latest", table_name="scan_contexts")
     op.drop_index("scan_contexts_item_latest", table_name="scan_contexts")
     op.drop_table("scan_contexts")

@@ -22,14 +22,27 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from ledger.codes import check_code
 from ledger.decide import Evidence, ItemFacts, KeyFacts, ScanContext, ScanRecord, Thresholds, decide
+from ledger.entries import NOTICE
 from ledger.errors import TracemarkError
+from ledger.events import (
+    CANCEL,
+    CLAIM,
+    DECOMMISSION,
+    LISTING_CLOSE,
+    LISTING_DECLARE,
+    PACK,
+    RECEIVE,
+    SELL,
+    SHIP,
+    UNPACK,
+)
 from ledger.keys import VerifiedSignatures
 from ledger.queries import ItemView, LedgerDirectory, TimelineStep, item_view
 from ledger.records import Handle, Item, KeyRecord, Listing
@@ -44,6 +57,13 @@ RETENTION_MS = 30 * 24 * 3_600_000
 log = logging.getLogger("tracemark.verify")
 _MAX_CACHED_STEPS = 50_000
 _MAX_PER_SNAPSHOT = 50_000  # codes (and items) remembered per log size
+_MAX_CARRIED_ENTRIES = 4_096  # beyond this many new entries, nothing is carried over
+#: Entry types whose projection changes are confined to the items they touch, and to records
+#: a Verifier does not keep (shipments; listings, read on every verify). See ``_advance``.
+_ITEM_SCOPED = frozenset(
+    {PACK, UNPACK, SHIP, RECEIVE, CANCEL, SELL, CLAIM, DECOMMISSION, LISTING_DECLARE}
+    | {LISTING_CLOSE, NOTICE}
+)
 
 
 def device_hash(salt: bytes, client: str) -> str:
@@ -127,7 +147,8 @@ class _Facts:
     key: KeyFacts | None
 
 
-_Detail = tuple[ItemView, InclusionProof | None, str | None]
+#: An item's view, its proof and the checkpoint note, and the snapshot they were read in.
+_Detail = tuple[ItemView, InclusionProof | None, str | None, tuple[int, int]]
 K = TypeVar("K", int, tuple[int, int])
 V = TypeVar("V")
 
@@ -141,6 +162,19 @@ class _PerSnapshot(Generic[K, V]):
 
     def __init__(self, zero: K) -> None:
         self._kept: tuple[K, dict[str, V]] = (zero, {})
+
+    @property
+    def at(self) -> K:
+        return self._kept[0]
+
+    def carry(self, at: K, keep: Callable[[V], bool] | None) -> None:
+        """Move on to the newer snapshot ``at`` with the values ``keep`` says it leaves as
+        they are (None: none). ``keep`` must hold for every snapshot from the one kept now
+        to ``at``."""
+        kept_at, values = self._kept
+        if kept_at >= at:
+            return
+        self._kept = (at, {k: v for k, v in values.items() if keep(v)} if keep else {})
 
     def get(self, at: K, key: str) -> V | None:
         kept_at, values = self._kept
@@ -192,6 +226,8 @@ class Verifier:
         store = self.service.store
         with store.reader() as view:  # one snapshot for the verdict and what shows it
             size = view.log_size()
+            if self._facts.at < size:
+                self._advance(size)
             facts = self._facts.get(size, uri)
             if facts is None:
                 facts = self._gather(view, uri)
@@ -246,15 +282,42 @@ class Verifier:
         )
         return _Facts(code, facts, key)
 
+    def _advance(self, size: int) -> None:
+        """Move what is kept on to a larger log, keeping what its new entries left as it was.
+
+        Only entries of ``_ITEM_SCOPED`` types may pass: they change nothing a kept value
+        depends on but the items they touch, and every change to an item is recorded with a
+        timeline row of its entry (``rules.Entry.touch``), which ``store.touched`` reads.
+        Anything else (a registration, a key, a recall of a lot or a GTIN, a commission and
+        its product) and every kept value goes. In the caller's read snapshot."""
+        store = self.service.store
+        kept = self._facts.at
+        items: frozenset[str] | None = None
+        if 0 <= kept < size and size - kept <= _MAX_CARRIED_ENTRIES:
+            touched = store.touched(kept, size)
+            if touched.types <= _ITEM_SCOPED:
+                items = touched.items
+        if items is None:
+            self._facts.carry(size, None)
+            self._details.carry((size, store.checkpoint_size()), None)
+            return
+        changed = items
+        self._facts.carry(size, lambda f: f.code.item.get("item_id") not in changed)
+        checkpoint = store.checkpoint_size()
+        if self._details.at == (kept, checkpoint):
+            self._details.carry((size, checkpoint), lambda d: d[0].record.item_id not in changed)
+
     def _detailed(self, verdict: Verdict, item: str, size: int) -> VerifyResult:
         snapshot = (size, self.service.store.checkpoint_size())
         detail = self._details.get(snapshot, item)
         if detail is None:
-            detail = self._detail(item)
+            detail = self._detail(item, snapshot)
             self._details.put(snapshot, item, detail)
-        return VerifyResult(verdict, *detail, snapshot=snapshot)
+        # Its own snapshot, not this one: the same JSON, kept once (api.routes.verify).
+        view, proof, note, read_at = detail
+        return VerifyResult(verdict, view, proof, note, snapshot=read_at)
 
-    def _detail(self, item: str) -> _Detail:
+    def _detail(self, item: str, snapshot: tuple[int, int]) -> _Detail:
         """The item's view and timeline, and an inclusion proof of its latest entry against
         the latest checkpoint (none when that entry came after it)."""
         if len(self._steps) > _MAX_CACHED_STEPS:
@@ -271,7 +334,7 @@ class Verifier:
             note: str | None = checkpoint.note
         except TracemarkError:
             proof, note = None, None
-        return shown, proof, note
+        return shown, proof, note, snapshot
 
     def _resolve_seller(self, view: ProjectionReader, context: ScanContext) -> ScanContext:
         """The seller as an actor id: from the listing, or from a platform handle."""

@@ -10,6 +10,7 @@ from ledger.decide import ScanContext, ScanRecord
 from ledger.errors import NotFound
 from ledger.merkle import NodeId, node_of_key
 from ledger.projection import MemoryProjection
+from ledger.records import TimelineRow
 from ledger.storage.port import (
     AppendBatch,
     BuildBatch,
@@ -17,6 +18,7 @@ from ledger.storage.port import (
     Rebuild,
     StoredCheckpoint,
     StoredEntry,
+    Touched,
 )
 from ledger.storage.witnesses import MemoryWitnessStore
 
@@ -127,6 +129,12 @@ class MemoryStore:
             if not self._checkpoints:
                 return None
             return self._checkpoints[max(self._checkpoints)]
+
+    def touched(self, start: int, end: int) -> Touched:
+        with self._lock:
+            types = frozenset(e.entry_type for e in self._entries[max(start, 0) : max(end, 0)])
+            rows = self._projection.tables[TimelineRow.TABLE]
+        return Touched(types, frozenset(ident for ident, i in rows if start <= i < end))
 
     def checkpoint_size(self) -> int:
         with self._lock:

@@ -24,6 +24,7 @@ from ledger.records import (
     Item,
     KeyRecord,
     Prefix,
+    TimelineRow,
     record_from_row,
     record_to_row,
 )
@@ -59,6 +60,8 @@ PROJECTION_TABLES: dict[str, Table] = {kind.TABLE: _table(kind) for kind in RECO
 _items = PROJECTION_TABLES[Item.TABLE]
 Index("items_root", _items.c.root)
 Index("items_stock", _items.c.custodian, _items.c.gtin, _items.c.status)
+# What entries changed which items (LogStore.touched: readers that keep what they read).
+Index("item_timeline_entry", PROJECTION_TABLES[TimelineRow.TABLE].c.entry_index)
 
 
 class _Sql:

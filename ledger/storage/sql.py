@@ -35,6 +35,7 @@ from ledger.storage.port import (
     Rebuild,
     StoredCheckpoint,
     StoredEntry,
+    Touched,
 )
 from ledger.storage.projection_sql import SqlProjection, projection_metadata
 from ledger.storage.scans import context_rows, scan_rows, scan_sql, scans_from_rows
@@ -210,6 +211,9 @@ class SqlStore:
                     table.drop(conn)
                     self.projection_stale = True
             projection_metadata.create_all(conn, checkfirst=True)
+            for table in projection_metadata.sorted_tables:  # indexes added to a kept table
+                for index in table.indexes:
+                    index.create(conn, checkfirst=True)
 
     def close(self) -> None:
         with self._readers_lock:
@@ -585,6 +589,23 @@ class SqlStore:
         with self.reader() as projection:
             rows = projection.query(_SELECT_LATEST_CHECKPOINT, ())
         return _checkpoint(rows[0]) if rows else None
+
+    def touched(self, start: int, end: int) -> Touched:
+        """Two range reads in the reader's snapshot: ``log_entries`` by index, and
+        ``item_timeline`` by its ``entry_index`` index."""
+        mark = "?" if self.dialect == "sqlite" else "%s"
+        with self.reader() as projection:
+            types = projection.query(
+                f"SELECT DISTINCT entry_type FROM log_entries WHERE idx >= {mark} "  # noqa: S608
+                f"AND idx < {mark}",
+                (start, end),
+            )
+            items = projection.query(
+                "SELECT DISTINCT item_id FROM item_timeline "  # noqa: S608
+                f"WHERE entry_index >= {mark} AND entry_index < {mark}",
+                (start, end),
+            )
+        return Touched(frozenset(str(t[0]) for t in types), frozenset(str(i[0]) for i in items))
 
     def checkpoint_size(self) -> int:
         """The latest checkpoint's tree size, as the reader's snapshot began with it."""

@@ -206,3 +206,48 @@ def test_recent_scans_keep_the_latest_time_across_batches_and_prune(store) -> No
         ScanRecord("01/1/21/x", 6_099, other),
         ScanRecord("01/1/21/x", 5_000, stream),
     ]
+
+
+def test_touched_names_the_types_and_the_items_of_a_range(store, operator_key) -> None:  # type: ignore[no-untyped-def]
+    from tests.supply import GTIN, ids, standard
+
+    service = initialized(store, operator_key)
+    service.log_key = operator_key
+    s = standard(service, operator_key)
+    start = store.head().size
+    s.commission("fishco", GTIN, {"list": ["T1", "T2", "T3"]})
+    middle = store.head().size
+    s.ship("fishco", "distri", ids(GTIN, "T2"), "S1")
+    s.receive("distri", "fishco", "S1")
+    end = store.head().size
+
+    everything = store.touched(start, end)
+    assert everything.types == {"event.commission", "event.ship", "event.receive"}
+    assert everything.items == set(ids(GTIN, "T1", "T2", "T3"))
+    later = store.touched(middle, end)
+    assert later.types == {"event.ship", "event.receive"}
+    assert later.items == set(ids(GTIN, "T2"))
+    registry = store.touched(0, start)
+    assert "actor.register" in registry.types and registry.items == set()
+    assert store.touched(end, end + 5).types == set()
+
+
+@pytest.mark.parametrize("backend", SQL_BACKENDS)
+def test_a_projection_index_added_by_a_new_version_is_built_on_open(  # type: ignore[no-untyped-def]
+    backend: str, request, tmp_path, operator_key
+) -> None:
+    """Projection tables whose columns are unchanged are kept on open; an index the new
+    version defines on them (item_timeline_entry, for LogStore.touched) is built then."""
+    from sqlalchemy import inspect
+
+    first = make_store(backend, request, tmp_path)
+    url = first.url
+    initialized(first, operator_key)
+    with first.engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX item_timeline_entry")
+    first.close()
+    reopened = SqlStore(url)
+    names = {i["name"] for i in inspect(reopened.engine).get_indexes("item_timeline")}
+    assert "item_timeline_entry" in names
+    assert reopened.touched(0, 1).types == {"log.genesis"}
+    reopened.close()

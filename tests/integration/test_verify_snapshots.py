@@ -9,7 +9,7 @@ that the next verify says what a fresh one says: on memory, SQLite and PostgreSQ
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +17,23 @@ import pytest
 
 from api.routes.verify import result_json, verify_body
 from ledger.codes import CodeIdentity, issue_uri
+from ledger.custody import claim_commitment
 from ledger.decide import ScanContext, ScanRecord
-from ledger.events import RECALL, SELL
+from ledger.entries import NOTICE
+from ledger.events import (
+    CANCEL,
+    CLAIM,
+    DECOMMISSION,
+    KEY_REVOKE,
+    LISTING_CLOSE,
+    RECALL,
+    SELL,
+    UNPACK,
+)
 from ledger.keys import PrivateKey
 from ledger.verification import ScanBuffer, Verifier, VerifyResult
 from tests.conftest import BACKENDS, initialized, make_store
-from tests.supply import GTIN, Supply, ids, standard
+from tests.supply import GTIN, TZ, Supply, ids, sscc_for, standard
 
 RESOLVER = "https://vt.example.vn"
 NOW = 1_790_000_000_000
@@ -160,3 +171,109 @@ def test_pending_scans_are_found_by_item_until_written() -> None:
     assert buffer.pending("i1", since=0) == rest  # still pending while being written
     buffer.written(rest)
     assert buffer.pending("i1", since=0) == []
+
+
+def test_kept_values_carried_past_each_kind_of_entry_match_a_fresh_verifier(
+    supply: Supply,
+) -> None:
+    """Entries that only touch items let a Verifier keep what it read of other items
+    (decisions 21): after each append below, every code, in every context, must get what a
+    Verifier that never saw the ledger says, whether its item was touched or not."""
+    s = supply
+    s.commission("fishco", GTIN, {"list": ["W1", "W2", "W3", "W4"]}, lot="L8")
+    s.service.checkpoint(now=s.tick())
+    verifier = Verifier(s.service, resolvers=[RESOLVER])
+    uris = [code(s, serial) for serial in ("V1", "V2", "W1", "W2", "W3", "W4", "NEVER")]
+    uris.append(code(s, "V1").replace("V1", "V2"))  # forged
+    contexts = [ScanContext(), AT_SHOP_A, ScanContext(platform="tiktok", listing_id="L-9")]
+    case = f"00/{sscc_for(77)}"
+    secret = "buyer-secret-0123456789"
+    buyer = PrivateKey.from_seed(b"b" * 32)  # TEST ONLY
+    w1, w2, w3, w4 = ids(GTIN, "W1", "W2", "W3", "W4")
+    steps: list[tuple[str, Callable[[], object]]] = [
+        ("pack", lambda: s.pack("fishco", case, [w1, w2])),
+        ("ship a case", lambda: s.ship("fishco", "shop-a", [case], "S1")),
+        ("receive", lambda: s.receive("shop-a", "fishco", "S1")),
+        ("unpack", lambda: s.ok(UNPACK, s.event("shop-a", parent=case), s.keys["shop-a"])),
+        ("listing", lambda: s.listing("shop-a", "tiktok", "L-9", GTIN, quantity=1)),
+        ("ship", lambda: s.ship("fishco", "distri", [w3], "S2")),
+        ("cancel", lambda: s.ok(CANCEL, s.event("fishco", shipment="S2"), s.keys["fishco"])),
+        (
+            "sell",
+            lambda: s.ok(
+                SELL,
+                s.event("shop-a", items=[w1], claims={w1: claim_commitment(w1, secret)}),
+                s.keys["shop-a"],
+            ),
+        ),
+        (
+            "claim",
+            lambda: s.ok(
+                CLAIM,
+                {
+                    "item": w1,
+                    "secret": secret,
+                    "key": buyer.public_key.to_text(),
+                    "event_time": s.now,
+                    "tz": TZ,
+                },
+                buyer,
+            ),
+        ),
+        (
+            "decommission",
+            lambda: s.ok(
+                DECOMMISSION, s.event("fishco", items=[w4], reason="destroyed"), s.keys["fishco"]
+            ),
+        ),
+        ("notice", lambda: s.ok(NOTICE, {"title": "policy"}, s.operator)),
+        (
+            "listing closed",
+            lambda: s.ok(
+                LISTING_CLOSE,
+                {"actor": "shop-a", "platform": "tiktok", "listing_id": "L-9", "event_time": s.now},
+                s.keys["shop-a"],
+            ),
+        ),
+        (
+            "recall of items",
+            lambda: s.ok(
+                RECALL,
+                s.event("fishco", gtin=GTIN, scope="items", serials=["W2"], reason="x"),
+                s.keys["fishco"],
+            ),
+        ),
+        ("checkpoint", lambda: s.service.checkpoint(now=s.tick())),
+        (
+            "recall of a lot",
+            lambda: s.ok(
+                RECALL,
+                s.event("fishco", gtin=GTIN, scope="lot", lot="L7", reason="y"),
+                s.keys["fishco"],
+            ),
+        ),
+        (
+            "key revoked",
+            lambda: s.ok(
+                KEY_REVOKE,
+                {
+                    "actor": "fishco",
+                    "key_id": s.keys["fishco"].public_key.key_id,
+                    "effective_time": s.now,
+                    "event_time": s.now,
+                },
+                s.operator,
+            ),
+        ),
+    ]
+    seen: set[str] = set()
+    for name, append in [("start", lambda: None), *steps]:
+        append()
+        for uri in uris:
+            for context in contexts:
+                s.tick()
+                kept = verifier.verify(uri, context, now=s.now, record=False, detail=True)
+                new = fresh(s, uri, context)
+                assert result_json(kept) == result_json(new), (name, uri, context)
+                seen.add(kept.verdict.status)
+    assert {"genuine", "suspect", "counterfeit", "recalled"} <= seen

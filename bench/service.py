@@ -13,13 +13,17 @@ Baseline  ``GET /v1/ping`` (constant JSON: same app, middleware, server and wrk 
 Targets   verify / ping >= 0.5 at each size; verify p99 < 25 ms at each size (judged as
           p99 / 25 ms <= 1); verify throughput at the large size / at 10,000 >= 0.8 (the
           cost of a verify must not grow with the ledger).
+Context   Verify on a third server (another copy of the 10,000-item ledger) while 20 custody
+          entries a second are appended to its ledger (ship and receive of other items):
+          what the server keeps per snapshot is carried over such entries.
 Checked   Before and after the rounds, a sample of the codes is posted and must come back
           ``genuine`` (``custody_verified``) with its three provenance steps and a proof;
           wrk must report no non-2xx answers and no socket errors; the servers' scan tables
           must hold at least as many scans as verify requests wrk counted.
 
 Scans are recorded: each server works on its own copy of the cached ledger (the cache stays
-pristine) and its ``scan_records`` table grows by one row per verify during the run.
+pristine): its ``scan_records`` table grows by one row per verify during the run, and
+``scan_contexts`` holds each item's distinct contexts.
 """
 
 from __future__ import annotations

@@ -56,7 +56,7 @@ __all__ = ["ScanBuffer", "Verifier", "VerifyResult", "device_hash"]
 RETENTION_MS = 30 * 24 * 3_600_000
 log = logging.getLogger("tracemark.verify")
 _MAX_CACHED_STEPS = 50_000
-_MAX_PER_SNAPSHOT = 20_000  # codes (and items) kept per snapshot (memory: decisions 21)
+_MAX_PER_SNAPSHOT = 10_000  # codes (and items) kept per snapshot (memory: decisions 21)
 _MAX_CARRIED_ENTRIES = 4_096  # beyond this many new entries, nothing is carried over
 #: Entry types whose projection changes are confined to the items they touch, and to records
 #: a Verifier does not keep (shipments; listings, read on every verify). See ``_advance``.

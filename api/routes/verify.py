@@ -31,7 +31,7 @@ router = APIRouter()
 #: A body that is not JSON at all is a 400 (app-wide handler), a JSON body of the wrong shape 422.
 _BAD_BODY: dict[int | str, dict[str, Any]] = {400: ERRORS[400], 422: ERRORS[422], 429: ERRORS[429]}
 MAX_BATCH = 1_000
-_MAX_TAILS = 20_000
+_MAX_TAILS = 10_000
 _PRINTABLE = r"^[\x21-\x7e]{0,128}$"
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ledger.codes import CodeIdentity, issue_uri
 from ledger.entries import sign_entry
 from ledger.events import (
     ACTOR_REGISTER,
@@ -155,6 +156,16 @@ def standard(service: LogService, operator: PrivateKey) -> Supply:
     supply.register("shop-b", "seller", handles=("shopee:12345",))
     supply.register("shop-x", "seller", verified=False, handles=("tiktok:@shopx",))
     return supply
+
+
+#: The resolver and clock of the verify tests (tests/integration/conftest.py ``story``).
+VERIFY_RESOLVER = "https://vt.example.vn"
+VERIFY_NOW = 1_790_000_000_000
+
+
+def signed_code(s: Supply, serial: str, lot: str = "L7") -> str:
+    """fishco's signed code of an item of GTIN, on VERIFY_RESOLVER."""
+    return issue_uri(CodeIdentity(GTIN, serial, lot), s.keys["fishco"], VERIFY_RESOLVER)
 
 
 def ids(gtin: str, *serials: str) -> list[str]:

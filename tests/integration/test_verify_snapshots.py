@@ -9,14 +9,12 @@ that the next verify says what a fresh one says: on memory, SQLite and PostgreSQ
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from api.routes.verify import result_json, verify_body
-from ledger.codes import CodeIdentity, issue_uri
 from ledger.custody import claim_commitment
 from ledger.decide import ScanContext, ScanRecord
 from ledger.entries import NOTICE
@@ -32,30 +30,20 @@ from ledger.events import (
 )
 from ledger.keys import PrivateKey
 from ledger.verification import ScanBuffer, Verifier, VerifyResult
-from tests.conftest import BACKENDS, initialized, make_store
-from tests.supply import GTIN, TZ, Supply, ids, sscc_for, standard
+from tests.supply import GTIN, TZ, VERIFY_RESOLVER, Supply, ids, signed_code, sscc_for
 
-RESOLVER = "https://vt.example.vn"
-NOW = 1_790_000_000_000
+RESOLVER = VERIFY_RESOLVER
 AT_SHOP_A = ScanContext(platform="tiktok", listing_id="", stream_id="live-a", seller="shop-a")
 
 
-@pytest.fixture(params=BACKENDS)
-def supply(
-    request: pytest.FixtureRequest, tmp_path: Path, operator_key: PrivateKey
-) -> Iterator[Supply]:
-    store = make_store(request.param, request, tmp_path)
-    service = initialized(store, operator_key, now=NOW - 100_000)
-    service.log_key = operator_key
-    s = standard(service, operator_key)
-    s.now = NOW
-    s.commission("fishco", GTIN, {"list": ["V1", "V2"]}, lot="L7")
-    yield s
-    store.close()
+@pytest.fixture
+def supply(story: Supply) -> Supply:
+    story.commission("fishco", GTIN, {"list": ["V1", "V2"]}, lot="L7")
+    return story
 
 
 def code(s: Supply, serial: str) -> str:
-    return issue_uri(CodeIdentity(GTIN, serial, "L7"), s.keys["fishco"], RESOLVER)
+    return signed_code(s, serial)
 
 
 def fresh(s: Supply, uri: str, context: ScanContext) -> VerifyResult:

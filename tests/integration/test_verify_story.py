@@ -4,46 +4,25 @@ through the Verifier and through the HTTP app in process."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
-from ledger.codes import CodeIdentity, issue_uri
 from ledger.decide import ScanContext
 from ledger.events import RECALL
-from ledger.keys import PrivateKey
 from ledger.verification import Verifier
-from tests.conftest import BACKENDS, initialized, make_store
-from tests.supply import GTIN, Supply, ids, sscc_for, standard
+from tests.supply import GTIN, VERIFY_RESOLVER, Supply, ids, signed_code, sscc_for
 
-RESOLVER = "https://vt.example.vn"
-NOW = 1_790_000_000_000
+RESOLVER = VERIFY_RESOLVER
 NOWHERE = ScanContext()
 
 
-@pytest.fixture(params=BACKENDS)
-def supply(
-    request: pytest.FixtureRequest, tmp_path: Path, operator_key: PrivateKey
-) -> Iterator[Supply]:
-    store = make_store(request.param, request, tmp_path)
-    service = initialized(store, operator_key, now=NOW - 100_000)
-    service.log_key = operator_key
-    s = standard(service, operator_key)
-    s.now = NOW
-    yield s
-    store.close()
-
-
 def code(s: Supply, serial: str) -> str:
-    return issue_uri(CodeIdentity(GTIN, serial, "L7"), s.keys["fishco"], RESOLVER)
+    return signed_code(s, serial)
 
 
-def test_the_story(supply: Supply) -> None:
-    s = supply
+def test_the_story(story: Supply) -> None:
+    s = story
     verifier = Verifier(s.service, resolvers=[RESOLVER])
     s.commission(
         "fishco", GTIN, {"ranges": [{"prefix": "F", "first": 1, "last": 20, "width": 4}]}, lot="L7"
@@ -90,8 +69,8 @@ def test_the_story(supply: Supply) -> None:
     verifier.flush(s.now)  # scans are written by a background thread: finish before close
 
 
-def test_the_http_resolver_and_verify_api(supply: Supply) -> None:
-    s = supply
+def test_the_http_resolver_and_verify_api(story: Supply) -> None:
+    s = story
     s.commission("fishco", GTIN, {"list": ["H1"]}, lot="L7", product={"name": "Nuoc mam"})
     s.service.checkpoint(now=s.now)
     app = create_app(Settings(resolver=RESOLVER, rate_limit_per_minute=0), service=s.service)

@@ -29,6 +29,7 @@ from starlette.responses import Response
 __all__ = ["JsonBodyRoute"]
 
 _JSON_TYPES = ("application/json",)
+_BOM = b"\xef\xbb\xbf"
 
 
 def _is_json(content_type: str) -> bool:
@@ -62,6 +63,8 @@ class JsonBodyRoute(APIRoute):
                     ]
                 )
             raw = await request.body()
+            if raw.startswith(_BOM):  # RFC 8259 lets a parser ignore one; clients send it
+                raw = raw[len(_BOM) :]
             try:
                 body = model.model_validate_json(raw)
             except ValidationError as exc:

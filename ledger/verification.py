@@ -54,6 +54,7 @@ from ledger.verdict import Verdict
 __all__ = ["ScanBuffer", "Verifier", "VerifyResult", "device_hash"]
 
 RETENTION_MS = 30 * 24 * 3_600_000
+_PRUNE_EVERY_MS = 60_000
 log = logging.getLogger("tracemark.verify")
 _MAX_CACHED_STEPS = 50_000
 _MAX_PER_SNAPSHOT = 10_000  # codes (and items) kept per snapshot (memory: decisions 21)
@@ -156,38 +157,46 @@ V = TypeVar("V")
 class _PerSnapshot(Generic[K, V]):
     """Values derived from one snapshot, kept until a newer one is read.
 
-    ``at`` orders snapshots (a log size, or a log size and a checkpoint size). A value
-    derived from an older snapshot than the one kept is returned but not kept. Shared by
-    threads: a lost insert under a race only costs a recomputation."""
+    ``at`` orders snapshots (a log size, or a log size and a checkpoint size); the kept
+    snapshot only ever moves forward. A value derived from an older snapshot than the one
+    kept is returned but not kept. Shared by threads (the event loop and the thread pool's
+    batches): changes are made under a lock, reads need none (one tuple, one dict lookup)."""
 
     def __init__(self, zero: K) -> None:
         self._kept: tuple[K, dict[str, V]] = (zero, {})
+        self._lock = threading.Lock()
 
     @property
     def at(self) -> K:
         return self._kept[0]
 
-    def carry(self, at: K, keep: Callable[[V], bool] | None) -> None:
-        """Move on to the newer snapshot ``at`` with the values ``keep`` says it leaves as
-        they are (None: none). ``keep`` must hold for every snapshot from the one kept now
-        to ``at``."""
-        kept_at, values = self._kept
-        if kept_at >= at:
-            return
-        self._kept = (at, {k: v for k, v in values.items() if keep(v)} if keep else {})
+    def carry(self, since: K, at: K, keep: Callable[[V], bool] | None) -> None:
+        """Move on from snapshot ``since`` to the newer ``at``, with the values that ``keep``
+        says the snapshots in between left as they were (None: none). If another thread
+        moved the kept snapshot meanwhile, ``keep`` was not worked out for it: nothing is
+        carried then (unless that thread already went as far as ``at``)."""
+        with self._lock:
+            kept_at, values = self._kept
+            if kept_at >= at:
+                return
+            if kept_at != since or keep is None:
+                self._kept = (at, {})
+                return
+            self._kept = (at, {k: v for k, v in values.items() if keep(v)})
 
     def get(self, at: K, key: str) -> V | None:
         kept_at, values = self._kept
         return values.get(key) if kept_at == at else None
 
     def put(self, at: K, key: str, value: V) -> None:
-        kept_at, values = self._kept
-        if kept_at != at or len(values) >= _MAX_PER_SNAPSHOT:
-            if kept_at > at:
-                return
-            values = {}
-            self._kept = (at, values)
-        values[key] = value
+        with self._lock:
+            kept_at, values = self._kept
+            if kept_at != at or len(values) >= _MAX_PER_SNAPSHOT:
+                if kept_at > at:
+                    return
+                values = {}
+                self._kept = (at, values)
+            values[key] = value
 
 
 class Verifier:
@@ -212,6 +221,7 @@ class Verifier:
         self._facts: _PerSnapshot[int, _Facts] = _PerSnapshot(-1)
         self._details: _PerSnapshot[tuple[int, int], _Detail] = _PerSnapshot((-1, -1))
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scan-writer")
+        self._pruned = -_PRUNE_EVERY_MS  # the writer thread's: when it last pruned
 
     def verify(
         self,
@@ -287,25 +297,27 @@ class Verifier:
 
         Only entries of ``_ITEM_SCOPED`` types may pass: they change nothing a kept value
         depends on but the items they touch, and every change to an item is recorded with a
-        timeline row of its entry (``rules.Entry.touch``), which ``store.touched`` reads.
-        Anything else (a registration, a key, a recall of a lot or a GTIN, a commission and
-        its product) and every kept value goes. In the caller's read snapshot."""
+        timeline row of its entry (``rules.Entry.touch``), which ``store.touched_items``
+        reads. Anything else (a registration, a key, a recall of a lot or a GTIN, a
+        commission and its product) and every kept value goes. In the caller's read
+        snapshot; threads may advance at once (``_PerSnapshot.carry`` settles it)."""
         store = self.service.store
-        kept = self._facts.at
+        kept, details_at = self._facts.at, self._details.at
+        checkpoint = store.checkpoint_size()
         items: frozenset[str] | None = None
-        if 0 <= kept < size and size - kept <= _MAX_CARRIED_ENTRIES:
-            touched = store.touched(kept, size)
-            if touched.types <= _ITEM_SCOPED:
-                items = touched.items
+        near = 0 <= kept < size and size - kept <= _MAX_CARRIED_ENTRIES
+        if near and store.entry_types(kept, size) <= _ITEM_SCOPED:
+            items = store.touched_items(kept, size)
         if items is None:
-            self._facts.carry(size, None)
-            self._details.carry((size, store.checkpoint_size()), None)
+            self._facts.carry(kept, size, None)
+            self._details.carry(details_at, (size, checkpoint), None)
             return
         changed = items
-        self._facts.carry(size, lambda f: f.code.item.get("item_id") not in changed)
-        checkpoint = store.checkpoint_size()
-        if self._details.at == (kept, checkpoint):
-            self._details.carry((size, checkpoint), lambda d: d[0].record.item_id not in changed)
+        self._facts.carry(kept, size, lambda f: f.code.item.get("item_id") not in changed)
+        if details_at == (kept, checkpoint):
+            self._details.carry(
+                details_at, (size, checkpoint), lambda d: d[0].record.item_id not in changed
+            )
 
     def _detailed(self, verdict: Verdict, item: str, size: int) -> VerifyResult:
         snapshot = (size, self.service.store.checkpoint_size())
@@ -361,10 +373,19 @@ class Verifier:
             self._writer.submit(self._write, batch, now)
 
     def _write(self, batch: list[ScanRecord], now: int) -> None:
+        """Write a batch (tried twice: a PostgreSQL deadlock between two workers' writers
+        is transient); prune old scans at most once a minute."""
+        prune = None
+        if now - self._pruned >= _PRUNE_EVERY_MS:
+            prune, self._pruned = now - RETENTION_MS, now
         try:
-            self.service.store.record_scans(batch, prune_before=now - RETENTION_MS)
-        except TracemarkError as exc:  # scans are evidence for later clone rules, not log
-            log.warning("could not record %d scans: %s", len(batch), exc.message)
+            for attempt in (1, 2):
+                try:
+                    self.service.store.record_scans(batch, prune_before=prune)
+                    break
+                except TracemarkError as exc:  # scans are evidence for clone rules, not log
+                    if attempt == 2:
+                        log.warning("could not record %d scans: %s", len(batch), exc.message)
         finally:
             self.buffer.written(batch)
 

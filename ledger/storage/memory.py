@@ -18,7 +18,6 @@ from ledger.storage.port import (
     Rebuild,
     StoredCheckpoint,
     StoredEntry,
-    Touched,
 )
 from ledger.storage.witnesses import MemoryWitnessStore
 
@@ -130,11 +129,14 @@ class MemoryStore:
                 return None
             return self._checkpoints[max(self._checkpoints)]
 
-    def touched(self, start: int, end: int) -> Touched:
+    def entry_types(self, start: int, end: int) -> frozenset[str]:
         with self._lock:
-            types = frozenset(e.entry_type for e in self._entries[max(start, 0) : max(end, 0)])
-            rows = self._projection.tables[TimelineRow.TABLE]
-        return Touched(types, frozenset(ident for ident, i in rows if start <= i < end))
+            return frozenset(e.entry_type for e in self._entries[max(start, 0) : max(end, 0)])
+
+    def touched_items(self, start: int, end: int) -> frozenset[str]:
+        with self._lock:
+            rows = list(self._projection.tables[TimelineRow.TABLE])
+        return frozenset(ident for ident, i in rows if start <= i < end)
 
     def checkpoint_size(self) -> int:
         with self._lock:

@@ -30,7 +30,6 @@ __all__ = [
     "ProjectionWriter",
     "StoredCheckpoint",
     "StoredEntry",
-    "Touched",
 ]
 
 
@@ -46,14 +45,6 @@ class StoredEntry:
     signer: str
     integrated_time: int
     data: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class Touched:
-    """What the entries of a range of the log changed, for readers that keep what they read."""
-
-    types: frozenset[str]  # the entries' types
-    items: frozenset[str]  # the items whose state changed: those with a timeline row in range
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,9 +184,13 @@ class LogStore(Protocol):
 
     def latest_checkpoint(self) -> StoredCheckpoint | None: ...
 
-    def touched(self, start: int, end: int) -> Touched:
-        """The types of the entries ``start .. end - 1`` and the items they changed (every
-        change to an item is recorded with a timeline row of the entry that made it)."""
+    def entry_types(self, start: int, end: int) -> frozenset[str]:
+        """The types of the entries ``start .. end - 1``."""
+        ...
+
+    def touched_items(self, start: int, end: int) -> frozenset[str]:
+        """The items the entries ``start .. end - 1`` changed (every change to an item is
+        written with a timeline row of the entry that made it)."""
         ...
 
     def checkpoint_size(self) -> int:

@@ -273,6 +273,25 @@ class SqlProjection:
         rows = self._rows("SELECT COALESCE(MAX(idx) + 1, 0) FROM log_entries", ())
         return int(rows[0][0])
 
+    def entry_types(self, start: int, end: int) -> frozenset[str]:
+        """The types of the log entries ``start .. end - 1`` (a range read by index)."""
+        rows = self._rows(
+            f"SELECT DISTINCT entry_type FROM log_entries WHERE idx >= {self.mark} "  # noqa: S608
+            f"AND idx < {self.mark}",
+            (start, end),
+        )
+        return frozenset(str(r[0]) for r in rows)
+
+    def touched_items(self, start: int, end: int) -> frozenset[str]:
+        """The items with a timeline row of the entries ``start .. end - 1`` (a range read
+        by the ``item_timeline_entry`` index)."""
+        rows = self._rows(
+            "SELECT DISTINCT item_id FROM item_timeline "  # noqa: S608
+            f"WHERE entry_index >= {self.mark} AND entry_index < {self.mark}",
+            (start, end),
+        )
+        return frozenset(str(r[0]) for r in rows)
+
     def checkpoint_size(self) -> int:
         """The tree size of the latest checkpoint (0: none) in this snapshot."""
         if self._checkpoint_size is not None:

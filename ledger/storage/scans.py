@@ -17,12 +17,15 @@ coarse place); never personal data.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, Table, Text
+from sqlalchemy.engine import Connection
 
 from ledger.decide import ScanContext, ScanRecord
+from ledger.errors import StorageUnavailable
 
 __all__ = [
     "SCAN_FIELDS",
@@ -31,6 +34,7 @@ __all__ = [
     "scan_rows",
     "scan_sql",
     "scans_from_rows",
+    "write_scans",
 ]
 
 SCAN_FIELDS = ("platform", "stream_id", "listing_id", "seller", "device", "place")
@@ -99,6 +103,42 @@ def context_rows(records: Sequence[ScanRecord]) -> list[tuple[Any, ...]]:
         if latest.get(key, -1) < r.time:
             latest[key] = r.time
     return [(*key, time) for key, time in sorted(latest.items())]
+
+
+def write_scans(
+    begin: Callable[[], AbstractContextManager[Connection]],
+    driver_error: type[Exception],
+    dialect: str,
+    records: Sequence[ScanRecord],
+    prune_before: int | None,
+) -> None:
+    """Store scan records and their contexts in one short transaction (``begin``: the
+    store's write transaction); then, in another, drop those older than ``prune_before``
+    (ms), so that a prune never holds rows an upsert of another worker waits for. A driver
+    error (a PostgreSQL deadlock, say) becomes StorageUnavailable, as for every write."""
+    sql = scan_sql(dialect)
+    steps: list[list[tuple[str, Any, bool]]] = []
+    if records:
+        rows = [(sql["insert"], scan_rows(records), True)]
+        steps.append([*rows, (sql["upsert"], context_rows(records), True)])
+    if prune_before is not None:
+        cutoff = (prune_before,)
+        steps.append([(sql["prune"], cutoff, False), (sql["prune_contexts"], cutoff, False)])
+    for statements in steps:
+        try:
+            with begin() as conn:
+                cursor = conn.connection.cursor()
+                try:
+                    for statement, params, many in statements:
+                        if many:
+                            cursor.executemany(statement, params)
+                        else:
+                            cursor.execute(statement, params)
+                finally:
+                    cursor.close()
+        except driver_error as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise StorageUnavailable(f"database unavailable: {reason}") from None
 
 
 def scans_from_rows(rows: Sequence[Any]) -> list[ScanRecord]:

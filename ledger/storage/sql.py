@@ -35,10 +35,9 @@ from ledger.storage.port import (
     Rebuild,
     StoredCheckpoint,
     StoredEntry,
-    Touched,
 )
 from ledger.storage.projection_sql import SqlProjection, projection_metadata
-from ledger.storage.scans import context_rows, scan_rows, scan_sql, scans_from_rows
+from ledger.storage.scans import scan_sql, scans_from_rows, write_scans
 from ledger.storage.tables import CheckpointRow, LogEntryRow, MerkleNodeRow
 from ledger.storage.witnesses import SqlWitnessStore
 
@@ -545,20 +544,8 @@ class SqlStore:
     def record_scans(
         self, records: Sequence[ScanRecord], *, prune_before: int | None = None
     ) -> None:
-        """Store scan records in one short transaction; optionally drop those older than
-        ``prune_before`` (ms). Scans are not log entries: no lock on the sequencer."""
-        sql = scan_sql(self.dialect)
-        with self._write() as conn:
-            cursor = conn.connection.cursor()
-            try:
-                if records:
-                    cursor.executemany(sql["insert"], scan_rows(records))
-                    cursor.executemany(sql["upsert"], context_rows(records))
-                if prune_before is not None:
-                    cursor.execute(sql["prune"], (prune_before,))
-                    cursor.execute(sql["prune_contexts"], (prune_before,))
-            finally:
-                cursor.close()
+        """Store scan records and their contexts (``scans.write_scans``)."""
+        write_scans(self._write, self._driver_error, self.dialect, records, prune_before)
 
     def recent_scans(self, item: str, since: int, limit: int = 500) -> list[ScanRecord]:
         """Distinct scan contexts of ``item`` since ``since`` (see ``LogStore``)."""
@@ -590,22 +577,13 @@ class SqlStore:
             rows = projection.query(_SELECT_LATEST_CHECKPOINT, ())
         return _checkpoint(rows[0]) if rows else None
 
-    def touched(self, start: int, end: int) -> Touched:
-        """Two range reads in the reader's snapshot: ``log_entries`` by index, and
-        ``item_timeline`` by its ``entry_index`` index."""
-        mark = "?" if self.dialect == "sqlite" else "%s"
+    def entry_types(self, start: int, end: int) -> frozenset[str]:
         with self.reader() as projection:
-            types = projection.query(
-                f"SELECT DISTINCT entry_type FROM log_entries WHERE idx >= {mark} "  # noqa: S608
-                f"AND idx < {mark}",
-                (start, end),
-            )
-            items = projection.query(
-                "SELECT DISTINCT item_id FROM item_timeline "  # noqa: S608
-                f"WHERE entry_index >= {mark} AND entry_index < {mark}",
-                (start, end),
-            )
-        return Touched(frozenset(str(t[0]) for t in types), frozenset(str(i[0]) for i in items))
+            return projection.entry_types(start, end)
+
+    def touched_items(self, start: int, end: int) -> frozenset[str]:
+        with self.reader() as projection:
+            return projection.touched_items(start, end)
 
     def checkpoint_size(self) -> int:
         """The latest checkpoint's tree size, as the reader's snapshot began with it."""

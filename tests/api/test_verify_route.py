@@ -84,3 +84,10 @@ def test_the_openapi_document_still_describes_the_verify_body(memory_api: Api) -
     ok = operation["responses"]["200"]["content"]["application/json"]["schema"]
     assert ok == {"$ref": "#/components/schemas/VerifyResponse"}
     assert spec["paths"]["/v1/verify"].keys() == {"post"}
+
+
+def test_a_utf8_byte_order_mark_is_ignored(memory_api: Api) -> None:
+    body = b'\xef\xbb\xbf{"code": "https://vt.example.test/01/1"}'
+    response = memory_api.client.post("/v1/verify", content=body, headers=JSON)
+    assert response.status_code == 200
+    assert response.json()["status"] == "counterfeit"

@@ -208,7 +208,7 @@ def test_recent_scans_keep_the_latest_time_across_batches_and_prune(store) -> No
     ]
 
 
-def test_touched_names_the_types_and_the_items_of_a_range(store, operator_key) -> None:  # type: ignore[no-untyped-def]
+def test_entry_types_and_touched_items_of_a_range(store, operator_key) -> None:  # type: ignore[no-untyped-def]
     from tests.supply import GTIN, ids, standard
 
     service = initialized(store, operator_key)
@@ -221,15 +221,13 @@ def test_touched_names_the_types_and_the_items_of_a_range(store, operator_key) -
     s.receive("distri", "fishco", "S1")
     end = store.head().size
 
-    everything = store.touched(start, end)
-    assert everything.types == {"event.commission", "event.ship", "event.receive"}
-    assert everything.items == set(ids(GTIN, "T1", "T2", "T3"))
-    later = store.touched(middle, end)
-    assert later.types == {"event.ship", "event.receive"}
-    assert later.items == set(ids(GTIN, "T2"))
-    registry = store.touched(0, start)
-    assert "actor.register" in registry.types and registry.items == set()
-    assert store.touched(end, end + 5).types == set()
+    assert store.entry_types(start, end) == {"event.commission", "event.ship", "event.receive"}
+    assert store.touched_items(start, end) == set(ids(GTIN, "T1", "T2", "T3"))
+    assert store.entry_types(middle, end) == {"event.ship", "event.receive"}
+    assert store.touched_items(middle, end) == set(ids(GTIN, "T2"))
+    assert "actor.register" in store.entry_types(0, start)
+    assert store.touched_items(0, start) == set()
+    assert store.entry_types(end, end + 5) == set()
 
 
 @pytest.mark.parametrize("backend", SQL_BACKENDS)
@@ -237,7 +235,7 @@ def test_a_projection_index_added_by_a_new_version_is_built_on_open(  # type: ig
     backend: str, request, tmp_path, operator_key
 ) -> None:
     """Projection tables whose columns are unchanged are kept on open; an index the new
-    version defines on them (item_timeline_entry, for LogStore.touched) is built then."""
+    version defines on them (item_timeline_entry, for LogStore.touched_items) is built then."""
     from sqlalchemy import inspect
 
     first = make_store(backend, request, tmp_path)
@@ -249,5 +247,21 @@ def test_a_projection_index_added_by_a_new_version_is_built_on_open(  # type: ig
     reopened = SqlStore(url)
     names = {i["name"] for i in inspect(reopened.engine).get_indexes("item_timeline")}
     assert "item_timeline_entry" in names
-    assert reopened.touched(0, 1).types == {"log.genesis"}
+    assert reopened.entry_types(0, 1) == {"log.genesis"}
+    assert reopened.touched_items(0, 1) == set()
     reopened.close()
+
+
+@pytest.mark.parametrize("backend", SQL_BACKENDS)
+def test_a_failed_scan_write_is_storage_unavailable(backend: str, request, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The scan writer catches TracemarkError (a lost batch is logged, never raised into a
+    verify); a driver error must arrive as one, not as the driver's own exception."""
+    from ledger.decide import ScanContext, ScanRecord
+    from ledger.errors import StorageUnavailable
+
+    store = make_store(backend, request, tmp_path)
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE scan_contexts")
+    with pytest.raises(StorageUnavailable, match="database unavailable"):
+        store.record_scans([ScanRecord("i", 1, ScanContext(seller="s"))])
+    store.close()

@@ -9,6 +9,7 @@ that the next verify says what a fresh one says: on memory, SQLite and PostgreSQ
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -29,7 +30,7 @@ from ledger.events import (
     UNPACK,
 )
 from ledger.keys import PrivateKey
-from ledger.verification import ScanBuffer, Verifier, VerifyResult
+from ledger.verification import ScanBuffer, Verifier, VerifyResult, _PerSnapshot
 from tests.supply import GTIN, TZ, VERIFY_RESOLVER, Supply, ids, signed_code, sscc_for
 
 RESOLVER = VERIFY_RESOLVER
@@ -265,3 +266,63 @@ def test_kept_values_carried_past_each_kind_of_entry_match_a_fresh_verifier(
                 assert result_json(kept) == result_json(new), (name, uri, context)
                 seen.add(kept.verdict.status)
     assert {"genuine", "suspect", "counterfeit", "recalled"} <= seen
+
+
+def test_what_is_kept_never_goes_back_nor_carries_across_a_move_it_did_not_see() -> None:
+    """The rules that keep threads from leaving a stale value (the event loop and the
+    batch threads verify at once): the kept snapshot only moves forward, and a carry
+    worked out from one snapshot is not applied to another."""
+    kept: _PerSnapshot[int, str] = _PerSnapshot(-1)
+    kept.put(10, "a", "a@10")
+    kept.put(10, "b", "b@10")
+    kept.put(9, "c", "c@9")  # from an older snapshot: returned by its reader, never kept
+    assert (kept.at, kept.get(10, "c"), kept.get(9, "c")) == (10, None, None)
+    kept.carry(10, 12, lambda v: v != "b@10")  # entries 10 and 11 touched b only
+    assert (kept.at, kept.get(12, "a"), kept.get(12, "b")) == (12, "a@10", None)
+    kept.carry(10, 11, lambda v: True)  # worked out from 10, but 12 is kept: nothing to do
+    assert (kept.at, kept.get(12, "a")) == (12, "a@10")
+    kept.put(11, "a", "a@11")  # a late writer from an older snapshot: no going back
+    assert (kept.at, kept.get(12, "a")) == (12, "a@10")
+    kept.carry(11, 14, lambda v: True)  # worked out from 11, but 12 moved in between
+    assert (kept.at, kept.get(14, "a")) == (14, None)  # so nothing is carried
+    kept.put(14, "d", "d@14")
+    kept.carry(14, 15, None)  # an entry that is not item-scoped: everything goes
+    assert (kept.at, kept.get(15, "d")) == (15, None)
+
+
+def test_verifies_on_many_threads_while_the_log_grows_agree_with_a_fresh_verifier(
+    supply: Supply,
+) -> None:
+    """A smoke test of the locking: threads verify while another appends custody entries;
+    afterwards every code in every context gets what a fresh Verifier says."""
+    s = supply
+    serials = [f"M{n}" for n in range(12)]
+    s.commission("fishco", GTIN, {"list": serials}, lot="L7")
+    verifier = Verifier(s.service, resolvers=[RESOLVER])
+    uris = [code(s, serial) for serial in serials]
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def verify_loop(offset: int) -> None:
+        try:
+            while not stop.is_set():
+                for uri in uris[offset:] + uris[:offset]:
+                    verifier.verify(uri, AT_SHOP_A, now=s.now, record=False, detail=True)
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=verify_loop, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    try:
+        for n, serial in enumerate(serials[:8]):
+            s.ship("fishco", "shop-a", ids(GTIN, serial), f"T{n}")
+            s.receive("shop-a", "fishco", f"T{n}")
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert failures == []
+    for uri in uris:
+        kept = verifier.verify(uri, AT_SHOP_A, now=s.tick(), record=False, detail=True)
+        assert same(kept, fresh(s, uri, AT_SHOP_A)), uri

@@ -18,14 +18,15 @@ from contextlib import contextmanager, suppress
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import create_engine, event, func, inspect, select
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import func, inspect, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.pool import NullPool, StaticPool
+from sqlalchemy.pool import NullPool
 
 from ledger.decide import ScanRecord
 from ledger.errors import Conflict, InvalidInput, NotFound, StorageUnavailable
 from ledger.merkle import CompactRange, NodeId, frontier_ids, node_key, node_of_key
+from ledger.storage.engines import make_engine
 from ledger.storage.migrations import upgrade as migrate
 from ledger.storage.nodes import NodeCache
 from ledger.storage.port import (
@@ -132,11 +133,11 @@ class SqlStore:
         self._readers_lock = threading.Lock()
         self._reader_connections: set[Any] = set()
         try:
-            self.engine = self._make_engine(self.url, busy_timeout_ms)
+            self.engine = make_engine(self.url, busy_timeout_ms)
             memory = self.url in ("sqlite://", "sqlite:///:memory:")
             # Readers keep one connection per thread (closed by close()), outside the pool.
             self._reader_engine = (
-                self.engine if memory else self._make_engine(self.url, busy_timeout_ms, NullPool)
+                self.engine if memory else make_engine(self.url, busy_timeout_ms, NullPool)
             )
             self.dialect = self.engine.dialect.name
             self.witnesses = SqlWitnessStore(self.engine, self.dialect)
@@ -155,38 +156,6 @@ class SqlStore:
             raise InvalidInput(f"bad database URL: {exc}") from None
 
     # --- set-up -------------------------------------------------------------------
-
-    @staticmethod
-    def _make_engine(url: str, busy_timeout_ms: int, poolclass: Any = None) -> Engine:
-        if url.startswith("sqlite"):
-            memory = url in ("sqlite://", "sqlite:///:memory:")
-            engine = create_engine(
-                url,
-                connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
-                poolclass=StaticPool if memory else poolclass,
-            )
-
-            @event.listens_for(engine, "connect")
-            def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-                dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
-                cursor = dbapi_connection.cursor()
-                if not memory:
-                    cursor.execute("PRAGMA journal_mode=WAL")
-                cursor.execute("PRAGMA synchronous=FULL")
-                cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-                cursor.close()
-
-            @event.listens_for(engine, "begin")
-            def _on_begin(conn: Connection) -> None:
-                mode = "IMMEDIATE" if conn.info.get("write") else "DEFERRED"
-                conn.exec_driver_sql(f"BEGIN {mode}")
-
-            return engine
-        if url.startswith("postgresql"):
-            if poolclass is not None:
-                return create_engine(url, poolclass=poolclass)
-            return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
-        raise InvalidInput("the database URL must start with sqlite:// or postgresql://")
 
     def create_schema(self) -> None:
         """Bring the database to this version's schema (idempotent, one process at a time).

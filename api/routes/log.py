@@ -45,6 +45,7 @@ __all__ = [
     "ErrorBody",
     "ErrorResponse",
     "b64",
+    "error_responses",
     "fresh_checkpoint",
     "log_state",
     "router",
@@ -72,19 +73,21 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
+def error_responses(*statuses: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
+    """FastAPI ``responses=`` for JSON errors: (status, description) pairs."""
+    return {status: {"model": ErrorResponse, "description": text} for status, text in statuses}
+
+
 #: The error statuses the routes of this module and of api/routes/ledger.py document.
-ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse, "description": text}
-    for status, text in (
-        (400, "Bad input"),
-        (404, "Not found"),
-        (409, "Conflict with the log's state"),
-        (413, "Request too large"),
-        (422, "Invalid request or failed verification"),
-        (429, "Rate limited"),
-        (503, "Storage unavailable or no operator key"),
-    )
-}
+ERRORS = error_responses(
+    (400, "Bad input"),
+    (404, "Not found"),
+    (409, "Conflict with the log's state"),
+    (413, "Request too large"),
+    (422, "Invalid request or failed verification"),
+    (429, "Rate limited"),
+    (503, "Storage unavailable or no operator key"),
+)
 
 router = APIRouter(tags=["transparency"], responses=ERRORS)
 

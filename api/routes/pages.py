@@ -39,7 +39,7 @@ from api.overlay import (
     render_overlay_page,
     render_refusal_page,
 )
-from api.routes.log import ErrorResponse
+from api.routes.log import error_responses
 from api.viewer import render_viewer_page
 from ledger.custody import gtin_owner
 from ledger.errors import NotFound
@@ -216,17 +216,14 @@ async def _events(
 
 
 #: What the listing page answers besides 200 (HTML for browsers, these JSON errors otherwise).
-_LISTING_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse, "description": text}
-    for status, text in (
-        (403, "The nonce is forged or altered (nonce_invalid)"),
-        (404, "No such listing (unknown_listing)"),
-        (410, "The nonce expired: a screenshot of an old stream (nonce_expired)"),
-        (422, "Invalid request"),
-        (429, "Rate limited"),
-        (503, "This server has no operator key to check nonces (overlay_unsigned)"),
-    )
-}
+_LISTING_ERRORS = error_responses(
+    (403, "The nonce is forged or altered (nonce_invalid)"),
+    (404, "No such listing (unknown_listing)"),
+    (410, "The nonce expired: a screenshot of an old stream (nonce_expired)"),
+    (422, "Invalid request"),
+    (429, "Rate limited"),
+    (503, "This server has no operator key to check nonces (overlay_unsigned)"),
+)
 
 
 @router.get("/l/{platform}/{listing_id}", response_class=HTMLResponse, responses=_LISTING_ERRORS)

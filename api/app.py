@@ -135,6 +135,8 @@ def create_app(settings: Settings | None = None, *, service: LogService | None =
 
     for module in (verify, scan, log_routes, ledger, platform, webhooks, pages):
         app.include_router(module.router)
+    # A platform key checked outside the platform routes (POST /v1/verify with X-API-Key).
+    app.add_exception_handler(platform.PlatformError, platform.platform_error)
     return app
 
 

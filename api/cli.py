@@ -611,4 +611,12 @@ if __name__ == "__main__":
     registered_main()
 else:
     # The other commands register themselves on ``app`` (kept in their own modules).
-    from api import cli_codes, cli_db, cli_events, cli_platform, cli_scan, cli_supply  # noqa: F401
+    from api import (  # noqa: F401
+        cli_codes,
+        cli_db,
+        cli_events,
+        cli_platform,
+        cli_scan,
+        cli_streams,
+        cli_supply,
+    )

@@ -47,7 +47,7 @@ from ledger.queries import LedgerDirectory, trust_bundle
 from ledger.records import Item, KeyRecord, Product
 from ledger.service import now_ms
 from ledger.trust import TrustBundle
-from ledger.verdict import UNVERIFIED, Verdict
+from ledger.verdicts import UNVERIFIED, Verdict
 from scanner.labels import Label, render_labels, write_listing, write_sheet_pdf
 
 __all__ = ["DEFAULT_RESOLVER"]

@@ -13,8 +13,8 @@ text is then verified once, in one of three ways:
   command only reads). An uninitialized or missing local ledger is an error rather than a
   page of ``unknown_producer`` verdicts.
 
-QR codes that are not Tracemark codes are ``unrecognised`` (api/scans.py) and do not fail
-the command.
+QR codes that are not Tracemark codes are ``unrecognised`` (ledger/verdicts/scans.py) and do
+not fail the command.
 """
 
 from __future__ import annotations
@@ -34,15 +34,14 @@ from rich.table import Table
 
 from api.cli import DbOpt, HomeOpt, JsonOpt, app, err, fail, handled, out
 from api.cli_codes import DEFAULT_RESOLVER, ResolverOpt
-from api.scans import UNRECOGNISED, code_entry, fails, malformed
 from api.submit import RemoteSubmitter
 from ledger import errors
 from ledger.codes import check_code
-from ledger.decide import ScanContext
 from ledger.service import LogService, now_ms
 from ledger.storage.sql import SqlStore
 from ledger.trust import TrustBundle
-from ledger.verdict import STATUSES
+from ledger.verdicts import STATUSES, ScanContext
+from ledger.verdicts.scans import UNRECOGNISED, code_entry, fails, malformed
 from ledger.verification import Verifier
 from scanner.decode import ENGINES, decode_file
 from scanner.video import Sighting, scan_video
@@ -139,12 +138,15 @@ def _checker(
     home: Path,
     database_url: str | None,
     resolver: str,
+    api_key: str | None = None,
 ) -> Iterator[tuple[str, Check]]:
     """How codes are verified (``server``, ``offline`` or ``local``) and the check itself."""
     if server and trust:
         raise errors.InvalidInput("choose --server or --trust, not both")
+    if api_key and not server:
+        raise errors.InvalidInput("--api-key goes with --server")
     if server:
-        remote = RemoteVerifier(server)
+        remote = RemoteVerifier(server, api_key=api_key)
         yield "server", lambda text: remote.verify(text, context)
         return
     if trust is not None:
@@ -374,6 +376,14 @@ def scan(
         str | None, typer.Option(help="Offered by this seller: a handle (tiktok:@shop) or id.")
     ] = None,
     stream: Annotated[str | None, typer.Option(help="Seen in this live stream (its id).")] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TRACEMARK_API_KEY",
+            help="A platform API key (with --server): the platform vouches for the context, "
+            "so a clone it sees counts for everyone (docs/threat-model.md).",
+        ),
+    ] = None,
     trust: Annotated[
         Path | None, typer.Option(help="Verify offline with this trust bundle.")
     ] = None,
@@ -420,6 +430,7 @@ def scan(
             home=home,
             database_url=database_url,
             resolver=resolver,
+            api_key=api_key,
         )
         try:
             with checker as (mode, check):

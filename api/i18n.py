@@ -31,6 +31,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "status.counterfeit": ("Counterfeit", "Hàng giả"),
     "status.recalled": ("Recalled: do not buy or use", "Đã bị thu hồi: đừng mua, đừng dùng"),
     "status.unverified": ("Not verified", "Chưa xác minh được"),
+    "status.invalid": ("This code can't be read", "Không đọc được mã này"),
     "explain.genuine": (
         "Signed by its producer and recorded in a public ledger, from the producer to the "
         "current holder.",
@@ -50,6 +51,12 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "explain.recalled": (
         "The producer has recalled this item. Do not buy or use it.",
         "Nhà sản xuất đã thu hồi sản phẩm này. Đừng mua và đừng sử dụng.",
+    ),
+    "explain.invalid": (
+        "Scan it again, or type it carefully: a digit may be missing or mistyped. This does "
+        "not mean the product is fake.",
+        "Hãy quét lại, hoặc nhập mã thật cẩn thận: có thể thiếu hoặc sai một chữ số. Điều này "
+        "không có nghĩa là hàng giả.",
     ),
     "explain.unverified": (
         "The producer's signature checks out, but the item's current state could not be read.",
@@ -183,7 +190,7 @@ _REASONS: dict[str, tuple[str, str]] = {
     "signature_valid": ("Producer's signature is valid", "Chữ ký của nhà sản xuất hợp lệ"),
     "key_retired": ("Signing key since retired", "Khóa ký nay đã ngừng sử dụng"),
     "unknown_resolver": ("Code points to another website", "Mã dẫn tới một trang web khác"),
-    "malformed_code": ("Not a valid product code", "Không phải mã sản phẩm hợp lệ"),
+    "malformed_code": ("The code could not be read", "Không đọc được mã"),
     "unknown_producer": ("Unknown producer", "Không rõ nhà sản xuất"),
     "unsigned_code": ("No producer signature", "Không có chữ ký của nhà sản xuất"),
     "signature_invalid": ("Signature does not match", "Chữ ký không khớp"),
@@ -204,6 +211,7 @@ _REASONS: dict[str, tuple[str, str]] = {
     ),
     "multiple_sellers": ("Offered by several sellers", "Nhiều người bán cùng rao một sản phẩm"),
     "scan_velocity": ("Scanned in too many places", "Bị quét ở quá nhiều nơi"),
+    "unknown_seller": ("Seller is not registered", "Người bán chưa đăng ký"),
 }
 
 _STEPS: dict[str, tuple[str, str]] = {

@@ -48,6 +48,9 @@ ICONS = {
         '<circle cx="12" cy="12" r="10"/><path d="M9.5 9a2.5 2.5 0 1 1 3.5 2.3c-.7.3-1 1-1 '
         '1.7M12 17v.01"/>'
     ),
+    "invalid": _SVG.format(
+        '<rect x="3" y="3" width="18" height="18" rx="3"/><path d="M8 12h8M12 8v.01M12 16v.01"/>'
+    ),
     "box": _SVG.format('<path d="M21 8 12 3 3 8v8l9 5 9-5z"/><path d="m3 8 9 5 9-5M12 13v8"/>'),
     "shield": _SVG.format('<path d="M12 2 4 5v6c0 5 3.4 9.4 8 11 4.6-1.6 8-6 8-11V5z"/>'),
 }
@@ -69,6 +72,7 @@ main{max-width:560px;margin:0 auto;padding:0 0 24px}
 .v-recalled{background:#111;border-bottom:6px solid #dc2626}
 .v-recalled .ic{color:#f87171}
 .v-unverified{background:#4b5563}
+.v-invalid{background:#1d4ed8}
 .card{background:#fff;margin:12px 12px 0;border-radius:14px;padding:16px;
 box-shadow:0 1px 2px rgba(0,0,0,.06)}
 .card h2{margin:0 0 10px;font-size:.8rem;letter-spacing:.06em;text-transform:uppercase;

@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ledger.checkpoint import CosignatureVerifier
-from ledger.decide import Thresholds
 from ledger.errors import InvalidInput
+from ledger.verdicts import Thresholds
 
 __all__ = ["Settings"]
 

@@ -73,10 +73,11 @@ class LocalSubmitter:
 class RemoteSubmitter:
     """Talks to a running ``tracemark serve`` over HTTP(S) with the standard library."""
 
-    def __init__(self, server: str) -> None:
+    def __init__(self, server: str, *, api_key: str | None = None) -> None:
         if not server.startswith(("http://", "https://")):
             raise errors.InvalidInput("--server must be an http:// or https:// URL")
         self.server = server.rstrip("/")
+        self.api_key = api_key  # a platform API key: its verifications are vouched
 
     def _call(self, method: str, path: str, payload: Any = None) -> Any:
         data = None if payload is None else json.dumps(payload).encode("utf-8")
@@ -84,7 +85,11 @@ class RemoteSubmitter:
             self.server + path,
             data=data,
             method=method,
-            headers={"Content-Type": "application/json", "Accept": "application/json"},
+            headers={
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+                **({"X-API-Key": self.api_key} if self.api_key else {}),
+            },
         )
         try:
             with urllib.request.urlopen(request, timeout=_TIMEOUT_S) as response:  # noqa: S310

@@ -21,6 +21,7 @@ STATUS_CLASSES = {
     "suspect": "v-suspect",
     "counterfeit": "v-counterfeit",
     "recalled": "v-recalled",
+    "invalid": "v-invalid",
     "unverified": "v-unverified",
 }
 
@@ -53,10 +54,11 @@ _NOW_DOT = {
     "suspect": "#d97706",
     "counterfeit": "#b91c1c",
     "recalled": "#dc2626",
+    "invalid": "#1d4ed8",
     "unverified": "#4b5563",
 }
 _GOOD = {"custody_verified", "signature_valid"}
-_WARN = {"key_retired", "unknown_resolver"}
+_WARN = {"key_retired", "unknown_resolver", "malformed_code", "unsigned_code", "unknown_seller"}
 
 
 def _field(label: str, value: str, *, mono: bool = False) -> str:
@@ -213,6 +215,7 @@ def render_viewer_page(data: Mapping[str, Any], lang: str) -> str:
         "v-suspect": "#f59e0b",
         "v-recalled": "#111111",
         "v-counterfeit": "#b91c1c",
+        "v-invalid": "#1d4ed8",
     }.get(STATUS_CLASSES[known], "#4b5563")
     return page(
         lang=lang,

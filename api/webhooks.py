@@ -1,7 +1,7 @@
 """Webhooks: signing, the URL policy, the durable delivery queue with retries, the recall
 poller and the background worker (``Dispatcher``, ``Worker``).
 
-Events (``recall``, ``clone_signal``) become deliveries, one per subscribed webhook, stored
+Events (``recall``, ``clone_suspected``) become deliveries, one per subscribed webhook, stored
 in the platform tables (ledger/storage/platform.py) and sent with an HMAC signature
 (``X-Tracemark-Signature``) and exponential backoff. Settings are ``TRACEMARK_WEBHOOK_*``
 (``PlatformConfig``). The routes that manage webhooks are in api/routes/webhooks.py.
@@ -26,7 +26,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ledger import errors
-from ledger.decide import ScanContext
 from ledger.entries import LogEntry
 from ledger.events import RECALL, item_id
 from ledger.records import Item
@@ -43,11 +42,12 @@ from ledger.storage.platform import (
     delivery_id,
 )
 from ledger.storage.port import LogStore
-from ledger.verdict import Reason, Verdict
+from ledger.verdicts import CLONE_REASONS, ScanContext, Verdict, clone_reasons
 
 __all__ = [
     "CLONE_REASONS",
     "EVENTS",
+    "EVENT_ALIASES",
     "SIGNATURE_HEADER",
     "Dispatcher",
     "PlatformConfig",
@@ -61,19 +61,15 @@ __all__ = [
 
 log = logging.getLogger("tracemark.platform")
 
-EVENTS = ("recall", "clone_signal")
-CLONE_REASONS = frozenset(
-    {"sold_item_offered", "seller_not_custodian", "multiple_sellers", "scan_velocity"}
-)
+EVENTS = ("recall", "clone_suspected")
+#: Older names of events, still accepted from subscribers and matched to today's.
+EVENT_ALIASES = {"clone_signal": "clone_suspected"}
+
+
 SIGNATURE_HEADER = "X-Tracemark-Signature"
 SIGNATURE_TOLERANCE_S = 300
 _RECALL_CURSOR = "recalls"
 _MAX_LISTED = 1_000
-
-
-def clone_reasons(verdict: Verdict) -> list[Reason]:
-    """The reasons of a verdict that say the code is probably a copy."""
-    return [r for r in verdict.reasons if r.code in CLONE_REASONS]
 
 
 def sign_event(secret: str, timestamp: int, body: bytes) -> str:
@@ -228,7 +224,7 @@ class Dispatcher:
     ) -> list[Delivery]:
         out: list[Delivery] = []
         for hook in self.store.webhooks(platform):
-            if kind not in hook.events:
+            if kind not in {EVENT_ALIASES.get(e, e) for e in hook.events}:
                 continue
             event = {
                 "id": event_id,
@@ -262,8 +258,11 @@ class Dispatcher:
             self.wake.set()
         return added
 
-    def clone_signal(self, platform: str, context: ScanContext, verdict: Verdict, now: int) -> int:
-        """Queue one clone_signal per platform, item, place and reasons per hour (deduplicated)."""
+    def clone_suspected(
+        self, platform: str, context: ScanContext, verdict: Verdict, now: int
+    ) -> int:
+        """Queue one clone_suspected event per platform, item, place and reasons per hour
+        (deduplicated). Only vouched contexts are reported (the caller checks)."""
         reasons = clone_reasons(verdict)
         item = dict(verdict.item)
         codes = ",".join(sorted(r.code for r in reasons))
@@ -281,9 +280,11 @@ class Dispatcher:
                 "listing_id": context.listing_id,
                 "stream_id": context.stream_id,
                 "seller": context.seller,
+                "session": context.session,
+                "source": context.source,
             },
         }
-        return self.emit(platform, "clone_signal", "evt_" + digest.hexdigest()[:24], data, now)
+        return self.emit(platform, "clone_suspected", "evt_" + digest.hexdigest()[:24], data, now)
 
     # --- recalls --------------------------------------------------------------------------------
 

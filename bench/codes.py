@@ -37,7 +37,7 @@ from bench.append import _profile_summary, verifiers
 from bench.common import RESULTS_DIR, Comparison, Measure, Result, Target, time_rate
 from ledger.codes import CodeIdentity, DirectoryKey, check_code, code_message, issue_uri
 from ledger.keys import PrivateKey
-from ledger.verdict import UNVERIFIED
+from ledger.verdicts import UNVERIFIED
 from scanner.labels import Label, label_filename, render_labels
 
 __all__ = ["CHECKS", "LABELS", "SAMPLE", "TARGET_CHECK", "TARGET_RENDER", "run"]

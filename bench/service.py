@@ -616,8 +616,8 @@ def _profile(db: Path, codes: list[str]) -> str:
     """cProfile of the verify path in process: Verifier.verify + result_json, as the route
     runs them, on a working copy (scans are recorded)."""
     from api.routes.verify import result_json
-    from ledger.decide import ScanContext
     from ledger.service import now_ms
+    from ledger.verdicts import ScanContext
     from ledger.verification import Verifier
 
     store = SqlStore(f"sqlite:///{db}", create=False)

@@ -48,18 +48,20 @@ from ledger.gs1 import (
     validate_serial,
 )
 from ledger.keys import PrivateKey, PublicKey, VerifiedSignatures
-from ledger.verdict import COUNTERFEIT, UNVERIFIED, Reason, Verdict
+from ledger.verdicts.model import COUNTERFEIT, INVALID, UNVERIFIED, Reason, Verdict
 
 __all__ = [
     "CODE_CONTEXT",
     "DIGSIG_AI",
     "DIGSIG_LENGTH",
     "MAX_CODE_LENGTH",
+    "CodeCheck",
     "CodeIdentity",
     "DirectoryKey",
     "ItemCode",
     "KeyDirectory",
     "check_code",
+    "check_code_detail",
     "code_message",
     "issue_uri",
     "sign_code",
@@ -153,7 +155,7 @@ class ItemCode:
         fast = _canonical(uri)
         if fast is not None:
             return fast
-        return cls._parse(uri)
+        return cls._parse(_GTIN_SHORT.sub(_pad_gtin, uri, count=1))
 
     @classmethod
     def _parse(cls, uri: str) -> ItemCode:
@@ -181,6 +183,15 @@ class ItemCode:
     @property
     def message(self) -> bytes:
         return code_message(self.identity)
+
+
+# A GTIN-8, -12 or -13 in the path is the same GTIN as its 14-digit zero-padded form (GS1
+# General Specifications 3.3.2; a phone or a person typing a code drops the leading zero).
+_GTIN_SHORT = re.compile(r"/01/([0-9]{8}|[0-9]{12,13})(?=[/?#]|$)")
+
+
+def _pad_gtin(match: re.Match[str]) -> str:
+    return "/01/" + match.group(1).zfill(14)
 
 
 # Codes as we issue them: lower-case scheme, plain host, canonical order and escaping. Such a
@@ -332,15 +343,38 @@ def _signer(
     return signer
 
 
+@dataclass(frozen=True, slots=True)
+class CodeCheck:
+    """A code's check: the verdict and, when the signature verified, the key that made it."""
+
+    verdict: Verdict
+    signer: DirectoryKey | None = None
+
+
+def _invalid(code: str, message: str, item: dict[str, str]) -> CodeCheck:
+    return CodeCheck(Verdict(INVALID, (Reason(code, message, {}),), item))
+
+
 def check_code(
     uri: str, directory: KeyDirectory, *, verified: VerifiedSignatures | None = None
 ) -> Verdict:
     """Check a code offline: parse, find the producer's key, verify. Never raises on input.
     ``verified``: a memo of signatures already verified (a server checking hot codes)."""
+    return check_code_detail(uri, directory, verified=verified).verdict
+
+
+def check_code_detail(
+    uri: str, directory: KeyDirectory, *, verified: VerifiedSignatures | None = None
+) -> CodeCheck:
+    """``check_code`` with the signing key as typed evidence (None unless it verified).
+
+    A text that cannot be read as our code (syntax, length, check digit) or carries no
+    signature is ``invalid``: it may be a typo or a bad scan, never proof of a fake. A code
+    that parses but whose signature fails is ``counterfeit``."""
     try:
         code = ItemCode.from_uri(uri)
     except InvalidInput as exc:
-        return _counterfeit("malformed_code", exc.message, {})
+        return _invalid("malformed_code", exc.message, {})
     identity = code.identity
     item = {"gtin": identity.gtin, "serial": identity.serial, "item_id": identity.item_id}
     if identity.lot:
@@ -349,13 +383,17 @@ def check_code(
         item["expiry"] = identity.expiry
     producer = directory.producer_of(identity.gtin)
     if producer is None:
-        return _counterfeit(
-            "unknown_producer", f"GTIN {identity.gtin} belongs to no registered producer", item
+        return CodeCheck(
+            _counterfeit(
+                "unknown_producer", f"GTIN {identity.gtin} belongs to no registered producer", item
+            )
         )
     item["producer"], item["producer_name"] = producer
     if code.signature is None or code.key_hint is None:
-        return _counterfeit(
-            "unsigned_code", "the code carries no producer signature (AI 8030)", item
+        return _invalid(
+            "unsigned_code",
+            "the code carries no producer signature (AI 8030): scan it again or type it in full",
+            item,
         )
     signer = _signer(
         code,
@@ -367,7 +405,7 @@ def check_code(
         verified=verified,
     )
     if isinstance(signer, Verdict):
-        return signer
+        return CodeCheck(signer)
     evidence = {"key_id": signer.key.key_id, "signer": signer.actor_id}
     reasons = [
         Reason(
@@ -393,4 +431,4 @@ def check_code(
                 {"resolver": code.resolver},
             )
         )
-    return Verdict(UNVERIFIED, tuple(reasons), item)
+    return CodeCheck(Verdict(UNVERIFIED, tuple(reasons), item), signer)

@@ -17,7 +17,8 @@ Rule codes (docs/format.md lists them with their meaning):
     unknown_shipment, not_receiver, shipment_closed, not_sold, no_claim_commitment,
     already_claimed, claim_mismatch, already_recalled, unknown_producer,
     seller_not_verified, handle_not_registered, insufficient_stock, listing_exists,
-    unknown_listing, not_listing_owner, listing_closed, operator_key
+    unknown_listing, not_listing_owner, listing_closed, operator_key,
+    session_exists, stream_taken (ledger/streams.py)
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
-from ledger import listings, registry
+from ledger import listings, registry, streams
 from ledger.entries import Envelope
 from ledger.events import (
     CANCEL,
@@ -396,4 +397,5 @@ _HANDLERS: dict[str, Callable[[Entry], None]] = {
     DECOMMISSION: _decommission,
     REPACK: _repack,
     **listings.HANDLERS,
+    **streams.HANDLERS,
 }

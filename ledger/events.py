@@ -61,6 +61,7 @@ __all__ = [
     "ROLES",
     "SELL",
     "SHIP",
+    "STREAM_DECLARE",
     "UNPACK",
     "ItemRef",
     "SerialRange",
@@ -86,6 +87,7 @@ DECOMMISSION = "event.decommission"
 REPACK = "event.repack"
 LISTING_DECLARE = "listing.declare"
 LISTING_CLOSE = "listing.close"
+STREAM_DECLARE = "stream.declare"
 EVENT_TYPES = (
     COMMISSION,
     PACK,
@@ -492,6 +494,37 @@ def _validate_listing_close(body: Mapping[str, Any]) -> None:
         _text(body, "reason", 500)
 
 
+MAX_SESSION_LISTINGS = 100
+
+
+def _validate_stream(body: Mapping[str, Any]) -> None:
+    """A seller declares a live stream (or a restart of one: a new segment of the same
+    session) with the listings it will show."""
+    _shape(
+        body,
+        STREAM_DECLARE,
+        {"actor", "platform", "session_id", "stream_id", "event_time"},
+        {"url", "listings"},
+    )
+    _actor_id(body, "actor")
+    _match(body, "platform", _PLATFORM, "a platform name like tiktok or shopee")
+    _match(body, "session_id", _TOKEN, "a session id (printable ASCII, no spaces)")
+    _match(body, "stream_id", _TOKEN, "a stream id (printable ASCII, no spaces)")
+    _time(body, "event_time")
+    if "url" in body:
+        _text(body, "url", 500)
+        if not str(body["url"]).startswith("https://"):
+            raise InvalidInput("a stream url starts with https://")
+    listings = body.get("listings", [])
+    if not isinstance(listings, list) or len(listings) > MAX_SESSION_LISTINGS:
+        raise InvalidInput(f"listings is a list of at most {MAX_SESSION_LISTINGS} listing ids")
+    for listing in listings:
+        if not isinstance(listing, str) or not _TOKEN.match(listing):
+            raise InvalidInput("every listing is a listing id (printable ASCII, no spaces)")
+    if len(set(listings)) != len(listings):
+        raise InvalidInput("a listing is named once")
+
+
 _VALIDATORS: dict[str, Callable[[Mapping[str, Any]], None]] = {
     ACTOR_REGISTER: _validate_register,
     ACTOR_UPDATE: _validate_update,
@@ -510,6 +543,7 @@ _VALIDATORS: dict[str, Callable[[Mapping[str, Any]], None]] = {
     REPACK: _validate_repack,
     LISTING_DECLARE: _validate_listing,
     LISTING_CLOSE: _validate_listing_close,
+    STREAM_DECLARE: _validate_stream,
 }
 for _name, _validate in _VALIDATORS.items():
     register_entry_type(_name, _validate)

@@ -46,6 +46,8 @@ __all__ = [
     "Recall",
     "Record",
     "Shipment",
+    "StreamSegment",
+    "StreamSession",
     "TimelineRow",
     "View",
     "record_from_row",
@@ -204,6 +206,37 @@ class Listing:
 
 
 @dataclass(frozen=True, slots=True)
+class StreamSession:
+    """A live stream a seller declared; each restart is a new segment (a new stream id)."""
+
+    TABLE: ClassVar[str] = "stream_sessions"
+    KEY: ClassVar[tuple[str, ...]] = ("platform", "session_id")
+
+    platform: str
+    session_id: str
+    seller: str
+    listings: tuple[str, ...]  # listing ids of the platform shown in the stream
+    segments: int
+    declared_index: int
+    last_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSegment:
+    """One stream id of a session: how a context naming a stream finds its session."""
+
+    TABLE: ClassVar[str] = "stream_segments"
+    KEY: ClassVar[tuple[str, ...]] = ("platform", "stream_id")
+
+    platform: str
+    stream_id: str
+    session_id: str
+    seller: str
+    segment: int
+    declared_index: int
+
+
+@dataclass(frozen=True, slots=True)
 class Recall:
     TABLE: ClassVar[str] = "recalls"
     KEY: ClassVar[tuple[str, ...]] = ("gtin", "lot")
@@ -236,6 +269,8 @@ RECORD_TYPES: tuple[type[Any], ...] = (
     Item,
     Shipment,
     Listing,
+    StreamSession,
+    StreamSegment,
     Recall,
     TimelineRow,
 )

@@ -27,10 +27,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from ledger.codes import check_code
-from ledger.decide import Evidence, ItemFacts, KeyFacts, ScanContext, ScanRecord, Thresholds, decide
+from ledger.codes import check_code_detail
 from ledger.entries import NOTICE
-from ledger.errors import TracemarkError
+from ledger.errors import InvalidInput, TracemarkError
 from ledger.events import (
     CANCEL,
     CLAIM,
@@ -41,15 +40,39 @@ from ledger.events import (
     RECEIVE,
     SELL,
     SHIP,
+    STREAM_DECLARE,
     UNPACK,
 )
+from ledger.handles import normalise_handle
 from ledger.keys import VerifiedSignatures
 from ledger.queries import ItemView, LedgerDirectory, TimelineStep, item_view
-from ledger.records import Handle, Item, KeyRecord, Listing
+from ledger.records import (
+    OPEN,
+    Actor,
+    Handle,
+    Item,
+    KeyRecord,
+    Listing,
+    StreamSegment,
+    StreamSession,
+)
 from ledger.rules import is_recalled
 from ledger.service import InclusionProof, LogService
 from ledger.storage.port import ProjectionReader
-from ledger.verdict import Verdict
+from ledger.streams import SessionProof, session_of_proof
+from ledger.verdicts import (
+    ANONYMOUS,
+    OVERLAY,
+    SESSION,
+    Evidence,
+    ItemFacts,
+    KeyFacts,
+    ScanContext,
+    ScanRecord,
+    Thresholds,
+    Verdict,
+    decide,
+)
 
 __all__ = ["ScanBuffer", "Verifier", "VerifyResult", "device_hash"]
 
@@ -63,8 +86,46 @@ _MAX_CARRIED_ENTRIES = 4_096  # beyond this many new entries, nothing is carried
 #: a Verifier does not keep (shipments; listings, read on every verify). See ``_advance``.
 _ITEM_SCOPED = frozenset(
     {PACK, UNPACK, SHIP, RECEIVE, CANCEL, SELL, CLAIM, DECOMMISSION, LISTING_DECLARE}
-    | {LISTING_CLOSE, NOTICE}
+    | {LISTING_CLOSE, NOTICE, STREAM_DECLARE}
 )
+
+
+def _anonymous(context: ScanContext) -> ScanContext:
+    c = context
+    return ScanContext(c.platform, c.stream_id, c.listing_id, c.seller, c.device, c.place)
+
+
+def _overlay_holds(view: ProjectionReader, context: ScanContext, code: Verdict) -> bool:
+    """An overlay nonce (checked by the adapter) vouches for a scan only where the log
+    backs it: the listing is open, its stream is a segment of a session its seller
+    declared with this listing, and the code is of the listing's GTIN (and among its
+    items, when it names them). Anything else counts as anonymous."""
+    listing = view.get(Listing, (context.platform, context.listing_id))
+    if listing is None or listing.status != OPEN:
+        return False
+    segment = view.get(StreamSegment, (context.platform, context.stream_id))
+    if segment is None or segment.seller != listing.seller:
+        return False
+    session = view.get(StreamSession, (context.platform, segment.session_id))
+    if session is None or listing.listing_id not in session.listings:
+        return False
+    if code.item.get("gtin") != listing.gtin:
+        return False
+    return not listing.serials or code.item.get("item_id") in listing.serials
+
+
+def _in_session(context: ScanContext, session: StreamSession) -> ScanContext:
+    c = context
+    return ScanContext(
+        c.platform,
+        c.stream_id,
+        c.listing_id,
+        session.seller,
+        c.device,
+        c.place,
+        SESSION,
+        session.session_id,
+    )
 
 
 def device_hash(salt: bytes, client: str) -> str:
@@ -137,6 +198,12 @@ class VerifyResult:
     #: (log size, checkpoint size) that ``view`` and ``proof`` reflect, when detailed: what
     #: is derived from them (their JSON) may be kept under this and the code.
     snapshot: tuple[int, int] | None = None
+    #: The context as the verdict saw it: seller resolved, source checked (None: none given).
+    context: ScanContext | None = None
+
+    @property
+    def source(self) -> str:
+        return self.context.source if self.context is not None else ANONYMOUS
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,8 +298,13 @@ class Verifier:
         now: int,
         record: bool = True,
         detail: bool = False,
+        proof: SessionProof | None = None,
     ) -> VerifyResult:
-        """The verdict for one scan; ``detail`` adds the timeline and an inclusion proof."""
+        """The verdict for one scan; ``detail`` adds the timeline and an inclusion proof.
+
+        ``context.source`` is what the adapter checked (a platform key, an overlay nonce);
+        ``proof``, a seller's signature over this scan in its stream session, makes it a
+        ``session`` context when it verifies (``ledger.streams.session_of_proof``)."""
         store = self.service.store
         with store.reader() as view:  # one snapshot for the verdict and what shows it
             size = view.log_size()
@@ -242,22 +314,29 @@ class Verifier:
             if facts is None:
                 facts = self._gather(view, uri)
                 self._facts.put(size, uri, facts)
-            context = self._resolve_seller(view, context)
+            if proof is not None:
+                session = session_of_proof(view, proof, context.platform, uri, now=now)
+                if session is not None:
+                    context = _in_session(context, session)
+            if context.source == OVERLAY and not _overlay_holds(view, context, facts.code):
+                context = _anonymous(context)
+            context, seller_known = self._resolve_seller(view, context)
             item = facts.item
             recent: list[ScanRecord] = []
             if item is not None:
                 since = now - self.thresholds.window_ms
                 recent = [
                     *store.recent_scans(item.item_id, since),
-                    *self.buffer.pending(item.item_id, since),
+                    *(r for r in self.buffer.pending(item.item_id, since) if r.context.vouched),
                 ]
-            verdict = decide(
-                Evidence(facts.code, item, facts.key, context, recent), self.thresholds
+            evidence = Evidence(
+                facts.code, item, facts.key, context, recent, seller_known=seller_known
             )
+            verdict = decide(evidence, self.thresholds)
             result = (
-                self._detailed(verdict, item.item_id, size)
+                self._detailed(verdict, item.item_id, size, context)
                 if detail and item is not None
-                else VerifyResult(verdict, None, None, None)
+                else VerifyResult(verdict, None, None, None, context=context)
             )
         if record and item is not None:
             self._record(ScanRecord(item.item_id, now, context), now)
@@ -266,11 +345,19 @@ class Verifier:
     def _gather(self, view: ProjectionReader, uri: str) -> _Facts:
         """The code's check against the ledger's keys, the item's state and the signing
         key's history, as this snapshot has them."""
-        code = check_code(uri, LedgerDirectory(view, self.resolvers), verified=self.signatures)
+        check = check_code_detail(
+            uri, LedgerDirectory(view, self.resolvers), verified=self.signatures
+        )
+        code = check.verdict
         item_id = code.item.get("item_id")
         item = view.get(Item, (item_id,)) if item_id else None
         if item is None:
             return _Facts(code, None, None)
+        changed = (
+            self.service.store.entry(item.last_index).integrated_time
+            if item.last_index > item.commissioned_index
+            else item.commissioned_time
+        )
         facts = ItemFacts(
             item.item_id,
             item.status,
@@ -280,9 +367,10 @@ class Verifier:
             bool(item.claimed_by),
             item.producer,
             item.commissioned_time,
+            changed,
         )
-        key_id = code.reasons[0].evidence.get("key_id") if code.reasons else None
-        record_key = view.get(KeyRecord, (str(key_id),)) if key_id else None
+        signer = check.signer
+        record_key = view.get(KeyRecord, (signer.key.key_id,)) if signer is not None else None
         key = (
             None
             if record_key is None
@@ -319,7 +407,9 @@ class Verifier:
                 details_at, (size, checkpoint), lambda d: d[0].record.item_id not in changed
             )
 
-    def _detailed(self, verdict: Verdict, item: str, size: int) -> VerifyResult:
+    def _detailed(
+        self, verdict: Verdict, item: str, size: int, context: ScanContext
+    ) -> VerifyResult:
         snapshot = (size, self.service.store.checkpoint_size())
         detail = self._details.get(snapshot, item)
         if detail is None:
@@ -327,7 +417,7 @@ class Verifier:
             self._details.put(snapshot, item, detail)
         # Its own snapshot, not this one: the same JSON, kept once (api.routes.verify).
         view, proof, note, read_at = detail
-        return VerifyResult(verdict, view, proof, note, snapshot=read_at)
+        return VerifyResult(verdict, view, proof, note, snapshot=read_at, context=context)
 
     def _detail(self, item: str, snapshot: tuple[int, int]) -> _Detail:
         """The item's view and timeline, and an inclusion proof of its latest entry against
@@ -348,22 +438,55 @@ class Verifier:
             proof, note = None, None
         return shown, proof, note, snapshot
 
-    def _resolve_seller(self, view: ProjectionReader, context: ScanContext) -> ScanContext:
-        """The seller as an actor id: from the listing, or from a platform handle."""
-        seller = context.seller
-        if context.platform and context.listing_id:
-            listing = view.get(Listing, (context.platform, context.listing_id))
+    def _resolve_seller(
+        self, view: ProjectionReader, context: ScanContext
+    ) -> tuple[ScanContext, bool]:
+        """The context with its seller as an actor id, and whether the seller is a
+        registered actor. What the log says wins over what the request says: a declared
+        stream's seller (and its session), then a declared listing's seller, then a handle
+        normalised (``ledger.handles``) and looked up, then an actor id. A seller that
+        resolves to no actor stays as the normalised handle: ``unknown_seller`` for this
+        context, never a second seller for anyone else."""
+        c = context
+        if c.source == SESSION:  # the session's seller signed it (``_in_session``)
+            return context, True
+        seller, session = c.seller, c.session
+        found: str | None = None
+        if c.platform and c.stream_id:
+            segment = view.get(StreamSegment, (c.platform, c.stream_id))
+            if segment is not None:
+                found, session = segment.seller, segment.session_id
+        if found is None and c.platform and c.listing_id:
+            listing = view.get(Listing, (c.platform, c.listing_id))
             if listing is not None:
-                seller = listing.seller
-        if seller == context.seller and seller:  # not resolved by a listing: a handle?
-            handle = seller if ":" in seller else f"{context.platform}:{seller}"
-            found = view.get(Handle, (handle,)) if context.platform or ":" in seller else None
+                found = listing.seller
+        if found is None and seller:
+            found, seller = self._seller(view, seller, c.platform)
+        if found is not None:
+            seller = found
+        if (seller, session) == (c.seller, c.session):
+            return context, found is not None or not seller
+        # dataclasses.replace costs more than the rest of this method
+        resolved = ScanContext(
+            c.platform, c.stream_id, c.listing_id, seller, c.device, c.place, c.source, session
+        )
+        return resolved, found is not None or not seller
+
+    @staticmethod
+    def _seller(view: ProjectionReader, given: str, platform: str) -> tuple[str | None, str]:
+        """(actor id or None, the seller as shown): a handle, else an actor id."""
+        if ":" in given or platform:
+            try:
+                handle = normalise_handle(given, platform)
+            except InvalidInput:
+                return None, given
+            found = view.get(Handle, (handle,))
             if found is not None:
-                seller = found.actor_id
-        if seller == context.seller:
-            return context
-        c = context  # dataclasses.replace costs more than the rest of this method
-        return ScanContext(c.platform, c.stream_id, c.listing_id, seller, c.device, c.place)
+                return found.actor_id, handle
+            if ":" in given:
+                return None, handle
+        actor = view.get(Actor, (given,))
+        return (actor.actor_id, given) if actor is not None else (None, given)
 
     def _record(self, scan: ScanRecord, now: int) -> None:
         batch = self.buffer.add(scan)

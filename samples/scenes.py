@@ -330,7 +330,7 @@ class Story:
         for platform, made in self.api_keys.items():
             hook = self.server.post(
                 "/v1/webhooks",
-                {"url": receiver.url, "events": ["recall", "clone_signal"]},
+                {"url": receiver.url, "events": ["recall", "clone_suspected"]},
                 headers={"X-API-Key": made["api_key"]},
                 expect=(201,),
             )
@@ -357,6 +357,8 @@ class Story:
             offer["handle"],
             "--stream",
             offer["stream_id"],
+            "--api-key",
+            self.api_keys[offer["platform"]]["api_key"],
             "--json",
             expect=3,
         )
@@ -385,11 +387,11 @@ class Story:
             f"cloned code caught at {cloned['first_s']:.1f} s: [red]suspect[/], the bottle "
             f"is held by {SELLER_A.actor_id}, not by {SELLER_B.actor_id}"
         )
-        signal = receiver.wait_for("clone_signal", LISTING_B.platform, WEBHOOK_WAIT_S)
+        signal = receiver.wait_for("clone_suspected", LISTING_B.platform, WEBHOOK_WAIT_S)
         if not signal.signed:
-            raise DemoError("the clone_signal webhook's signature did not verify")
+            raise DemoError("the clone_suspected webhook's signature did not verify")
         flagged = signal.event["data"]["item"]["item_id"]
-        self.did(f"shopee's webhook got clone_signal for {flagged} (signature verified)")
+        self.did(f"shopee's webhook got clone_suspected for {flagged} (signature verified)")
         self.why(
             "the code itself is genuine (a perfect reprint), so only the context gives it "
             "away: the ledger knows who holds that bottle, and it is not this seller"

@@ -10,7 +10,7 @@ bucket (no free guessing).
 Sections: key check and the per-app platform state (store, webhook dispatcher and worker),
 shared with the webhook routes (api/routes/webhooks.py); gathering a listing's facts; the
 listing route and ``observe_verdict`` (clone signals of verdicts). The verdict rules are
-api/listing_verdicts.py's (``judge``); webhook delivery is api/webhooks.py's. The names
+ledger/verdicts/listings.py's (``judge``); webhook delivery is api/webhooks.py's. The names
 other modules import from here keep working: ``judge``, ``LISTING_REASONS``,
 ``ListingFacts``, ``PlatformConfig``, ``check_url``, ``sign_event``, ``verify_event``.
 """
@@ -30,7 +30,6 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, field_validator
 
 from api.app import error_response, state_of
-from api.listing_verdicts import LISTING_REASONS, ListingFacts, judge
 from api.ratelimit import RateLimiter
 from api.routes.log import ERRORS, ErrorResponse
 from api.webhooks import (
@@ -43,7 +42,6 @@ from api.webhooks import (
     verify_event,
 )
 from ledger import errors
-from ledger.decide import ScanContext
 from ledger.gs1 import gtin14
 from ledger.records import Actor, Handle, Item, Listing, Recall
 from ledger.rules import gtin_owner, is_recalled
@@ -57,7 +55,8 @@ from ledger.storage.platform import (
     platform_store,
 )
 from ledger.storage.port import ProjectionReader
-from ledger.verdict import SUSPECT, Verdict
+from ledger.verdicts import PLATFORM, SUSPECT, ScanContext, Verdict
+from ledger.verdicts.listings import LISTING_REASONS, ListingFacts, judge
 from ledger.verification import VerifyResult
 
 __all__ = [
@@ -71,6 +70,7 @@ __all__ = [
     "check_url",
     "judge",
     "observe_verdict",
+    "platform_error",
     "platform_of",
     "router",
     "sign_event",
@@ -97,6 +97,12 @@ class PlatformError(Exception):
     ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.headers = status, code, message, headers
+
+
+async def platform_error(_: Request, exc: Exception) -> Response:
+    """The app's handler of ``PlatformError`` raised outside a ``PlatformRoute``."""
+    assert isinstance(exc, PlatformError)  # noqa: S101 - registered for this type only
+    return error_response(exc.status, exc.code, exc.message, exc.headers)
 
 
 class PlatformRoute(APIRoute):
@@ -386,13 +392,13 @@ def verify_listings(body: ListingsRequest, request: Request, key: KeyDep) -> dic
     watches: list[Watch] = []
     for given, facts in zip(body.listings, all_facts, strict=True):
         seller = facts.seller.actor_id if facts.seller else given.handle
-        context = ScanContext(given.platform, "", given.listing_id, seller)
+        context = ScanContext(given.platform, "", given.listing_id, seller, source=PLATFORM)
         checked: list[tuple[str, Verdict]] = []
         for code in given.codes:
             result = state.verifier.verify(code, context, now=now)
             state.metrics.verdict(result.verdict.status)
             checked.append((code, result.verdict))
-            observe_verdict(request.app, context, result, now, also=(key.platform,))
+            observe_verdict(request.app, result, now, also=(key.platform,))
         verdict = judge(facts, [v for _, v in checked])
         results.append(_listing_json(facts, verdict, checked))
         items = sorted({v.item["item_id"] for _, v in checked if v.item.get("item_id")}) or [""]
@@ -404,13 +410,14 @@ def verify_listings(body: ListingsRequest, request: Request, key: KeyDep) -> dic
     return {"results": results}
 
 
-def observe_verdict(
-    app: FastAPI, context: ScanContext, result: VerifyResult, now: int, also: Sequence[str] = ()
-) -> None:
-    """Send ``clone_signal`` events for a suspect verdict with clone reasons: to the platform
-    the code was seen on, and to platforms whose verified listings hold the item. Never
-    raises (a verify must not fail because a webhook could not be queued)."""
-    verdict = result.verdict
+def observe_verdict(app: FastAPI, result: VerifyResult, now: int, also: Sequence[str] = ()) -> None:
+    """Send ``clone_suspected`` events for a suspect verdict with clone reasons of a vouched
+    context: to the platform the code was seen on, and to platforms whose verified listings
+    hold the item. An anonymous request never reaches anyone else. Never raises (a verify
+    must not fail because a webhook could not be queued)."""
+    verdict, context = result.verdict, result.context
+    if context is None or not context.vouched:
+        return
     if verdict.status != SUSPECT or not clone_reasons(verdict):
         return
     try:
@@ -419,6 +426,6 @@ def observe_verdict(
         item = verdict.item.get("item_id", "")
         platforms.update(w.platform for w in platform.store.watches(item_id=item))
         for name in sorted(platforms):
-            platform.dispatcher.clone_signal(name, context, verdict, now)
+            platform.dispatcher.clone_suspected(name, context, verdict, now)
     except errors.TracemarkError as exc:
         log.warning("clone signal not queued: %s", exc.message)

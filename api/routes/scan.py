@@ -6,7 +6,7 @@ form parser, so multipart uploads are refused (415). Where the image was seen co
 query (``platform``, ``listing_id``, ``stream_id``, ``seller``, ``place``), as in
 ``POST /v1/verify``'s context. Each distinct code is verified once, exactly as
 ``/v1/verify`` does it (same verdict, provenance and proof, and the scan is recorded); QR
-codes that are not Tracemark codes come back ``unrecognised`` (api/scans.py).
+codes that are not Tracemark codes come back ``unrecognised`` (ledger/verdicts/scans.py).
 
 Decoding is CPU work of up to a second for a large photo, so it runs in the thread pool,
 never on the event loop.
@@ -23,10 +23,16 @@ from starlette.concurrency import run_in_threadpool
 
 from api.app import error_response, state_of
 from api.routes.log import ERRORS, ErrorResponse
-from api.routes.verify import Context, VerifyResponse, _context, _verify, result_json
-from api.scans import code_entry, malformed
-from ledger.decide import ScanContext
+from api.routes.verify import (
+    Context,
+    VerifyResponse,
+    Vouched,
+    _context,
+    _verify,
+    result_json,
+)
 from ledger.errors import InvalidInput, LimitExceeded
+from ledger.verdicts.scans import code_entry, malformed
 from scanner.decode import decode_file
 from scanner.images import DEFAULT_LIMITS, ImageLimits
 
@@ -44,7 +50,9 @@ _IMAGE_BODY: dict[str, Any] = {
         "content": dict.fromkeys(("image/png", "image/jpeg", "application/octet-stream"), _BINARY),
     }
 }
-Status = Literal["genuine", "suspect", "counterfeit", "recalled", "unverified", "unrecognised"]
+Status = Literal[
+    "genuine", "suspect", "counterfeit", "recalled", "invalid", "unverified", "unrecognised"
+]
 
 
 class ScannedCode(BaseModel):
@@ -57,6 +65,17 @@ class ScannedCode(BaseModel):
     verdict: VerifyResponse | None = Field(
         None, description="as POST /v1/verify answers; null for a QR code that is not ours"
     )
+
+
+class ScanQuery(BaseModel):
+    """Where the image was taken: the fields of ``Context`` that fit a query string."""
+
+    platform: str = Context.model_fields["platform"]
+    stream_id: str = Context.model_fields["stream_id"]
+    listing_id: str = Context.model_fields["listing_id"]
+    seller: str = Context.model_fields["seller"]
+    place: str = Context.model_fields["place"]
+    nonce: str = Context.model_fields["nonce"]
 
 
 class ScanResponse(BaseModel):
@@ -72,7 +91,7 @@ class ScanResponse(BaseModel):
     },
     openapi_extra=_IMAGE_BODY,
 )
-async def scan(request: Request, context: Annotated[Context, Query()]) -> Any:
+async def scan(request: Request, context: Annotated[ScanQuery, Query()]) -> Any:
     """Find every QR code in an uploaded image and verify each one in the given context."""
     settings = state_of(request).settings
     kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
@@ -87,10 +106,11 @@ async def scan(request: Request, context: Annotated[Context, Query()]) -> Any:
         return error_response(
             413, "body_too_large", f"images are limited to {settings.scan_max_bytes} bytes"
         )
-    return await run_in_threadpool(_scan, request, data, _context(request, context))
+    given = Context.model_validate(context.model_dump())
+    return await run_in_threadpool(_scan, request, data, _context(request, given))
 
 
-def _scan(request: Request, data: bytes, context: ScanContext) -> dict[str, Any] | JSONResponse:
+def _scan(request: Request, data: bytes, context: Vouched) -> dict[str, Any] | JSONResponse:
     limits = ImageLimits(state_of(request).settings.scan_max_bytes, DEFAULT_LIMITS.max_pixels)
     try:
         found = decode_file(data, limits=limits)
@@ -110,7 +130,7 @@ def _scan(request: Request, data: bytes, context: ScanContext) -> dict[str, Any]
     return {"codes": [code_entry(d.to_obj(), verdicts[d.text]) for d in found]}
 
 
-def _verdict(request: Request, text: str, context: ScanContext) -> dict[str, Any]:
+def _verdict(request: Request, text: str, context: Vouched) -> dict[str, Any]:
     plain = malformed(text)
     if plain is not None:  # nothing to look up, nothing to record
         return plain.to_obj()

@@ -15,18 +15,24 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from api.app import AppState, state_of
 from api.jsonroute import JsonBodyRoute
+from api.nonce import NonceExpired, NonceInvalid, open_nonce
 from api.routes.log import ERRORS
-from api.routes.platform import observe_verdict
-from ledger.decide import ScanContext
+from api.routes.platform import PlatformError, observe_verdict, platform_key
+from ledger import errors
 from ledger.service import now_ms
+from ledger.streams import SessionProof
+from ledger.verdicts import ANONYMOUS, OVERLAY, PLATFORM, ScanContext
 from ledger.verification import VerifyResult, device_hash
 
-__all__ = ["result_json", "router", "verify_body"]
+__all__ = ["Vouched", "result_json", "router", "verify_body"]
 
+#: A scan context with who vouches for it, and a seller's session proof to check.
+
+Vouched = tuple[ScanContext, SessionProof | None]
 router = APIRouter()
 #: A body that is not JSON at all is a 400 (app-wide handler), a JSON body of the wrong shape 422.
 _BAD_BODY: dict[int | str, dict[str, Any]] = {400: ERRORS[400], 422: ERRORS[422], 429: ERRORS[429]}
@@ -35,14 +41,33 @@ _MAX_TAILS = 10_000
 _PRINTABLE = r"^[\x21-\x7e]{0,128}$"
 
 
+class SessionProofIn(BaseModel):
+    """A seller's signature over this scan in its declared stream session (docs/format.md)."""
+
+    session_id: str = Field(..., pattern=r"^[\x21-\x7e]{1,128}$")
+    key_id: str = Field(..., pattern=r"^[0-9a-f]{16}$")
+    time: int = Field(..., ge=0, le=2**53, description="ms since the Unix epoch")
+    signature: str = Field(..., pattern=r"^[A-Za-z0-9_-]{86}={0,2}$")
+
+
 class Context(BaseModel):
-    """Where the code was seen. All optional; a listing or stream makes it an offer."""
+    """Where the code was seen. All optional; a listing or stream makes it an offer.
+
+    Naming a platform, seller or stream vouches for nothing: the verdict answers about
+    this context, and only a platform API key (``X-API-Key``), a valid overlay ``nonce``
+    or the seller's ``session_proof`` make it evidence that others' verdicts may use."""
 
     platform: str = Field("", pattern=r"^[a-z0-9_.-]{0,32}$", examples=["tiktok"])
     stream_id: str = Field("", pattern=_PRINTABLE, examples=["live-2026-11-23"])
     listing_id: str = Field("", pattern=_PRINTABLE, examples=["1234567890"])
     seller: str = Field("", pattern=r"^[\x21-\x7e]{0,140}$", examples=["tiktok:@shopname"])
     place: str = Field("", pattern=r"^[A-Za-z0-9-]{0,16}$", description="coarse place code")
+    nonce: str = Field(
+        "",
+        pattern=r"^([A-Za-z0-9_-]{96})?$",
+        description="the overlay nonce of the listing QR the viewer came from",
+    )
+    session_proof: SessionProofIn | None = None
 
 
 class VerifyRequest(BaseModel):
@@ -79,6 +104,10 @@ class Proof(BaseModel):
 
 class VerifyResponse(BaseModel):
     status: str = Field(..., examples=["genuine"])
+    source: str = Field(
+        "anonymous",
+        description="who vouched for the context: platform, session, overlay or anonymous",
+    )
     reasons: list[Reason]
     item: dict[str, Any]
     provenance: list[Step] = Field(default_factory=list)
@@ -100,6 +129,7 @@ def _b64(value: bytes) -> str:
 def result_json(result: VerifyResult) -> dict[str, Any]:
     """The JSON of a verify result (also what the viewer page renders)."""
     data: dict[str, Any] = result.verdict.to_obj()
+    data["source"] = result.source
     view = result.view
     if view is not None:
         data["item"] = dict(data["item"], status=view.status, custodian=view.record.custodian)
@@ -146,13 +176,19 @@ def verify_body(result: VerifyResult, code: str, tails: dict[Any, bytes]) -> byt
     tail = tails.get(key)
     if tail is None:
         rest = result_json(result)
-        del rest["status"], rest["reasons"]
+        del rest["status"], rest["reasons"], rest["source"]
         tail = b"," + _dumps(rest)[1:]  # '"item":...}', after the verdict's fields
         if len(tails) >= _MAX_TAILS:
             tails.clear()
         tails[key] = tail
     verdict = result.verdict
-    head = _dumps({"status": verdict.status, "reasons": [r.to_obj() for r in verdict.reasons]})
+    head = _dumps(
+        {
+            "status": verdict.status,
+            "source": result.source,
+            "reasons": [r.to_obj() for r in verdict.reasons],
+        }
+    )
     return head[:-1] + tail
 
 
@@ -165,33 +201,70 @@ def json_response(data: dict[str, Any]) -> Response:
 
 def _context(
     request: Request, given: Context | None = None, state: AppState | None = None
-) -> ScanContext:
+) -> Vouched:
+    """The scan context and who vouches for it: a platform API key (checked here: a wrong
+    key is a 401, not an anonymous request), an overlay nonce the operator signed for this
+    platform, listing and stream (an expired or forged one vouches for nothing), or a
+    seller's session proof (checked by the verifier against the log)."""
     state = state or state_of(request)
     hints = request.headers.get("user-agent", "") + "|" + request.headers.get("accept-language", "")
     ctx = given or Context()  # type: ignore[call-arg]
-    return ScanContext(
-        ctx.platform,
+    platform, source = ctx.platform, ANONYMOUS
+    if request.headers.get("x-api-key"):
+        key = platform_key(request)
+        if platform and platform != key.platform:
+            raise PlatformError(
+                403,
+                "platform_mismatch",
+                f"this API key speaks for {key.platform}, not {platform}",
+            )
+        platform, source = key.platform, PLATFORM
+    elif ctx.nonce and state.log_key is not None:
+        try:
+            open_nonce(
+                ctx.nonce,
+                state.log_key.public_key,
+                platform,
+                ctx.listing_id,
+                ctx.stream_id,
+                now=now_ms(),
+            )
+            source = OVERLAY
+        except (NonceInvalid, NonceExpired):
+            source = ANONYMOUS
+    proof = None
+    if ctx.session_proof is not None and source == ANONYMOUS:
+        p = ctx.session_proof
+        try:
+            proof = SessionProof.from_text(p.session_id, p.key_id, p.time, p.signature)
+        except errors.InvalidInput:
+            proof = None
+    context = ScanContext(
+        platform,
         ctx.stream_id,
         ctx.listing_id,
         ctx.seller,
         device_hash(state.settings.scan_salt, hints),
         ctx.place,
+        source,
     )
+    return context, proof
 
 
 def _verify(
     request: Request,
     code: str,
-    context: ScanContext,
+    context: Vouched,
     *,
     detail: bool = True,
     state: AppState | None = None,
 ) -> VerifyResult:
     state = state or state_of(request)
     now = now_ms()
-    result = state.verifier.verify(code, context, now=now, detail=detail)
+    scan, proof = context
+    result = state.verifier.verify(code, scan, now=now, detail=detail, proof=proof)
     state.metrics.verdict(result.verdict.status)
-    observe_verdict(request.app, context, result, now)  # clone signals to platform webhooks
+    observe_verdict(request.app, result, now)  # clone signals of vouched contexts to webhooks
     return result
 
 
@@ -230,18 +303,7 @@ def _resolve(request: Request) -> Response:
     state = state_of(request)
     query = request.url.query
     code = state.settings.resolver + request.url.path + (f"?{query}" if query else "")
-    params = request.query_params
-    given = (
-        Context(  # type: ignore[call-arg]
-            platform=params.get("platform", "")[:32],
-            stream_id=params.get("stream", "")[:128],
-            listing_id=params.get("listing", "")[:128],
-            seller=params.get("seller", "")[:140],
-        )
-        if _plain(params)
-        else None
-    )
-    result = _verify(request, code, _context(request, given), detail=True)
+    result = _verify(request, code, _context(request, _query_context(request)), detail=True)
     data = result_json(result)
     if "text/html" in request.headers.get("accept", ""):
         from api.routes.pages import render_viewer  # noqa: PLC0415 - pages import this module
@@ -251,12 +313,34 @@ def _resolve(request: Request) -> Response:
     return JSONResponse(data)
 
 
-def _plain(params: Any) -> bool:
-    """Context parameters are plain printable ASCII (anything else is ignored)."""
-    return all(
-        params.get(name, "").isascii() and params.get(name, "").isprintable()
-        for name in ("platform", "stream", "listing", "seller")
-    )
+_QUERY_FIELDS = (
+    ("platform", "platform"),
+    ("stream", "stream_id"),
+    ("listing", "listing_id"),
+    ("seller", "seller"),
+    ("n", "nonce"),
+)
+
+
+def _query_context(request: Request) -> Context:
+    """The context a resolver URL names (``?platform=&stream=&listing=&seller=&n=``). A
+    printed code is opened by every phone, so a value that is not a valid context field
+    (``?platform=X``, ``?seller=%20``) is left out, never an error: the code is still
+    verified, in the context that remains."""
+    params = request.query_params
+    given: dict[str, str] = {}
+    for name, field in _QUERY_FIELDS:
+        value = params.get(name, "").strip()
+        if field == "platform":
+            value = value.lower()
+        if not value:
+            continue
+        try:
+            Context.model_validate({field: value})
+        except ValidationError:
+            continue
+        given[field] = value
+    return Context.model_validate(given)
 
 
 @router.get("/01/{gtin}/21/{serial}", tags=["resolver"], response_model=VerifyResponse)

@@ -1,6 +1,6 @@
 """Routes: a platform's webhooks. Every endpoint needs a platform API key (``X-API-Key``).
 
-    POST   /v1/webhooks                      register a URL for recall / clone_signal events
+    POST   /v1/webhooks                      register a URL for recall / clone_suspected events
     GET    /v1/webhooks                      the platform's webhooks
     DELETE /v1/webhooks/{id}                 delete one (its pending deliveries are cancelled)
     GET    /v1/webhooks/{id}/deliveries      deliveries with every attempt
@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from api.routes.platform import PLATFORM_ERRORS, KeyDep, PlatformRoute, platform_of
-from api.webhooks import EVENTS, check_url
+from api.webhooks import EVENT_ALIASES, EVENTS, check_url
 from ledger import errors
 from ledger.service import now_ms
 from ledger.storage.platform import ApiKey, Webhook
@@ -33,7 +33,12 @@ router = APIRouter(route_class=PlatformRoute, responses=PLATFORM_ERRORS)
 
 class WebhookIn(BaseModel):
     url: str = Field(..., min_length=8, max_length=2048, examples=["https://hooks.example/tm"])
-    events: list[Literal["recall", "clone_signal"]] = Field(..., min_length=1, max_length=2)
+    events: list[Literal["recall", "clone_suspected", "clone_signal"]] = Field(
+        ...,
+        min_length=1,
+        max_length=2,
+        description="recall, clone_suspected (clone_signal: its older name, still accepted)",
+    )
 
 
 class WebhookOut(BaseModel):
@@ -101,7 +106,8 @@ def create_webhook(body: WebhookIn, request: Request, key: KeyDep) -> dict[str, 
         raise errors.Conflict(
             f"a platform has at most {MAX_WEBHOOKS} webhooks", code="too_many_webhooks"
         )
-    events = tuple(e for e in EVENTS if e in body.events)
+    wanted = {EVENT_ALIASES.get(e, e) for e in body.events}
+    events = tuple(e for e in EVENTS if e in wanted)
     hook = Webhook(
         "wh_" + secrets.token_hex(8),
         key.platform,

@@ -6,7 +6,6 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 
-from ledger.decide import ScanContext, ScanRecord
 from ledger.errors import NotFound
 from ledger.merkle import NodeId, node_of_key
 from ledger.projection import MemoryProjection
@@ -20,6 +19,7 @@ from ledger.storage.port import (
     StoredEntry,
 )
 from ledger.storage.witnesses import MemoryWitnessStore
+from ledger.verdicts import ScanContext, ScanRecord
 
 __all__ = ["MemoryStore"]
 
@@ -86,7 +86,7 @@ class MemoryStore:
         latest: dict[ScanContext, ScanRecord] = {}
         with self._lock:
             for r in self._scans:
-                if r.item_id == item and r.time >= since:
+                if r.item_id == item and r.time >= since and r.context.vouched:
                     seen = latest.get(r.context)
                     if seen is None or r.time > seen.time:
                         latest[r.context] = r

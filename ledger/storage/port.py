@@ -16,11 +16,11 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ledger.decide import ScanRecord
 from ledger.hashing import CHAIN_GENESIS
 from ledger.merkle import CompactRange, NodeId
 from ledger.records import Changes, KeyRecord, View
 from ledger.storage.witnesses import WitnessStore
+from ledger.verdicts import ScanRecord
 
 __all__ = [
     "AppendBatch",
@@ -143,8 +143,9 @@ class LogStore(Protocol):
         ...
 
     def recent_scans(self, item: str, since: int, limit: int = 500) -> list[ScanRecord]:
-        """The distinct contexts an item was scanned in at or after ``since`` (ms): one
-        record per context, with its latest time, newest first (at most ``limit``)."""
+        """The distinct vouched contexts (source platform, session or overlay) an item was
+        scanned in at or after ``since`` (ms): one record per context, with its latest time,
+        newest first (at most ``limit``). Anonymous contexts are stored, never returned."""
         ...
 
     @property

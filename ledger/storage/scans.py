@@ -11,7 +11,8 @@ entry. Two tables, written together in one short transaction per batch, pruned b
   were (a ``GROUP BY`` over ``scan_records`` grew with them: bench/README.md, service).
 
 Only coarse context is kept (platform, stream, listing, seller, a salted device hash, a
-coarse place); never personal data.
+coarse place, who vouches for it, the stream session); never personal data. Anonymous
+contexts are kept as weak signals for the producer; the clone rules read vouched ones only.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, Table, Text
 from sqlalchemy.engine import Connection
 
-from ledger.decide import ScanContext, ScanRecord
 from ledger.errors import StorageUnavailable
+from ledger.verdicts.evidence import VOUCHED, ScanContext, ScanRecord
 
 __all__ = [
     "SCAN_FIELDS",
@@ -37,7 +38,16 @@ __all__ = [
     "write_scans",
 ]
 
-SCAN_FIELDS = ("platform", "stream_id", "listing_id", "seller", "device", "place")
+SCAN_FIELDS = (
+    "platform",
+    "stream_id",
+    "listing_id",
+    "seller",
+    "device",
+    "place",
+    "source",
+    "session",
+)
 scan_metadata = MetaData()
 _scans = Table(
     "scan_records",
@@ -56,8 +66,16 @@ _contexts = Table(
     *(Column(name, Text, primary_key=True) for name in SCAN_FIELDS),
     Column("latest", BigInteger, nullable=False),
 )
-Index("scan_contexts_item_latest", _contexts.c.item_id, _contexts.c.latest)
+Index(
+    "scan_contexts_item_source_latest",
+    _contexts.c.item_id,
+    _contexts.c.source,
+    _contexts.c.latest,
+)
 Index("scan_contexts_latest", _contexts.c.latest)
+
+
+_VOUCHED_SQL = ", ".join(f"'{source}'" for source in sorted(VOUCHED))
 
 
 @functools.cache
@@ -72,9 +90,12 @@ def scan_sql(dialect: str) -> dict[str, str]:
         "upsert": f"INSERT INTO scan_contexts ({key}, latest) "  # noqa: S608
         f"VALUES ({', '.join([mark] * (len(SCAN_FIELDS) + 2))}) ON CONFLICT ({key}) "
         f"DO UPDATE SET latest = {greatest}(scan_contexts.latest, excluded.latest)",
-        # One row per distinct context (its latest time), newest first.
+        # One row per distinct vouched context (its latest time), newest first. Anonymous
+        # contexts are never read here: however many there are, they cannot crowd the
+        # vouched ones out of the limit (or change a verdict).
         "recent": f"SELECT item_id, latest, {', '.join(SCAN_FIELDS)} FROM scan_contexts "  # noqa: S608
-        f"WHERE item_id = {mark} AND latest >= {mark} ORDER BY latest DESC LIMIT {mark}",
+        f"WHERE item_id = {mark} AND source IN ({_VOUCHED_SQL}) AND latest >= {mark} "
+        f"ORDER BY latest DESC LIMIT {mark}",
         "prune": f"DELETE FROM scan_records WHERE time < {mark}",  # noqa: S608
         "prune_contexts": f"DELETE FROM scan_contexts WHERE latest < {mark}",  # noqa: S608
     }
@@ -87,7 +108,18 @@ def scan_rows(records: Sequence[ScanRecord]) -> list[tuple[Any, ...]]:
     for r in records:
         c = r.context
         rows.append(
-            (r.item_id, r.time, c.platform, c.stream_id, c.listing_id, c.seller, c.device, c.place)
+            (
+                r.item_id,
+                r.time,
+                c.platform,
+                c.stream_id,
+                c.listing_id,
+                c.seller,
+                c.device,
+                c.place,
+                c.source,
+                c.session,
+            )
         )
     return rows
 
@@ -99,7 +131,17 @@ def context_rows(records: Sequence[ScanRecord]) -> list[tuple[Any, ...]]:
     latest: dict[tuple[str, ...], int] = {}
     for r in records:
         c = r.context
-        key = (r.item_id, c.platform, c.stream_id, c.listing_id, c.seller, c.device, c.place)
+        key = (
+            r.item_id,
+            c.platform,
+            c.stream_id,
+            c.listing_id,
+            c.seller,
+            c.device,
+            c.place,
+            c.source,
+            c.session,
+        )
         if latest.get(key, -1) < r.time:
             latest[key] = r.time
     return [(*key, time) for key, time in sorted(latest.items())]

@@ -23,7 +23,6 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool
 
-from ledger.decide import ScanRecord
 from ledger.errors import Conflict, InvalidInput, NotFound, StorageUnavailable
 from ledger.merkle import CompactRange, NodeId, frontier_ids, node_key, node_of_key
 from ledger.storage.engines import make_engine
@@ -41,6 +40,7 @@ from ledger.storage.projection_sql import SqlProjection, projection_metadata
 from ledger.storage.scans import scan_sql, scans_from_rows, write_scans
 from ledger.storage.tables import CheckpointRow, LogEntryRow, MerkleNodeRow
 from ledger.storage.witnesses import SqlWitnessStore
+from ledger.verdicts import ScanRecord
 
 __all__ = ["ADVISORY_LOCK_KEY", "SqlStore", "normalize_url"]
 

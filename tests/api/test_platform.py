@@ -33,7 +33,6 @@ from api.routes.platform import (
 from api.settings import Settings
 from ledger import errors
 from ledger.codes import CodeIdentity, issue_uri
-from ledger.decide import ScanContext
 from ledger.events import RECALL
 from ledger.keys import PrivateKey
 from ledger.records import Actor, Recall
@@ -52,7 +51,7 @@ from ledger.storage.platform import (
     new_api_key,
     platform_store,
 )
-from ledger.verdict import Verdict
+from ledger.verdicts import ScanContext, Verdict
 from ledger.verification import Verifier
 from tests.conftest import BACKENDS, initialized, make_store
 from tests.supply import GTIN, GTIN_B, T0, Supply, gtin_for, ids, standard
@@ -545,8 +544,10 @@ def test_clone_signals_reach_the_platforms_that_watch_the_item(plat: Platform) -
     s = plat.supply
     recorder = Recorder()
     plat.state.dispatcher.post = recorder
-    plat.post("/v1/webhooks", {"url": "http://127.0.0.1:9/t", "events": ["clone_signal"]})
-    plat.post("/v1/webhooks", {"url": "http://127.0.0.1:9/s", "events": ["clone_signal"]}, "shopee")
+    plat.post("/v1/webhooks", {"url": "http://127.0.0.1:9/t", "events": ["clone_suspected"]})
+    plat.post(
+        "/v1/webhooks", {"url": "http://127.0.0.1:9/s", "events": ["clone_suspected"]}, "shopee"
+    )
     f6 = code(s, "F0006")
     plat.verify(listing(codes=[f6]))  # tiktok watches F0006 in L-1 (genuine: no event)
     assert plat.state.dispatcher.deliver_pending(later()) == 0
@@ -560,16 +561,22 @@ def test_clone_signals_reach_the_platforms_that_watch_the_item(plat: Platform) -
     assert urls == ["http://127.0.0.1:9/s", "http://127.0.0.1:9/t"]
     event = json.loads(recorder.sent[0][1])
     assert (
-        event["type"] == "clone_signal"
+        event["type"] == "clone_suspected"
         and event["data"]["item"]["item_id"] == ids(GTIN, "F0006")[0]
     )
     assert "seller_not_custodian" in [r["code"] for r in event["data"]["reasons"]]
     assert event["data"]["seen"]["listing_id"] == "SB-2"
-    # The hook for public scans: a stream on shopee by a non-custodian.
+    # The hook for scans: a stream on shopee by a non-custodian. Said anonymously it reaches
+    # no one; vouched by shopee (its API key), it reaches shopee.
     verifier = Verifier(plat.service, resolvers=[RESOLVER])
-    context = ScanContext("shopee", "live-9", "", "shopee:12345")
-    result = verifier.verify(code(s, "F0007"), context, now=s.now)
-    observe_verdict(plat.app, context, result, s.now)
+    said = ScanContext("shopee", "live-9", "", "shopee:12345")
+    result = verifier.verify(code(s, "F0007"), said, now=s.now)
+    assert result.verdict.status == "suspect"
+    observe_verdict(plat.app, result, s.now)
+    assert plat.state.dispatcher.deliver_pending(later()) == 0
+    vouched = replace(said, source="platform")
+    result = verifier.verify(code(s, "F0007"), vouched, now=s.now)
+    observe_verdict(plat.app, result, s.now)
     verifier.flush(s.now)  # scans are written by a background thread: finish before close
     assert plat.state.dispatcher.deliver_pending(later()) == 1
 

@@ -23,7 +23,7 @@ from api.routes.scan import MAX_CODES, Status
 from api.settings import Settings
 from ledger.codes import CodeIdentity, issue_uri
 from ledger.service import now_ms
-from ledger.verdict import STATUSES
+from ledger.verdicts import STATUSES
 from tests.api.conftest import RESOLVER, Api
 from tests.supply import GTIN, Supply, ids
 

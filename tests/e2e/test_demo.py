@@ -83,7 +83,8 @@ def test_make_run_serves_the_sample_and_make_demo_plays_it_twice(running: Runnin
         "verdict genuine (custody_verified)",
         "seller A's listing: genuine",
         "cloned code caught at 6.0 s: suspect",
-        "shopee's webhook got clone_signal for 01/08936179000126/21/PQA0002 (signature verified)",
+        "shopee's webhook got clone_suspected for 01/08936179000126/21/PQA0002 "
+        "(signature verified)",
         "tiktok's webhook got the recall",
         "the label now scans as recalled",
         "audit passed",

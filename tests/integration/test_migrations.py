@@ -42,7 +42,6 @@ from sqlmodel import SQLModel
 from typer.testing import CliRunner
 
 from api.cli import app
-from ledger.decide import ScanContext, ScanRecord
 from ledger.errors import StorageUnavailable
 from ledger.keys import PrivateKey
 from ledger.service import LogService
@@ -53,6 +52,7 @@ from ledger.storage.projection_sql import projection_metadata
 from ledger.storage.sql import SqlStore
 from ledger.storage.tables import APPEND_ONLY_TABLES, append_only_ddl
 from ledger.storage.witnesses import Cosignature, witness_metadata
+from ledger.verdicts import ScanContext, ScanRecord
 from tests.conftest import PG_URL, SQL_BACKENDS, initialized, notices, postgres_unavailable
 from tests.supply import GTIN, T0, ids, standard
 

@@ -162,7 +162,7 @@ def test_audit_passes_on_a_healthy_log(store, operator_key) -> None:  # type: ig
 
 
 def test_recent_scans_are_distinct_contexts_newest_first(store) -> None:  # type: ignore[no-untyped-def]
-    from ledger.decide import ScanContext, ScanRecord
+    from ledger.verdicts import ScanContext, ScanRecord
 
     stream_a = ScanContext("tiktok", "live-a", "", "", "dev1", "")
     stream_b = ScanContext("tiktok", "live-b", "", "", "dev1", "")
@@ -184,7 +184,7 @@ def test_recent_scans_are_distinct_contexts_newest_first(store) -> None:  # type
 
 
 def test_recent_scans_keep_the_latest_time_across_batches_and_prune(store) -> None:  # type: ignore[no-untyped-def]
-    from ledger.decide import ScanContext, ScanRecord
+    from ledger.verdicts import ScanContext, ScanRecord
 
     stream = ScanContext("tiktok", "live-a", "L1", "shop", "dev1", "")
     other = ScanContext("shopee", "", "L2", "shop2", "dev1", "")
@@ -256,8 +256,8 @@ def test_a_projection_index_added_by_a_new_version_is_built_on_open(  # type: ig
 def test_a_failed_scan_write_is_storage_unavailable(backend: str, request, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The scan writer catches TracemarkError (a lost batch is logged, never raised into a
     verify); a driver error must arrive as one, not as the driver's own exception."""
-    from ledger.decide import ScanContext, ScanRecord
     from ledger.errors import StorageUnavailable
+    from ledger.verdicts import ScanContext, ScanRecord
 
     store = make_store(backend, request, tmp_path)
     with store.engine.begin() as conn:

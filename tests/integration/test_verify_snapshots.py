@@ -17,7 +17,6 @@ import pytest
 
 from api.routes.verify import result_json, verify_body
 from ledger.custody import claim_commitment
-from ledger.decide import ScanContext, ScanRecord
 from ledger.entries import NOTICE
 from ledger.events import (
     CANCEL,
@@ -30,6 +29,7 @@ from ledger.events import (
     UNPACK,
 )
 from ledger.keys import PrivateKey
+from ledger.verdicts import ScanContext, ScanRecord
 from ledger.verification import ScanBuffer, Verifier, VerifyResult, _PerSnapshot
 from tests.supply import GTIN, TZ, VERIFY_RESOLVER, Supply, ids, signed_code, sscc_for
 

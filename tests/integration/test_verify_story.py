@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
-from ledger.decide import ScanContext
 from ledger.events import RECALL
+from ledger.verdicts import ScanContext
 from ledger.verification import Verifier
 from tests.supply import GTIN, VERIFY_RESOLVER, Supply, ids, signed_code, sscc_for
 

@@ -1,5 +1,5 @@
 """Webhooks end to end over real HTTP: a tiny server on 127.0.0.1 receives signed recall and
-clone_signal events; a failing endpoint shows every retry, spaced by exponential backoff;
+clone_suspected events; a failing endpoint shows every retry, spaced by exponential backoff;
 the background worker delivers by itself. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def test_signed_events_arrive_and_failures_are_retried_with_backoff(
     config = replace(platform.config, max_attempts=4, base_delay_ms=2_000, timeout_s=3.0)
     platform.config = platform.dispatcher.config = config
     good = world.post(
-        "/v1/webhooks", {"url": receiver.url("/ok"), "events": ["recall", "clone_signal"]}
+        "/v1/webhooks", {"url": receiver.url("/ok"), "events": ["recall", "clone_suspected"]}
     )
     bad = world.post("/v1/webhooks", {"url": receiver.url("/fail"), "events": ["recall"]})
 
@@ -170,7 +170,7 @@ def test_signed_events_arrive_and_failures_are_retried_with_backoff(
     [done] = world.get(f"/v1/webhooks/{good['id']}/deliveries")["deliveries"]
     assert done["status"] == "delivered" and done["history"][0]["status_code"] == 204
 
-    # A clone: shop-b offers shop-a's item in a tiktok listing -> suspect -> clone_signal.
+    # A clone: shop-b offers shop-a's item in a tiktok listing -> suspect -> clone_suspected.
     [result] = world.post(
         "/v1/listings/verify",
         {
@@ -197,7 +197,7 @@ def test_signed_events_arrive_and_failures_are_retried_with_backoff(
         good["secret"], signal.headers["X-Tracemark-Signature"], signal.body, now_s=later // 1000
     )
     data = json.loads(signal.body)
-    assert data["type"] == "clone_signal" and data["data"]["seen"]["listing_id"] == "X-9"
+    assert data["type"] == "clone_suspected" and data["data"]["seen"]["listing_id"] == "X-9"
     assert data["data"]["item"]["serial"] == "G1"
 
 

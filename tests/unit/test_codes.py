@@ -28,7 +28,7 @@ from ledger.codes import (
 from ledger.errors import InvalidInput
 from ledger.gs1 import DigitalLink
 from ledger.keys import PrivateKey
-from ledger.verdict import COUNTERFEIT, UNVERIFIED
+from ledger.verdicts import COUNTERFEIT, UNVERIFIED
 
 RESOLVER = "https://vt.example.vn"
 PRODUCER = PrivateKey.from_seed(bytes(range(1, 33)))  # TEST ONLY

@@ -1,11 +1,13 @@
 """Verdicts: what a check concludes about an item code, as a result, never an exception.
 
-    status   genuine | suspect | counterfeit | recalled | unverified
+    status   genuine | suspect | counterfeit | recalled | invalid | unverified
     reasons  machine-readable code, a human sentence, and the evidence behind it
 
-The offline check of a code (``ledger.codes``) can only conclude ``unverified`` (the
-producer's signature is valid, the item's state is unknown) or ``counterfeit``; the service
-adds the ledger's state, listings and scan history to reach the other statuses.
+The offline check of a code (``ledger.codes``) can only conclude ``invalid`` (the text
+cannot be read as a Tracemark code: a length, a check digit, a missing signature: "scan it
+again or type it carefully", never "fake"), ``unverified`` (the producer's signature is
+valid, the item's state is unknown) or ``counterfeit`` (it parses but the signature fails);
+the service adds the ledger's state, listings and vouched scan contexts to reach the others.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 __all__ = [
     "COUNTERFEIT",
     "GENUINE",
+    "INVALID",
     "RECALLED",
     "STATUSES",
     "SUSPECT",
@@ -30,7 +33,8 @@ SUSPECT = "suspect"
 COUNTERFEIT = "counterfeit"
 RECALLED = "recalled"
 UNVERIFIED = "unverified"
-STATUSES = (GENUINE, SUSPECT, COUNTERFEIT, RECALLED, UNVERIFIED)
+INVALID = "invalid"
+STATUSES = (GENUINE, SUSPECT, COUNTERFEIT, RECALLED, INVALID, UNVERIFIED)
 
 
 @dataclass(frozen=True, slots=True)

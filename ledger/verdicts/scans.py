@@ -8,7 +8,8 @@ scan. A decoded text is unrecognised when it carries no code signature (no GS1 A
 parameter) and the code check found it is not an item code (``malformed_code``) or names a
 GTIN of no registered producer (``unknown_producer``). A text that carries a signature, or
 names an item of a registered producer, claims to be a Tracemark code and gets the full
-verdict: a copy on our resolver without its signature is counterfeit (``unsigned_code``).
+verdict: one that cannot be read, or lacks its signature, is ``invalid`` (``unsigned_code``:
+"scan it again"), which does not fail a scan either; a signature that fails is counterfeit.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 from ledger.codes import ItemCode
 from ledger.errors import InvalidInput
-from ledger.verdict import COUNTERFEIT, RECALLED, SUSPECT, Reason, Verdict
+from ledger.verdicts.model import COUNTERFEIT, INVALID, RECALLED, SUSPECT, Reason, Verdict
 
 __all__ = [
     "FAILING",
@@ -46,17 +47,17 @@ def malformed(text: str) -> Verdict | None:
     try:
         ItemCode.from_uri(text)
     except InvalidInput as exc:
-        return Verdict(COUNTERFEIT, (Reason("malformed_code", exc.message),))
+        return Verdict(INVALID, (Reason("malformed_code", exc.message),))
     return None
 
 
 def status_of(text: str, verdict: Mapping[str, Any]) -> str:
     """The verdict's status, or ``unrecognised`` for a QR code that is not ours (see above)."""
-    if verdict.get("status") != COUNTERFEIT or _DIGSIG.search(text):
+    if verdict.get("status") not in (COUNTERFEIT, INVALID) or _DIGSIG.search(text):
         return str(verdict.get("status"))
     reasons: Sequence[Mapping[str, Any]] = verdict.get("reasons") or ()
     first = reasons[0].get("code") if reasons else None
-    return UNRECOGNISED if first in _FOREIGN_REASONS else COUNTERFEIT
+    return UNRECOGNISED if first in _FOREIGN_REASONS else str(verdict.get("status"))
 
 
 def fails(status: str) -> bool:

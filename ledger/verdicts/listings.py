@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from api.webhooks import clone_reasons
 from ledger.records import OPEN, Actor, Listing, Recall
-from ledger.verdict import COUNTERFEIT, GENUINE, RECALLED, SUSPECT, Reason, Verdict
+from ledger.verdicts.clones import clone_reasons
+from ledger.verdicts.model import COUNTERFEIT, GENUINE, RECALLED, SUSPECT, Reason, Verdict
 
 __all__ = ["LISTING_REASONS", "ListingFacts", "judge"]
 

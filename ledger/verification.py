@@ -43,6 +43,7 @@ from ledger.events import (
     SHIP,
     UNPACK,
 )
+from ledger.handles import handle_key
 from ledger.keys import VerifiedSignatures
 from ledger.queries import ItemView, LedgerDirectory, TimelineStep, item_view
 from ledger.records import Handle, Item, KeyRecord, Listing
@@ -356,7 +357,7 @@ class Verifier:
             if listing is not None:
                 seller = listing.seller
         if seller == context.seller and seller:  # not resolved by a listing: a handle?
-            handle = seller if ":" in seller else f"{context.platform}:{seller}"
+            handle = handle_key(seller if ":" in seller else f"{context.platform}:{seller}")
             found = view.get(Handle, (handle,)) if context.platform or ":" in seller else None
             if found is not None:
                 seller = found.actor_id

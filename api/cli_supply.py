@@ -53,6 +53,7 @@ from ledger.events import (
 )
 from ledger.export import export_epcis
 from ledger.gs1 import gtin14
+from ledger.handles import normalise_handle
 from ledger.keyfile import save_private_key, save_public_key
 from ledger.keys import PrivateKey, PublicKey
 
@@ -166,6 +167,11 @@ def key_revoke(
 # --- actors (operator) ---------------------------------------------------------------------------
 
 
+def _canonical_handles(given: Sequence[str]) -> list[str]:
+    """The handles as the ledger keeps them (``tiktok:@ShopA`` -> ``tiktok:shopa``), once."""
+    return list(dict.fromkeys(normalise_handle(h) for h in given))
+
+
 @actor_app.command("register")
 def actor_register(
     actor_id: Annotated[str, typer.Argument(help="Actor id: lowercase letters, digits, . _ -")],
@@ -177,7 +183,8 @@ def actor_register(
         list[str] | None, typer.Option(help="GS1 company prefix (producers).")
     ] = None,
     handle: Annotated[
-        list[str] | None, typer.Option(help="Platform handle, e.g. tiktok:@shop.")
+        list[str] | None,
+        typer.Option(help="Platform handle, e.g. tiktok:@shop (kept as tiktok:shop)."),
     ] = None,
     public_key: Annotated[list[str] | None, typer.Option(help="ed25519:<base64>")] = None,
     public_key_file: Annotated[list[Path] | None, typer.Option(help="A .pub file.")] = None,
@@ -201,7 +208,7 @@ def actor_register(
         if prefix:
             actor["prefixes"] = prefix
         if handle:
-            actor["handles"] = handle
+            actor["handles"] = _canonical_handles(handle)
         keys = _public_keys(public_key or [], public_key_file or [])
         s.record(
             ACTOR_REGISTER,
@@ -236,7 +243,7 @@ def actor_update(
             ("country", country),
             ("verified", verified),
             ("prefixes", prefix),
-            ("handles", handle),
+            ("handles", None if handle is None else _canonical_handles(handle)),
         ):
             if value is not None:
                 body[field] = value

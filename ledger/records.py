@@ -8,7 +8,7 @@ stores can keep them as rows or dicts alike.
     Actor        who takes part: role, identity check, status, GS1 prefixes, handles
     KeyRecord    an Ed25519 key of an actor, with its revocation (effective, compromised)
     Prefix       a GS1 company prefix and the producer that owns it
-    Handle       a platform account handle (``tiktok:@shop``) and its actor
+    Handle       a platform account handle, canonical (``tiktok:shop``), and its actor
     Product      master data of a GTIN (name, image, description)
     Item         one serialised item or container: custody, status, containment, claim
     Shipment     a shipment from sender to receiver, in transit until received or cancelled

@@ -2,7 +2,9 @@
 
 Only the operator registers, updates or suspends actors; actors add and revoke their own
 keys (the operator may too). A revocation can only be tightened, and the genesis key (the
-log key) cannot be revoked by an entry.
+log key) cannot be revoked by an entry. Handles are kept in their canonical spelling
+(``ledger.handles``), whatever spelling the entry carries, so two spellings of one account
+are one handle (``handle_taken``) and a replay of an older log keys them the same way.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import replace
 
 from ledger.entries import GENESIS, NOTICE
 from ledger.events import ACTOR_REGISTER, ACTOR_UPDATE, KEY_ADD, KEY_REVOKE
+from ledger.handles import handle_key
 from ledger.keys import PublicKey
 from ledger.records import Actor, Handle, KeyRecord, Prefix, View
 from ledger.rules import OPERATOR_ID, Entry, check_time, signer, violation
@@ -61,6 +64,11 @@ def _check_prefixes(view: View, actor_id: str, prefixes: Iterable[str]) -> None:
                 )
 
 
+def _handles(given: Iterable[str]) -> tuple[str, ...]:
+    """The canonical handles of an entry, in order, each once."""
+    return tuple(dict.fromkeys(handle_key(h) for h in given))
+
+
 def _check_handles(view: View, actor_id: str, handles: Iterable[str]) -> None:
     for handle in handles:
         other = view.get(Handle, (handle,))
@@ -75,7 +83,7 @@ def _register(entry: Entry) -> None:
     actor_id = data["id"]
     if view.get(Actor, (actor_id,)) is not None:
         raise violation("actor_exists", f"actor {actor_id} is already registered")
-    prefixes, handles = tuple(data.get("prefixes", ())), tuple(data.get("handles", ()))
+    prefixes, handles = tuple(data.get("prefixes", ())), _handles(data.get("handles", ()))
     if prefixes and data["role"] != "producer":
         raise violation("wrong_role", "only producers own GS1 company prefixes")
     _check_prefixes(view, actor_id, prefixes)
@@ -112,7 +120,7 @@ def _update(entry: Entry) -> None:
     if actor.role == "operator" and body.get("status", "active") != "active":
         raise violation("not_operator", "the operator cannot be suspended")
     prefixes = tuple(body.get("prefixes", actor.prefixes))
-    handles = tuple(body.get("handles", actor.handles))
+    handles = _handles(body["handles"]) if "handles" in body else actor.handles
     if prefixes and actor.role != "producer":
         raise violation("wrong_role", "only producers own GS1 company prefixes")
     _check_prefixes(view, actor.actor_id, prefixes)

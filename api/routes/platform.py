@@ -43,6 +43,7 @@ from api.webhooks import (
 )
 from ledger import errors
 from ledger.gs1 import gtin14
+from ledger.handles import handle_key
 from ledger.records import Actor, Handle, Item, Listing, Recall
 from ledger.rules import gtin_owner, is_recalled
 from ledger.service import now_ms
@@ -267,7 +268,7 @@ class ListingsRequest(BaseModel):
 def _facts(
     view: ProjectionReader, given: ListingIn, recalls: dict[str, list[Recall]]
 ) -> ListingFacts:
-    handle = view.get(Handle, (given.handle,))
+    handle = view.get(Handle, (handle_key(given.handle),))
     seller = view.get(Actor, (handle.actor_id,)) if handle is not None else None
     owner = gtin_owner(view, given.gtin)
     producer = view.get(Actor, (owner.actor_id,)) if owner is not None else None

@@ -229,7 +229,7 @@ def test_actor_and_its_keys(api: Api) -> None:
     assert body["verified"] is True
     assert [k["key_id"] for k in body["keys"]] == [api.supply.keys["fishco"].key_id]
     seller = api.client.get("/v1/actors/shop-x").json()
-    assert (seller["verified"], seller["handles"]) == (False, ["tiktok:@shopx"])
+    assert (seller["verified"], seller["handles"]) == (False, ["tiktok:shopx"])
 
 
 def test_unknown_and_malformed_actors(api: Api) -> None:

@@ -36,7 +36,7 @@ from ledger.events import (
     item_id,
 )
 from ledger.keys import PrivateKey
-from ledger.records import Item, KeyRecord, Listing
+from ledger.records import Handle, Item, KeyRecord, Listing
 from tests.conftest import BACKENDS, initialized, make_store
 from tests.supply import (
     GTIN,
@@ -630,6 +630,58 @@ def test_registry_rules(supply: Supply) -> None:
         s.keys["fishco"],
     )
     assert s.service.actor_view("distri").actor.status == "suspended"
+
+
+@pytest.mark.parametrize("spelling", ["tiktok:@ShopA", "tiktok:shopa", "tiktok:@@SHOPA"])
+def test_a_handle_is_taken_in_any_spelling(supply: Supply, spelling: str) -> None:
+    """shop-a registered tiktok:@shopa: another spelling of it is the same handle."""
+    s = supply
+    other = key_for("imposter")
+    seller = {"role": "seller", "name": "X", "country": "VN", "verified": True}
+    body = {
+        "actor": {"id": "imposter", **seller, "handles": [spelling]},
+        "keys": [other.public_key.to_text()],
+        "event_time": s.now,
+    }
+    s.refused("handle_taken", ACTOR_REGISTER, body, s.operator)
+    update = {"id": "shop-b", "handles": ["shopee:12345", spelling], "event_time": s.now}
+    s.refused("handle_taken", ACTOR_UPDATE, update, s.operator)
+    # The holder may respell its own handle: it is kept once, canonical.
+    s.ok(ACTOR_UPDATE, {"id": "shop-a", "handles": [spelling], "event_time": s.now}, s.operator)
+    assert s.service.actor_view("shop-a").actor.handles == ("tiktok:shopa",)
+
+
+def test_handles_are_kept_canonical_and_once(supply: Supply) -> None:
+    s = supply
+    key = key_for("newshop")
+    body = {
+        "actor": {
+            "id": "newshop",
+            "role": "seller",
+            "name": "New Shop",
+            "country": "VN",
+            "verified": True,
+            "handles": ["tiktok:@NewShop", "tiktok:newshop", "zalo:@MixedCase"],
+        },
+        "keys": [key.public_key.to_text()],
+        "event_time": s.now,
+    }
+    s.ok(ACTOR_REGISTER, body, s.operator)
+    actor = s.service.actor_view("newshop").actor
+    assert actor.handles == ("tiktok:newshop", "zalo:MixedCase")
+    with s.service.store.reader() as view:
+        assert view.get(Handle, ("tiktok:newshop",)) == Handle("tiktok:newshop", "newshop")
+        assert view.get(Handle, ("tiktok:@NewShop",)) is None
+    # Dropping a handle in any spelling frees its canonical key.
+    s.ok(
+        ACTOR_UPDATE,
+        {"id": "newshop", "handles": ["tiktok:@NEWSHOP"], "event_time": s.now},
+        s.operator,
+    )
+    with s.service.store.reader() as view:
+        assert view.get(Handle, ("zalo:MixedCase",)) is None
+        assert view.get(Handle, ("tiktok:newshop",)) == Handle("tiktok:newshop", "newshop")
+    assert s.service.audit().ok
 
 
 def test_batch_sees_its_own_registrations(supply: Supply) -> None:

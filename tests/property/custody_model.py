@@ -53,7 +53,24 @@ PRODUCERS = ("fishco", "ricecorp")
 SELLERS = ("shop-a", "shop-b", "shop-x")
 PLATFORMS = ("tiktok", "shopee")
 LISTING_IDS = ("L1", "L2", "L3")
-HANDLES = ("tiktok:@shopa", "shopee:12345", "tiktok:@shopx", "shopee:@new", "tiktok:@new")
+HANDLES = (
+    "tiktok:@shopa",
+    "shopee:12345",
+    "tiktok:@shopx",
+    "shopee:@new",
+    "tiktok:@new",
+    # Other spellings of the same accounts: one handle each (docs/format.md, handles).
+    "tiktok:@ShopA",
+    "tiktok:shopx",
+    "shopee:@New",
+)
+
+
+def canonical(handle: str) -> str:
+    """A handle as the ledger keeps it: no leading '@'; TikTok and Shopee ignore case."""
+    platform, account = handle.split(":", 1)
+    account = account.lstrip("@")
+    return f"{platform}:{account.lower() if platform in ('tiktok', 'shopee') else account}"
 
 
 def prefix_owner(digits: str) -> str | None:
@@ -140,9 +157,9 @@ def _cast() -> dict[str, MActor]:
         "fishco": MActor("producer", True, ()),
         "ricecorp": MActor("producer", True, ()),
         "distri": MActor("distributor", True, ()),
-        "shop-a": MActor("seller", True, ("tiktok:@shopa",)),
+        "shop-a": MActor("seller", True, ("tiktok:shopa",)),
         "shop-b": MActor("seller", True, ("shopee:12345",)),
-        "shop-x": MActor("seller", False, ("tiktok:@shopx",)),
+        "shop-x": MActor("seller", False, ("tiktok:shopx",)),
     }
 
 
@@ -467,7 +484,8 @@ class CustodyModel:
         if self.actors[subject].role == "operator" and body.get("status", "active") != "active":
             return "not_operator"
         others = [a.handles for name, a in self.actors.items() if name != subject]
-        taken = any(h in handles for h in body.get("handles", ()) for handles in others)
+        wanted = [canonical(h) for h in body.get("handles", ())]
+        taken = any(h in handles for h in wanted for handles in others)
         return "handle_taken" if taken else None
 
     def assert_matches(self, view: View) -> None:
@@ -590,4 +608,5 @@ class CustodyModel:
         actor = self.actors[body["id"]]
         actor.status = body.get("status", actor.status)
         actor.verified = body.get("verified", actor.verified)
-        actor.handles = tuple(body.get("handles", actor.handles))
+        if "handles" in body:
+            actor.handles = tuple(dict.fromkeys(canonical(h) for h in body["handles"]))

@@ -195,6 +195,27 @@ def test_signing_errors_are_clear(home: Path, tmp_path: Path) -> None:
     assert code == 4 and "exists" in err
 
 
+def _register_seller(tmp_path: Path, name: str, *handles: str) -> tuple[int, str, str]:
+    ok("key", "generate", str(tmp_path / f"{name}.key"))
+    flags = [f"--handle={h}" for h in handles]
+    pub = ["--public-key-file", str(tmp_path / f"{name}.pub")]
+    return run("actor", "register", name, "--role", "seller", "--name", name, *flags, *pub)
+
+
+def test_actor_handles_are_registered_canonical(home: Path, tmp_path: Path) -> None:
+    assert run("init")[0] == 0
+    assert _register_seller(tmp_path, "shopa", "TikTok:@ShopA", "tiktok:shopa")[0] == 0
+    assert ok("actor", "show", "shopa")["handles"] == ["tiktok:shopa"]
+    for n, spelling in enumerate(("tiktok:shopa", "tiktok:@SHOPA", "TikTok:@shopa")):
+        code, _, err = _register_seller(tmp_path, f"rival{n}", spelling)
+        assert code == 4 and err.count("\n") == 1, err
+        assert "handle tiktok:shopa belongs to shopa" in err
+    code, _, err = _register_seller(tmp_path, "empty", "tiktok:@")
+    assert code == 2 and "names no account" in err and err.count("\n") == 1
+    assert ok("actor", "update", "shopa", "--handle", "Shopee:@Hai")["results"][0]["index"] > 0
+    assert ok("actor", "show", "shopa")["handles"] == ["shopee:hai"]
+
+
 class _Stub(BaseHTTPRequestHandler):
     received: list[Any] = []  # noqa: RUF012 - shared with the test
 

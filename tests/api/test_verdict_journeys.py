@@ -108,9 +108,10 @@ def world(
         w.platform.dispatcher.post = lambda url, body, headers, timeout: (
             w.sent.append((url, body.decode())) or (200, "")
         )
-        for name in ("tiktok", "shopee"):
-            hook = {"url": f"https://hooks.{name}.example/t", "events": ["clone_suspected"]}
-            client.post("/v1/webhooks", json=hook, headers={"X-API-Key": w.keys[name]})
+        for port, name in enumerate(("tiktok", "shopee"), 9):
+            hook = {"url": f"http://127.0.0.1:{port}/{name}", "events": ["clone_suspected"]}
+            made = client.post("/v1/webhooks", json=hook, headers={"X-API-Key": w.keys[name]})
+            assert made.status_code == 201, made.text
         yield w
     store.close()
 

@@ -56,6 +56,8 @@ from ledger.gs1 import gtin14
 from ledger.handles import normalise_handle
 from ledger.keyfile import save_private_key, save_public_key
 from ledger.keys import PrivateKey, PublicKey
+from ledger.service import now_ms
+from ledger.storage.scans import SCAN_FIELDS
 
 __all__ = ["actor_app", "export_app", "item_app", "key_app", "listing_app"]
 
@@ -434,6 +436,52 @@ def item_show(
         out.print(table)
 
     emit(json_out, data, human)
+
+
+@item_app.command("signals")
+def item_signals(
+    gtin: Annotated[str, typer.Argument(help="GTIN, or an item id / Digital Link URI.")],
+    serial: Annotated[str | None, typer.Argument(help="Serial (with a GTIN).")] = None,
+    hours: Annotated[float, typer.Option(help="How far back.", min=0.01, max=720)] = 24,
+    home: HomeOpt = Path(".tracemark"),
+    database_url: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Where an item was scanned: each distinct context, vouched or weak (anonymous).
+
+    Weak signals come from requests nobody vouched for: they never change a verdict, but a
+    producer may want to look (docs/threat-model.md)."""
+    ctx = context(home, database_url, None)
+    with handled():
+        ident = item_id(gtin14(gtin), serial) if serial is not None else item_ids([gtin])[0]
+        since = now_ms() - int(hours * 3_600_000)
+        found = ctx.store().scan_signals(ident, since)
+    rows = [
+        {
+            "latest": r.time,
+            "strength": "vouched" if r.context.vouched else "weak",
+            **{name: getattr(r.context, name) for name in SCAN_FIELDS},
+        }
+        for r in found
+    ]
+
+    def human() -> None:
+        table = Table("latest (UTC)", "strength", "source", "platform", "seller", "stream", "place")
+        for row in rows:
+            when = dt.datetime.fromtimestamp(row["latest"] / 1000, dt.UTC)
+            table.add_row(
+                when.strftime("%Y-%m-%d %H:%M"),
+                row["strength"],
+                row["source"],
+                row["platform"],
+                row["seller"],
+                row["stream_id"],
+                row["place"],
+            )
+        out.print(f"{ident}: {len(rows)} contexts in the last {hours:g} h")
+        out.print(table)
+
+    emit(json_out, {"item_id": ident, "contexts": rows}, human)
 
 
 @app.command()

@@ -83,10 +83,16 @@ class MemoryStore:
                 self._scans = [r for r in self._scans if r.time >= prune_before]
 
     def recent_scans(self, item: str, since: int, limit: int = 500) -> list[ScanRecord]:
+        return self._contexts(item, since, limit, vouched=True)
+
+    def scan_signals(self, item: str, since: int, limit: int = 500) -> list[ScanRecord]:
+        return self._contexts(item, since, limit, vouched=False)
+
+    def _contexts(self, item: str, since: int, limit: int, *, vouched: bool) -> list[ScanRecord]:
         latest: dict[ScanContext, ScanRecord] = {}
         with self._lock:
             for r in self._scans:
-                if r.item_id == item and r.time >= since and r.context.vouched:
+                if r.item_id == item and r.time >= since and (r.context.vouched or not vouched):
                     seen = latest.get(r.context)
                     if seen is None or r.time > seen.time:
                         latest[r.context] = r

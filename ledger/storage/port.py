@@ -148,6 +148,11 @@ class LogStore(Protocol):
         newest first (at most ``limit``). Anonymous contexts are stored, never returned."""
         ...
 
+    def scan_signals(self, item: str, since: int, limit: int = 500) -> list[ScanRecord]:
+        """Every distinct context ``item`` was scanned in since ``since``, anonymous (weak)
+        ones too, newest first: what its producer is shown, never what the rules read."""
+        ...
+
     @property
     def witnesses(self) -> WitnessStore:
         """Witness cosignatures of checkpoints, kept outside the log (storage/witnesses.py)."""

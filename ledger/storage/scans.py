@@ -96,6 +96,9 @@ def scan_sql(dialect: str) -> dict[str, str]:
         "recent": f"SELECT item_id, latest, {', '.join(SCAN_FIELDS)} FROM scan_contexts "  # noqa: S608
         f"WHERE item_id = {mark} AND source IN ({_VOUCHED_SQL}) AND latest >= {mark} "
         f"ORDER BY latest DESC LIMIT {mark}",
+        # Every context, weak (anonymous) ones too: what the producer is shown.
+        "signals": f"SELECT item_id, latest, {', '.join(SCAN_FIELDS)} FROM scan_contexts "  # noqa: S608
+        f"WHERE item_id = {mark} AND latest >= {mark} ORDER BY latest DESC LIMIT {mark}",
         "prune": f"DELETE FROM scan_records WHERE time < {mark}",  # noqa: S608
         "prune_contexts": f"DELETE FROM scan_contexts WHERE latest < {mark}",  # noqa: S608
     }

@@ -516,6 +516,12 @@ class SqlStore:
         """Store scan records and their contexts (``scans.write_scans``)."""
         write_scans(self._write, self._driver_error, self.dialect, records, prune_before)
 
+    def scan_signals(self, item: str, since: int, limit: int = 500) -> list[ScanRecord]:
+        """Every distinct scan context of ``item`` since ``since``, weak ones too."""
+        with self.reader() as view:
+            view.cursor.execute(scan_sql(self.dialect)["signals"], (item, since, limit))
+            return scans_from_rows(view.cursor.fetchall())
+
     def recent_scans(self, item: str, since: int, limit: int = 500) -> list[ScanRecord]:
         """Distinct scan contexts of ``item`` since ``since`` (see ``LogStore``)."""
         with self.reader() as view:

@@ -164,9 +164,9 @@ def test_audit_passes_on_a_healthy_log(store, operator_key) -> None:  # type: ig
 def test_recent_scans_are_distinct_contexts_newest_first(store) -> None:  # type: ignore[no-untyped-def]
     from ledger.verdicts import ScanContext, ScanRecord
 
-    stream_a = ScanContext("tiktok", "live-a", "", "", "dev1", "")
-    stream_b = ScanContext("tiktok", "live-b", "", "", "dev1", "")
-    shelf = ScanContext("", "", "", "", "dev2", "VN-HN")
+    stream_a = ScanContext("tiktok", "live-a", "", "", "dev1", "", "platform")
+    stream_b = ScanContext("tiktok", "live-b", "", "", "dev1", "", "overlay", "S-1")
+    shelf = ScanContext("", "", "", "", "dev2", "VN-HN", "session")
     scans = [
         ScanRecord("01/1/21/x", 1_000, stream_a),
         ScanRecord("01/1/21/x", 2_000, stream_a),  # the same context again, later
@@ -183,11 +183,30 @@ def test_recent_scans_are_distinct_contexts_newest_first(store) -> None:  # type
     assert store.recent_scans("01/1/21/z", since=0) == []
 
 
+def test_anonymous_contexts_are_kept_as_weak_signals_never_read_by_the_rules(store) -> None:  # type: ignore[no-untyped-def]
+    from ledger.verdicts import ScanContext, ScanRecord
+
+    vouched = ScanContext("shopee", "live-b", "", "shop-b", "", "", "platform")
+    # A flood of anonymous contexts, newer than the vouched one: none of them may push it
+    # out of the limit, and none is returned to the clone rules.
+    flood = [
+        ScanRecord("01/1/21/x", 2_000 + n, ScanContext("tiktok", f"x{n}", "", "rival", f"d{n}"))
+        for n in range(50)
+    ]
+    store.record_scans([ScanRecord("01/1/21/x", 1_000, vouched), *flood])
+    assert store.recent_scans("01/1/21/x", since=0, limit=5) == [
+        ScanRecord("01/1/21/x", 1_000, vouched)
+    ]
+    signals = store.scan_signals("01/1/21/x", since=0, limit=100)
+    assert len(signals) == 51 and signals[0].context.source == "anonymous"
+    assert signals[-1] == ScanRecord("01/1/21/x", 1_000, vouched)
+
+
 def test_recent_scans_keep_the_latest_time_across_batches_and_prune(store) -> None:  # type: ignore[no-untyped-def]
     from ledger.verdicts import ScanContext, ScanRecord
 
-    stream = ScanContext("tiktok", "live-a", "L1", "shop", "dev1", "")
-    other = ScanContext("shopee", "", "L2", "shop2", "dev1", "")
+    stream = ScanContext("tiktok", "live-a", "L1", "shop", "dev1", "", "platform")
+    other = ScanContext("shopee", "", "L2", "shop2", "dev1", "", "platform")
     store.record_scans([ScanRecord("01/1/21/x", 5_000, stream)])
     # A batch written later holds an older scan of the same context (buffers of two
     # workers flush in any order): the latest time must stay.

@@ -1,0 +1,113 @@
+"""``tracemark stream declare|prove`` and ``tracemark item signals``."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from ledger.records import StreamSegment, StreamSession
+from ledger.service import now_ms
+from ledger.storage.sql import SqlStore
+from ledger.streams import SessionProof, session_of_proof
+from ledger.verdicts import ScanContext, ScanRecord
+from tests.supply import GTIN, PRODUCER_PREFIX
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("TRACEMARK_HOME", str(tmp_path / "tm"))
+    for name in ("TRACEMARK_DATABASE_URL", "TRACEMARK_KEY_FILE", "TRACEMARK_SIGNING_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("TRACEMARK_SERVER", raising=False)
+    monkeypatch.setenv("TRACEMARK_KEY_PASSPHRASE", "test passphrase")  # TEST ONLY
+    return tmp_path / "tm"
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def ok(*args: str) -> Any:
+    code, out, err = run(*args, "--json")
+    assert code == 0, (args, out, err)
+    return json.loads(out)
+
+
+def _store(home: Path) -> SqlStore:
+    return SqlStore(f"sqlite:///{home / 'tracemark.db'}", create=False)
+
+
+def test_a_session_its_restart_a_proof_and_the_signals(home: Path, tmp_path: Path) -> None:
+    assert run("init", "--origin", "example.vn/log")[0] == 0
+    for name in ("fishco", "shop", "rival"):
+        ok("key", "generate", str(tmp_path / f"{name}.key"))
+    register = ("actor", "register")
+    ok(*register, "fishco", "--role", "producer", "--name", "F", "--verified", "--prefix",
+       PRODUCER_PREFIX, "--public-key-file", str(tmp_path / "fishco.pub"))  # fmt: skip
+    ok(*register, "shop", "--role", "seller", "--name", "S", "--verified", "--handle",
+       "tiktok:@Shop", "--public-key-file", str(tmp_path / "shop.pub"))  # fmt: skip
+    ok(*register, "rival", "--role", "seller", "--name", "R", "--verified", "--handle",
+       "tiktok:@rival", "--public-key-file", str(tmp_path / "rival.pub"))  # fmt: skip
+    fish, shop, rival = (f"--as={tmp_path / n}.key" for n in ("fishco", "shop", "rival"))
+    ok("event", "commission", GTIN, "--serials", "P1..P3", "--lot", "L1", fish)
+    items = [f"01/{GTIN}/21/P{n}" for n in range(1, 4)]
+    ok("event", "ship", *items, "--to", "shop", "--shipment", "S-1", fish)
+    ok("event", "receive", "S-1", "--from", "fishco", shop)
+    ok("listing", "declare", "tiktok", "L-1", "--gtin", GTIN, "--quantity", "3", shop)
+
+    ok("stream", "declare", "tiktok", "S-2611", "--stream", "live-1", "--listing", "L-1", shop)
+    ok("stream", "declare", "tiktok", "S-2611", "--stream", "live-2", shop)  # a restart
+    # Another seller can neither join the session nor take its stream ids.
+    code, _, err = run("stream", "declare", "tiktok", "S-2611", "--stream", "x", rival)
+    assert code == 4 and "session_exists" in err and err.count("\n") == 1
+    code, _, err = run("stream", "declare", "tiktok", "R-1", "--stream", "live-1", rival)
+    assert code == 4 and "stream_taken" in err
+    code, _, err = run("stream", "declare", "tiktok", "R-2", "--stream", "r", "--listing",
+                       "L-1", rival)  # fmt: skip
+    assert code == 4 and "not_listing_owner" in err
+
+    store = _store(home)
+    with store.reader() as view:
+        session = view.get(StreamSession, ("tiktok", "S-2611"))
+        segment = view.get(StreamSegment, ("tiktok", "live-2"))
+    assert session is not None and session.segments == 2 and session.listings == ("L-1",)
+    assert segment is not None and segment.session_id == "S-2611" and segment.segment == 2
+
+    code_uri = f"https://vt.example.vn/01/{GTIN}/21/P1?8030=x"
+    code, out, err = run("stream", "prove", code_uri, "--platform", "tiktok", "--session",
+                         "S-2611", shop)  # fmt: skip
+    assert code == 0, err
+    given = json.loads(out)
+    proof = SessionProof.from_text(
+        given["session_id"], given["key_id"], given["time"], given["signature"]
+    )
+    with store.reader() as view:
+        found = session_of_proof(view, proof, "tiktok", code_uri, now=now_ms())
+        assert found is not None and found.seller == "shop"
+        assert session_of_proof(view, proof, "tiktok", code_uri + "y", now=now_ms()) is None
+        late = now_ms() + 11 * 60_000
+        assert session_of_proof(view, proof, "tiktok", code_uri, now=late) is None
+    assert base64.urlsafe_b64decode(given["signature"] + "==")  # base64url, unpadded
+
+    now = now_ms()
+    store.record_scans(
+        [
+            ScanRecord(items[0], now - 1_000, ScanContext("tiktok", "live-2", source="platform")),
+            ScanRecord(items[0], now - 500, ScanContext("tiktok", "x1", seller="nobody")),
+        ]
+    )
+    store.close()
+    signals = ok("item", "signals", GTIN, "P1")
+    strengths = [(c["strength"], c["source"]) for c in signals["contexts"]]
+    assert strengths == [("weak", "anonymous"), ("vouched", "platform")]
+    code, out, _ = run("item", "signals", GTIN, "P1")
+    assert code == 0 and "2 contexts" in out

@@ -121,8 +121,9 @@ def test_the_same_code_twice_is_verified_once(api: Api) -> None:
     # One verify for the code; none for the foreign QR (nothing to look up or record).
     assert dict(verdicts) == {"genuine": 1}
     api.app.state.tracemark.verifier.flush(now_ms())
-    (recorded,) = api.service.store.recent_scans(ids(GTIN, "S2")[0], 0)
-    assert recorded.context.platform == "tiktok"
+    (recorded,) = api.service.store.scan_signals(ids(GTIN, "S2")[0], 0)
+    assert recorded.context.platform == "tiktok" and recorded.context.source == "anonymous"
+    assert api.service.store.recent_scans(ids(GTIN, "S2")[0], 0) == []  # a weak signal only
 
 
 def test_formats_and_an_image_without_codes(api: Api) -> None:

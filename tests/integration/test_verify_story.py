@@ -42,15 +42,25 @@ def test_the_story(story: Supply) -> None:
     s.receive("distri", "fishco", "S1")
     s.ship("distri", "shop-a", [case], "S2")
     s.receive("shop-a", "distri", "S2")
-    live_a = ScanContext(platform="tiktok", stream_id="live-a", seller="tiktok:@shopa")
+    # The holder's stream, vouched by its platform (an API key): genuine.
+    live_a = ScanContext("tiktok", "live-a", "", "tiktok:@shopa", source="platform")
     assert check(genuine, live_a) == ("genuine", ("custody_verified",))
-    # The cloned code shown by a second seller in another stream: suspect, and why.
-    live_b = ScanContext(platform="shopee", stream_id="live-b", seller="shopee:12345")
-    status, codes = check(genuine, live_b)
+    # The cloned code shown by a second seller in another stream: suspect, and why. Said
+    # anonymously, it is an answer about that context only.
+    live_b = ScanContext("shopee", "live-b", "", "shopee:12345")
+    assert check(genuine, live_b) == ("suspect", ("seller_not_custodian", "multiple_sellers"))
+    assert check(genuine) == ("genuine", ("custody_verified",))
+    # Vouched by shopee, it is evidence: the clone's context gets every reason, a plain
+    # verify sees two sellers, and the holder stays genuine.
+    status, codes = check(
+        genuine, ScanContext("shopee", "live-b", "", "shopee:12345", "", "", "platform")
+    )
     assert status == "suspect"
     assert (
         "seller_not_custodian" in codes and "multiple_sellers" in codes and "scan_velocity" in codes
     )
+    assert check(genuine)[1] == ("multiple_sellers", "scan_velocity")
+    assert check(genuine, live_a) == ("genuine", ("custody_verified",))
     # A forged code (serial changed) is counterfeit; a never-commissioned serial too.
     assert check(genuine.replace("F0001", "F0002"))[1] == ("signature_invalid",)
     assert check(code(s, "F9999")) == ("counterfeit", ("not_commissioned",))
@@ -89,8 +99,9 @@ def test_the_http_resolver_and_verify_api(story: Supply) -> None:
             },
         )
         assert posted.json()["status"] == "suspect"
+        assert posted.json()["source"] == "anonymous"
         batch = client.post("/v1/verify/batch", json={"codes": [uri, "hello"]}).json()["results"]
-        assert [r["status"] for r in batch] == ["genuine", "counterfeit"]
+        assert [r["status"] for r in batch] == ["genuine", "invalid"]
         assert client.post("/v1/verify/batch", json={"codes": ["x"] * 1001}).status_code == 422
         assert (
             client.post("/v1/verify", json={"code": "x" * 2000}).json()["error"]["code"]

@@ -28,7 +28,7 @@ from ledger.codes import (
 from ledger.errors import InvalidInput
 from ledger.gs1 import DigitalLink
 from ledger.keys import PrivateKey
-from ledger.verdicts import COUNTERFEIT, UNVERIFIED
+from ledger.verdicts import COUNTERFEIT, INVALID, UNVERIFIED
 
 RESOLVER = "https://vt.example.vn"
 PRODUCER = PrivateKey.from_seed(bytes(range(1, 33)))  # TEST ONLY
@@ -151,12 +151,29 @@ ATTACKS: dict[str, tuple[Callable[[], str], str]] = {
 }
 
 
+#: Reasons of a text that cannot be read as a code: invalid (a typo or a bad scan), never
+#: counterfeit and never genuine.
+UNREADABLE = {"malformed_code", "unsigned_code"}
+
+
 @pytest.mark.parametrize("name", sorted(ATTACKS))
-def test_attack_is_counterfeit_with_its_reason(name: str) -> None:
+def test_attack_is_never_genuine_and_says_why(name: str) -> None:
     make, reason = ATTACKS[name]
     verdict = check_code(make(), Directory())
-    assert verdict.status == COUNTERFEIT, (name, verdict)
+    expected = INVALID if reason in UNREADABLE else COUNTERFEIT
+    assert verdict.status == expected, (name, verdict)
     assert verdict.codes == (reason,), verdict.reasons
+
+
+def test_a_short_gtin_in_the_path_is_the_same_code() -> None:
+    """GTIN-13 (and -12, -8) in a Digital Link path are the zero-padded GTIN-14."""
+    gtin = GOOD.split("/01/")[1].split("/")[0]
+    assert gtin.startswith("0")
+    short = GOOD.replace(f"/01/{gtin}/", f"/01/{gtin[1:]}/")
+    verdict = check_code(short, Directory())
+    assert verdict.status == UNVERIFIED and verdict.item["gtin"] == gtin
+    wrong = GOOD.replace(f"/01/{gtin}/", f"/01/{gtin[1:-1]}{(int(gtin[-1]) + 1) % 10}/")
+    assert check_code(wrong, Directory()).status == INVALID
 
 
 def test_compromised_key_is_counterfeit_offline() -> None:
@@ -185,7 +202,7 @@ def test_parse_errors_are_the_projects_own() -> None:
 @settings(max_examples=300)
 @given(st.text(max_size=300))
 def test_any_text_gives_a_verdict(text: str) -> None:
-    assert check_code(text, Directory()).status in (COUNTERFEIT, UNVERIFIED)
+    assert check_code(text, Directory()).status in (COUNTERFEIT, INVALID, UNVERIFIED)
 
 
 @settings(max_examples=100)

@@ -66,6 +66,8 @@ PLATFORM_TABLES = {
 }
 RELEASE_0001_TABLES = {*APPEND_ONLY_TABLES, "scan_records", *PLATFORM_TABLES}
 HEAD_TABLES = {*RELEASE_0001_TABLES, "witness_cosignatures", "scan_contexts"}
+#: This version's schema revision (pinned: a new migration must say so here).
+HEAD = "0004"
 KEYS = {"log_entries": "idx", "merkle_nodes": "node_key", "checkpoints": "tree_size"}
 
 
@@ -265,7 +267,7 @@ def test_create_schema_from_empty_is_upgrade_to_head(
     found = snapshot(created)
     assert durable(found) == snapshot(migrated)
     assert set(found["tables"]) - set(durable(found)["tables"]) == DERIVED_TABLES
-    assert schema_version(store.engine).revision == head() == "0003"
+    assert schema_version(store.engine).revision == head() == HEAD
 
     initialized(store, operator_key)
     LogService(store).append(notices(operator_key, 3), now=2_000)
@@ -314,7 +316,9 @@ def test_previous_release_database_opens_at_head_with_its_data(
     assert service.audit().ok
     assert service.item_view(ids(GTIN, "OLD2")[0]).record.custodian == "fishco"
     assert SqlPlatformStore(store).get_key(key.key_id) == key
-    assert store.recent_scans(scan.item_id, since=0) == [scan]
+    # Scans of that release were never vouched: kept as weak signals, not clone evidence.
+    assert store.scan_signals(scan.item_id, since=0) == [scan]
+    assert store.recent_scans(scan.item_id, since=0) == []
 
     size, note = checkpoints[-1].tree_size, checkpoints[-1].note
     line = Cosignature("witness.example", b"\x01\x02\x03\x04", 1_700_000_000, "— w abc\n")
@@ -371,7 +375,7 @@ def test_a_database_at_an_older_revision_is_upgraded(fresh_url: Callable[[], str
     code, out, _ = tracemark("db", "current", "--database-url", url)
     assert (code, out) == (
         0,
-        "Schema revision: 0001; this Tracemark is at 0003: run 'tracemark db upgrade'\n",
+        f"Schema revision: 0001; this Tracemark is at {HEAD}: run 'tracemark db upgrade'\n",
     )
     store.create_schema()
     assert schema_version(store.engine).state == "current"
@@ -380,10 +384,11 @@ def test_a_database_at_an_older_revision_is_upgraded(fresh_url: Callable[[], str
 
 
 @BOTH
-def test_upgrade_to_0003_fills_the_scan_contexts_from_the_scan_records(
+def test_upgrade_fills_the_scan_contexts_from_the_scan_records(
     fresh_url: Callable[[], str],
 ) -> None:
-    """The clone rules read scan_contexts: an upgrade must not forget the scans before it."""
+    """An upgrade must not forget the scans before it (0003: scan_contexts); nothing
+    vouched for them, so from 0004 on they are weak (anonymous) signals."""
     url = fresh_url()
     alembic("upgrade", url, "0002")
     columns = "item_id, time, platform, stream_id, listing_id, seller, device, place"
@@ -395,21 +400,27 @@ def test_upgrade_to_0003_fills_the_scan_contexts_from_the_scan_records(
         f"INSERT INTO scan_records ({columns}) VALUES ('i2', 5, '', '', '', '', 'e', 'VN')",
     )
     store = SqlStore(url)
-    assert schema_version(store.engine).revision == "0003"
-    assert store.recent_scans("i1", since=0) == [
+    assert schema_version(store.engine).revision == HEAD
+    assert store.scan_signals("i1", since=0) == [
         ScanRecord("i1", 30, ScanContext("tiktok", "", "L", "s", "d", "")),
         ScanRecord("i1", 20, ScanContext("shopee", "s9", "", "", "d", "")),
     ]
-    assert store.recent_scans("i1", since=25) == [
+    assert store.scan_signals("i1", since=25) == [
         ScanRecord("i1", 30, ScanContext("tiktok", "", "L", "s", "d", ""))
     ]
-    assert store.recent_scans("i2", since=0) == [
+    assert store.scan_signals("i2", since=0) == [
         ScanRecord("i2", 5, ScanContext("", "", "", "", "e", "VN"))
     ]
+    assert store.recent_scans("i1", since=0) == []  # none of them vouched
+    vouched = ScanContext("tiktok", "live", "", "s", "", "", "platform")
+    store.record_scans([ScanRecord("i1", 40, vouched)])
+    assert store.recent_scans("i1", since=0) == [ScanRecord("i1", 40, vouched)]
     store.close()
+    alembic("downgrade", url, "0003")
+    assert sql(url, "SELECT COUNT(*) FROM scan_contexts") == [(4,)]
     alembic("downgrade", url, "0002")
     assert "scan_contexts" not in snapshot(url)["tables"]
-    assert len(sql(url, "SELECT * FROM scan_records")) == 4
+    assert len(sql(url, "SELECT * FROM scan_records")) == 5
 
 
 @BOTH
@@ -461,7 +472,7 @@ def test_replicas_opening_an_empty_database_together_migrate_it_once(
         db.execute("PRAGMA journal_mode=WAL")
         db.close()
     assert open_together([url] * 4) == []
-    assert sql(url, "SELECT version_num FROM alembic_version") == [("0003",)]
+    assert sql(url, "SELECT version_num FROM alembic_version") == [(HEAD,)]
 
 
 @BOTH
@@ -499,18 +510,18 @@ def test_db_upgrade_adopts_a_previous_release_database(
     code, out, _ = tracemark("db", "current", "--database-url", url, "--json")
     assert (code, json.loads(out)) == (
         0,
-        {"revision": None, "head": "0003", "state": "unversioned"},
+        {"revision": None, "head": HEAD, "state": "unversioned"},
     )
     code, out, _ = tracemark("db", "current", "--database-url", url)
     assert "made before migrations" in out
 
     code, out, err = tracemark("db", "upgrade", "--database-url", url)
     assert (code, err) == (0, "")
-    assert out == "Schema upgraded from none (made before migrations) to 0003 (head)\n"
+    assert out == f"Schema upgraded from none (made before migrations) to {HEAD} (head)\n"
     code, out, _ = tracemark("db", "upgrade", "--database-url", url)
-    assert (code, out) == (0, "Schema already at 0003 (head)\n")
+    assert (code, out) == (0, f"Schema already at {HEAD} (head)\n")
     code, out, _ = tracemark("db", "current", "--database-url", url)
-    assert (code, out) == (0, "Schema revision: 0003 (head)\n")
+    assert (code, out) == (0, f"Schema revision: {HEAD} (head)\n")
 
 
 @BOTH
@@ -526,7 +537,7 @@ def test_db_upgrade_refills_projection_tables_it_remade(
 
     code, out, _ = tracemark("db", "upgrade", "--database-url", url, "--json")
     assert code == 0
-    assert json.loads(out) == {"from": "0003", "revision": "0003", "projection_rebuilt": True}
+    assert json.loads(out) == {"from": HEAD, "revision": HEAD, "projection_rebuilt": True}
     assert sql(url, "SELECT custodian FROM items") == [("fishco",)]
 
 
@@ -559,7 +570,7 @@ def test_db_upgrade_of_an_empty_sqlite_file_creates_the_schema(tmp_path: Path) -
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     (tmp_path / "empty.db").touch()
     code, out, _ = tracemark("db", "current", "--database-url", url)
-    assert (code, out) == (0, "Schema revision: none: an empty database (head 0003)\n")
+    assert (code, out) == (0, f"Schema revision: none: an empty database (head {HEAD})\n")
     code, out, _ = tracemark("db", "upgrade", "--database-url", url)
-    assert (code, out) == (0, "Schema created at 0003 (head)\n")
+    assert (code, out) == (0, f"Schema created at {HEAD} (head)\n")
     assert durable(snapshot(url))["tables"].keys() == HEAD_TABLES | {"alembic_version"}

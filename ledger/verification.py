@@ -325,10 +325,11 @@ class Verifier:
             recent: list[ScanRecord] = []
             if item is not None:
                 since = now - self.thresholds.window_ms
-                recent = [
-                    *store.recent_scans(item.item_id, since),
-                    *(r for r in self.buffer.pending(item.item_id, since) if r.context.vouched),
-                ]
+                # Pending first: a batch written (and dropped from the buffer) between the
+                # two reads is then in the store's answer, never in neither. A scan in both
+                # counts once (the rules count distinct contexts).
+                pending = [r for r in self.buffer.pending(item.item_id, since) if r.context.vouched]
+                recent = [*store.recent_scans(item.item_id, since), *pending]
             evidence = Evidence(
                 facts.code, item, facts.key, context, recent, seller_known=seller_known
             )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
@@ -103,10 +103,18 @@ class Proof(BaseModel):
 
 
 class VerifyResponse(BaseModel):
-    status: str = Field(..., examples=["genuine"])
-    source: str = Field(
+    status: Literal["genuine", "suspect", "counterfeit", "recalled", "invalid", "unverified"] = (
+        Field(
+            ...,
+            examples=["genuine"],
+            description="invalid: the code cannot be read (scan again or type it carefully), "
+            "never a sign of a fake",
+        )
+    )
+    source: Literal["platform", "session", "overlay", "anonymous"] = Field(
         "anonymous",
-        description="who vouched for the context: platform, session, overlay or anonymous",
+        description="who vouched for the context: only vouched contexts are evidence for "
+        "others' verdicts (docs/threat-model.md)",
     )
     reasons: list[Reason]
     item: dict[str, Any]

@@ -162,6 +162,32 @@ def test_pending_scans_are_found_by_item_until_written() -> None:
     assert buffer.pending("i1", since=0) == []
 
 
+def test_a_scan_written_while_a_verify_reads_is_not_missed(
+    supply: Supply, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The background writer can commit a batch (and drop it from the buffer) between the
+    verify's read of the store and its read of the buffer: the scan must be in one of them."""
+    s = supply
+    verifier = Verifier(s.service, resolvers=[RESOLVER])
+    uri = code(s, "V1")
+    vouched = ScanContext("tiktok", "live-a", "", "shop-a", source="platform")
+    first = verifier.verify(uri, vouched, now=s.tick())
+    assert first.verdict.status == "suspect"  # shop-a does not hold V1 (fishco does)
+    store = s.service.store
+    read = store.recent_scans
+
+    def read_then_writer_commits(item: str, since: int) -> list[ScanRecord]:
+        seen = read(item, since)  # the read's snapshot: before the commit
+        verifier.flush(s.now)  # the writer commits the batch and drops it from the buffer
+        return seen
+
+    monkeypatch.setattr(store, "recent_scans", read_then_writer_commits)
+    plain = verifier.verify(uri, ScanContext(), now=s.tick(), record=False)
+    assert "multiple_sellers" in plain.verdict.codes
+    monkeypatch.undo()
+    verifier.flush(s.now)
+
+
 def test_kept_values_carried_past_each_kind_of_entry_match_a_fresh_verifier(
     supply: Supply,
 ) -> None:

@@ -121,13 +121,15 @@ def test_everything_from_outside_is_escaped() -> None:
 def test_viewer_without_item_or_proof(served: Served) -> None:
     page = render_viewer(
         {
-            "status": "counterfeit",
+            "status": "invalid",
             "reasons": [{"code": "malformed_code", "message": "bad", "evidence": {}}],
             "item": {},
         },
         "vi",
     )
-    assert "Hàng giả" in page and "Không phải mã sản phẩm hợp lệ" in page
+    # An unreadable code is never shown as counterfeit: it may be a typo.
+    assert "Không đọc được mã này" in page and "Không đọc được mã" in page
+    assert "Hàng giả" not in page and 'class="banner v-invalid"' in page
     assert "Bằng chứng" not in page  # no proof section without an item
 
 

@@ -103,7 +103,9 @@ def create_app(settings: Settings | None = None, *, service: LogService | None =
     settings = settings or Settings.from_env()
     if service is None:
         key = _load_key(settings)
-        service = LogService(SqlStore(settings.database_url), log_key=key)
+        service = LogService(
+            SqlStore(settings.database_url), log_key=key, admission=settings.admission
+        )
     verifier = Verifier(service, resolvers=[settings.resolver], thresholds=settings.thresholds)
     state = AppState(
         settings,

@@ -18,6 +18,8 @@
     TRACEMARK_SCAN_SALT      salt of the coarse device hashes kept with scans (random)
     TRACEMARK_WITNESSES      cosignature verifier keys of the log's witnesses, separated by
                              commas or whitespace (none)
+    TRACEMARK_MAX_BACKDATE_H how many hours before the log's clock an event may be dated (72);
+                             the CLI's local log reads it too
 
 docs/operations.md has the same table.
 """
@@ -33,9 +35,10 @@ from pathlib import Path
 
 from ledger.checkpoint import CosignatureVerifier
 from ledger.errors import InvalidInput
+from ledger.rules import Admission
 from ledger.verdicts import Thresholds
 
-__all__ = ["Settings"]
+__all__ = ["Settings", "admission_from_env"]
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int = 0) -> int:
@@ -67,6 +70,13 @@ def _witnesses(env: Mapping[str, str]) -> tuple[CosignatureVerifier, ...]:
     return tuple(found.values())
 
 
+def admission_from_env(env: Mapping[str, str] | None = None) -> Admission:
+    """The admission rules' settings: ``TRACEMARK_MAX_BACKDATE_H`` (hours, default 72)."""
+    env = os.environ if env is None else env
+    hours = _int(env, "TRACEMARK_MAX_BACKDATE_H", 72, low=0)
+    return Admission(max_backdate_ms=hours * 3_600_000)
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"
@@ -83,6 +93,7 @@ class Settings:
     scan_salt: bytes = field(default_factory=lambda: secrets.token_bytes(16))
     overlay_nonce_window_s: int = 600
     witnesses: tuple[CosignatureVerifier, ...] = ()
+    admission: Admission = field(default_factory=Admission)
 
     @property
     def production(self) -> bool:
@@ -121,4 +132,5 @@ class Settings:
             scan_salt=salt.encode() if salt else secrets.token_bytes(16),
             overlay_nonce_window_s=_int(env, "TRACEMARK_OVERLAY_NONCE_S", 600, low=60),
             witnesses=_witnesses(env),
+            admission=admission_from_env(env),
         )

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     delete,
     insert,
+    inspect,
     select,
     update,
 )
@@ -177,9 +178,11 @@ class SqlPlatformStore:
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})")
             platform_metadata.create_all(conn, checkfirst=True)
             # Recall fan-out reads open listings by GTIN; the projection has no such index.
-            conn.exec_driver_sql(
-                "CREATE INDEX IF NOT EXISTS platform_listings_gtin ON listings (gtin)"
-            )
+            # Looked up first: even CREATE INDEX IF NOT EXISTS needs to own the table, and
+            # the service role owns nothing (ledger/storage/roles.py).
+            indexes = {i["name"] for i in inspect(conn).get_indexes("listings")}
+            if "platform_listings_gtin" not in indexes:
+                conn.exec_driver_sql("CREATE INDEX platform_listings_gtin ON listings (gtin)")
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:

@@ -151,6 +151,13 @@ class SqlStore:
         except OperationalError as exc:
             raise StorageUnavailable(f"cannot open the database: {_reason(exc)}") from None
         except DBAPIError as exc:  # e.g. SQLite's "file is not a database"
+            if getattr(exc.orig, "sqlstate", None) == "42501":  # insufficient_privilege
+                raise StorageUnavailable(
+                    f"cannot open the database: {_reason(exc)}; this role may not change the "
+                    "schema (a service role): run 'tracemark db upgrade' and 'tracemark db "
+                    "roles' as the schema's owner first",
+                    code="schema_needs_owner",
+                ) from None
             raise InvalidInput(f"cannot open the database: {_reason(exc)}") from None
         except ValueError as exc:  # a URL SQLAlchemy cannot parse
             raise InvalidInput(f"bad database URL: {exc}") from None

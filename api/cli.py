@@ -26,6 +26,7 @@ from rich.table import Table
 
 from ledger import errors
 from ledger.entries import NOTICE, sign_entry
+from ledger.files import private_dir
 from ledger.keyfile import load_private_key, save_private_key, save_public_key
 from ledger.keys import PrivateKey
 from ledger.merkle import verify_consistency, verify_inclusion
@@ -123,7 +124,11 @@ def _passphrase() -> bytes | None:
 def context(home: Path, database_url: str | None, key_file: Path | None) -> Context:
     url = database_url or f"sqlite:///{home / 'tracemark.db'}"
     if url.startswith("sqlite:///") and ":memory:" not in url:
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(url.removeprefix("sqlite:///")).parent
+        try:
+            private_dir(folder)
+        except OSError as exc:
+            fail(f"cannot create the folder {folder}: {exc.strerror}", 2)
     return Context(home, url, key_file or home / "operator.key")
 
 

@@ -1,5 +1,6 @@
-"""Key files (adapter: file I/O). Private keys are PKCS#8 PEM, encrypted with a passphrase,
-or unencrypted with 0600 permissions and a warning. Created with O_EXCL: never overwritten."""
+"""Key files (adapter: file I/O). Private keys are PKCS#8 PEM, encrypted with a passphrase
+or unencrypted with a warning, always mode 0600 in folders made 0700 (``ledger.files``).
+Created with O_EXCL: never overwritten."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import stat
 from pathlib import Path
 
 from ledger.errors import Conflict, InvalidInput, NotFound
+from ledger.files import PRIVATE_FILE_MODE, private_dir
 from ledger.keys import PrivateKey
 
 __all__ = ["UNENCRYPTED_WARNING", "load_private_key", "save_private_key", "save_public_key"]
@@ -19,13 +21,14 @@ UNENCRYPTED_WARNING = (
 
 def save_private_key(path: Path, key: PrivateKey, passphrase: bytes | None) -> list[str]:
     """Write a new key file readable only by its owner. Returns warnings to show."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     data = key.to_pkcs8_pem(passphrase)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
     except FileExistsError:
         raise Conflict(f"{path} already exists; refusing to overwrite a key") from None
     with os.fdopen(fd, "wb") as handle:
+        os.fchmod(handle.fileno(), PRIVATE_FILE_MODE)
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
@@ -33,7 +36,7 @@ def save_private_key(path: Path, key: PrivateKey, passphrase: bytes | None) -> l
 
 
 def save_public_key(path: Path, key: PrivateKey) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     path.write_text(key.public_key.to_text() + "\n", encoding="ascii")
 
 

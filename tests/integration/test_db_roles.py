@@ -34,6 +34,7 @@ from ledger.keys import PrivateKey
 from ledger.merkle import verify_inclusion
 from ledger.service import LogService
 from ledger.storage.platform import SqlPlatformStore, Webhook
+from ledger.storage.secret_box import SecretBox, new_key_text
 from ledger.storage.sql import SqlStore
 from ledger.storage.tables import APPEND_ONLY_TABLES
 from tests.conftest import PG_URL, initialized, notices, postgres_unavailable
@@ -157,7 +158,8 @@ def test_service_role_appends_and_verifies(roles: Roles, service_log: SqlStore) 
     proof = service.inclusion_proof(12, checkpoint.tree_size)
     assert proof.leaf_hash == service_log.entry(12).leaf_hash
     verify_inclusion(12, checkpoint.tree_size, proof.leaf_hash, proof.hashes, checkpoint.root_hash)
-    platform = SqlPlatformStore(service_log)  # its create_schema runs as the service too
+    box = SecretBox.from_text(new_key_text("roles"))
+    platform = SqlPlatformStore(service_log, box)  # create_schema and reseal run as the service
     hook = Webhook("wh_roles", "shop", "https://hooks.example/x", ("recall",), "whsec_x", 1)
     platform.add_webhook(hook)
     platform.delete_webhook("wh_roles", 2)

@@ -54,6 +54,26 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version  # noqa: PLC0415 - only --version needs it
+
+        out.print(f"tracemark {version('tracemark')}", markup=False)
+        raise typer.Exit
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Tracemark: a transparent, append-only provenance ledger for live commerce."""
+
+
 log_app = typer.Typer(help="Read the log: checkpoints, entries and proofs.", no_args_is_help=True)
 app.add_typer(log_app, name="log")
 

@@ -104,7 +104,9 @@ def create_app(settings: Settings | None = None, *, service: LogService | None =
     settings = settings or Settings.from_env()
     if service is None:
         key = _load_key(settings)
-        service = LogService(SqlStore(settings.database_url), log_key=key)
+        service = LogService(
+            SqlStore(settings.database_url), log_key=key, admission=settings.admission
+        )
         # Fail fast on a missing or wrong secrets key: opening the platform tables opens
         # (and re-seals under the current key) every stored webhook secret.
         platform_store(service.store, settings.secrets_box())

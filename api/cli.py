@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from api.settings import admission_from_env
 from ledger import errors
 from ledger.entries import NOTICE, sign_entry
 from ledger.files import private_dir
@@ -126,7 +127,9 @@ class Context:
 
     def service(self, *, with_key: bool = False) -> LogService:
         key = self.load_key() if with_key else None
-        return LogService(self.store(), log_key=key)
+        with handled():
+            admission = admission_from_env()
+        return LogService(self.store(), log_key=key, admission=admission)
 
     def load_key(self) -> PrivateKey:
         key, warnings = load_private_key(self.key_file, _passphrase())

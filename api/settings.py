@@ -21,6 +21,8 @@
     TRACEMARK_SECRETS_KEY    keys that encrypt webhook secrets at rest, <id>:<base64url 32
                              bytes>, the first encrypts (required in production; development
                              makes $TRACEMARK_HOME/secrets.key)
+    TRACEMARK_MAX_BACKDATE_H how many hours before the log's clock an event may be dated (72);
+                             the CLI's local log reads it too
 
 docs/operations.md has the same table.
 """
@@ -37,10 +39,11 @@ from pathlib import Path
 from ledger.checkpoint import CosignatureVerifier
 from ledger.errors import InvalidInput
 from ledger.keyfile import load_or_create_secrets_key
+from ledger.rules import Admission
 from ledger.storage.secret_box import SecretBox
 from ledger.verdicts import Thresholds
 
-__all__ = ["Settings"]
+__all__ = ["Settings", "admission_from_env"]
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int = 0) -> int:
@@ -72,6 +75,13 @@ def _witnesses(env: Mapping[str, str]) -> tuple[CosignatureVerifier, ...]:
     return tuple(found.values())
 
 
+def admission_from_env(env: Mapping[str, str] | None = None) -> Admission:
+    """The admission rules' settings: ``TRACEMARK_MAX_BACKDATE_H`` (hours, default 72)."""
+    env = os.environ if env is None else env
+    hours = _int(env, "TRACEMARK_MAX_BACKDATE_H", 72, low=0)
+    return Admission(max_backdate_ms=hours * 3_600_000)
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"
@@ -90,6 +100,7 @@ class Settings:
     witnesses: tuple[CosignatureVerifier, ...] = ()
     #: Seals webhook secrets at rest; None in development means $TRACEMARK_HOME/secrets.key.
     secrets_key: SecretBox | None = None
+    admission: Admission = field(default_factory=Admission)
 
     @property
     def production(self) -> bool:
@@ -144,4 +155,5 @@ class Settings:
             overlay_nonce_window_s=_int(env, "TRACEMARK_OVERLAY_NONCE_S", 600, low=60),
             witnesses=_witnesses(env),
             secrets_key=SecretBox.from_text(secrets_text) if secrets_text else None,
+            admission=admission_from_env(env),
         )

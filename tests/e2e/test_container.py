@@ -5,6 +5,9 @@
                   rebuild quick)
     non-root      the image runs as tracemark (uid 10001), not root
     version       ``tracemark --version`` inside the image
+    entrypoint    the entry point turns *_FILE secrets into variables, and stops (exit 2)
+                  on an unreadable one
+    config        user, entry point, command, port and the health check on /healthz
     serves        ``tracemark init`` then ``tracemark serve`` inside the image: /healthz
                   answers and a verify of a code gets a verdict
 
@@ -92,6 +95,33 @@ def test_version(container: str) -> None:
     found = run(container, "tracemark --version")
     assert found.returncode == 0, found.stderr
     assert found.stdout.strip() == "tracemark 0.1.0"
+
+
+def test_entrypoint_reads_secret_files(container: str) -> None:
+    script = (
+        "printf salt-from-file > /tmp/salt; "
+        "TRACEMARK_SCAN_SALT_FILE=/tmp/salt tracemark-entrypoint "
+        "sh -c 'echo $TRACEMARK_SCAN_SALT ${TRACEMARK_SCAN_SALT_FILE:-unset}'; "
+        "TRACEMARK_SECRETS_KEY_FILE=/nonexistent tracemark-entrypoint true"
+    )
+    found = run(container, script)
+    assert found.stdout.split() == ["salt-from-file", "unset"]
+    assert found.returncode == 2  # the unreadable secret file stops it
+    assert "TRACEMARK_SECRETS_KEY_FILE: cannot read /nonexistent" in found.stderr
+
+
+def test_image_config(container: str) -> None:
+    found = subprocess.run(
+        ["podman", "image", "inspect", IMAGE], capture_output=True, text=True, check=True
+    )
+    [image] = json.loads(found.stdout)
+    config = image["Config"]
+    assert config["User"] == "tracemark"
+    assert config["Entrypoint"] == ["tracemark-entrypoint"]
+    assert config["Cmd"][:2] == ["tracemark", "serve"]
+    assert "8000/tcp" in config["ExposedPorts"]
+    # Kept because the image is built in docker format (OCI has no health check).
+    assert "/healthz" in " ".join(image["Healthcheck"]["Test"])
 
 
 def test_serves_healthz_and_verify(container: str) -> None:

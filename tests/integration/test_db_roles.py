@@ -290,3 +290,53 @@ def test_service_role_cannot_migrate_and_says_who_can(roles: Roles, service_log:
             conn.execute("UPDATE alembic_version SET version_num = %s", (revision,))
     assert refused.value.code == "schema_needs_owner"
     assert "must be owner" in refused.value.message
+
+
+def test_tables_the_owner_makes_later(roles: Roles, service_log: SqlStore) -> None:
+    """Default privileges: a table the owner creates after ``db roles`` (a projection table
+    an upgrade remakes) is usable by the service, though never with TRUNCATE."""
+    owner = _url(roles.owner, roles.schema).replace("+psycopg", "")
+    with psycopg.connect(owner, autocommit=True) as conn:
+        conn.execute("CREATE TABLE remade_projection (k text PRIMARY KEY, v text)")
+    with service_log.engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO remade_projection VALUES ('a', '1')")
+        conn.exec_driver_sql("UPDATE remade_projection SET v = '2'")
+        conn.exec_driver_sql("DELETE FROM remade_projection")
+    with pytest.raises(DBAPIError) as refused, service_log.engine.begin() as conn:
+        conn.exec_driver_sql("TRUNCATE remade_projection")
+    assert getattr(refused.value.orig, "sqlstate", None) == "42501"
+    with psycopg.connect(owner, autocommit=True) as conn:
+        conn.execute("DROP TABLE remade_projection")
+
+
+def test_human_output(roles: Roles) -> None:
+    code, stdout, stderr = _run(
+        "db", "roles", "--service-role", roles.service, "--database-url", roles.owner_url
+    )
+    assert code == 0, stderr
+    assert f"Service role {roles.service} (already existed) in schema {roles.schema}" in stdout
+    assert "SELECT, INSERT on checkpoints, log_entries, merkle_nodes" in stdout
+    assert roles.service_url in stdout
+    assert f"//{roles.owner}@" in stdout
+
+
+def test_password_file(roles: Roles, tmp_path: Path) -> None:
+    secret = tmp_path / "service_password"
+    secret.write_text("correct horse battery staple\n")
+    code, stdout, stderr = _run(
+        "db", "roles", "--service-role", roles.service, "--database-url", roles.owner_url,
+        "--password-file", str(secret),
+    )  # fmt: skip
+    assert code == 0, stderr
+    assert "correct horse" not in stdout + stderr  # never printed, nor in the URL
+    with psycopg.connect(PG_URL.replace("postgresql+psycopg://", "postgresql://")) as conn:
+        row = conn.execute(
+            "SELECT rolpassword FROM pg_authid WHERE rolname = %s", (roles.service,)
+        ).fetchone()
+    assert row is not None and str(row[0]).startswith("SCRAM-SHA-256$")
+    code, _, stderr = _run(
+        "db", "roles", "--service-role", roles.service, "--database-url", roles.owner_url,
+        "--password-file", str(tmp_path / "missing"),
+    )  # fmt: skip
+    assert (code, stderr.count("\n")) == (2, 1)
+    assert "cannot read the password file" in stderr

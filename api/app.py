@@ -35,6 +35,7 @@ from ledger import errors
 from ledger.keyfile import load_private_key
 from ledger.keys import PrivateKey
 from ledger.service import LogService, now_ms
+from ledger.storage.platform import platform_store
 from ledger.storage.sql import SqlStore
 from ledger.verification import Verifier
 
@@ -106,6 +107,9 @@ def create_app(settings: Settings | None = None, *, service: LogService | None =
         service = LogService(
             SqlStore(settings.database_url), log_key=key, admission=settings.admission
         )
+        # Fail fast on a missing or wrong secrets key: opening the platform tables opens
+        # (and re-seals under the current key) every stored webhook secret.
+        platform_store(service.store, settings.secrets_box())
     verifier = Verifier(service, resolvers=[settings.resolver], thresholds=settings.thresholds)
     state = AppState(
         settings,

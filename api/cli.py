@@ -27,6 +27,7 @@ from rich.table import Table
 from api.settings import admission_from_env
 from ledger import errors
 from ledger.entries import NOTICE, sign_entry
+from ledger.files import private_dir
 from ledger.keyfile import load_private_key, save_private_key, save_public_key
 from ledger.keys import PrivateKey
 from ledger.merkle import verify_consistency, verify_inclusion
@@ -54,6 +55,26 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version  # noqa: PLC0415 - only --version needs it
+
+        out.print(f"tracemark {version('tracemark')}", markup=False)
+        raise typer.Exit
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Tracemark: a transparent, append-only provenance ledger for live commerce."""
+
+
 log_app = typer.Typer(help="Read the log: checkpoints, entries and proofs.", no_args_is_help=True)
 app.add_typer(log_app, name="log")
 
@@ -126,7 +147,11 @@ def _passphrase() -> bytes | None:
 def context(home: Path, database_url: str | None, key_file: Path | None) -> Context:
     url = database_url or f"sqlite:///{home / 'tracemark.db'}"
     if url.startswith("sqlite:///") and ":memory:" not in url:
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(url.removeprefix("sqlite:///")).parent
+        try:
+            private_dir(folder)
+        except OSError as exc:
+            fail(f"cannot create the folder {folder}: {exc.strerror}", 2)
     return Context(home, url, key_file or home / "operator.key")
 
 

@@ -138,6 +138,8 @@ def topology(pg_url: str, tmp_path: Path) -> Iterator[Topology]:
             "TRACEMARK_KEY_PASSPHRASE": PASSPHRASE,
             "TRACEMARK_RESOLVER": PUBLIC_URL,
             "TRACEMARK_SCAN_SALT": "topology-salt",  # TEST ONLY: replicas agree on it
+            # TEST ONLY: the key that seals webhook secrets, the same for both replicas
+            "TRACEMARK_SECRETS_KEY": "topology:" + "A" * 43,
             "TRACEMARK_RATE_LIMIT": "0",
         }
     )

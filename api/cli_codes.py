@@ -38,7 +38,7 @@ from api.signing import AsOpt, parse_serials, parse_time
 from ledger import errors
 from ledger.canonical import parse_json
 from ledger.codes import CodeIdentity, check_code, issue_uri
-from ledger.entries import Envelope
+from ledger.entries import Envelope, LogEntry
 from ledger.events import COMMISSION, SerialSet, item_id
 from ledger.gs1 import gtin14
 from ledger.keyfile import load_private_key
@@ -67,20 +67,21 @@ ResolverOpt = Annotated[
 
 
 def _commission_from_file(path: Path) -> dict[str, Any]:
+    """The commission body in a file: the signed entry as ``--out`` wrote it, or the entry as
+    ``tracemark log show --json`` printed it (its log fields checked: ``LogEntry.from_shown``)."""
     try:
         obj = parse_json(path.read_bytes(), max_size=1 << 20)
     except OSError as exc:
         raise errors.InvalidInput(f"cannot read {path}: {exc.strerror}") from None
-    if isinstance(obj, dict) and "signature" in obj and "signer" in obj:
+    if isinstance(obj, dict) and "index" in obj:
+        envelope = LogEntry.from_shown(obj).envelope
+    elif isinstance(obj, dict) and "signature" in obj:
         envelope = Envelope.from_obj(obj)  # the signed entry itself (validated)
-        kind, body = envelope.type, dict(envelope.body)
-    elif isinstance(obj, dict) and isinstance(obj.get("body"), dict):
-        kind, body = str(obj.get("type")), obj["body"]  # `tracemark log show --json`
     else:
         raise errors.InvalidInput(f"{path} holds neither a signed entry nor a log entry")
-    if kind != COMMISSION:
-        raise errors.InvalidInput(f"{path} is a {kind} entry, not a commissioning")
-    return body
+    if envelope.type != COMMISSION:
+        raise errors.InvalidInput(f"{path} is a {envelope.type} entry, not a commissioning")
+    return dict(envelope.body)
 
 
 def _identities_from_commission(

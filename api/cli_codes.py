@@ -50,7 +50,7 @@ from ledger.trust import TrustBundle
 from ledger.verdicts import UNVERIFIED, Verdict
 from scanner.labels import Label, render_labels, write_listing, write_sheet_pdf
 
-__all__ = ["DEFAULT_RESOLVER"]
+__all__ = ["DEFAULT_RESOLVER", "open_bundle"]
 
 DEFAULT_RESOLVER = "http://localhost:8000"
 codes_app = typer.Typer(
@@ -64,6 +64,23 @@ ResolverOpt = Annotated[
     str,
     typer.Option("--resolver", envvar="TRACEMARK_RESOLVER", help="The resolver the codes open."),
 ]
+
+
+def open_bundle(trust: Path, log_key: str | None, max_age_hours: float) -> TrustBundle:
+    """Open a trust bundle file for offline checks. A bundle that fails its checks (tampered
+    with, from another log, stale, dated in the future) is bad input, exit 2: exit 3 says a
+    code was counterfeit, and no code was looked at (docs/cli.md, exit codes)."""
+    if not log_key:
+        raise errors.InvalidInput("--trust needs --log-key VKEY (or TRACEMARK_LOG_VKEY)")
+    try:
+        data = trust.read_bytes()
+    except OSError as exc:
+        raise errors.InvalidInput(f"cannot read {trust}: {exc.strerror}") from None
+    max_age_ms = int(max_age_hours * 3_600_000)
+    try:
+        return TrustBundle.open(data, log_key, now=now_ms(), max_age_ms=max_age_ms)
+    except errors.VerificationError as exc:
+        raise errors.InvalidInput(f"bad trust bundle: {exc.message}", code=exc.code) from None
 
 
 def _commission_from_file(path: Path) -> dict[str, Any]:
@@ -246,20 +263,13 @@ def codes_verify(
     database_url: DbOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Check codes' producer signatures: exit 0 when all verify, 3 when any is counterfeit."""
+    """Check codes' producer signatures: exit 0 when all verify, 3 when any is counterfeit,
+    2 for a bad or stale trust bundle."""
     if codes == ["-"]:
         codes = [line.strip() for line in typer.get_text_stream("stdin") if line.strip()][:10_000]
     with handled():
         if trust is not None:
-            if not log_key:
-                raise errors.InvalidInput("--trust needs --log-key VKEY (or TRACEMARK_LOG_VKEY)")
-            try:
-                data = trust.read_bytes()
-            except OSError as exc:
-                raise errors.InvalidInput(f"cannot read {trust}: {exc.strerror}") from None
-            bundle = TrustBundle.open(
-                data, log_key, now=now_ms(), max_age_ms=int(max_age_hours * 3_600_000)
-            )
+            bundle = open_bundle(trust, log_key, max_age_hours)
             verdicts = [check_code(code, bundle) for code in codes]
         else:
             service = context(home, database_url, None).service()

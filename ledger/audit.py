@@ -236,7 +236,9 @@ class Auditor:
         """Is this the log whose verifier key the caller pinned? Call after entry 0."""
         found = self.log_verifier()
         if found is None:
-            return  # the genesis entry is already a finding
+            if self.size == 0:
+                self.find(0, "log key", f"the database holds no log, not {pinned.to_vkey()}")
+            return  # else the genesis entry is already a finding
         if found.to_vkey() != pinned.to_vkey():
             self.find(
                 0,

@@ -78,7 +78,7 @@ _SELECT_ENTRIES = (
     "data FROM log_entries WHERE idx IN "
 )
 _SELECT_LATEST_CHECKPOINT = (
-    "SELECT tree_size, root_hash, note, created_at FROM checkpoints ORDER BY tree_size DESC LIMIT 1"
+    "SELECT tree_size, root_hash, note FROM checkpoints ORDER BY tree_size DESC LIMIT 1"
 )
 _SELECT_NODES = "SELECT node_key, hash FROM merkle_nodes WHERE node_key IN "
 _SELECT_NODE_RANGE = {
@@ -561,7 +561,6 @@ class SqlStore:
                         "tree_size": checkpoint.tree_size,
                         "root_hash": checkpoint.root_hash,
                         "note": checkpoint.note,
-                        "created_at": checkpoint.created_at,
                     },
                 )
 
@@ -587,9 +586,7 @@ class SqlStore:
     def checkpoints(self) -> list[StoredCheckpoint]:
         with self._read() as conn:
             rows = conn.execute(
-                select(_C.c.tree_size, _C.c.root_hash, _C.c.note, _C.c.created_at).order_by(
-                    _C.c.tree_size
-                )
+                select(_C.c.tree_size, _C.c.root_hash, _C.c.note).order_by(_C.c.tree_size)
             )
             return [_checkpoint(r) for r in rows]
 
@@ -600,7 +597,7 @@ class SqlStore:
 
 
 def _checkpoint(row: Any) -> StoredCheckpoint:
-    return StoredCheckpoint(int(row[0]), bytes(row[1]), str(row[2]), int(row[3]))
+    return StoredCheckpoint(int(row[0]), bytes(row[1]), str(row[2]))
 
 
 def _reason(exc: DBAPIError) -> str:

@@ -18,6 +18,7 @@
     TRACEMARK_SCAN_SALT      salt of the coarse device hashes kept with scans (random)
     TRACEMARK_WITNESSES      cosignature verifier keys of the log's witnesses, separated by
                              commas or whitespace (none)
+    TRACEMARK_SCAN_CONCURRENCY images each worker decodes at once; more get 503 (2)
 
 docs/operations.md has the same table.
 """
@@ -83,6 +84,7 @@ class Settings:
     scan_salt: bytes = field(default_factory=lambda: secrets.token_bytes(16))
     overlay_nonce_window_s: int = 600
     witnesses: tuple[CosignatureVerifier, ...] = ()
+    scan_concurrency: int = 2
 
     @property
     def production(self) -> bool:
@@ -121,4 +123,5 @@ class Settings:
             scan_salt=salt.encode() if salt else secrets.token_bytes(16),
             overlay_nonce_window_s=_int(env, "TRACEMARK_OVERLAY_NONCE_S", 600, low=60),
             witnesses=_witnesses(env),
+            scan_concurrency=_int(env, "TRACEMARK_SCAN_CONCURRENCY", 2, low=1),
         )

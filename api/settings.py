@@ -23,6 +23,7 @@
                              makes $TRACEMARK_HOME/secrets.key)
     TRACEMARK_MAX_BACKDATE_H how many hours before the log's clock an event may be dated (72);
                              the CLI's local log reads it too
+    TRACEMARK_SCAN_CONCURRENCY images each worker decodes at once; more get 503 (2)
 
 docs/operations.md has the same table.
 """
@@ -101,6 +102,7 @@ class Settings:
     #: Seals webhook secrets at rest; None in development means $TRACEMARK_HOME/secrets.key.
     secrets_key: SecretBox | None = None
     admission: Admission = field(default_factory=Admission)
+    scan_concurrency: int = 2
 
     @property
     def production(self) -> bool:
@@ -156,4 +158,5 @@ class Settings:
             witnesses=_witnesses(env),
             secrets_key=SecretBox.from_text(secrets_text) if secrets_text else None,
             admission=admission_from_env(env),
+            scan_concurrency=_int(env, "TRACEMARK_SCAN_CONCURRENCY", 2, low=1),
         )

@@ -11,8 +11,11 @@ limiter) and owns the guard rails every route shares:
   ``invalid_request`` on every JSON route, however the route reads it; an unexpected
   exception is logged and answered 500 ``internal`` without a traceback;
 - request bodies are bounded (``TRACEMARK_MAX_BODY``; 413 ``body_too_large``);
-- public endpoints are rate limited per client (429 ``rate_limited`` with Retry-After);
-- CORS for the configured overlay origins; Prometheus metrics at ``/metrics``.
+- public endpoints are rate limited per client in the storage the settings name (memory, or
+  Redis shared by all workers and replicas; api/ratelimit.py): ``RateLimit-Policy`` and
+  ``RateLimit`` on each answer, 429 ``rate_limited`` with Retry-After past the limit;
+- CORS for the configured overlay origins; Prometheus metrics at ``/metrics``, added up over
+  the workers of a multiprocess server (api/metrics.py).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
+from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -34,7 +38,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.metrics import Metrics
-from api.ratelimit import RateLimiter
+from api.ratelimit import RATE_LIMIT_FIELDS, Decision, RateLimiter, redacted
 from api.settings import Settings
 from ledger import errors
 from ledger.keyfile import load_private_key
@@ -47,6 +51,7 @@ __all__ = [
     "PROBLEM_JSON",
     "AppState",
     "Problem",
+    "check_ready",
     "create_app",
     "error_response",
     "from_env",
@@ -163,18 +168,23 @@ def create_app(settings: Settings | None = None, *, service: LogService | None =
         key = _load_key(settings)
         service = LogService(SqlStore(settings.database_url), log_key=key)
     verifier = Verifier(service, resolvers=[settings.resolver], thresholds=settings.thresholds)
-    state = AppState(
-        settings,
-        service,
-        verifier,
-        limiter=RateLimiter(settings.rate_limit_per_minute),
-        log_key=service.log_key,
+    metrics = Metrics()
+    limiter = RateLimiter(
+        settings.rate_limit_per_minute,
+        settings.rate_limit_storage,
+        namespace=settings.rate_limit_namespace,
+        on_error=metrics.rate_limit_error,
     )
+    state = AppState(settings, service, verifier, metrics, limiter, log_key=service.log_key)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> Any:
-        yield
-        verifier.flush(now_ms())
+        metrics.start()
+        try:
+            yield
+        finally:
+            verifier.flush(now_ms())
+            metrics.stop()
 
     app = FastAPI(
         title="Tracemark",
@@ -210,6 +220,17 @@ def from_env() -> FastAPI:
     gc.collect()
     gc.freeze()
     return app
+
+
+def check_ready(app: FastAPI) -> None:
+    """What a server checks once before it serves (``tracemark serve``): a shared
+    rate-limit storage answers."""
+    state: AppState = app.state.tracemark
+    if state.limiter.shared and not state.limiter.storage.check():
+        raise errors.StorageUnavailable(
+            f"the rate-limit storage {redacted(state.settings.rate_limit_storage)} "
+            "does not answer (TRACEMARK_RATE_LIMIT_STORAGE)"
+        )
 
 
 def _install_errors(app: FastAPI) -> None:
@@ -323,9 +344,11 @@ class _Guard:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        refusal = self._refusal(scope)
+        refusal, decision = await self._refusal(scope)
         if refusal is not None:
             await refusal(scope, receive, send)
+            elapsed = time.perf_counter() - started
+            self.state.metrics.observe(scope["method"], "refused", refusal.status_code, elapsed)
             return
         status = 500
 
@@ -333,6 +356,12 @@ class _Guard:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                # The client's limit, or the API key's one that the platform routes decided.
+                fields = decision.headers() if decision is not None else None
+                fields = fields or scope.get("state", {}).get(RATE_LIMIT_FIELDS)
+                if fields:
+                    extra = [(k.lower().encode(), v.encode()) for k, v in fields.items()]
+                    message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
         try:
@@ -341,7 +370,7 @@ class _Guard:
             path = getattr(scope.get("route"), "path", "unmatched")
             self.state.metrics.observe(scope["method"], path, status, time.perf_counter() - started)
 
-    def _refusal(self, scope: dict[str, Any]) -> Response | None:
+    async def _refusal(self, scope: dict[str, Any]) -> tuple[Response | None, Decision | None]:
         settings = self.state.settings
         headers = dict(scope["headers"])
         length = headers.get(b"content-length")
@@ -350,15 +379,24 @@ class _Guard:
         if length is not None and (not length.isdigit() or int(length) > limit):
             return error_response(
                 413, "body_too_large", f"request bodies are limited to {limit} bytes"
-            )
+            ), None
         if scope["method"] == "POST" and length is None and headers.get(b"transfer-encoding"):
-            return error_response(411, "length_required", "send a Content-Length header")
+            return error_response(411, "length_required", "send a Content-Length header"), None
         client = scope["client"][0] if scope.get("client") else "unknown"
         platform_call = path.startswith(("/v1/listings/verify", "/v1/webhooks"))
         keyed = platform_call and bool(headers.get(b"x-api-key"))
-        wait = self.state.limiter.check(client, public=not keyed)
-        if wait:
+        if keyed:  # limited by its key (api/routes/platform.py)
+            return None, None
+        limiter = self.state.limiter
+        # A shared storage is a network round trip: not on the event loop.
+        decision = (
+            await to_thread.run_sync(limiter.decide, client)
+            if limiter.shared
+            else limiter.decide(client)
+        )
+        if decision is not None and not decision.allowed:
+            self.state.metrics.rate_limited(decision.policy)
             return error_response(
-                429, "rate_limited", "too many requests; slow down", {"Retry-After": str(wait)}
-            )
-        return None
+                429, "rate_limited", "too many requests; slow down", decision.headers()
+            ), decision
+        return None, decision

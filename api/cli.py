@@ -640,28 +640,43 @@ def serve(
     """Run the HTTP service (scan-verify API, resolver, pages, transparency log) on uvicorn.
 
     Settings come from TRACEMARK_* variables (docs/operations.md); the options here set
-    TRACEMARK_HOME, TRACEMARK_DATABASE_URL and TRACEMARK_KEY_FILE for the workers.
+    TRACEMARK_HOME, TRACEMARK_DATABASE_URL and TRACEMARK_KEY_FILE for the workers. With more
+    than one worker, the workers share their metrics through a fresh directory
+    (PROMETHEUS_MULTIPROC_DIR, made here and removed at the end unless given).
     """
+    import shutil  # noqa: PLC0415
+
     import uvicorn  # noqa: PLC0415 - only the server needs it
+
+    from api.metrics import MULTIPROC_ENV, fresh_directory  # noqa: PLC0415
 
     ctx = context(home, database_url, key_file)
     os.environ["TRACEMARK_HOME"] = str(home)
     os.environ["TRACEMARK_DATABASE_URL"] = ctx.database_url
     os.environ["TRACEMARK_KEY_FILE"] = str(ctx.key_file)
+    shared, made = None, False
+    if workers > 1 or os.environ.get(MULTIPROC_ENV):
+        shared, made = fresh_directory(os.environ, make=True)  # before any metric exists
     with handled():
-        from api.app import from_env  # noqa: PLC0415
+        from api.app import check_ready, from_env  # noqa: PLC0415
 
-        from_env()  # fail fast, with a one-line error, on bad settings or a missing key
+        check_ready(from_env())  # fail fast, with a one-line error, on bad settings
         err.print(f"tracemark: serving on http://{host}:{port} ({workers} worker(s))")
-    uvicorn.run(
-        "api.app:from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        proxy_headers=True,
-    )
+    if shared is not None:  # the workers are new processes: they read it when they start
+        os.environ[MULTIPROC_ENV] = str(shared)
+    try:
+        uvicorn.run(
+            "api.app:from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            proxy_headers=True,
+        )
+    finally:
+        if made and shared is not None:
+            shutil.rmtree(shared, ignore_errors=True)
 
 
 def main() -> None:

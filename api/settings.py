@@ -24,6 +24,11 @@
     TRACEMARK_MAX_BACKDATE_H how many hours before the log's clock an event may be dated (72);
                              the CLI's local log reads it too
     TRACEMARK_SCAN_CONCURRENCY images each worker decodes at once; more get 503 (2)
+    TRACEMARK_RATE_LIMIT_STORAGE   where rate-limit counts live: memory:// (this process) or
+                             redis://host:port/db, shared by all workers and replicas
+    TRACEMARK_RATE_LIMIT_NAMESPACE prefix of the keys in that storage (tracemark)
+    TRACEMARK_LOG_FORMAT     json | text (json in production, text in development)
+    TRACEMARK_LOG_LEVEL      debug | info | warning | error (info)
 
 docs/operations.md has the same table.
 """
@@ -44,7 +49,18 @@ from ledger.rules import Admission
 from ledger.storage.secret_box import SecretBox
 from ledger.verdicts import Thresholds
 
-__all__ = ["Settings", "admission_from_env"]
+__all__ = [
+    "LOG_FORMATS",
+    "LOG_LEVELS",
+    "RATE_LIMIT_SCHEMES",
+    "Settings",
+    "admission_from_env",
+]
+
+#: URL schemes of TRACEMARK_RATE_LIMIT_STORAGE (api/ratelimit.py).
+RATE_LIMIT_SCHEMES = ("memory", "redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster")
+LOG_FORMATS = ("json", "text")
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int = 0) -> int:
@@ -103,6 +119,10 @@ class Settings:
     secrets_key: SecretBox | None = None
     admission: Admission = field(default_factory=Admission)
     scan_concurrency: int = 2
+    rate_limit_storage: str = "memory://"
+    rate_limit_namespace: str = "tracemark"
+    log_format: str = "text"
+    log_level: str = "info"
 
     @property
     def production(self) -> bool:
@@ -159,4 +179,30 @@ class Settings:
             secrets_key=SecretBox.from_text(secrets_text) if secrets_text else None,
             admission=admission_from_env(env),
             scan_concurrency=_int(env, "TRACEMARK_SCAN_CONCURRENCY", 2, low=1),
+            **_operations(env, production=mode == "production"),
         )
+
+
+def _operations(env: Mapping[str, str], *, production: bool) -> dict[str, str]:
+    """The rate-limit storage and the log settings."""
+    storage = env.get("TRACEMARK_RATE_LIMIT_STORAGE") or "memory://"
+    if storage.split("://", 1)[0] not in RATE_LIMIT_SCHEMES or "://" not in storage:
+        raise InvalidInput(
+            "TRACEMARK_RATE_LIMIT_STORAGE must be memory:// or redis://host:port/db "
+            f"(schemes: {', '.join(RATE_LIMIT_SCHEMES)})"
+        )
+    namespace = env.get("TRACEMARK_RATE_LIMIT_NAMESPACE") or "tracemark"
+    if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,64}", namespace):
+        raise InvalidInput("TRACEMARK_RATE_LIMIT_NAMESPACE must be 1-64 of A-Z a-z 0-9 _ . : -")
+    log_format = (env.get("TRACEMARK_LOG_FORMAT") or ("json" if production else "text")).lower()
+    if log_format not in LOG_FORMATS:
+        raise InvalidInput("TRACEMARK_LOG_FORMAT must be json or text")
+    log_level = (env.get("TRACEMARK_LOG_LEVEL") or "info").lower()
+    if log_level not in LOG_LEVELS:
+        raise InvalidInput(f"TRACEMARK_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
+    return {
+        "rate_limit_storage": storage,
+        "rate_limit_namespace": namespace,
+        "log_format": log_format,
+        "log_level": log_level,
+    }

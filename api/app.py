@@ -9,7 +9,9 @@ limiter) and owns the guard rails every route shares:
   500 ``internal`` without a traceback;
 - request bodies are bounded (``TRACEMARK_MAX_BODY``; 413 ``body_too_large``);
 - public endpoints are rate limited per client (429 ``rate_limited`` with Retry-After);
-- CORS for the configured overlay origins; Prometheus metrics at ``/metrics``.
+- CORS for the configured overlay origins; Prometheus metrics at ``/metrics``;
+- the client's address is the peer's, or what a trusted proxy forwards (api/proxies.py,
+  ``TRACEMARK_TRUSTED_PROXIES``); security headers on every response (api/pageheaders.py).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.metrics import Metrics
+from api.pageheaders import secure
+from api.proxies import client_address
 from api.ratelimit import RateLimiter
 from api.settings import Settings
 from ledger import errors
@@ -227,17 +231,24 @@ class _Guard:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        refusal = self._refusal(scope)
-        if refusal is not None:
-            await refusal(scope, receive, send)
-            return
+        proxies = self.state.settings.trusted_proxies
+        if proxies and scope.get("client"):
+            forwarded = [v for n, v in scope["headers"] if n.lower() == b"x-forwarded-for"]
+            peer, port = scope["client"]
+            scope["client"] = (client_address(peer, forwarded, proxies), port)
         status = 500
 
         async def send_status(message: dict[str, Any]) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                message["headers"] = secure(list(message.get("headers", [])), scope["path"])
             await send(message)
+
+        refusal = self._refusal(scope)
+        if refusal is not None:
+            await refusal(scope, receive, send_status)
+            return
 
         try:
             await self.app(scope, receive, send_status)

@@ -590,7 +590,9 @@ def serve(
         port=port,
         workers=workers,
         log_level="warning",
-        proxy_headers=True,
+        # The app reads X-Forwarded-For itself, from TRACEMARK_TRUSTED_PROXIES only
+        # (api/proxies.py); uvicorn's own handling trusts any local client.
+        proxy_headers=False,
     )
 
 

@@ -19,6 +19,9 @@
     TRACEMARK_WITNESSES      cosignature verifier keys of the log's witnesses, separated by
                              commas or whitespace (none)
     TRACEMARK_SCAN_CONCURRENCY images each worker decodes at once; more get 503 (2)
+    TRACEMARK_TRUSTED_PROXIES addresses or networks of the reverse proxies whose
+                             X-Forwarded-For is believed (none)
+    TRACEMARK_OVERLAY_FRAME_ANCESTORS  CSP sources that may frame the overlay ('self' https:)
 
 docs/operations.md has the same table.
 """
@@ -32,6 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from api.proxies import Network, parse_trusted_proxies
 from ledger.checkpoint import CosignatureVerifier
 from ledger.errors import InvalidInput
 from ledger.verdicts import Thresholds
@@ -68,6 +72,19 @@ def _witnesses(env: Mapping[str, str]) -> tuple[CosignatureVerifier, ...]:
     return tuple(found.values())
 
 
+def _frame_ancestors(env: Mapping[str, str]) -> str:
+    """``TRACEMARK_OVERLAY_FRAME_ANCESTORS``: CSP sources that may frame the overlay."""
+    text = " ".join(env.get("TRACEMARK_OVERLAY_FRAME_ANCESTORS", "").split())
+    if not text:
+        return "'self' https:"
+    if not re.fullmatch(r"[A-Za-z0-9'*:/._\-\[\] ]{1,1000}", text):
+        raise InvalidInput(
+            "TRACEMARK_OVERLAY_FRAME_ANCESTORS: CSP sources separated by spaces "
+            "(e.g. 'self' https://live.example), without ; or commas"
+        )
+    return text
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"
@@ -85,6 +102,8 @@ class Settings:
     overlay_nonce_window_s: int = 600
     witnesses: tuple[CosignatureVerifier, ...] = ()
     scan_concurrency: int = 2
+    trusted_proxies: tuple[Network, ...] = ()
+    overlay_frame_ancestors: str = "'self' https:"
 
     @property
     def production(self) -> bool:
@@ -124,4 +143,6 @@ class Settings:
             overlay_nonce_window_s=_int(env, "TRACEMARK_OVERLAY_NONCE_S", 600, low=60),
             witnesses=_witnesses(env),
             scan_concurrency=_int(env, "TRACEMARK_SCAN_CONCURRENCY", 2, low=1),
+            trusted_proxies=parse_trusted_proxies(env.get("TRACEMARK_TRUSTED_PROXIES", "")),
+            overlay_frame_ancestors=_frame_ancestors(env),
         )

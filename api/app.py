@@ -15,7 +15,9 @@ limiter) and owns the guard rails every route shares:
   Redis shared by all workers and replicas; api/ratelimit.py): ``RateLimit-Policy`` and
   ``RateLimit`` on each answer, 429 ``rate_limited`` with Retry-After past the limit;
 - CORS for the configured overlay origins; Prometheus metrics at ``/metrics``, added up over
-  the workers of a multiprocess server (api/metrics.py).
+  the workers of a multiprocess server (api/metrics.py);
+- the client's address is the peer's, or what a trusted proxy forwards (api/proxies.py,
+  ``TRACEMARK_TRUSTED_PROXIES``); security headers on every response (api/pageheaders.py).
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.metrics import Metrics
+from api.pageheaders import secure
+from api.proxies import client_address
 from api.ratelimit import RATE_LIMIT_FIELDS, Decision, RateLimiter, redacted
 from api.settings import Settings
 from ledger import errors
@@ -367,12 +371,12 @@ class _Guard:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        proxies = self.state.settings.trusted_proxies
+        if proxies and scope.get("client"):
+            forwarded = [v for n, v in scope["headers"] if n.lower() == b"x-forwarded-for"]
+            peer, port = scope["client"]
+            scope["client"] = (client_address(peer, forwarded, proxies), port)
         refusal, decision = await self._refusal(scope)
-        if refusal is not None:
-            await refusal(scope, receive, send)
-            elapsed = time.perf_counter() - started
-            self.state.metrics.observe(scope["method"], "refused", refusal.status_code, elapsed)
-            return
         status = 500
 
         async def send_status(message: dict[str, Any]) -> None:
@@ -382,10 +386,19 @@ class _Guard:
                 # The client's limit, or the API key's one that the platform routes decided.
                 fields = decision.headers() if decision is not None else None
                 fields = fields or scope.get("state", {}).get(RATE_LIMIT_FIELDS)
-                if fields:
+                if fields:  # a refusal may carry some already (Retry-After): not twice
+                    have = {name.lower() for name, _ in message.get("headers", ())}
                     extra = [(k.lower().encode(), v.encode()) for k, v in fields.items()]
+                    extra = [(k, v) for k, v in extra if k not in have]
                     message["headers"] = [*message.get("headers", ()), *extra]
+                message["headers"] = secure(list(message.get("headers", [])), scope["path"])
             await send(message)
+
+        if refusal is not None:  # through send_status: refusals carry the headers too
+            await refusal(scope, receive, send_status)
+            elapsed = time.perf_counter() - started
+            self.state.metrics.observe(scope["method"], "refused", refusal.status_code, elapsed)
+            return
 
         try:
             await self.app(scope, receive, send_status)

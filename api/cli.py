@@ -672,7 +672,9 @@ def serve(
             port=port,
             workers=workers,
             log_level="warning",
-            proxy_headers=True,
+            # The app reads X-Forwarded-For itself, from TRACEMARK_TRUSTED_PROXIES only
+            # (api/proxies.py); uvicorn's own handling trusts any local client.
+            proxy_headers=False,
         )
     finally:
         if made and shared is not None:

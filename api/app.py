@@ -20,6 +20,8 @@ limiter) and owns the guard rails every route shares:
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
 import logging
 import time
@@ -45,6 +47,7 @@ from ledger import errors
 from ledger.keyfile import load_private_key
 from ledger.keys import PrivateKey
 from ledger.service import LogService, now_ms
+from ledger.storage.platform import platform_store
 from ledger.storage.sql import SqlStore
 from ledger.verification import Verifier
 
@@ -60,6 +63,7 @@ __all__ = [
 ]
 
 log = logging.getLogger("tracemark")
+_M_MMAP_THRESHOLD = -3  # glibc malloc.h
 
 _STATUS: list[tuple[type[errors.TracemarkError], int]] = [
     (errors.LimitExceeded, 413),
@@ -167,7 +171,12 @@ def create_app(settings: Settings | None = None, *, service: LogService | None =
     settings = settings or Settings.from_env()
     if service is None:
         key = _load_key(settings)
-        service = LogService(SqlStore(settings.database_url), log_key=key)
+        service = LogService(
+            SqlStore(settings.database_url), log_key=key, admission=settings.admission
+        )
+        # Fail fast on a missing or wrong secrets key: opening the platform tables opens
+        # (and re-seals under the current key) every stored webhook secret.
+        platform_store(service.store, settings.secrets_box())
     verifier = Verifier(service, resolvers=[settings.resolver], thresholds=settings.thresholds)
     metrics = Metrics()
     limiter = RateLimiter(
@@ -220,7 +229,21 @@ def from_env() -> FastAPI:
     app = create_app(Settings.from_env())
     gc.collect()
     gc.freeze()
+    _return_large_blocks()
     return app
+
+
+def _return_large_blocks() -> None:
+    """Make glibc's malloc give every block of 1 MiB or more back to the system when it is
+    freed (``M_MMAP_THRESHOLD``). By default the threshold rises with each large block freed
+    (up to 32 MiB), and scan threads' image bands then stay in per-thread arenas: a worker's
+    RSS crept up scan after scan instead of staying within its bound (docs/operations.md,
+    "Scan memory"). No effect on other C libraries."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, 1 << 20)
+    except (OSError, AttributeError):  # not glibc: nothing to tune
+        pass
 
 
 def check_ready(app: FastAPI) -> None:

@@ -14,7 +14,7 @@ import select
 import signal
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -24,11 +24,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from api.settings import admission_from_env
 from ledger import errors
+from ledger.checkpoint import CosignatureVerifier
 from ledger.entries import NOTICE, sign_entry
+from ledger.files import private_dir
 from ledger.keyfile import load_private_key, save_private_key, save_public_key
 from ledger.keys import PrivateKey
 from ledger.merkle import verify_consistency, verify_inclusion
+from ledger.note import NoteVerifier
 from ledger.service import LogService, now_ms
 from ledger.storage.port import StoredCheckpoint
 from ledger.storage.sql import SqlStore
@@ -53,6 +57,26 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version  # noqa: PLC0415 - only --version needs it
+
+        out.print(f"tracemark {version('tracemark')}", markup=False)
+        raise typer.Exit
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Tracemark: a transparent, append-only provenance ledger for live commerce."""
+
+
 log_app = typer.Typer(help="Read the log: checkpoints, entries and proofs.", no_args_is_help=True)
 app.add_typer(log_app, name="log")
 
@@ -105,7 +129,9 @@ class Context:
 
     def service(self, *, with_key: bool = False) -> LogService:
         key = self.load_key() if with_key else None
-        return LogService(self.store(), log_key=key)
+        with handled():
+            admission = admission_from_env()
+        return LogService(self.store(), log_key=key, admission=admission)
 
     def load_key(self) -> PrivateKey:
         key, warnings = load_private_key(self.key_file, _passphrase())
@@ -123,7 +149,11 @@ def _passphrase() -> bytes | None:
 def context(home: Path, database_url: str | None, key_file: Path | None) -> Context:
     url = database_url or f"sqlite:///{home / 'tracemark.db'}"
     if url.startswith("sqlite:///") and ":memory:" not in url:
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(url.removeprefix("sqlite:///")).parent
+        try:
+            private_dir(folder)
+        except OSError as exc:
+            fail(f"cannot create the folder {folder}: {exc.strerror}", 2)
     return Context(home, url, key_file or home / "operator.key")
 
 
@@ -437,11 +467,43 @@ def log_consistency(
     )
 
 
+@log_app.command("key")
+def log_key(
+    home: HomeOpt = Path(".tracemark"),
+    database_url: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Print the log's verifier key (C2SP vkey: origin+key id+base64), read from its genesis
+    entry. Note it where the operator cannot change it; later audits pin it (--log-key)."""
+    ctx = context(home, database_url, None)
+    with handled(), closing(ctx.store()) as store:
+        info = LogService(store).info()
+    vkey = info.verifier.to_vkey()
+    emit(json_out, {"origin": info.origin, "log_vkey": vkey}, lambda: raw(vkey + "\n"))
+
+
 @app.command()
 def audit(
     checkpoint: Annotated[
         list[Path] | None,
         typer.Option(help="A checkpoint kept outside the log (repeatable).", exists=False),
+    ] = None,
+    log_key: Annotated[
+        str | None,
+        typer.Option(
+            "--log-key",
+            envvar="TRACEMARK_LOG_VKEY",
+            help="Pin the log: its verifier key (origin+hash+base64); a database whose "
+            "genesis names another key is a different log.",
+        ),
+    ] = None,
+    witness: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--witness",
+            help="A witness's cosignature key (name+hash+base64) that must have cosigned the "
+            "latest cosigned checkpoint kept (repeatable).",
+        ),
     ] = None,
     home: HomeOpt = Path(".tracemark"),
     database_url: DbOpt = None,
@@ -450,7 +512,8 @@ def audit(
     """Recompute every hash, the chain, the tree and every signature; exit 3 on divergence.
 
     With --checkpoint FILE, also prove today's log is consistent with a checkpoint kept
-    elsewhere, which catches a history rewritten with every hash recomputed.
+    elsewhere, which catches a history rewritten with every hash recomputed. With --log-key,
+    check that this database is that log; with --witness, that each witness cosigned.
     """
     ctx = context(home, database_url, None)
     notes: list[str] = []
@@ -460,20 +523,27 @@ def audit(
         except (OSError, UnicodeDecodeError) as exc:
             fail(f"cannot read checkpoint file {path}: {exc}", 2)
     with handled():
+        pinned = NoteVerifier.from_vkey(log_key) if log_key else None
+        witnesses = [CosignatureVerifier.from_vkey(text) for text in witness or []]
         service = ctx.service()
-        total = service.store.head().size
-        with Progress(
-            TextColumn("auditing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=err,
-            transient=True,
-            disable=json_out or not err.is_terminal,
-        ) as progress:
-            task = progress.add_task("audit", total=total)
+        with (
+            closing(service.store),
+            Progress(
+                TextColumn("auditing"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=err,
+                transient=True,
+                disable=json_out or not err.is_terminal,
+            ) as progress,
+        ):
+            task = progress.add_task("audit", total=service.store.head().size)
             report = service.audit(
-                external=notes, progress=_Advance(lambda n: progress.advance(task, n))
+                external=notes,
+                progress=_Advance(lambda n: progress.advance(task, n)),
+                log_key=pinned,
+                witnesses=witnesses,
             )
     first = report.first()
     data = {

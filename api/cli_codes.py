@@ -38,7 +38,7 @@ from api.signing import AsOpt, parse_serials, parse_time
 from ledger import errors
 from ledger.canonical import parse_json
 from ledger.codes import CodeIdentity, check_code, issue_uri
-from ledger.entries import Envelope
+from ledger.entries import Envelope, LogEntry
 from ledger.events import COMMISSION, SerialSet, item_id
 from ledger.gs1 import gtin14
 from ledger.keyfile import load_private_key
@@ -50,7 +50,7 @@ from ledger.trust import TrustBundle
 from ledger.verdicts import UNVERIFIED, Verdict
 from scanner.labels import Label, render_labels, write_listing, write_sheet_pdf
 
-__all__ = ["DEFAULT_RESOLVER"]
+__all__ = ["DEFAULT_RESOLVER", "open_bundle"]
 
 DEFAULT_RESOLVER = "http://localhost:8000"
 codes_app = typer.Typer(
@@ -66,21 +66,39 @@ ResolverOpt = Annotated[
 ]
 
 
+def open_bundle(trust: Path, log_key: str | None, max_age_hours: float) -> TrustBundle:
+    """Open a trust bundle file for offline checks. A bundle that fails its checks (tampered
+    with, from another log, stale, dated in the future) is bad input, exit 2: exit 3 says a
+    code was counterfeit, and no code was looked at (docs/cli.md, exit codes)."""
+    if not log_key:
+        raise errors.InvalidInput("--trust needs --log-key VKEY (or TRACEMARK_LOG_VKEY)")
+    try:
+        data = trust.read_bytes()
+    except OSError as exc:
+        raise errors.InvalidInput(f"cannot read {trust}: {exc.strerror}") from None
+    max_age_ms = int(max_age_hours * 3_600_000)
+    try:
+        return TrustBundle.open(data, log_key, now=now_ms(), max_age_ms=max_age_ms)
+    except errors.VerificationError as exc:
+        raise errors.InvalidInput(f"bad trust bundle: {exc.message}", code=exc.code) from None
+
+
 def _commission_from_file(path: Path) -> dict[str, Any]:
+    """The commission body in a file: the signed entry as ``--out`` wrote it, or the entry as
+    ``tracemark log show --json`` printed it (its log fields checked: ``LogEntry.from_shown``)."""
     try:
         obj = parse_json(path.read_bytes(), max_size=1 << 20)
     except OSError as exc:
         raise errors.InvalidInput(f"cannot read {path}: {exc.strerror}") from None
-    if isinstance(obj, dict) and "signature" in obj and "signer" in obj:
+    if isinstance(obj, dict) and "index" in obj:
+        envelope = LogEntry.from_shown(obj).envelope
+    elif isinstance(obj, dict) and "signature" in obj:
         envelope = Envelope.from_obj(obj)  # the signed entry itself (validated)
-        kind, body = envelope.type, dict(envelope.body)
-    elif isinstance(obj, dict) and isinstance(obj.get("body"), dict):
-        kind, body = str(obj.get("type")), obj["body"]  # `tracemark log show --json`
     else:
         raise errors.InvalidInput(f"{path} holds neither a signed entry nor a log entry")
-    if kind != COMMISSION:
-        raise errors.InvalidInput(f"{path} is a {kind} entry, not a commissioning")
-    return body
+    if envelope.type != COMMISSION:
+        raise errors.InvalidInput(f"{path} is a {envelope.type} entry, not a commissioning")
+    return dict(envelope.body)
 
 
 def _identities_from_commission(
@@ -245,20 +263,13 @@ def codes_verify(
     database_url: DbOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Check codes' producer signatures: exit 0 when all verify, 3 when any is counterfeit."""
+    """Check codes' producer signatures: exit 0 when all verify, 3 when any is counterfeit,
+    2 for a bad or stale trust bundle."""
     if codes == ["-"]:
         codes = [line.strip() for line in typer.get_text_stream("stdin") if line.strip()][:10_000]
     with handled():
         if trust is not None:
-            if not log_key:
-                raise errors.InvalidInput("--trust needs --log-key VKEY (or TRACEMARK_LOG_VKEY)")
-            try:
-                data = trust.read_bytes()
-            except OSError as exc:
-                raise errors.InvalidInput(f"cannot read {trust}: {exc.strerror}") from None
-            bundle = TrustBundle.open(
-                data, log_key, now=now_ms(), max_age_ms=int(max_age_hours * 3_600_000)
-            )
+            bundle = open_bundle(trust, log_key, max_age_hours)
             verdicts = [check_code(code, bundle) for code in codes]
         else:
             service = context(home, database_url, None).service()

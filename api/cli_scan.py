@@ -33,13 +33,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Table
 
 from api.cli import DbOpt, HomeOpt, JsonOpt, app, err, fail, handled, out
-from api.cli_codes import DEFAULT_RESOLVER, ResolverOpt
+from api.cli_codes import DEFAULT_RESOLVER, ResolverOpt, open_bundle
 from api.submit import RemoteSubmitter
 from ledger import errors
 from ledger.codes import check_code
 from ledger.service import LogService, now_ms
 from ledger.storage.sql import SqlStore
-from ledger.trust import TrustBundle
 from ledger.verdicts import STATUSES, ScanContext
 from ledger.verdicts.scans import UNRECOGNISED, code_entry, fails, malformed
 from ledger.verification import Verifier
@@ -100,16 +99,6 @@ def _context(listing: str | None, seller: str | None, stream: str | None) -> dic
     return context
 
 
-def _bundle(trust: Path, log_key: str | None, max_age_hours: float) -> TrustBundle:
-    if not log_key:
-        raise errors.InvalidInput("--trust needs --log-key VKEY (or TRACEMARK_LOG_VKEY)")
-    try:
-        data = trust.read_bytes()
-    except OSError as exc:
-        raise errors.InvalidInput(f"cannot read {trust}: {exc.strerror}") from None
-    return TrustBundle.open(data, log_key, now=now_ms(), max_age_ms=int(max_age_hours * 3.6e6))
-
-
 @contextmanager
 def _local_verifier(home: Path, database_url: str | None, resolver: str) -> Iterator[Verifier]:
     url = database_url or f"sqlite:///{home / 'tracemark.db'}"
@@ -155,7 +144,7 @@ def _checker(
                 "--listing, --seller and --stream need --server or the local ledger: "
                 "an offline check sees signatures only"
             )
-        bundle = _bundle(trust, log_key, max_age_hours)
+        bundle = open_bundle(trust, log_key, max_age_hours)
         yield "offline", lambda text: check_code(text, bundle).to_obj()
         return
     from api.routes.verify import result_json  # noqa: PLC0415 - loads the web stack
@@ -401,8 +390,8 @@ def scan(
 
     Exit 0 when no code is counterfeit, suspect or recalled (QR codes that are not
     Tracemark codes are shown as unrecognised and do not count), 3 when one is, 2 for bad
-    input (unreadable or too large image, bad option), 1 when the server or database cannot
-    be reached.
+    input (unreadable or too large image, bad option, bad or stale trust bundle), 1 when the
+    server or database cannot be reached.
 
     Examples:
 

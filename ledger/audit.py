@@ -9,18 +9,24 @@ O(log n) plus the key registry, so a million-entry log audits in one pass.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ledger.checkpoint import CosignatureVerifier, open_checkpoint
 from ledger.entries import GENESIS, LogEntry
 from ledger.errors import TracemarkError
 from ledger.events import ACTOR_REGISTER, CLAIM, KEY_ADD
-from ledger.hashing import CHAIN_GENESIS, chain_next, leaf_hash
+from ledger.hashing import CHAIN_GENESIS, chain_next
+from ledger.hashing import leaf_hash as hash_leaf
 from ledger.keys import PublicKey
 from ledger.merkle import CompactRange
+from ledger.note import NoteVerifier, parse_note
 
 __all__ = ["AuditReport", "Auditor", "Finding"]
 
 MAX_FINDINGS = 100
+#: Stored columns of an entry that are copies of what its signed leaf says.
+_COLUMNS = ("entry_type", "signer", "integrated_time")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,16 +99,25 @@ class Auditor:
         self,
         index: int,
         data: bytes,
-        stored_leaf_hash: bytes,
-        stored_chain_hash: bytes,
-        stored_statement_hash: bytes,
+        *,
+        leaf_hash: bytes,
+        chain_hash: bytes,
+        statement_hash: bytes,
+        entry_type: str,
+        signer: str,
+        integrated_time: int,
     ) -> None:
-        """Check one stored entry. Rows must come in stored index order."""
+        """Check one stored entry: every stored column against the entry bytes (``data``).
+
+        Rows must come in stored index order. The stored hashes are recomputed; the stored
+        type, signer and integrated time must be what the signed leaf says, since readers
+        (``GET /v1/log/entries``, the verifier's caches) trust those columns."""
+        stored_leaf_hash, stored_chain_hash = leaf_hash, chain_hash
         expected = self.size
         if index != expected:
             what = "missing entry" if index > expected else "entry out of order"
             self.find(expected, what, f"expected index {expected}, found index {index}")
-        recomputed = leaf_hash(data)
+        recomputed = hash_leaf(data)
         if recomputed != stored_leaf_hash:
             self.find(index, "leaf hash", "stored leaf hash does not match the entry bytes")
         self.chain = chain_next(self.chain, recomputed)
@@ -112,17 +127,31 @@ class Auditor:
             self.chain = stored_chain_hash
         for level, node_index, digest in self.compact.append(recomputed):
             self._expected_nodes[(level, node_index)] = digest
-        self._check_entry(index, data, stored_statement_hash)
+        self._check_entry(index, data, statement_hash, (entry_type, signer, integrated_time))
         self.report.entries_checked += 1
         self.report.tree_size = self.size
 
-    def _check_entry(self, index: int, data: bytes, stored_statement_hash: bytes) -> None:
+    def _check_entry(
+        self,
+        index: int,
+        data: bytes,
+        stored_statement_hash: bytes,
+        stored_columns: tuple[str, str, int],
+    ) -> None:
         try:
             entry = LogEntry.from_leaf(index, data)
         except TracemarkError as exc:
             self.find(index, "entry format", exc.message)
             return
         envelope = entry.envelope
+        signed = (envelope.type, envelope.signer, entry.integrated_time)
+        for name, stored, value in zip(_COLUMNS, stored_columns, signed, strict=True):
+            if stored != value:
+                self.find(
+                    index,
+                    name,
+                    f"stored {name} {stored!r} differs from the signed entry's {value!r}",
+                )
         statement = envelope.statement_hash
         if statement != stored_statement_hash:
             self.find(index, "statement hash", "stored statement hash does not match the entry")
@@ -196,6 +225,110 @@ class Auditor:
                 f"{source} of size {tree_size} has root {root_hash.hex()}, but the stored "
                 f"entries give {self.root().hex()}: history before index {tree_size} changed",
             )
+
+    def log_verifier(self) -> NoteVerifier | None:
+        """The checkpoint verifier the genesis entry names (None before a valid genesis)."""
+        if self.operator_key is None or self.origin is None:
+            return None
+        return NoteVerifier.from_public_key(self.origin, self.operator_key)
+
+    def check_log_key(self, pinned: NoteVerifier) -> None:
+        """Is this the log whose verifier key the caller pinned? Call after entry 0."""
+        found = self.log_verifier()
+        if found is None:
+            if self.size == 0:
+                self.find(0, "log key", f"the database holds no log, not {pinned.to_vkey()}")
+            return  # else the genesis entry is already a finding
+        if found.to_vkey() != pinned.to_vkey():
+            self.find(
+                0,
+                "log key",
+                f"this database holds a different log: its genesis entry names the log key "
+                f"{found.to_vkey()}, not the pinned {pinned.to_vkey()} (a fork of the log, "
+                "or the wrong database)",
+            )
+
+    def check_cosignature(
+        self,
+        *,
+        tree_size: int,
+        witness: str,
+        key_id: str,
+        timestamp: int,
+        line: str,
+        note: str,
+        witnesses: Mapping[tuple[str, bytes], CosignatureVerifier],
+    ) -> tuple[str, bytes] | None:
+        """Check one stored witness cosignature (a row of ``witness_cosignatures``).
+
+        The note must be the log's signed checkpoint of ``tree_size`` (its root is compared
+        with the log's by the caller, as for stored checkpoints); the name, key id and
+        timestamp columns must be what the line says. The line's signature can only be
+        checked with the witness's key: with one of ``witnesses`` (by name and key id) it
+        must verify. Returns that witness's (name, key id) when it did, else None."""
+        where = f"size {tree_size}, witness {witness!r}"
+        verifier = self.log_verifier()
+        if verifier is None:
+            return None  # the genesis entry is already a finding
+        before = len(self.report.findings)
+        try:
+            opened = open_checkpoint(note, verifier, origin=self.origin)
+        except TracemarkError as exc:
+            self.find(None, "witness cosignature", f"{where}: the cosigned note: {exc.message}")
+            return None
+        if opened.checkpoint.tree_size != tree_size:
+            self.find(
+                None,
+                "witness cosignature",
+                f"{where}: the cosigned note is of size {opened.checkpoint.tree_size}",
+            )
+        try:
+            (signature,) = parse_note("-\n\n" + line).signatures
+        except (TracemarkError, ValueError):
+            self.find(None, "witness cosignature", f"{where}: the line is not one signature line")
+            return None
+        stamp = int.from_bytes(signature.signature[:8], "big")
+        for name, stored, value in (
+            ("line", line, signature.line),
+            ("witness", witness, signature.name),
+            ("key id", key_id, signature.key_id.hex()),
+            ("timestamp", timestamp, stamp),
+        ):
+            if stored != value:
+                self.find(
+                    None,
+                    "witness cosignature",
+                    f"{where}: stored {name} {stored!r} differs from the line's {value!r}",
+                )
+        pinned = witnesses.get((signature.name, signature.key_id))
+        if pinned is None or len(self.report.findings) > before:
+            return None
+        if not pinned.verify(opened.text.encode("utf-8"), signature.signature):
+            self.find(
+                None,
+                "witness cosignature",
+                f"{where}: the cosignature does not verify with the witness key {pinned.to_vkey()}",
+            )
+            return None
+        return signature.name, signature.key_id
+
+    def require_witnesses(
+        self,
+        witnesses: Mapping[tuple[str, bytes], CosignatureVerifier],
+        latest: int | None,
+        cosigned: set[tuple[str, bytes]],
+    ) -> None:
+        """Each pinned witness must have a valid cosignature (``cosigned``, from
+        ``check_cosignature``) on the latest kept cosigned checkpoint, of size ``latest``."""
+        for key, verifier in sorted(witnesses.items()):
+            if key in cosigned:
+                continue
+            where = (
+                "no cosigned checkpoint is kept"
+                if latest is None
+                else f"no valid cosignature on the latest cosigned checkpoint (size {latest})"
+            )
+            self.find(None, "witness", f"required witness {verifier.to_vkey()}: {where}")
 
     def finish(self, stored_size: int) -> AuditReport:
         if stored_size != self.size:

@@ -31,6 +31,7 @@ from typing import Any
 
 from ledger.canonical import canonical_json, parse_json
 from ledger.errors import InvalidInput, LimitExceeded
+from ledger.hashing import leaf_hash
 from ledger.keys import SIGNATURE_SIZE, PrivateKey, PublicKey
 
 __all__ = [
@@ -54,6 +55,9 @@ _TYPE_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 _KEY_ID_RE = re.compile(r"^[0-9a-f]{16}$")
 _ENVELOPE_KEYS = frozenset({"body", "signature", "signer", "type"})
 _LEAF_KEYS = _ENVELOPE_KEYS | {"time"}
+#: What ``tracemark log show --json`` prints beside the envelope's fields.
+_HASH_KEYS = ("leaf_hash", "chain_hash")
+_SHOWN_KEYS = frozenset({"index", "integrated_time", *_HASH_KEYS})
 
 BodyValidator = Callable[[Mapping[str, Any]], None]
 
@@ -230,6 +234,42 @@ class LogEntry:
         envelope = Envelope.from_obj(obj)
         if envelope.leaf_bytes(integrated_time) != leaf:
             raise InvalidInput(f"entry {index}: stored leaf is not in canonical form")
+        return cls(index, envelope, integrated_time, leaf)
+
+    @classmethod
+    def from_shown(cls, obj: object) -> LogEntry:
+        """Parse an entry as ``tracemark log show --json`` prints it: the envelope's fields
+        (``type``, ``signer``, ``signature``, ``body``) and ``index``, ``integrated_time``,
+        ``leaf_hash`` and ``chain_hash`` (base64).
+
+        Nothing beside the envelope is taken on trust: the leaf is rebuilt from the envelope
+        and ``integrated_time``, and ``leaf_hash`` must be its hash, so an edited body, type
+        or time is refused. ``index`` and ``chain_hash`` only say where the entry sits in a
+        log, which a lone entry cannot check (an inclusion proof can): both must be well
+        formed, and are otherwise ignored (``index`` is kept for messages)."""
+        if not isinstance(obj, dict):
+            raise InvalidInput("a log entry must be a JSON object")
+        keys = set(obj)
+        if keys != _ENVELOPE_KEYS | _SHOWN_KEYS:
+            expected = _ENVELOPE_KEYS | _SHOWN_KEYS
+            missing = ", ".join(sorted(expected - keys)) or "none"
+            extra = ", ".join(sorted(keys - expected)) or "none"
+            raise InvalidInput(f"log entry fields wrong: missing {missing}; unexpected {extra}")
+        index, integrated_time = obj["index"], obj["integrated_time"]
+        for name, value in (("index", index), ("integrated_time", integrated_time)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise InvalidInput(f"log entry {name} must be a non-negative integer")
+        hashes = {name: _b64decode(obj[name], f"log entry {name}") for name in _HASH_KEYS}
+        for name, value in hashes.items():
+            if len(value) != 32:
+                raise InvalidInput(f"log entry {name} must be 32 bytes")
+        envelope = Envelope.from_obj({k: obj[k] for k in _ENVELOPE_KEYS})
+        leaf = envelope.leaf_bytes(integrated_time)
+        if leaf_hash(leaf) != hashes["leaf_hash"]:
+            raise InvalidInput(
+                f"log entry {index}: leaf_hash is not the hash of this entry and integrated "
+                "time (edited after it was printed?)"
+            )
         return cls(index, envelope, integrated_time, leaf)
 
 

@@ -15,7 +15,13 @@ from typing import Any, cast
 
 from ledger import queries
 from ledger.audit import Auditor, AuditReport
-from ledger.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint, sign_checkpoint
+from ledger.checkpoint import (
+    Checkpoint,
+    CosignatureVerifier,
+    SignedCheckpoint,
+    open_checkpoint,
+    sign_checkpoint,
+)
 from ledger.custody import apply, self_signed_key
 from ledger.entries import GENESIS, Envelope, LogEntry, sign_entry
 from ledger.errors import (
@@ -40,9 +46,10 @@ from ledger.merkle import (
     inclusion_path,
     node_key,
 )
-from ledger.note import NoteSigner, NoteVerifier
+from ledger.note import NoteSigner, NoteVerifier, parse_note
 from ledger.projection import MemoryProjection, ReplayFailure, replay
 from ledger.records import RECORD_TYPES, KeyRecord
+from ledger.rules import Admission
 from ledger.storage.port import (
     AppendBatch,
     Head,
@@ -51,6 +58,7 @@ from ledger.storage.port import (
     StoredCheckpoint,
     StoredEntry,
 )
+from ledger.storage.witnesses import KeptCosignature
 
 __all__ = [
     "AUDIT_CHUNK",
@@ -120,6 +128,25 @@ def _late_signature(view: ProjectionWriter, envelope: Envelope) -> Rejected | No
             "signature_invalid", f"the signature by key {envelope.signer} does not verify"
         )
     return None
+
+
+def _claimed_roots(
+    checkpoints: Sequence[StoredCheckpoint], kept: Sequence[KeptCosignature]
+) -> dict[int, list[tuple[bytes, str]]]:
+    """The roots that stored checkpoints and cosigned notes claim, by tree size, for the
+    audit to compare with the entries' (signatures are checked apart; a malformed
+    cosigned note is a finding of ``Auditor.check_cosignature``)."""
+    claimed: dict[int, list[tuple[bytes, str]]] = {}
+    for cp in checkpoints:
+        claimed.setdefault(cp.tree_size, []).append((cp.root_hash, "stored checkpoint"))
+    for note in sorted({row.note for row in kept}):
+        try:
+            body = Checkpoint.from_text(parse_note(note).text)
+        except TracemarkError:
+            continue
+        source = "checkpoint cosigned by a witness"
+        claimed.setdefault(body.tree_size, []).append((body.root_hash, source))
+    return claimed
 
 
 def _first_difference(kind: Any, stored: list[Any], wanted: list[Any]) -> str:
@@ -202,9 +229,17 @@ _SHARED_MAX = 1 << 13
 class LogService:
     """The log's use cases. ``log_key`` is the operator's key; only signing needs it."""
 
-    def __init__(self, store: LogStore, *, log_key: PrivateKey | None = None) -> None:
+    def __init__(
+        self,
+        store: LogStore,
+        *,
+        log_key: PrivateKey | None = None,
+        admission: Admission | None = None,
+    ) -> None:
         self.store = store
         self.log_key = log_key
+        #: Rules checked on submission only (time rules): docs/format.md, Time.
+        self.admission = admission if admission is not None else Admission()
         self._info: LogInfo | None = None
         self._edges: dict[int, RightEdge] = {}  # trees of past sizes never change
         self._shared: dict[tuple[int, int], list[bytes]] = {}  # (size, block) -> upper path
@@ -348,7 +383,7 @@ class LogService:
                         outcomes[position] = rejected
                         continue
                 try:
-                    changes = apply(envelope, index, now, view)
+                    changes = apply(envelope, index, now, view, self.admission)
                 except RuleViolation as exc:
                     outcomes[position] = Rejected(exc.code, exc.message)
                     continue
@@ -379,7 +414,11 @@ class LogService:
     # --- checkpoints ----------------------------------------------------------------------
 
     def checkpoint(self, *, now: int) -> StoredCheckpoint:
-        """Sign the current tree head if it grew since the latest checkpoint, and store it."""
+        """Sign the current tree head if it grew since the latest checkpoint, and store it.
+
+        ``now`` is not stored: a checkpoint note carries no time, and a stored time that no
+        signature covers could not be audited (docs/decisions.md, 24)."""
+        del now  # kept in the signature: every caller passes its clock
         if self.log_key is None:
             raise InvalidInput("signing a checkpoint needs the operator key")
         info = self.info()
@@ -391,7 +430,7 @@ class LogService:
             return latest
         body = Checkpoint(info.origin, head.size, head.root())
         note = sign_checkpoint(body, NoteSigner(info.origin, self.log_key))
-        stored = StoredCheckpoint(head.size, body.root_hash, note, now)
+        stored = StoredCheckpoint(head.size, body.root_hash, note)
         try:
             self.store.add_checkpoint(stored)
         except Conflict:
@@ -528,18 +567,27 @@ class LogService:
     # --- audit -----------------------------------------------------------------------------
 
     def audit(
-        self, *, external: Sequence[str] = (), progress: object = None, projection: bool = True
+        self,
+        *,
+        external: Sequence[str] = (),
+        progress: object = None,
+        projection: bool = True,
+        log_key: NoteVerifier | None = None,
+        witnesses: Sequence[CosignatureVerifier] = (),
     ) -> AuditReport:
-        """Recompute everything from the stored entries; compare nodes, checkpoints, chain.
+        """Recompute everything from the stored entries; compare nodes, checkpoints, chain,
+        the kept witness cosignatures, and every stored copy of what an entry says.
 
         ``external`` are checkpoint notes kept elsewhere (files): each must verify with the
         operator key and its root must equal the root recomputed from today's entries.
+        ``log_key`` pins the log: a genesis entry naming another key is a different log.
+        ``witnesses`` are cosignature keys: their kept cosignatures must verify, and each
+        must have cosigned the latest cosigned checkpoint kept.
         """
         auditor = Auditor()
         stored_checkpoints = self.store.checkpoints()
-        pending: dict[int, list[tuple[bytes, str]]] = {}
-        for cp in stored_checkpoints:
-            pending.setdefault(cp.tree_size, []).append((cp.root_hash, "stored checkpoint"))
+        kept = self.store.witnesses.kept()
+        pending = _claimed_roots(stored_checkpoints, kept)
         head_size = self.store.size()  # counted: the stored tree itself is under audit
         start = 0
         tick = getattr(progress, "advance", None)
@@ -551,7 +599,16 @@ class LogService:
                 if auditor.size in pending:
                     for root, source in pending.pop(auditor.size):
                         auditor.compare_root(auditor.size, root, source)
-                auditor.feed(row.index, row.data, row.leaf_hash, row.chain_hash, row.statement_hash)
+                auditor.feed(
+                    row.index,
+                    row.data,
+                    leaf_hash=row.leaf_hash,
+                    chain_hash=row.chain_hash,
+                    statement_hash=row.statement_hash,
+                    entry_type=row.entry_type,
+                    signer=row.signer,
+                    integrated_time=row.integrated_time,
+                )
             expected = auditor.take_expected_nodes()
             auditor.compare_nodes(expected, self.store.nodes(expected, cached=False))
             if callable(tick):
@@ -568,6 +625,9 @@ class LogService:
                     f"a checkpoint of size {size} exists but the log has {auditor.size} entries",
                 )
         self._audit_checkpoint_signatures(auditor, stored_checkpoints)
+        if log_key is not None:
+            auditor.check_log_key(log_key)
+        self._audit_cosignatures(auditor, kept, witnesses)
         for note in external:
             self._audit_external(auditor, note)
         if projection:
@@ -653,6 +713,29 @@ class LogService:
                     f"stored size/root of checkpoint {cp.tree_size} differ from its signed note",
                 )
             auditor.report.checkpoints_checked += 1
+
+    def _audit_cosignatures(
+        self,
+        auditor: Auditor,
+        kept: Sequence[KeptCosignature],
+        witnesses: Sequence[CosignatureVerifier],
+    ) -> None:
+        pinned = {(w.name, w.key_id): w for w in witnesses}
+        latest = max((row.tree_size for row in kept), default=None)
+        cosigned: set[tuple[str, bytes]] = set()
+        for row in kept:
+            found = auditor.check_cosignature(
+                tree_size=row.tree_size,
+                witness=row.witness,
+                key_id=row.key_id,
+                timestamp=row.timestamp,
+                line=row.line,
+                note=row.note,
+                witnesses=pinned,
+            )
+            if found is not None and row.tree_size == latest:
+                cosigned.add(found)
+        auditor.require_witnesses(pinned, latest, cosigned)
 
     def _audit_external(self, auditor: Auditor, note: str) -> SignedCheckpoint | None:
         verifier = self._verifier_from(auditor)

@@ -414,7 +414,6 @@ def _accept_cosigned(state: AppState, note: str) -> tuple[int, list[tuple[Signat
         body.tree_size,
         operator_note,
         [Cosignature(sig.name, sig.key_id, stamp, sig.line) for sig, stamp in stamped],
-        received=now_ms(),
         keep=KEEP_COSIGNED,
     )
     return body.tree_size, stamped

@@ -171,7 +171,7 @@ def platform_of(app: FastAPI) -> PlatformState:
         if found is None:
             state = app.state.tracemark
             config = PlatformConfig.from_env(production=state.settings.production)
-            store = platform_store(state.service.store)
+            store = platform_store(state.service.store, state.settings.secrets_box())
             dispatcher = Dispatcher(store, state.service.store, config)
             dispatcher.start_cursor()
             found = PlatformState(store, dispatcher, config, base_limiter=state.limiter)

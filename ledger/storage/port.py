@@ -49,10 +49,12 @@ class StoredEntry:
 
 @dataclass(frozen=True, slots=True)
 class StoredCheckpoint:
+    """A checkpoint as stored: tree size and root (copies of the note's, checked by the
+    audit) and the operator's signed note."""
+
     tree_size: int
     root_hash: bytes
     note: str
-    created_at: int
 
 
 @dataclass(slots=True)

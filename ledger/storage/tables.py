@@ -53,7 +53,6 @@ class CheckpointRow(SQLModel, table=True):
     tree_size: int = Field(sa_column=Column(_BigKey, primary_key=True, autoincrement=False))
     root_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     note: str = Field(sa_column=Column(Text, nullable=False))
-    created_at: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 APPEND_ONLY_TABLES = ("log_entries", "merkle_nodes", "checkpoints")

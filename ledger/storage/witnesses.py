@@ -7,8 +7,12 @@ restart loses nothing. Operational state, not evidence: anyone can re-verify a c
 from its line, and losing one loses no provenance. One table:
 
     witness_cosignatures  tree size, witness name, key id (hex), the witness's timestamp
-                          (seconds), the cosignature line, the operator's note it cosigns,
-                          received (ms); primary key (tree size, witness name, key id)
+                          (seconds), the cosignature line, the operator's note it cosigns;
+                          primary key (tree size, witness name, key id)
+
+Every column but the line and the note is a copy of what they say, and ``tracemark audit``
+checks each copy, the operator's signature on the note, the note's root against the log,
+and, for the witnesses it is given, the cosignature itself (``kept`` reads them all).
 
 Per tree size, each witness's newest cosignature (by its own timestamp) is kept; only the
 newest ``keep`` tree sizes are kept, older rows are pruned on insert. ``MemoryWitnessStore``
@@ -32,6 +36,7 @@ from ledger.errors import Conflict, InvalidInput, StorageUnavailable
 
 __all__ = [
     "Cosignature",
+    "KeptCosignature",
     "MemoryWitnessStore",
     "SqlWitnessStore",
     "WitnessStore",
@@ -47,6 +52,18 @@ class Cosignature:
     key_id: bytes  # the 4-byte note key id of its cosignature key
     timestamp: int  # seconds since the epoch, as the witness signed
     line: str  # the signature line, "— <name> <base64>\n"
+
+
+@dataclass(frozen=True, slots=True)
+class KeptCosignature:
+    """One stored row, as stored (the key id as its hex text): what the audit checks."""
+
+    tree_size: int
+    witness: str
+    key_id: str
+    timestamp: int
+    line: str
+    note: str
 
 
 def _mismatch(tree_size: int) -> Conflict:
@@ -72,7 +89,6 @@ class WitnessStore(Protocol):
         note: str,
         cosignatures: Sequence[Cosignature],
         *,
-        received: int,
         keep: int,
     ) -> None:
         """Keep each witness's newest cosignature of ``note``, the operator's signed note of
@@ -83,6 +99,10 @@ class WitnessStore(Protocol):
     def cosigned(self, tree_size: int | None = None) -> str | None:
         """The cosigned checkpoint of ``tree_size`` (default: the newest one cosigned): the
         operator's note plus the kept cosignature lines, sorted; None when none is kept."""
+        ...
+
+    def kept(self) -> list[KeptCosignature]:
+        """Every kept row, by tree size, witness and key id (the audit reads them all)."""
         ...
 
 
@@ -98,7 +118,6 @@ _cosigs = Table(
     Column("timestamp", BigInteger, nullable=False),
     Column("line", Text, nullable=False),
     Column("note", Text, nullable=False),
-    Column("received", BigInteger, nullable=False),
 )
 
 
@@ -131,7 +150,6 @@ class SqlWitnessStore:
         note: str,
         cosignatures: Sequence[Cosignature],
         *,
-        received: int,
         keep: int,
     ) -> None:
         _check_keep(keep)
@@ -152,7 +170,6 @@ class SqlWitnessStore:
                     timestamp=cosig.timestamp,
                     line=cosig.line,
                     note=note,
-                    received=received,
                 )
                 newer = statement.excluded
                 conn.execute(
@@ -161,7 +178,6 @@ class SqlWitnessStore:
                         set_={
                             "timestamp": newer.timestamp,
                             "line": newer.line,
-                            "received": newer.received,
                         },
                         where=_cosigs.c.timestamp < newer.timestamp,
                     )
@@ -193,6 +209,19 @@ class SqlWitnessStore:
             return None
         return str(rows[0][0]) + "".join(sorted(str(r[1]) for r in rows))
 
+    def kept(self) -> list[KeptCosignature]:
+        c = _cosigs.c
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(
+                select(c.tree_size, c.witness, c.key_id, c.timestamp, c.line, c.note).order_by(
+                    c.tree_size, c.witness, c.key_id
+                )
+            )
+            return [
+                KeptCosignature(int(r[0]), str(r[1]), str(r[2]), int(r[3]), str(r[4]), str(r[5]))
+                for r in rows
+            ]
+
 
 # --- memory ------------------------------------------------------------------------------------
 
@@ -211,7 +240,6 @@ class MemoryWitnessStore:
         note: str,
         cosignatures: Sequence[Cosignature],
         *,
-        received: int,
         keep: int,
     ) -> None:
         _check_keep(keep)
@@ -240,3 +268,12 @@ class MemoryWitnessStore:
                 return None
             note, lines = found
             return note + "".join(sorted(c.line for c in lines.values()))
+
+    def kept(self) -> list[KeptCosignature]:
+        with self._lock:
+            found = [
+                KeptCosignature(size, c.witness, c.key_id.hex(), c.timestamp, c.line, note)
+                for size, (note, lines) in self._sizes.items()
+                for c in lines.values()
+            ]
+        return sorted(found, key=lambda k: (k.tree_size, k.witness, k.key_id))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import time
 import urllib.error
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -144,7 +145,7 @@ def test_cli_and_clients_against_a_real_server(server: Server, tmp_path: Path) -
                     COMMISSION,
                     {
                         "actor": "fishco",
-                        "event_time": 1_760_000_000_000 + batch,
+                        "event_time": int(time.time() * 1000) - 60_000 + batch,
                         "tz": "+07:00",
                         "gtin": GTIN,
                         "serials": {"list": [f"{tag}{batch}-{n}"]},

@@ -65,8 +65,8 @@ SQLITE_ONLY = [
     ),
     (
         "replace-existing-checkpoint",
-        "INSERT OR REPLACE INTO checkpoints (tree_size, root_hash, note, created_at) "
-        "SELECT tree_size, root_hash, note, 0 FROM checkpoints WHERE tree_size = 1",
+        "INSERT OR REPLACE INTO checkpoints (tree_size, root_hash, note) "
+        "SELECT tree_size, root_hash, note FROM checkpoints WHERE tree_size = 1",
         "append-only",
     ),
 ]
@@ -94,9 +94,9 @@ POSTGRESQL_ONLY = [
     ),
     (
         "on-conflict-checkpoint-do-update",
-        "INSERT INTO checkpoints (tree_size, root_hash, note, created_at) "
-        "SELECT tree_size, root_hash, note, 0 FROM checkpoints WHERE tree_size = 1 "
-        "ON CONFLICT (tree_size) DO UPDATE SET created_at = EXCLUDED.created_at",
+        "INSERT INTO checkpoints (tree_size, root_hash, note) "
+        "SELECT tree_size, root_hash, note FROM checkpoints WHERE tree_size = 1 "
+        "ON CONFLICT (tree_size) DO UPDATE SET note = EXCLUDED.note",
         "append-only",
     ),
 ]

@@ -67,7 +67,7 @@ PLATFORM_TABLES = {
 RELEASE_0001_TABLES = {*APPEND_ONLY_TABLES, "scan_records", *PLATFORM_TABLES}
 HEAD_TABLES = {*RELEASE_0001_TABLES, "witness_cosignatures", "scan_contexts"}
 #: This version's schema revision (pinned: a new migration must say so here).
-HEAD = "0004"
+HEAD = "0005"
 KEYS = {"log_entries": "idx", "merkle_nodes": "node_key", "checkpoints": "tree_size"}
 
 
@@ -213,6 +213,27 @@ def assert_append_only(store: SqlStore) -> None:
                 conn.exec_driver_sql(statement)
 
 
+def writes_as_the_previous_release(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Until ``monkeypatch.undo()``, checkpoints are stored as that release stored them:
+    with the time they were signed (``created_at``, dropped by 0005)."""
+
+    def add_checkpoint(self: SqlStore, checkpoint: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO checkpoints (tree_size, root_hash, note, created_at) "
+                    "VALUES (:size, :root, :note, 1234)"
+                ),
+                {
+                    "size": checkpoint.tree_size,
+                    "root": checkpoint.root_hash,
+                    "note": checkpoint.note,
+                },
+            )
+
+    monkeypatch.setattr(SqlStore, "add_checkpoint", add_checkpoint)
+
+
 def make_previous_release(url: str) -> None:
     """A database as 52bd650 left it: revision 0001's tables, the projection tables, and no
     alembic_version (that release had no migrations)."""
@@ -281,7 +302,7 @@ def test_create_schema_from_empty_is_upgrade_to_head(
 
 @BOTH
 def test_previous_release_database_opens_at_head_with_its_data(
-    fresh_url: Callable[[], str], operator_key: PrivateKey
+    fresh_url: Callable[[], str], operator_key: PrivateKey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = fresh_url()
     make_previous_release(url)
@@ -290,6 +311,7 @@ def test_previous_release_database_opens_at_head_with_its_data(
     assert "alembic_version" not in before["tables"]
 
     # Written by the code with the old schema in place, as that release would have.
+    writes_as_the_previous_release(monkeypatch)
     old = SqlStore(url, create=False)
     assert schema_version(old.engine).state == "unversioned"
     supply = standard(initialized(old, operator_key, now=T0 - 10_000), operator_key)
@@ -300,6 +322,7 @@ def test_previous_release_database_opens_at_head_with_its_data(
     scan = ScanRecord(ids(GTIN, "OLD1")[0], T0, ScanContext(platform="tiktok", place="VN"))
     entries, checkpoints = old.entries(0, old.size()), old.checkpoints()
     old.close()
+    monkeypatch.undo()
     # That release wrote scan_records only (this code also writes scan_contexts, from 0003).
     sql(
         url,
@@ -322,7 +345,7 @@ def test_previous_release_database_opens_at_head_with_its_data(
 
     size, note = checkpoints[-1].tree_size, checkpoints[-1].note
     line = Cosignature("witness.example", b"\x01\x02\x03\x04", 1_700_000_000, "— w abc\n")
-    store.witnesses.add(size, note, [line], received=T0, keep=10)
+    store.witnesses.add(size, note, [line], keep=10)
     assert store.witnesses.cosigned() == note + line.line
     assert_append_only(store)
     store.close()
@@ -351,7 +374,7 @@ def test_a_development_build_database_keeps_its_witness_table(
     make_previous_release(url)
     store = SqlStore(url, create=False)
     witness_metadata.create_all(store.engine)
-    store.witnesses.add(1, "note\n", [Cosignature("w", b"1234", 5, "— w x\n")], received=1, keep=5)
+    store.witnesses.add(1, "note\n", [Cosignature("w", b"1234", 5, "— w x\n")], keep=5)
     store.close()
 
     store = SqlStore(url)
@@ -499,13 +522,15 @@ def tracemark(*args: str) -> tuple[int, str, str]:
 
 @BOTH
 def test_db_upgrade_adopts_a_previous_release_database(
-    fresh_url: Callable[[], str], operator_key: PrivateKey
+    fresh_url: Callable[[], str], operator_key: PrivateKey, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = fresh_url()
     make_previous_release(url)
+    writes_as_the_previous_release(monkeypatch)
     old = SqlStore(url, create=False)
     initialized(old, operator_key)
     old.close()
+    monkeypatch.undo()
 
     code, out, _ = tracemark("db", "current", "--database-url", url, "--json")
     assert (code, json.loads(out)) == (

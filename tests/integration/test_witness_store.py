@@ -42,22 +42,22 @@ def test_nothing_cosigned_yet(store: LogStore) -> None:
 
 def test_each_witness_keeps_its_newest_cosignature(store: LogStore) -> None:
     book = store.witnesses
-    book.add(5, note(5), [cosig("alice", ALICE, 100)], received=1, keep=8)
-    book.add(5, note(5), [cosig("bob", BOB, 50), cosig("alice", ALICE, 90)], received=2, keep=8)
+    book.add(5, note(5), [cosig("alice", ALICE, 100)], keep=8)
+    book.add(5, note(5), [cosig("bob", BOB, 50), cosig("alice", ALICE, 90)], keep=8)
     lines = [cosig("alice", ALICE, 100).line, cosig("bob", BOB, 50).line]
     assert book.cosigned() == note(5) + "".join(lines)  # alice's older line did not replace
-    book.add(5, note(5), [cosig("alice", ALICE, 120)], received=3, keep=8)
+    book.add(5, note(5), [cosig("alice", ALICE, 120)], keep=8)
     lines = [cosig("alice", ALICE, 120).line, cosig("bob", BOB, 50).line]
     assert book.cosigned(5) == note(5) + "".join(lines)
     # The same name with another key is another witness key.
-    book.add(5, note(5), [cosig("alice", BOB, 7)], received=4, keep=8)
+    book.add(5, note(5), [cosig("alice", BOB, 7)], keep=8)
     assert book.cosigned(5) == note(5) + "".join(sorted([*lines, cosig("alice", BOB, 7).line]))
 
 
 def test_the_newest_tree_size_is_served(store: LogStore) -> None:
     book = store.witnesses
-    book.add(7, note(7), [cosig("alice", ALICE, 200)], received=1, keep=8)
-    book.add(5, note(5), [cosig("alice", ALICE, 300)], received=2, keep=8)  # late, older size
+    book.add(7, note(7), [cosig("alice", ALICE, 200)], keep=8)
+    book.add(5, note(5), [cosig("alice", ALICE, 300)], keep=8)  # late, older size
     assert book.cosigned() == note(7) + cosig("alice", ALICE, 200).line
     assert book.cosigned(5) == note(5) + cosig("alice", ALICE, 300).line
     assert book.cosigned(6) is None
@@ -65,9 +65,9 @@ def test_the_newest_tree_size_is_served(store: LogStore) -> None:
 
 def test_another_checkpoint_of_the_same_size_is_refused(store: LogStore) -> None:
     book = store.witnesses
-    book.add(5, note(5), [cosig("alice", ALICE, 100)], received=1, keep=8)
+    book.add(5, note(5), [cosig("alice", ALICE, 100)], keep=8)
     with pytest.raises(Conflict) as caught:
-        book.add(5, note(5) + "x", [cosig("bob", BOB, 100)], received=2, keep=8)
+        book.add(5, note(5) + "x", [cosig("bob", BOB, 100)], keep=8)
     assert caught.value.code == "checkpoint_mismatch"
     assert book.cosigned(5) == note(5) + cosig("alice", ALICE, 100).line  # nothing changed
 
@@ -75,13 +75,13 @@ def test_another_checkpoint_of_the_same_size_is_refused(store: LogStore) -> None
 def test_only_the_newest_sizes_are_kept(store: LogStore) -> None:
     book = store.witnesses
     for size in range(1, 6):
-        book.add(size, note(size), [cosig("alice", ALICE, size)], received=size, keep=3)
+        book.add(size, note(size), [cosig("alice", ALICE, size)], keep=3)
     assert [s for s in range(1, 6) if book.cosigned(s) is not None] == [3, 4, 5]
-    book.add(1, note(1), [cosig("alice", ALICE, 9)], received=9, keep=3)  # too old to keep
+    book.add(1, note(1), [cosig("alice", ALICE, 9)], keep=3)  # too old to keep
     assert book.cosigned(1) is None
     assert book.cosigned() == note(5) + cosig("alice", ALICE, 5).line
     with pytest.raises(InvalidInput):
-        book.add(6, note(6), [cosig("alice", ALICE, 6)], received=10, keep=0)
+        book.add(6, note(6), [cosig("alice", ALICE, 6)], keep=0)
     assert book.cosigned(6) is None
 
 
@@ -92,7 +92,7 @@ def test_cosignatures_outlive_the_store_object(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     first = make_store(backend, request, tmp_path)
-    first.witnesses.add(5, note(5), [cosig("alice", ALICE, 100)], received=1, keep=8)
+    first.witnesses.add(5, note(5), [cosig("alice", ALICE, 100)], keep=8)
     first.close()
     assert isinstance(first, SqlStore)
     again = SqlStore(first.url)

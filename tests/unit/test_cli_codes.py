@@ -12,6 +12,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from api.cli import app
+from ledger.keys import PrivateKey
+from ledger.note import NoteVerifier
 from tests.supply import GTIN, PRODUCER_PREFIX
 
 runner = CliRunner()
@@ -223,6 +225,95 @@ def test_stale_bundles_are_refused(chain: dict[str, Path], tmp_path: Path) -> No
         "--max-age-hours",
         "0",
     )
-    assert code == 3 and "older than" in err
+    assert code == 2 and "older than" in err
     code, _, err = run("codes", "verify", "x", "--trust", str(tmp_path / "trust.json"))
     assert code == 2 and "--log-key" in err
+
+
+def _shown_commission(tmp_path: Path) -> dict[str, Any]:
+    """The commission entry as ``tracemark log show INDEX --json`` prints it."""
+    size = ok("log", "checkpoint", "--no-sign")["tree_size"]
+    for index in range(size):
+        shown = ok("log", "show", str(index))
+        if shown["type"] == "event.commission":
+            return dict(shown)
+    raise AssertionError("no commission entry in the log")
+
+
+def _issue_offline(tmp_path: Path, key: Path, entry: dict[str, Any]) -> tuple[int, str, str]:
+    path = tmp_path / "shown.json"
+    path.write_text(json.dumps(entry))
+    return run(
+        "codes",
+        "issue",
+        GTIN,
+        "--serials",
+        "FS000007",
+        "--out",
+        str(tmp_path / "shown"),
+        f"--as={key}",
+        "--commission",
+        str(path),
+        "--database-url",
+        "sqlite:////nonexistent/dir/x.db",
+        "--json",
+    )
+
+
+def test_codes_issue_takes_the_commission_as_log_show_prints_it(
+    chain: dict[str, Path], tmp_path: Path
+) -> None:
+    """docs/cli.md: --commission takes the entry as `tracemark log show INDEX --json`
+    prints it (issue 21: it was refused, "unexpected chain_hash, index, ...")."""
+    shown = _shown_commission(tmp_path)
+    code, out, err = _issue_offline(tmp_path, chain["fishco"], shown)
+    assert code == 0, err
+    assert json.loads(out)["issued"] == 1
+    # chain_hash and index only place the entry in a log: not checked offline, not used.
+    code, _, err = _issue_offline(tmp_path, chain["fishco"], {**shown, "index": 999})
+    assert code == 0, err
+    # The log fields that describe the entry itself must agree with it: never trusted.
+    body = dict(shown["body"], serials={"list": ["FS000007", "FS999999"]})
+    for edit in ({"body": body}, {"integrated_time": shown["integrated_time"] + 1}):
+        code, _, err = _issue_offline(tmp_path, chain["fishco"], {**shown, **edit})
+        assert code == 2 and "leaf_hash is not the hash" in err and err.count("\n") == 1
+    code, _, err = _issue_offline(tmp_path, chain["fishco"], {**shown, "note": "x"})
+    assert code == 2 and "unexpected note" in err
+
+
+def _bad_bundles(tmp_path: Path, vkey: str) -> dict[str, tuple[Path, list[str]]]:
+    """Trust bundles that must be refused, each with the options that pin its log key."""
+    bundle = tmp_path / "trust.json"
+    signed = json.loads(bundle.read_text())
+    signed["bundle"]["created"] += 1
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps(signed))
+    pinned = NoteVerifier.from_vkey(vkey)
+    other_origin = NoteVerifier.from_public_key("other.example/log", pinned.public_key)
+    other_key = PrivateKey.from_seed(b"another-operator-TEST-ONLY-seed!")  # TEST ONLY
+    other_operator = NoteVerifier.from_public_key(pinned.name, other_key.public_key)
+    return {
+        "tampered": (tampered, ["--log-key", vkey]),
+        "stale": (bundle, ["--log-key", vkey, "--max-age-hours", "0"]),
+        "foreign-operator": (bundle, ["--log-key", other_operator.to_vkey()]),
+        "foreign-origin": (bundle, ["--log-key", other_origin.to_vkey()]),
+    }
+
+
+def test_bad_bundles_exit_2_not_3(chain: dict[str, Path], tmp_path: Path) -> None:
+    """docs/cli.md: 2 for a bad or stale bundle; 3 is for a counterfeit code (issue 21)."""
+    exported = ok("trust", "export", "--out", str(tmp_path / "trust.json"))
+    uri = ok(
+        "codes",
+        "issue",
+        GTIN,
+        "--serials",
+        "FS000001",
+        "--out",
+        str(tmp_path / "labels"),
+        f"--as={chain['fishco']}",
+    )["first_uri"]
+    for name, (bundle, options) in _bad_bundles(tmp_path, exported["log_vkey"]).items():
+        code, out, err = run("codes", "verify", uri, "--trust", str(bundle), *options)
+        assert (code, out) == (2, ""), (name, err)
+        assert err.startswith("tracemark: error: bad trust bundle: ") and err.count("\n") == 1

@@ -239,7 +239,21 @@ def test_offline_with_a_trust_bundle(chain: Chain, tmp_path: Path) -> None:
     other = PrivateKey.from_seed(b"another-operator-TEST-ONLY-seed!")  # TEST ONLY
     forged_vkey = NoteVerifier.from_public_key(chain.service.info().origin, other.public_key)
     code, _, err = run(str(genuine), "--trust", str(bundle), "--log-key", forged_vkey.to_vkey())
-    assert code == 3 and one_error_line(err)
+    assert code == 2 and one_error_line(err)  # bad input: exit 3 would say "counterfeit seen"
+    # Tampered with, stale, from another origin: bad input too (issue 21), before any decoding.
+    signed = json.loads(bundle.read_text())
+    signed["bundle"]["created"] += 1
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps(signed))
+    other_origin = NoteVerifier.from_public_key("other.example/log", OPERATOR.public_key)
+    for path, options in (
+        (tampered, ("--log-key", vkey)),
+        (bundle, ("--log-key", vkey, "--max-age-hours", "0")),
+        (bundle, ("--log-key", other_origin.to_vkey())),
+    ):
+        code, out, err = run(str(genuine), "--trust", str(path), *options)
+        assert (code, out) == (2, ""), options
+        assert err.startswith("tracemark: error: bad trust bundle: ") and one_error_line(err)
 
 
 # --- a server --------------------------------------------------------------------------------

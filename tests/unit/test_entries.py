@@ -19,6 +19,7 @@ from ledger.entries import (
     signing_message,
 )
 from ledger.errors import InvalidInput, LimitExceeded, TracemarkError
+from ledger.hashing import leaf_hash
 from ledger.keys import PrivateKey
 from ledger.note import NoteVerifier, open_note
 
@@ -133,3 +134,56 @@ def test_genesis_body_is_validated() -> None:
             {"origin": "o", "operator": {"id": "op", "name": "n"}, "key": "ed25519:AAAA"},
             KEY,
         )
+
+
+def shown(index: int = 4, time: int = 1_700_000_000_123) -> dict[str, object]:
+    """An entry as ``tracemark log show --json`` prints it."""
+    env = sign_entry(NOTICE, {"title": "shown"}, KEY)
+    leaf = env.leaf_bytes(time)
+    return {
+        "index": index,
+        "type": env.type,
+        "signer": env.signer,
+        "integrated_time": time,
+        "leaf_hash": base64.b64encode(leaf_hash(leaf)).decode(),
+        "chain_hash": base64.b64encode(b"\x11" * 32).decode(),
+        "body": dict(env.body),
+        "signature": base64.b64encode(env.signature).decode(),
+    }
+
+
+def test_an_entry_as_log_show_prints_it_parses() -> None:
+    entry = LogEntry.from_shown(shown())
+    assert entry.index == 4 and entry.integrated_time == 1_700_000_000_123
+    assert entry.envelope.body == {"title": "shown"} and entry.envelope.verify(KEY.public_key)
+    assert LogEntry.from_leaf(4, entry.leaf) == entry
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        pytest.param({"body": {"title": "edited"}}, "leaf_hash is not the hash", id="edited-body"),
+        pytest.param({"integrated_time": 5}, "leaf_hash is not the hash", id="edited-time"),
+        pytest.param(
+            {"leaf_hash": base64.b64encode(b"\x00" * 32).decode()},
+            "leaf_hash is not the hash",
+            id="edited-leaf-hash",
+        ),
+        pytest.param({"chain_hash": "AAAA"}, "chain_hash must be 32 bytes", id="short-chain-hash"),
+        pytest.param({"index": -1}, "index must be a non-negative", id="negative-index"),
+        pytest.param({"integrated_time": True}, "integrated_time must be", id="boolean-time"),
+        pytest.param({"extra": 1}, "unexpected extra", id="unknown-field"),
+    ],
+)
+def test_a_shown_entry_whose_log_fields_disagree_is_refused(
+    edit: dict[str, object], message: str
+) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        LogEntry.from_shown({**shown(), **edit})
+
+
+def test_a_shown_entry_needs_every_log_field() -> None:
+    obj = shown()
+    del obj["leaf_hash"]
+    with pytest.raises(InvalidInput, match="missing leaf_hash"):
+        LogEntry.from_shown(obj)

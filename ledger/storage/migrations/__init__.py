@@ -9,6 +9,9 @@ and ``create_schema`` remakes and refills any whose columns changed (docs/decisi
 
     0001  the schema of the last release without migrations (52bd650), created where missing
     0002  witness_cosignatures
+    0003  scan_contexts
+    0004  scan sources and sessions
+    0005  drop checkpoints.created_at and witness_cosignatures.received (unauditable)
 
 A database made before migrations has the tables of 0001 but no ``alembic_version``:
 0001 creates only what is missing (the platform tables, if that install never served), so

@@ -18,6 +18,7 @@ from api.logs import (
     scrub,
 )
 from api.settings import Settings
+from ledger.storage.secret_box import new_key_text
 
 TOKEN = "tmk_0123456789abcdef_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3I"  # TEST ONLY
 
@@ -109,7 +110,10 @@ def test_text_lines_are_readable() -> None:
 
 def test_production_logs_json_and_development_text() -> None:
     assert Settings.from_env({}).log_format == "text"
-    production = Settings.from_env({"TRACEMARK_ENV": "production"})
+    secrets_key = new_key_text("t1")  # production needs one (docs/operations.md)
+    production = Settings.from_env(
+        {"TRACEMARK_ENV": "production", "TRACEMARK_SECRETS_KEY": secrets_key}
+    )
     assert production.log_format == "json"
     assert Settings.from_env({"TRACEMARK_LOG_FORMAT": "JSON"}).log_format == "json"
     config = log_config(production)

@@ -7,7 +7,7 @@ import os
 import stat
 from pathlib import Path
 
-from ledger.errors import Conflict, InvalidInput, NotFound
+from ledger.errors import InvalidInput, NotFound
 from ledger.keys import PrivateKey
 
 __all__ = ["UNENCRYPTED_WARNING", "load_private_key", "save_private_key", "save_public_key"]
@@ -24,7 +24,8 @@ def save_private_key(path: Path, key: PrivateKey, passphrase: bytes | None) -> l
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        raise Conflict(f"{path} already exists; refusing to overwrite a key") from None
+        # Bad usage (exit 2), not a conflict with the ledger (exit 4): docs/cli.md.
+        raise InvalidInput(f"{path} already exists; refusing to overwrite a key") from None
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
         handle.flush()

@@ -5,6 +5,9 @@
 #   docker build -t tracemark .
 #   docker run --rm -p 8000:8000 tracemark
 #
+# Without a registry or a Docker daemon, `make image` (scripts/image.sh) builds it with
+# buildah on a Debian bookworm base made by debootstrap: PYTHON_IMAGE names the base, any
+# Debian bookworm with `python` 3.11, its venv module and CA certificates.
 # Debian bookworm is named explicitly: it ships libzbar0 under that name.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 

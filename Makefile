@@ -22,7 +22,7 @@ SAMPLES ?= samples/out
 DEMO_PORT ?= 8000
 
 .PHONY: help setup setup-bench test run demo up down lint format bench bench-large lock clean
-.PHONY: distclean docs
+.PHONY: distclean docs image test-container
 
 help: ## List the targets
 	@echo "Usage: make <target>"
@@ -35,8 +35,15 @@ setup: ## Install system packages and .venv with the dev tools (quick when alrea
 setup-bench: ## Like setup, plus the benchmark extras
 	@$(BOOTSTRAP) --with bench
 
-test: setup ## Run the tests except those marked slow
-	$(BIN)/pytest -q -m "not slow" $(PYTEST_ARGS)
+test: setup ## Run the tests except those marked slow or container
+	$(BIN)/pytest -q -m "not slow and not container" $(PYTEST_ARGS)
+
+image: ## Build the container image tracemark:local with buildah (no Docker daemon needed)
+	bash scripts/image.sh
+
+test-container: setup ## Build the image and smoke-test it (tests marked container)
+	@$(BOOTSTRAP) --with container
+	$(BIN)/pytest -q -m container tests/e2e/test_container.py $(PYTEST_ARGS)
 
 run: setup ## Build the sample supply chain (once) and serve it; prints the URLs to open
 	$(BIN)/python -m samples.run --out $(SAMPLES) --port $(DEMO_PORT)

@@ -24,9 +24,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from api.settings import admission_from_env
 from ledger import errors
 from ledger.checkpoint import CosignatureVerifier
 from ledger.entries import NOTICE, sign_entry
+from ledger.files import private_dir
 from ledger.keyfile import load_private_key, save_private_key, save_public_key
 from ledger.keys import PrivateKey
 from ledger.merkle import verify_consistency, verify_inclusion
@@ -55,6 +57,26 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version  # noqa: PLC0415 - only --version needs it
+
+        out.print(f"tracemark {version('tracemark')}", markup=False)
+        raise typer.Exit
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Tracemark: a transparent, append-only provenance ledger for live commerce."""
+
+
 log_app = typer.Typer(help="Read the log: checkpoints, entries and proofs.", no_args_is_help=True)
 app.add_typer(log_app, name="log")
 
@@ -107,7 +129,9 @@ class Context:
 
     def service(self, *, with_key: bool = False) -> LogService:
         key = self.load_key() if with_key else None
-        return LogService(self.store(), log_key=key)
+        with handled():
+            admission = admission_from_env()
+        return LogService(self.store(), log_key=key, admission=admission)
 
     def load_key(self) -> PrivateKey:
         key, warnings = load_private_key(self.key_file, _passphrase())
@@ -125,7 +149,11 @@ def _passphrase() -> bytes | None:
 def context(home: Path, database_url: str | None, key_file: Path | None) -> Context:
     url = database_url or f"sqlite:///{home / 'tracemark.db'}"
     if url.startswith("sqlite:///") and ":memory:" not in url:
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(url.removeprefix("sqlite:///")).parent
+        try:
+            private_dir(folder)
+        except OSError as exc:
+            fail(f"cannot create the folder {folder}: {exc.strerror}", 2)
     return Context(home, url, key_file or home / "operator.key")
 
 
@@ -612,28 +640,43 @@ def serve(
     """Run the HTTP service (scan-verify API, resolver, pages, transparency log) on uvicorn.
 
     Settings come from TRACEMARK_* variables (docs/operations.md); the options here set
-    TRACEMARK_HOME, TRACEMARK_DATABASE_URL and TRACEMARK_KEY_FILE for the workers.
+    TRACEMARK_HOME, TRACEMARK_DATABASE_URL and TRACEMARK_KEY_FILE for the workers. With more
+    than one worker, the workers share their metrics through a fresh directory
+    (PROMETHEUS_MULTIPROC_DIR, made here and removed at the end unless given).
     """
+    import shutil  # noqa: PLC0415
+
     import uvicorn  # noqa: PLC0415 - only the server needs it
+
+    from api.metrics import MULTIPROC_ENV, fresh_directory  # noqa: PLC0415
 
     ctx = context(home, database_url, key_file)
     os.environ["TRACEMARK_HOME"] = str(home)
     os.environ["TRACEMARK_DATABASE_URL"] = ctx.database_url
     os.environ["TRACEMARK_KEY_FILE"] = str(ctx.key_file)
+    shared, made = None, False
+    if workers > 1 or os.environ.get(MULTIPROC_ENV):
+        shared, made = fresh_directory(os.environ, make=True)  # before any metric exists
     with handled():
-        from api.app import from_env  # noqa: PLC0415
+        from api.app import check_ready, from_env  # noqa: PLC0415
 
-        from_env()  # fail fast, with a one-line error, on bad settings or a missing key
+        check_ready(from_env())  # fail fast, with a one-line error, on bad settings
         err.print(f"tracemark: serving on http://{host}:{port} ({workers} worker(s))")
-    uvicorn.run(
-        "api.app:from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        proxy_headers=True,
-    )
+    if shared is not None:  # the workers are new processes: they read it when they start
+        os.environ[MULTIPROC_ENV] = str(shared)
+    try:
+        uvicorn.run(
+            "api.app:from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            proxy_headers=True,
+        )
+    finally:
+        if made and shared is not None:
+            shutil.rmtree(shared, ignore_errors=True)
 
 
 def main() -> None:

@@ -1,7 +1,9 @@
-"""The database schema: ``tracemark db current|upgrade``.
+"""The database schema: ``tracemark db current|upgrade|roles``.
 
     tracemark db current    the database's schema revision and this version's (head)
     tracemark db upgrade    migrate it to head now, and refill projection tables it remade
+    tracemark db roles      PostgreSQL: migrate as the owner, then create the service role
+                            and grant it what the service needs, no more; prints both URLs
 
 Every command and the service already migrate the database they open
 (``SqlStore.create_schema``); ``db upgrade`` does it as a separate step, for example once
@@ -11,8 +13,10 @@ before starting the replicas of a new version. Neither command creates a SQLite 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
+from sqlalchemy.engine import make_url
 
 from api.cli import DbOpt, HomeOpt, JsonOpt, app, context, emit, handled, out
 from ledger import errors
@@ -26,6 +30,8 @@ from ledger.storage.migrations import (
     SchemaVersion,
     schema_version,
 )
+from ledger.storage.platform import SqlPlatformStore
+from ledger.storage.roles import grant_service_role, role_url
 from ledger.storage.sql import SqlStore
 
 __all__ = ["db_app"]
@@ -117,3 +123,83 @@ def db_upgrade(
         {"from": before.revision, "revision": after.revision, "projection_rebuilt": rebuilt},
         human,
     )
+
+
+@db_app.command("roles")
+def db_roles(
+    service_role: Annotated[
+        str, typer.Option(help="The role the service runs as (created when missing).")
+    ] = "tracemark_service",
+    password_file: Annotated[
+        Path | None,
+        typer.Option(help="Set the service role's password to this file's first line."),
+    ] = None,
+    home: HomeOpt = Path(".tracemark"),
+    database_url: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """PostgreSQL: set up the service role; run it as the role that owns the schema.
+
+    Migrates the database to head (as 'db upgrade' does), creates the service role when
+    missing and grants it SELECT and INSERT on the log tables and what the service needs on
+    the others, nothing more: it cannot update, delete, truncate, alter or drop the log, nor
+    disable its triggers. Idempotent; run it again after each 'db upgrade'. Prints the URL
+    for migrations (this one) and the URL the service uses (TRACEMARK_DATABASE_URL).
+    """
+    ctx = context(home, database_url, None)
+    with handled():
+        password = _password(password_file) if password_file is not None else None
+        store = _open(ctx.database_url)
+        try:
+            if store.dialect != "postgresql":
+                raise errors.InvalidInput(
+                    "tracemark db roles is for PostgreSQL; a SQLite database is one file, "
+                    "created 0600 for the user that runs the service"
+                )
+            store.create_schema()
+            LogService(store)  # refills projection tables that create_schema remade
+            SqlPlatformStore(store)  # its index on listings (the service cannot create it)
+            with store.engine.begin() as conn:
+                grant = grant_service_role(conn, service_role, password)
+        finally:
+            store.close()
+    owner_url = make_url(store.url).render_as_string(hide_password=True)
+    service_url = role_url(store.url, grant.service)
+    data = {
+        "owner": grant.owner,
+        "service_role": grant.service,
+        "created": grant.created,
+        "schema": grant.schema,
+        "owner_url": owner_url,
+        "service_url": service_url,
+        "log_tables": list(grant.log_tables),
+        "state_tables": list(grant.state_tables),
+        "read_only_tables": list(grant.read_only_tables),
+    }
+
+    def human() -> None:
+        made = "created" if grant.created else "already existed"
+        out.print(
+            f"Service role {grant.service} ({made}) in schema {grant.schema}, owner "
+            f"{grant.owner}:\n"
+            f"  SELECT, INSERT on {', '.join(grant.log_tables)}\n"
+            f"  SELECT, INSERT, UPDATE, DELETE on {len(grant.state_tables)} other tables; "
+            f"SELECT on {', '.join(grant.read_only_tables) or 'none'}\n"
+            f"Migrations (tracemark db upgrade, db roles): {owner_url}\n"
+            f"The service (TRACEMARK_DATABASE_URL; password in PGPASSWORD): {service_url}",
+            markup=False,
+        )
+
+    emit(json_out, data, human)
+
+
+def _password(path: Path) -> str:
+    try:
+        first = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise errors.InvalidInput(f"cannot read the password file {path}: {exc.strerror}") from None
+    except UnicodeError:
+        raise errors.InvalidInput(f"the password file {path} is not UTF-8 text") from None
+    if not first or not first[0]:
+        raise errors.InvalidInput(f"the password file {path} is empty")
+    return first[0]

@@ -10,8 +10,9 @@ straight from the bytes (``model_validate_json``), then calls ``endpoint(body, r
 
 The endpoint must take exactly ``(body: SomeModel, request: Request)``. Errors are the ones
 FastAPI raises (``RequestValidationError``, answered 422 ``invalid_request`` by the app),
-with the same ``loc`` (``body``, then the field), so clients see no difference; a body sent
-without a JSON content type is refused as FastAPI refuses it.
+with the same ``loc`` (``body``, then the field), so clients see no difference: bytes that
+are not JSON are ``json_invalid`` (422 ``invalid_request`` "Invalid JSON: ...", as on every
+JSON route); a body sent without a JSON content type is refused as FastAPI refuses it.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from typing import Any
 
 from api.i18n import format_time, text
 from api.pagekit import ICONS, esc, page, qr_path
-from ledger.queries import ListingStatus
+from ledger.verdicts.backing import ListingStatus, badge_state
 
 __all__ = [
     "BADGE_STATES",
@@ -50,17 +50,6 @@ class QrCode:
     url: str
     expires: int  # ms since the epoch
     matrix: Any  # rows of modules, 1 = dark
-
-
-def badge_state(status: ListingStatus | None) -> str:
-    """unknown | closed | recalled | backed | not_backed."""
-    if status is None:
-        return "unknown"
-    if status.listing.status != "open":
-        return "closed"
-    if status.recalled:
-        return "recalled"
-    return "backed" if status.backed else "not_backed"
 
 
 def _detail(state: str, status: ListingStatus | None, lang: str) -> str:

@@ -18,6 +18,17 @@
     TRACEMARK_SCAN_SALT      salt of the coarse device hashes kept with scans (random)
     TRACEMARK_WITNESSES      cosignature verifier keys of the log's witnesses, separated by
                              commas or whitespace (none)
+    TRACEMARK_SECRETS_KEY    keys that encrypt webhook secrets at rest, <id>:<base64url 32
+                             bytes>, the first encrypts (required in production; development
+                             makes $TRACEMARK_HOME/secrets.key)
+    TRACEMARK_MAX_BACKDATE_H how many hours before the log's clock an event may be dated (72);
+                             the CLI's local log reads it too
+    TRACEMARK_SCAN_CONCURRENCY images each worker decodes at once; more get 503 (2)
+    TRACEMARK_RATE_LIMIT_STORAGE   where rate-limit counts live: memory:// (this process) or
+                             redis://host:port/db, shared by all workers and replicas
+    TRACEMARK_RATE_LIMIT_NAMESPACE prefix of the keys in that storage (tracemark)
+    TRACEMARK_LOG_FORMAT     json | text (json in production, text in development)
+    TRACEMARK_LOG_LEVEL      debug | info | warning | error (info)
 
 docs/operations.md has the same table.
 """
@@ -33,9 +44,23 @@ from pathlib import Path
 
 from ledger.checkpoint import CosignatureVerifier
 from ledger.errors import InvalidInput
+from ledger.keyfile import load_or_create_secrets_key
+from ledger.rules import Admission
+from ledger.storage.secret_box import SecretBox
 from ledger.verdicts import Thresholds
 
-__all__ = ["Settings"]
+__all__ = [
+    "LOG_FORMATS",
+    "LOG_LEVELS",
+    "RATE_LIMIT_SCHEMES",
+    "Settings",
+    "admission_from_env",
+]
+
+#: URL schemes of TRACEMARK_RATE_LIMIT_STORAGE (api/ratelimit.py).
+RATE_LIMIT_SCHEMES = ("memory", "redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster")
+LOG_FORMATS = ("json", "text")
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int = 0) -> int:
@@ -67,6 +92,13 @@ def _witnesses(env: Mapping[str, str]) -> tuple[CosignatureVerifier, ...]:
     return tuple(found.values())
 
 
+def admission_from_env(env: Mapping[str, str] | None = None) -> Admission:
+    """The admission rules' settings: ``TRACEMARK_MAX_BACKDATE_H`` (hours, default 72)."""
+    env = os.environ if env is None else env
+    hours = _int(env, "TRACEMARK_MAX_BACKDATE_H", 72, low=0)
+    return Admission(max_backdate_ms=hours * 3_600_000)
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"
@@ -83,10 +115,27 @@ class Settings:
     scan_salt: bytes = field(default_factory=lambda: secrets.token_bytes(16))
     overlay_nonce_window_s: int = 600
     witnesses: tuple[CosignatureVerifier, ...] = ()
+    #: Seals webhook secrets at rest; None in development means $TRACEMARK_HOME/secrets.key.
+    secrets_key: SecretBox | None = None
+    admission: Admission = field(default_factory=Admission)
+    scan_concurrency: int = 2
+    rate_limit_storage: str = "memory://"
+    rate_limit_namespace: str = "tracemark"
+    log_format: str = "text"
+    log_level: str = "info"
 
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    def secrets_box(self) -> SecretBox:
+        """The key that seals webhook secrets: TRACEMARK_SECRETS_KEY, or in development
+        $TRACEMARK_HOME/secrets.key (made 0600 on first use)."""
+        if self.secrets_key is not None:
+            return self.secrets_key
+        if self.production:
+            raise InvalidInput("TRACEMARK_ENV=production needs TRACEMARK_SECRETS_KEY")
+        return load_or_create_secrets_key(self.home / "secrets.key")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -100,6 +149,12 @@ class Settings:
             o.strip() for o in env.get("TRACEMARK_CORS_ORIGINS", "").split(",") if o.strip()
         )
         passphrase = env.get("TRACEMARK_KEY_PASSPHRASE")
+        secrets_text = env.get("TRACEMARK_SECRETS_KEY", "").strip()
+        if not secrets_text and mode == "production":
+            raise InvalidInput(
+                "TRACEMARK_ENV=production needs TRACEMARK_SECRETS_KEY, the key that encrypts "
+                "webhook secrets at rest (docs/operations.md, Webhook secrets at rest)"
+            )
         salt = env.get("TRACEMARK_SCAN_SALT")
         return cls(
             env=mode,
@@ -121,4 +176,33 @@ class Settings:
             scan_salt=salt.encode() if salt else secrets.token_bytes(16),
             overlay_nonce_window_s=_int(env, "TRACEMARK_OVERLAY_NONCE_S", 600, low=60),
             witnesses=_witnesses(env),
+            secrets_key=SecretBox.from_text(secrets_text) if secrets_text else None,
+            admission=admission_from_env(env),
+            scan_concurrency=_int(env, "TRACEMARK_SCAN_CONCURRENCY", 2, low=1),
+            **_operations(env, production=mode == "production"),
         )
+
+
+def _operations(env: Mapping[str, str], *, production: bool) -> dict[str, str]:
+    """The rate-limit storage and the log settings."""
+    storage = env.get("TRACEMARK_RATE_LIMIT_STORAGE") or "memory://"
+    if storage.split("://", 1)[0] not in RATE_LIMIT_SCHEMES or "://" not in storage:
+        raise InvalidInput(
+            "TRACEMARK_RATE_LIMIT_STORAGE must be memory:// or redis://host:port/db "
+            f"(schemes: {', '.join(RATE_LIMIT_SCHEMES)})"
+        )
+    namespace = env.get("TRACEMARK_RATE_LIMIT_NAMESPACE") or "tracemark"
+    if not re.fullmatch(r"[A-Za-z0-9_.:-]{1,64}", namespace):
+        raise InvalidInput("TRACEMARK_RATE_LIMIT_NAMESPACE must be 1-64 of A-Z a-z 0-9 _ . : -")
+    log_format = (env.get("TRACEMARK_LOG_FORMAT") or ("json" if production else "text")).lower()
+    if log_format not in LOG_FORMATS:
+        raise InvalidInput("TRACEMARK_LOG_FORMAT must be json or text")
+    log_level = (env.get("TRACEMARK_LOG_LEVEL") or "info").lower()
+    if log_level not in LOG_LEVELS:
+        raise InvalidInput(f"TRACEMARK_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
+    return {
+        "rate_limit_storage": storage,
+        "rate_limit_namespace": namespace,
+        "log_format": log_format,
+        "log_level": log_level,
+    }

@@ -17,7 +17,8 @@ from typing import Annotated, Any
 
 import typer
 
-from api.cli import Context, _passphrase, context, emit, err, fail, out
+from api.cli import Context, _passphrase, context, emit, err, fail, handled, out
+from api.settings import admission_from_env
 from api.submit import LocalSubmitter, RemoteSubmitter, Submitter
 from ledger import errors
 from ledger.entries import Envelope, sign_entry
@@ -63,7 +64,11 @@ OutOpt = Annotated[
 ]
 AtOpt = Annotated[
     str | None,
-    typer.Option("--at", help="When it happened (ISO 8601, default now)."),
+    typer.Option(
+        "--at",
+        help="When it happened (ISO 8601, default now). Not before the item's latest "
+        "event, nor more than TRACEMARK_MAX_BACKDATE_H hours (72) ago: event_backdated.",
+    ),
 ]
 TzOpt = Annotated[
     str | None, typer.Option("--tz", help="Time zone offset like +07:00 (default: local).")
@@ -230,7 +235,10 @@ def operator_signer(
 ) -> Signer:
     ctx = context(home, database_url, key_file)
     key = ctx.load_key()
-    submitter = (
-        RemoteSubmitter(server) if server else LocalSubmitter(LogService(ctx.store(), log_key=key))
-    )
+    if server:
+        submitter: Submitter = RemoteSubmitter(server)
+    else:
+        with handled():
+            admission = admission_from_env()
+        submitter = LocalSubmitter(LogService(ctx.store(), log_key=key, admission=admission))
     return Signer(ctx, key, submitter, "operator", out_file)

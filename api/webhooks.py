@@ -5,6 +5,22 @@ Events (``recall``, ``clone_suspected``) become deliveries, one per subscribed w
 in the platform tables (ledger/storage/platform.py) and sent with an HMAC signature
 (``X-Tracemark-Signature``) and exponential backoff. Settings are ``TRACEMARK_WEBHOOK_*``
 (``PlatformConfig``). The routes that manage webhooks are in api/routes/webhooks.py.
+
+A receiver is untrusted, in what its name resolves to and in how it answers:
+
+- ``resolve`` looks the host up once and judges every address (``_judge``): loopback only in
+  development, and no other non-global address, including IPv6 forms that carry an IPv4
+  address (IPv4-mapped and NAT64 are judged by the IPv4 they carry; IPv4-compatible,
+  IPv4-translated, 6to4, Teredo and NAT64 local-use are refused outright). The delivery then
+  connects to exactly those checked addresses (``send``), with the name kept for the Host
+  header and for TLS (SNI and the certificate check): a DNS answer that changes between the
+  check and the connection cannot redirect it.
+- One delivery has one deadline (``timeout_s``) for connecting, TLS, sending and reading the
+  whole response head: a receiver that trickles a header line every few seconds fails at the
+  deadline, like one that never answers, and is retried with backoff.
+- Each webhook has its own lane (``Dispatcher``): its deliveries go one at a time, in order,
+  on a thread of a small pool, and a lane that is busy is skipped, so a slow receiver delays
+  only itself.
 """
 
 from __future__ import annotations
@@ -16,11 +32,11 @@ import json
 import logging
 import os
 import socket
+import ssl
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
@@ -51,10 +67,12 @@ __all__ = [
     "SIGNATURE_HEADER",
     "Dispatcher",
     "PlatformConfig",
+    "Target",
     "Worker",
     "check_url",
     "clone_reasons",
-    "post_json",
+    "resolve",
+    "send",
     "sign_event",
     "verify_event",
 ]
@@ -114,6 +132,7 @@ class PlatformConfig:
     timeout_s: float = 5.0
     lease_ms: int = 60_000
     batch: int = 50
+    lanes: int = 16
 
     @classmethod
     def from_env(cls, *, production: bool, env: Mapping[str, str] | None = None) -> PlatformConfig:
@@ -141,8 +160,73 @@ def _refused(message: str) -> errors.InvalidInput:
     return errors.InvalidInput(message, code="webhook_url_refused")
 
 
-def check_url(url: str, config: PlatformConfig) -> str:
-    """An http(s) URL whose host resolves only to addresses the config allows (else raises)."""
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: the IPv4 address in the last 32 bits
+#: IPv6 forms that carry an IPv4 address and are no place for a webhook receiver: refused
+#: whatever they carry (Python's ``is_global`` calls most of them global).
+_EMBEDDING = (
+    (ipaddress.IPv6Network("64:ff9b:1::/48"), "a NAT64 local-use address (RFC 8215)"),
+    (ipaddress.IPv6Network("2002::/16"), "a 6to4 address, which embeds an IPv4 address"),
+    (ipaddress.IPv6Network("2001::/32"), "a Teredo address, which embeds IPv4 addresses"),
+    (ipaddress.IPv6Network("::/96"), "an IPv4-compatible IPv6 address"),
+    (ipaddress.IPv6Network("::ffff:0:0:0/96"), "an IPv4-translated IPv6 address"),
+)
+_UNSAFE_URL = frozenset(" \x7f") | frozenset(map(chr, range(32)))  # spaces, controls
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A webhook URL that passed the policy: where to connect (the checked addresses, in the
+    resolver's order) and what to say (``host`` for Host and TLS, ``path`` with the query)."""
+
+    scheme: str
+    host: str
+    port: int
+    path: str
+    addresses: tuple[Address, ...]
+
+    @property
+    def host_header(self) -> str:
+        name = f"[{self.host}]" if ":" in self.host else self.host
+        default = 443 if self.scheme == "https" else 80
+        return name if self.port == default else f"{name}:{self.port}"
+
+
+def _judge(address: Address, config: PlatformConfig) -> Address:
+    """The address to connect to (an IPv4-mapped one is its IPv4), or raise if refused."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            address = address.ipv4_mapped  # the socket reaches exactly that IPv4 address
+        elif address in _NAT64:
+            inner = ipaddress.IPv4Address(int(address) & 0xFFFF_FFFF)
+            if not inner.is_global:
+                raise _refused(
+                    f"the webhook host resolves to {address}, a NAT64 address of the "
+                    f"non-public IPv4 address {inner}"
+                )
+        elif not (address.is_unspecified or address.is_loopback):
+            for network, what in _EMBEDDING:
+                if address in network:
+                    raise _refused(f"the webhook host resolves to {address}, {what}")
+    if address.is_unspecified or address.is_multicast:
+        raise _refused(f"the webhook host resolves to {address}")
+    if address.is_loopback:
+        if not config.allow_loopback:
+            raise _refused("loopback webhook URLs are allowed only in development")
+    elif not address.is_global and not config.allow_private:
+        raise _refused(
+            f"the webhook host resolves to the non-public address {address} "
+            "(TRACEMARK_WEBHOOK_ALLOW_PRIVATE=1 allows it)"
+        )
+    return address
+
+
+def resolve(url: str, config: PlatformConfig) -> Target:
+    """The URL's host looked up once, every address judged (raises InvalidInput with code
+    ``webhook_url_refused`` if the URL or any address is refused)."""
+    if _UNSAFE_URL.intersection(url) or not url.isascii():
+        raise _refused("a webhook URL is plain ASCII, without spaces or control characters")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise _refused("a webhook URL is http:// or https:// with a host")
@@ -155,45 +239,110 @@ def check_url(url: str, config: PlatformConfig) -> str:
         raise _refused("the webhook URL has an invalid port") from None
     except (OSError, UnicodeError):
         raise _refused(f"cannot resolve the webhook host {parts.hostname}") from None
+    addresses: list[Address] = []
     for info in found:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
-        if address.is_unspecified or address.is_multicast:
-            raise _refused(f"the webhook host resolves to {address}")
-        if address.is_loopback:
-            if not config.allow_loopback:
-                raise _refused("loopback webhook URLs are allowed only in development")
-        elif not address.is_global and not config.allow_private:
-            raise _refused(
-                f"the webhook host resolves to the non-public address {address} "
-                "(TRACEMARK_WEBHOOK_ALLOW_PRIVATE=1 allows it)"
-            )
+        address = _judge(ipaddress.ip_address(str(info[4][0]).split("%")[0]), config)
+        if address not in addresses:
+            addresses.append(address)
+    if not addresses:
+        raise _refused(f"cannot resolve the webhook host {parts.hostname}")
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return Target(parts.scheme, parts.hostname, port, path, tuple(addresses))
+
+
+def check_url(url: str, config: PlatformConfig) -> str:
+    """An http(s) URL whose host resolves only to addresses the config allows (else raises)."""
+    resolve(url, config)
     return url
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None  # a redirect is an answer, not a new target (it could point inside)
+class _Deadline(Exception):
+    pass
 
 
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+class _Unanswered(Exception):
+    """No usable answer (its message says why)."""
 
 
-def post_json(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> tuple[int, str]:
-    """POST with urllib: (HTTP status, error text); status 0 when no answer came."""
-    request = urllib.request.Request(url, data=body, headers=dict(headers), method="POST")  # noqa: S310 - scheme checked
+_MAX_HEAD = 16 * 1024  # a response head longer than this is not an answer we wait for
+_TLS = ssl.create_default_context()
+
+
+def send(
+    target: Target, body: bytes, headers: Mapping[str, str], timeout: float
+) -> tuple[int, str]:
+    """POST ``body`` to a checked target within ``timeout`` seconds in all (connect, TLS,
+    send, and read up to the end of the response head): (HTTP status, error text), status
+    0 when no complete answer came. The body of the answer is not read, and nothing is
+    followed: a redirect is an answer (a failed one), not a new target."""
+    deadline = time.monotonic() + timeout
+
+    def left() -> float:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise _Deadline
+        return remaining
+
+    lines = [
+        f"POST {target.path} HTTP/1.1",
+        f"Host: {target.host_header}",
+        f"Content-Length: {len(body)}",
+        "Connection: close",
+        *(f"{name}: {value}" for name, value in headers.items()),
+    ]
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode("ascii") + body
+    sock: socket.socket | None = None
     try:
-        with _OPENER.open(request, timeout=timeout) as response:
-            response.read(4096)
-            return int(response.status), ""
-    except urllib.error.HTTPError as exc:
-        exc.close()
-        return int(exc.code), f"HTTP {exc.code}"
-    except urllib.error.URLError as exc:
-        return 0, f"connection failed: {exc.reason}"[:300]
-    except (TimeoutError, OSError) as exc:
-        return 0, f"connection failed: {type(exc).__name__}"
+        sock = _connect(target, left)
+        if target.scheme == "https":
+            sock.settimeout(left())
+            sock = _TLS.wrap_socket(sock, server_hostname=target.host)
+        sock.settimeout(left())
+        sock.sendall(request)
+        status = _read_status(sock, left)
+    except _Unanswered as exc:
+        return 0, str(exc)
+    except (_Deadline, TimeoutError):
+        return 0, f"no complete answer within the {timeout:g} s deadline"
+    except ssl.SSLError as exc:
+        return 0, f"TLS failed: {exc.reason or type(exc).__name__}"[:300]
+    except OSError as exc:
+        return 0, f"connection failed: {exc.strerror or type(exc).__name__}"[:300]
+    finally:
+        if sock is not None:
+            sock.close()
+    return status, "" if 200 <= status < 300 else f"HTTP {status}"
+
+
+def _connect(target: Target, left: Callable[[], float]) -> socket.socket:
+    """A TCP connection to the first checked address that accepts one."""
+    failure: OSError = OSError("no address")
+    for address in target.addresses:
+        try:
+            return socket.create_connection((str(address), target.port), timeout=left())
+        except TimeoutError:
+            raise
+        except OSError as exc:
+            failure = exc
+    raise failure
+
+
+def _read_status(sock: socket.socket, left: Callable[[], float]) -> int:
+    """The status of the answer, once its whole head (up to the blank line) has come."""
+    head = b""
+    while b"\r\n\r\n" not in head:
+        sock.settimeout(left())
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise _Unanswered("the connection closed before a complete answer")
+        head += chunk
+        if len(head) > _MAX_HEAD:
+            raise _Unanswered("the answer's head is too long")
+    version, _, rest = head.partition(b"\r\n")[0].partition(b" ")
+    code = rest[:3]
+    if not version.startswith(b"HTTP/1.") or len(code) != 3 or not code.isdigit():
+        raise _Unanswered("the answer is not HTTP")
+    return int(code)
 
 
 Post = Callable[[str, bytes, Mapping[str, str], float], tuple[int, str]]
@@ -212,10 +361,25 @@ class Dispatcher:
         store: PlatformStore,
         log_store: LogStore,
         config: PlatformConfig,
-        post: Post = post_json,
+        post: Post | None = None,
     ) -> None:
-        self.store, self.log_store, self.config, self.post = store, log_store, config, post
+        self.store, self.log_store, self.config = store, log_store, config
+        #: How a delivery is sent: ``post(url, body, headers, timeout)``; tests replace it.
+        self.post: Post = post or self.send
         self.wake = threading.Event()
+        self._busy: set[str] = set()  # webhooks whose lane is sending
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+
+    def send(
+        self, url: str, body: bytes, headers: Mapping[str, str], timeout: float
+    ) -> tuple[int, str]:
+        """Resolve and check the URL now (once), then send to the checked address."""
+        try:
+            target = resolve(url, self.config)
+        except errors.InvalidInput as exc:
+            return 0, exc.message
+        return send(target, body, headers, timeout)
 
     # --- events ---------------------------------------------------------------------------------
 
@@ -366,14 +530,65 @@ class Dispatcher:
 
     # --- delivery -------------------------------------------------------------------------------
 
-    def deliver_pending(self, now: int) -> int:
-        """Send every delivery due at ``now`` (one attempt each); how many attempts were made."""
-        made = 0
+    def deliver_pending(self, now: int, *, wait: bool = True) -> int:
+        """Send what is due at ``now``, one lane per webhook; how many deliveries were taken.
+
+        A lane sends its webhook's due deliveries one at a time, in order, on a thread of the
+        pool (``PlatformConfig.lanes`` threads); a webhook whose lane is still busy is skipped
+        and its due deliveries are put off by one deadline, so that they neither fill the
+        next batch nor wait behind it. A lane takes only as many deliveries as it can send
+        within their lease, even if each one runs into the deadline. With ``wait`` (tests)
+        this returns when every lane started here has finished, and every attempt is
+        recorded at ``now``; without (the worker), attempts are recorded when they are made.
+        """
+        deadline_ms = int(self.config.timeout_s * 1000)
+        per_lane = max(1, self.config.lease_ms // max(1, deadline_ms) - 1)
+        lanes: dict[str, list[Delivery]] = {}
         for delivery in self.store.due(now, self.config.batch):
-            if self.store.claim(delivery, now + self.config.lease_ms):
-                self._attempt(delivery, now)
-                made += 1
-        return made
+            hook = delivery.webhook_id
+            with self._lock:
+                busy = hook in self._busy
+            queue = lanes.setdefault(hook, []) if not busy else None
+            if queue is None or len(queue) >= per_lane:
+                self.store.claim(delivery, now + deadline_ms)  # put off, not attempted
+            elif self.store.claim(delivery, now + self.config.lease_ms):
+                queue.append(delivery)
+        started: list[Future[int]] = []
+        for hook, queue in lanes.items():
+            if queue:
+                with self._lock:
+                    self._busy.add(hook)
+                started.append(self._executor().submit(self._lane, hook, queue, now, wait))
+        taken = sum(len(q) for q in lanes.values())
+        if wait:
+            for future in started:
+                future.result()
+        return taken
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    self.config.lanes, thread_name_prefix="tracemark-webhook-lane"
+                )
+            return self._pool
+
+    def _lane(self, hook: str, queue: list[Delivery], now: int, fixed_time: bool) -> int:
+        try:
+            for delivery in queue:
+                self._attempt(delivery, now if fixed_time else now_ms())
+            return len(queue)
+        finally:
+            with self._lock:
+                self._busy.discard(hook)
+            self.wake.set()  # the worker looks again: this webhook may have more due
+
+    def close(self) -> None:
+        """Stop taking work; lanes under way finish (each within its deadline)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
 
     def _attempt(self, delivery: Delivery, now: int) -> None:
         hook = self.store.get_webhook(delivery.webhook_id)
@@ -389,11 +604,9 @@ class Dispatcher:
                 "X-Tracemark-Delivery": delivery.delivery_id,
                 SIGNATURE_HEADER: sign_event(hook.secret, now // 1000, body),
             }
-            try:
-                check_url(hook.url, self.config)  # again: DNS may have changed since
-                code, error = self.post(hook.url, body, headers, self.config.timeout_s)
-            except errors.InvalidInput as exc:
-                code, error = 0, exc.message
+            # resolved and checked again here (DNS may have changed since the webhook was
+            # registered), and the connection goes to the address that was checked
+            code, error = self.post(hook.url, body, headers, self.config.timeout_s)
         ok = 200 <= code < 300
         attempts = delivery.attempts + 1
         if ok:
@@ -419,8 +632,9 @@ class Dispatcher:
 
 
 class Worker:
-    """A daemon thread that polls recalls and sends due deliveries every ``interval_s`` (sooner
-    when an event is queued). Errors are logged and retried on the next round."""
+    """A daemon thread that polls recalls and hands due deliveries to the lanes every
+    ``interval_s`` (sooner when an event is queued or a lane finishes). It never waits for a
+    delivery itself. Errors are logged and retried on the next round."""
 
     def __init__(self, dispatcher: Dispatcher, *, interval_s: float = 1.0) -> None:
         self.dispatcher = dispatcher
@@ -435,14 +649,14 @@ class Worker:
         self._stop.set()
         self.dispatcher.wake.set()
         self._thread.join(timeout)
+        self.dispatcher.close()
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            try:
+            self.dispatcher.wake.clear()  # before the round: a lane finishing during it wakes
+            try:  # the next one at once
                 self.dispatcher.poll_recalls(now_ms())
-                while self.dispatcher.deliver_pending(now_ms()) and not self._stop.is_set():
-                    pass
+                self.dispatcher.deliver_pending(now_ms(), wait=False)
             except Exception:  # the worker must survive anything; the next round retries
                 log.exception("webhook worker round failed")
             self.dispatcher.wake.wait(self.interval_s)
-            self.dispatcher.wake.clear()

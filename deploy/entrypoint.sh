@@ -6,9 +6,10 @@
 #   TRACEMARK_KEY_PASSPHRASE  decrypts the operator key
 #   TRACEMARK_SCAN_SALT       salt of the device hashes; every replica must use the same
 #   PGPASSWORD                PostgreSQL password (libpq reads it; the URL carries none)
+#   TRACEMARK_SECRETS_KEY     encrypts webhook secrets at rest; every replica the same
 set -eu
 
-for name in TRACEMARK_KEY_PASSPHRASE TRACEMARK_SCAN_SALT PGPASSWORD; do
+for name in TRACEMARK_KEY_PASSPHRASE TRACEMARK_SCAN_SALT PGPASSWORD TRACEMARK_SECRETS_KEY; do
   eval "file=\${${name}_FILE:-}"
   [ -n "$file" ] || continue
   if [ ! -r "$file" ]; then

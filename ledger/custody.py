@@ -63,6 +63,7 @@ from ledger.records import (
 from ledger.rules import (
     MAX_SKEW_MS,
     OPERATOR_ID,
+    Admission,
     Entry,
     check_time,
     claim_commitment,
@@ -88,9 +89,12 @@ __all__ = [
 ]
 
 
-def apply(envelope: Envelope, index: int, now: int, view: View) -> Changes:
-    """Check ``envelope`` as entry ``index`` integrated at ``now``; return its changes."""
-    entry = Entry(envelope, envelope.body, index, now, view, Changes())
+def apply(
+    envelope: Envelope, index: int, now: int, view: View, admission: Admission | None = None
+) -> Changes:
+    """Check ``envelope`` as entry ``index`` integrated at ``now``; return its changes.
+    ``admission``: the rules checked only when an entry is submitted (None on replay)."""
+    entry = Entry(envelope, envelope.body, index, now, view, Changes(), admission=admission)
     handler = _HANDLERS.get(envelope.type)
     if handler is None:  # a registered type without rules: only the operator may write it
         signer(entry, roles=("operator",))
@@ -103,7 +107,15 @@ def apply(envelope: Envelope, index: int, now: int, view: View) -> Changes:
 
 
 def _new_item(
-    ident: str, gtin: str, serial: str, source: Any, *, owner: str, index: int, time: int
+    ident: str,
+    gtin: str,
+    serial: str,
+    source: Any,
+    *,
+    owner: str,
+    index: int,
+    time: int,
+    event_time: int = 0,
 ) -> Item:
     """A newly commissioned item (or a new logistic unit), active with its custodian."""
     return Item(
@@ -125,6 +137,7 @@ def _new_item(
         commissioned_index=index,
         last_index=index,
         commissioned_time=time,
+        event_time=event_time,
     )
 
 
@@ -138,7 +151,18 @@ def _new_items(entry: Entry, gtin: str, serials: Iterable[str], source: Any) -> 
     actor, index = entry.actor_id, entry.index
     put = entry.changes.puts.append
     for ident, serial in pairs:
-        put(_new_item(ident, gtin, serial, source, owner=actor, index=index, time=entry.now))
+        put(
+            _new_item(
+                ident,
+                gtin,
+                serial,
+                source,
+                owner=actor,
+                index=index,
+                time=entry.now,
+                event_time=entry.event_time,
+            )
+        )
         put(TimelineRow(ident, index))
     if "product" in source:
         product = source["product"]

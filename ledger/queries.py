@@ -30,9 +30,10 @@ from ledger.events import (
     UNPACK,
 )
 from ledger.keys import PublicKey
-from ledger.records import OPEN, Actor, Item, KeyRecord, Listing, Product, Recall
+from ledger.records import Actor, Item, KeyRecord, Listing, Product, Recall
 from ledger.storage.port import LogStore, ProjectionReader
 from ledger.trust import bundle_body
+from ledger.verdicts.backing import BackingFacts, ListingStatus, backing
 
 __all__ = [
     "ActorView",
@@ -108,18 +109,6 @@ class ItemView:
 class ActorView:
     actor: Actor
     keys: list[KeyRecord]
-
-
-@dataclass(frozen=True, slots=True)
-class ListingStatus:
-    listing: Listing
-    seller: Actor | None
-    stock: int  # sellable items of the GTIN the seller holds now
-    backed: bool
-    reasons: list[str]
-    # The GTIN is recalled, an item the listing names is, or (a listing without serials) an
-    # item of the GTIN the seller holds is: a buyer may receive a recalled item.
-    recalled: bool
 
 
 _SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
@@ -207,13 +196,14 @@ def actor_view(store: LogStore, actor_id: str) -> ActorView:
 
 
 def listing_status(store: LogStore, platform: str, listing_id: str) -> ListingStatus:
-    """Is this listing backed by genuine stock, and how much?"""
+    """Is this listing backed by genuine stock, and how much? (the facts are gathered
+    here; ``ledger.verdicts.backing`` decides)."""
     with store.reader() as view:
         listing = view.get(Listing, (platform, listing_id))
         if listing is None:
             raise NotFound(f"no listing {platform}:{listing_id}", code="unknown_listing")
         seller = view.get(Actor, (listing.seller,))
-        reasons: list[str] = []
+        listed_recalled = recalled_stock = False
         if listing.serials:
             held = [view.get(Item, (ident,)) for ident in listing.serials]
             stock = sum(
@@ -224,32 +214,26 @@ def listing_status(store: LogStore, platform: str, listing_id: str) -> ListingSt
                 and i.status == "active"
                 and not is_recalled(view, i)
             )
-            recalled = any(i is not None and is_recalled(view, i) for i in held)
-            if recalled:
-                reasons.append("listed items are recalled")
+            listed_recalled = any(i is not None and is_recalled(view, i) for i in held)
         else:
             stock = view.stock(listing.seller, listing.gtin)
-            recalled = view.recalled_stock(listing.seller, listing.gtin) > 0
-        if view.get(Recall, (listing.gtin, "")) is not None:
-            recalled = True
-            reasons.append(f"GTIN {listing.gtin} is recalled")
-        elif stock < listing.quantity and listing.quantity:
-            recalled_lots = [r.lot for r in view.rows(Recall.TABLE) if r.gtin == listing.gtin]
-            if recalled_lots:
-                reasons.append(f"lot(s) {', '.join(recalled_lots)} recalled")
-        if gtin_owner(view, listing.gtin) is None:
-            reasons.append(f"GTIN {listing.gtin} has no registered producer")
-    if listing.status != OPEN:
-        reasons.append("the listing is closed")
-    if seller is None or seller.status != "active":
-        reasons.append("the seller is not an active registered actor")
-    elif not seller.verified:
-        reasons.append("the seller's identity is not verified")
-    if stock < listing.quantity:
-        reasons.append(
-            f"the seller holds {stock} sellable items; the listing offers {listing.quantity}"
+            recalled_stock = view.recalled_stock(listing.seller, listing.gtin) > 0
+        gtin_recalled = view.get(Recall, (listing.gtin, "")) is not None
+        lots: tuple[str, ...] = ()
+        if not gtin_recalled and listing.quantity > 0 and stock < listing.quantity:
+            # read only when short of stock: the one case the reasons name the lots
+            lots = tuple(r.lot for r in view.rows(Recall.TABLE) if r.gtin == listing.gtin)
+        facts = BackingFacts(
+            listing=listing,
+            seller=seller,
+            stock=stock,
+            listed_recalled=listed_recalled,
+            recalled_stock=recalled_stock,
+            gtin_recalled=gtin_recalled,
+            recalled_lots=lots,
+            has_producer=gtin_owner(view, listing.gtin) is not None,
         )
-    return ListingStatus(listing, seller, stock, not reasons, reasons, recalled)
+    return backing(facts)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -172,6 +172,9 @@ class Item:
     last_index: int
     packed: int = 0  # how many items are packed directly in it
     commissioned_time: int = 0  # integrated time of the commissioning (code checks need it)
+    #: The latest ``event_time`` of the events that touched it (its commission's at first):
+    #: admission refuses an event dated before it (``event_backdated``).
+    event_time: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from ledger.entries import GENESIS, Envelope
@@ -33,8 +34,10 @@ from ledger.records import (
 )
 
 __all__ = [
+    "MAX_BACKDATE_MS",
     "MAX_SKEW_MS",
     "OPERATOR_ID",
+    "Admission",
     "Entry",
     "check_time",
     "claim_commitment",
@@ -52,6 +55,8 @@ __all__ = [
 
 #: How far an event's own time may be ahead of the sequencer's clock.
 MAX_SKEW_MS = 5 * 60 * 1000
+#: How far, by default, an event's own time may be behind the sequencer's clock.
+MAX_BACKDATE_MS = 72 * 3600 * 1000
 OPERATOR_ID = "operator"
 _CLAIM_CONTEXT = b"tracemark/claim/v1\x00"
 
@@ -103,6 +108,20 @@ def violation(code: str, message: str) -> RuleViolation:
     return RuleViolation(message, code=code)
 
 
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """Rules checked when an entry is submitted, not when the log is replayed.
+
+    Time rules (docs/format.md, Time): an event may not be dated more than
+    ``max_backdate_ms`` before the log's clock, nor before the latest event recorded for an
+    item it touches (give or take ``MAX_SKEW_MS``, two devices' clocks). They are admission
+    rules because the window is a setting and because entries admitted before the rules
+    existed stay valid: a replay (audit, rebuild) of a log must give the same projection
+    whatever this server's settings are."""
+
+    max_backdate_ms: int = MAX_BACKDATE_MS
+
+
 @dataclass(slots=True)
 class Entry:
     """One entry being applied: its envelope, body, position and the signer's identity."""
@@ -115,15 +134,33 @@ class Entry:
     changes: Changes
     key: KeyRecord | None = None
     actor: Actor | None = None
+    admission: Admission | None = None  # None on replay: admission rules are not re-checked
 
     @property
     def actor_id(self) -> str:
         return self.actor.actor_id if self.actor is not None else ""
 
+    @property
+    def event_time(self) -> int:
+        """The event's own time (0 for entries that are not events)."""
+        time = self.body.get("event_time", 0) if isinstance(self.body, dict) else 0
+        return time if isinstance(time, int) else 0
+
     def touch(self, items: Iterable[Item]) -> None:
-        """Record the changed items and their timeline rows."""
+        """Record the changed items and their timeline rows; at admission, refuse an event
+        dated before the latest event of an item it touches (by more than the clocks of two
+        devices may differ, ``MAX_SKEW_MS``: the same tolerance as for future times)."""
+        time = self.event_time
         for item in items:
-            self.changes.put(replace(item, last_index=self.index))
+            if self.admission is not None and time and time < item.event_time - MAX_SKEW_MS:
+                raise violation(
+                    "event_backdated",
+                    f"the event is dated {_iso(time)}, before the latest event recorded for "
+                    f"{item.item_id} ({_iso(item.event_time)}): check the device's clock "
+                    "or the time given",
+                )
+            later = max(item.event_time, time)
+            self.changes.put(replace(item, last_index=self.index, event_time=later))
             self.changes.put(TimelineRow(item.item_id, self.index))
 
 
@@ -172,6 +209,14 @@ def event_signer(entry: Entry, roles: Sequence[str] = ()) -> Actor:
     return actor
 
 
+def _iso(ms: int) -> str:
+    """A time in milliseconds as ISO 8601 UTC (seconds), for messages."""
+    try:
+        return datetime.fromtimestamp(ms // 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):
+        return f"{ms} ms"
+
+
 def check_time(entry: Entry) -> None:
     event_time = entry.body.get("event_time", 0)
     if event_time > entry.now + MAX_SKEW_MS:
@@ -179,6 +224,14 @@ def check_time(entry: Entry) -> None:
             "event_in_future",
             f"event time {event_time} is more than "
             f"{MAX_SKEW_MS // 1000} s after the log's clock {entry.now}",
+        )
+    admission = entry.admission
+    if admission is not None and event_time < entry.now - admission.max_backdate_ms:
+        hours = admission.max_backdate_ms / 3_600_000
+        raise violation(
+            "event_backdated",
+            f"the event is dated {_iso(event_time)}, more than {hours:g} h before the log's "
+            f"clock ({_iso(entry.now)}): events are recorded when they happen",
         )
 
 

@@ -49,6 +49,7 @@ from ledger.merkle import (
 from ledger.note import NoteSigner, NoteVerifier, parse_note
 from ledger.projection import MemoryProjection, ReplayFailure, replay
 from ledger.records import RECORD_TYPES, KeyRecord
+from ledger.rules import Admission
 from ledger.storage.port import (
     AppendBatch,
     Head,
@@ -228,9 +229,17 @@ _SHARED_MAX = 1 << 13
 class LogService:
     """The log's use cases. ``log_key`` is the operator's key; only signing needs it."""
 
-    def __init__(self, store: LogStore, *, log_key: PrivateKey | None = None) -> None:
+    def __init__(
+        self,
+        store: LogStore,
+        *,
+        log_key: PrivateKey | None = None,
+        admission: Admission | None = None,
+    ) -> None:
         self.store = store
         self.log_key = log_key
+        #: Rules checked on submission only (time rules): docs/format.md, Time.
+        self.admission = admission if admission is not None else Admission()
         self._info: LogInfo | None = None
         self._edges: dict[int, RightEdge] = {}  # trees of past sizes never change
         self._shared: dict[tuple[int, int], list[bytes]] = {}  # (size, block) -> upper path
@@ -374,7 +383,7 @@ class LogService:
                         outcomes[position] = rejected
                         continue
                 try:
-                    changes = apply(envelope, index, now, view)
+                    changes = apply(envelope, index, now, view, self.admission)
                 except RuleViolation as exc:
                     outcomes[position] = Rejected(exc.code, exc.message)
                     continue

@@ -74,7 +74,7 @@ from ledger.verdicts import (
     decide,
 )
 
-__all__ = ["ScanBuffer", "Verifier", "VerifyResult", "device_hash"]
+__all__ = ["ScanBuffer", "Verifier", "VerifyResult", "WeakSignalGate", "device_hash"]
 
 RETENTION_MS = 30 * 24 * 3_600_000
 _PRUNE_EVERY_MS = 60_000
@@ -189,6 +189,50 @@ class ScanBuffer:
             ]
 
 
+class WeakSignalGate:
+    """How many anonymous (weak) scan contexts are kept, per item and window.
+
+    A context nobody vouched for is kept for the producer, never read by the clone rules;
+    so a flood of them (a rival naming a new seller on every request) must not grow the
+    store without bound. Per item and window, at most ``per_place`` distinct weak contexts
+    are kept for each coarse (device, place), and at most ``per_item`` in all; the rest are
+    dropped (and counted). Identical contexts cost nothing: the store keeps one row per
+    distinct context. Safe to share between threads; it keeps a hash per context, at most
+    ``per_item`` for each of ``max_items`` items (a million hashes, tens of MB, at most)."""
+
+    def __init__(
+        self,
+        window_ms: int,
+        *,
+        per_place: int = 5,
+        per_item: int = 50,
+        max_items: int = 20_000,
+    ) -> None:
+        self.window_ms, self.per_place, self.per_item = window_ms, per_place, per_item
+        self.max_items = max_items
+        self.dropped = 0
+        self._lock = threading.Lock()
+        self._started = 0
+        self._seen: dict[str, tuple[int, dict[tuple[str, str], set[int]]]] = {}
+
+    def admit(self, item: str, context: ScanContext, now: int) -> bool:
+        with self._lock:
+            if now - self._started >= self.window_ms:
+                self._started, self._seen = now, {}
+            total, places = self._seen.get(item, (0, {}))
+            seen = places.get((context.device, context.place))
+            mark = hash(context)
+            if seen is not None and mark in seen:
+                return True  # the same context again: one row in the store
+            full = total >= self.per_item or (seen is not None and len(seen) >= self.per_place)
+            if full or (item not in self._seen and len(self._seen) >= self.max_items):
+                self.dropped += 1
+                return False
+            places.setdefault((context.device, context.place), set()).add(mark)
+            self._seen[item] = (total + 1, places)
+            return True
+
+
 @dataclass(frozen=True)
 class VerifyResult:
     verdict: Verdict
@@ -281,6 +325,7 @@ class Verifier:
         self.resolvers = tuple(resolvers)
         self.thresholds = thresholds or Thresholds()
         self.buffer = buffer or ScanBuffer()
+        self.weak = WeakSignalGate(self.thresholds.window_ms)
         # Timeline steps by entry index: entries never change, and the commission, shipment
         # and receipt entries of a carton are shared by every item in it.
         self._steps: dict[int, TimelineStep] = {}
@@ -339,7 +384,11 @@ class Verifier:
                 if detail and item is not None
                 else VerifyResult(verdict, None, None, None, context=context)
             )
-        if record and item is not None:
+        if (
+            record
+            and item is not None
+            and (context.vouched or self.weak.admit(item.item_id, context, now))
+        ):
             self._record(ScanRecord(item.item_id, now, context), now)
         return result
 

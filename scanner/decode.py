@@ -43,7 +43,7 @@ from PIL import Image
 
 from ledger.errors import InvalidInput
 from scanner.engines import Corners, Grey, Reading, read_zbar, read_zxing
-from scanner.images import DEFAULT_LIMITS, ImageLimits, ImageSource, load_image
+from scanner.images import DEFAULT_LIMITS, ImageLimits, ImageSource, load_grey
 
 __all__ = ["ENGINES", "Detection", "decode", "decode_file"]
 
@@ -60,6 +60,7 @@ _REGION_PX = 256  # a close-up region is at least this many pixels across
 _TILE, _TILES_MAX, _TILE_MIN = 320, 24, 0.02  # side in source px (upscaled twice), most
 # tiles read, least score of a tile's best window (a 1.5 px-a-module code scores 0.06)
 _UPSCALE = 2
+_BAND_PX = 1 << 20  # whole-image filters work on bands of about this many pixels
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +119,7 @@ def decode_file(
             f"unknown decoding engine {engine!r}: expected one of {', '.join(ENGINES)}",
             code="unknown_engine",
         )
-    return decode(load_image(source, limits), engine=engine)
+    return decode(load_grey(source, limits), engine=engine)
 
 
 def _grey_array(image: Image.Image | npt.NDArray[np.generic]) -> Grey:
@@ -248,12 +249,18 @@ def _windows(grey: Grey) -> npt.NDArray[np.float64] | None:
     rows, cols = (height - 1) // _CELL, (width - 1) // _CELL
     if rows < _WINDOW or cols < _WINDOW:
         return None
-    g = grey[: rows * _CELL + 1, : cols * _CELL + 1]
-    here, right = g[:-1:2, :-1], g[:-1:2, 1:]
-    across = (np.maximum(here, right) - np.minimum(here, right)) > _EDGE
-    here, below = g[:-1, :-1:2], g[1:, :-1:2]
-    down = (np.maximum(here, below) - np.minimum(here, below)) > _EDGE
-    cells = np.minimum(_pool(across, _CELL // 2, _CELL), _pool(down, _CELL, _CELL // 2))
+    cells = np.empty((rows, cols), np.int32)
+    step = max(1, _BAND_PX // (cols * _CELL * _CELL))  # cell rows a band: bounded temporaries
+    for top in range(0, rows, step):
+        bottom = min(rows, top + step)
+        g = grey[top * _CELL : bottom * _CELL + 1, : cols * _CELL + 1]
+        here, right = g[:-1:2, :-1], g[:-1:2, 1:]
+        across = (np.maximum(here, right) - np.minimum(here, right)) > _EDGE
+        here, below = g[:-1, :-1:2], g[1:, :-1:2]
+        down = (np.maximum(here, below) - np.minimum(here, below)) > _EDGE
+        cells[top:bottom] = np.minimum(
+            _pool(across, _CELL // 2, _CELL), _pool(down, _CELL, _CELL // 2)
+        )
     summed = np.zeros((rows + 1, cols + 1), np.int64)
     summed[1:, 1:] = cells.cumsum(0).cumsum(1)
     windows = (
@@ -334,18 +341,29 @@ def _lean_zxing(grey: Grey) -> list[Reading]:
 
 def _sharpen(grey: Grey) -> Grey:
     """A 3x3 Laplacian sharpening (centre 5, four neighbours -1), edges replicated. It undoes
-    some of the blur of a camera or a video codec; zxing's binarizer then sees modules."""
-    x = grey.astype(np.int16)
-    y = x * 5
-    y[1:] -= x[:-1]
-    y[:-1] -= x[1:]
-    y[:, 1:] -= x[:, :-1]
-    y[:, :-1] -= x[:, 1:]
-    y[0] -= x[0]
-    y[-1] -= x[-1]
-    y[:, 0] -= x[:, 0]
-    y[:, -1] -= x[:, -1]
-    return np.clip(y, 0, 255).astype(np.uint8)
+    some of the blur of a camera or a video codec; zxing's binarizer then sees modules.
+    Computed a band of rows at a time: the 16-bit temporaries stay small in a large photo."""
+    height, width = grey.shape
+    out = np.empty_like(grey)
+    step = max(1, _BAND_PX // max(1, width))
+    for top in range(0, height, step):
+        bottom = min(height, top + step)
+        above, under = max(0, top - 1), min(height, bottom + 1)
+        x = grey[above:under].astype(np.int16)  # the band with a row of context each side
+        y = x * 5
+        y[1:] -= x[:-1]
+        y[:-1] -= x[1:]
+        y[:, 1:] -= x[:, :-1]
+        y[:, :-1] -= x[:, 1:]
+        if top == 0:
+            y[0] -= x[0]
+        if bottom == height:
+            y[-1] -= x[-1]
+        y[:, 0] -= x[:, 0]
+        y[:, -1] -= x[:, -1]
+        band = y[top - above : top - above + bottom - top]
+        out[top:bottom] = np.clip(band, 0, 255)
+    return out
 
 
 def _resize(grey: Grey, factor: int) -> Grey:

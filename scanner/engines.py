@@ -85,7 +85,7 @@ def read_zbar(grey: Grey) -> list[Reading]:
     height, width = grey.shape
     if height == 0 or width == 0:
         return []
-    pixels = grey.tobytes()
+    pixels = np.ascontiguousarray(grey, dtype=np.uint8)  # ZBar reads it in place: no copy
     scanner = zbar.zbar_image_scanner_create()
     image = zbar.zbar_image_create()
     if not scanner or not image:
@@ -97,7 +97,7 @@ def read_zbar(grey: Grey) -> list[Reading]:
         zbar.zbar_image_scanner_set_config(scanner, qr, _ZBAR_CFG_BINARY, 1)
         zbar.zbar_image_set_format(image, _ZBAR_GREY)
         zbar.zbar_image_set_size(image, width, height)
-        zbar.zbar_image_set_data(image, pixels, len(pixels), None)
+        zbar.zbar_image_set_data(image, pixels.ctypes.data, pixels.nbytes, None)
         zbar.zbar_scan_image(scanner, image)
         readings = []
         symbol = zbar.zbar_image_first_symbol(image)

@@ -3,6 +3,7 @@
 #
 #   scripts/bootstrap.sh                  .venv with the project (editable) and the dev tools
 #   scripts/bootstrap.sh --with bench     the same plus the benchmark extras
+#   scripts/bootstrap.sh --with container the same plus podman, buildah, debootstrap
 #   scripts/bootstrap.sh --force          reinstall even if the stamp says it is done
 #
 # Steps: (1) check python3 >= 3.11; (2) install the Debian packages in SYSTEM_PACKAGES
@@ -193,6 +194,11 @@ check_python
 ensure_system_packages "${SYSTEM_PACKAGES[@]}"
 if [[ ",$EXTRAS," == *,bench,* ]]; then
   ensure_system_packages wrk # HTTP load generator of the service benchmark
+fi
+if [[ ",$EXTRAS," == *,container,* ]]; then
+  # make image / make test-container: build and run the image without a Docker daemon
+  ensure_system_packages podman buildah debootstrap uidmap
+  EXTRAS="${EXTRAS//,container/}" # system packages only, no Python extra
 fi
 ensure_venv_module
 ensure_venv

@@ -146,8 +146,8 @@ class Supply:
         return self.ok(LISTING_DECLARE, body, self.keys[actor])
 
 
-def standard(service: LogService, operator: PrivateKey) -> Supply:
-    supply = Supply(service, operator)
+def standard(service: LogService, operator: PrivateKey, now: int = T0) -> Supply:
+    supply = Supply(service, operator, now=now)
     supply.keys["operator"] = operator
     supply.register("fishco", "producer", prefixes=(PRODUCER_PREFIX,))
     supply.register("ricecorp", "producer", prefixes=(OTHER_PREFIX,))

@@ -28,7 +28,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
-from api.app import AppState, error_response, state_of
+from api.app import AppState, Problem, error_response, state_of
 from ledger import errors
 from ledger.checkpoint import open_checkpoint
 from ledger.merkle import MAX_TREE_SIZE
@@ -67,10 +67,8 @@ class ErrorBody(BaseModel):
     message: str
 
 
-class ErrorResponse(BaseModel):
-    """Every error of the API: ``{"error": {"code", "message"}}``."""
-
-    error: ErrorBody
+#: Every error of the API: an RFC 9457 problem (api/app.py).
+ErrorResponse = Problem
 
 
 def error_responses(*statuses: tuple[int, str]) -> dict[int | str, dict[str, Any]]:

@@ -30,7 +30,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field, field_validator
 
 from api.app import error_response, state_of
-from api.ratelimit import RateLimiter
+from api.ratelimit import RATE_LIMIT_FIELDS, RateLimiter
 from api.routes.log import ERRORS, ErrorResponse
 from api.webhooks import (
     Dispatcher,
@@ -132,12 +132,19 @@ class PlatformState:
     limiters: dict[str, RateLimiter] = field(default_factory=dict)
     worker: Worker | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: The app's limiter: keys are limited in its storage (shared by workers and replicas).
+    base_limiter: RateLimiter | None = None
 
     def limiter(self, key: ApiKey) -> RateLimiter:
         with self.lock:
             found = self.limiters.get(key.key_id)
             if found is None or found.per_minute != key.rate_limit:
-                found = self.limiters[key.key_id] = RateLimiter(key.rate_limit)
+                base = self.base_limiter
+                found = self.limiters[key.key_id] = (
+                    base.with_rate(key.rate_limit, "key")
+                    if base is not None
+                    else RateLimiter(key.rate_limit, policy="key")
+                )
             return found
 
     def start(self) -> None:
@@ -164,10 +171,10 @@ def platform_of(app: FastAPI) -> PlatformState:
         if found is None:
             state = app.state.tracemark
             config = PlatformConfig.from_env(production=state.settings.production)
-            store = platform_store(state.service.store)
+            store = platform_store(state.service.store, state.settings.secrets_box())
             dispatcher = Dispatcher(store, state.service.store, config)
             dispatcher.start_cursor()
-            found = PlatformState(store, dispatcher, config)
+            found = PlatformState(store, dispatcher, config, base_limiter=state.limiter)
             app.state.tracemark_platform = found
     return found
 
@@ -204,10 +211,11 @@ def platform_key(request: Request) -> ApiKey:
             record = None
     if record is None or not record.active or not matches_api_key(record, token):
         client = request.client.host if request.client else "unknown"
-        wait = state.limiter.check(client)  # failed keys spend the client's public tokens
-        if wait:
+        spent = state.limiter.decide(client)  # failed keys spend the client's public tokens
+        if spent is not None and not spent.allowed:
+            state.metrics.rate_limited(spent.policy)
             raise PlatformError(
-                429, "rate_limited", "too many requests; slow down", {"Retry-After": str(wait)}
+                429, "rate_limited", "too many requests; slow down", spent.headers()
             )
         if not token:
             raise PlatformError(
@@ -222,14 +230,17 @@ def platform_key(request: Request) -> ApiKey:
             "the API key is unknown or revoked",
             {"WWW-Authenticate": "ApiKey"},
         )
-    wait = platform.limiter(record).check(record.key_id)
-    if wait:
+    decision = platform.limiter(record).decide(record.key_id)
+    if decision is not None and not decision.allowed:
+        state.metrics.rate_limited(decision.policy)
         raise PlatformError(
             429,
             "rate_limited",
             f"this API key is limited to {record.rate_limit} requests per minute",
-            {"Retry-After": str(wait)},
+            decision.headers(),
         )
+    if decision is not None:  # the app's guard adds them to the answer
+        setattr(request.state, RATE_LIMIT_FIELDS, decision.headers())
     return record
 
 

@@ -8,8 +8,12 @@ query (``platform``, ``listing_id``, ``stream_id``, ``seller``, ``place``), as i
 ``/v1/verify`` does it (same verdict, provenance and proof, and the scan is recorded); QR
 codes that are not Tracemark codes come back ``unrecognised`` (ledger/verdicts/scans.py).
 
-Decoding is CPU work of up to a second for a large photo, so it runs in the thread pool,
-never on the event loop.
+Decoding is CPU work of up to a few seconds for a large photo, so it runs in the thread pool,
+never on the event loop. Its memory is bounded by design: an image costs at most its decoded
+pixels (``ImageLimits.max_decoded_bytes``, channels counted) plus about four bytes a grey
+pixel, and each worker decodes at most ``TRACEMARK_SCAN_CONCURRENCY`` images at once. A scan
+beyond that is refused at once with 503 ``scan_busy`` and ``Retry-After`` rather than queued:
+a queue of decoded images is the memory the cap is there to bound (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -36,11 +40,13 @@ from ledger.verdicts.scans import code_entry, malformed
 from scanner.decode import decode_file
 from scanner.images import DEFAULT_LIMITS, ImageLimits
 
-__all__ = ["MAX_CODES", "ScanResponse", "Status", "router"]
+__all__ = ["MAX_CODES", "RETRY_AFTER_S", "ScanResponse", "Status", "router"]
 
 router = APIRouter(tags=["verify"])
 #: Distinct codes verified per image: a sheet of labels fits, a flood of codes does not.
 MAX_CODES = 64
+#: Seconds a client is asked to wait when every scan slot of the worker is taken.
+RETRY_AFTER_S = 2
 
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
 _IMAGE_BODY: dict[str, Any] = {
@@ -88,6 +94,10 @@ class ScanResponse(BaseModel):
     responses={
         **ERRORS,
         415: {"model": ErrorResponse, "description": "Not an image content type"},
+        503: {
+            "model": ErrorResponse,
+            "description": "scan_busy: every scan slot of this worker is taken (Retry-After)",
+        },
     },
     openapi_extra=_IMAGE_BODY,
 )
@@ -107,11 +117,45 @@ async def scan(request: Request, context: Annotated[ScanQuery, Query()]) -> Any:
             413, "body_too_large", f"images are limited to {settings.scan_max_bytes} bytes"
         )
     given = Context.model_validate(context.model_dump())
-    return await run_in_threadpool(_scan, request, data, _context(request, given))
+    vouched = _context(request, given)
+    slots = _slots(request)
+    if slots.busy >= slots.size:
+        return error_response(
+            503,
+            "scan_busy",
+            f"this server is already decoding {slots.size} images; retry in {RETRY_AFTER_S} s",
+            {"Retry-After": str(RETRY_AFTER_S)},
+        )
+    slots.busy += 1  # on the event loop: no lock needed
+    try:
+        # The wait for the thread is shielded from cancellation (anyio): a client that goes
+        # away frees the slot only when its decoding has really finished.
+        return await run_in_threadpool(_scan, request, data, vouched)
+    finally:
+        slots.busy -= 1
+
+
+class _Slots:
+    """How many images this app (one worker) decodes at once, and at most."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.busy = size, 0
+
+
+def _slots(request: Request) -> _Slots:
+    slots: _Slots | None = getattr(request.app.state, "scan_slots", None)
+    if slots is None:
+        slots = _Slots(state_of(request).settings.scan_concurrency)
+        request.app.state.scan_slots = slots
+    return slots
 
 
 def _scan(request: Request, data: bytes, context: Vouched) -> dict[str, Any] | JSONResponse:
-    limits = ImageLimits(state_of(request).settings.scan_max_bytes, DEFAULT_LIMITS.max_pixels)
+    limits = ImageLimits(
+        state_of(request).settings.scan_max_bytes,
+        DEFAULT_LIMITS.max_pixels,
+        DEFAULT_LIMITS.max_decoded_bytes,
+    )
     try:
         found = decode_file(data, limits=limits)
     except LimitExceeded as exc:

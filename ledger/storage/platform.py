@@ -38,6 +38,7 @@ from ledger.storage.platform_port import (
 )
 from ledger.storage.platform_sql import SqlPlatformStore, platform_metadata
 from ledger.storage.port import LogStore
+from ledger.storage.secret_box import SecretBox
 from ledger.storage.sql import SqlStore
 
 __all__ = [
@@ -63,8 +64,9 @@ __all__ = [
 ]
 
 
-def platform_store(store: LogStore) -> PlatformStore:
-    """The platform tables next to a log store: in its database, or in memory for the fake."""
+def platform_store(store: LogStore, secrets: SecretBox | None = None) -> PlatformStore:
+    """The platform tables next to a log store: in its database (webhook secrets sealed by
+    ``secrets``), or in memory for the fake (nothing at rest)."""
     if isinstance(store, SqlStore):
-        return SqlPlatformStore(store)
+        return SqlPlatformStore(store, secrets)
     return MemoryPlatformStore(store)

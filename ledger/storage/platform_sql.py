@@ -1,7 +1,8 @@
 """The platform tables in the log's database (SQLite or PostgreSQL): ``SqlPlatformStore``.
 
 The tables are listed in ``ledger/storage/platform.py``; ``SqlPlatformStore`` creates them
-next to the log's. A delivery is inserted with ON CONFLICT DO NOTHING on its derived id, a
+next to the log's. Webhook secrets are stored sealed (AES-GCM, ``secret_box``), bound to
+their webhook id. A delivery is inserted with ON CONFLICT DO NOTHING on its derived id, a
 claim is a compare-and-swap on its next attempt, and the recall cursor moves by
 compare-and-swap in the same transaction that enqueues its deliveries.
 """
@@ -25,6 +26,7 @@ from sqlalchemy import (
     Text,
     delete,
     insert,
+    inspect,
     select,
     update,
 )
@@ -44,6 +46,7 @@ from ledger.storage.platform_port import (
     Webhook,
 )
 from ledger.storage.projection_sql import PROJECTION_TABLES
+from ledger.storage.secret_box import SecretBox, is_sealed
 from ledger.storage.sql import ADVISORY_LOCK_KEY, SqlStore
 from ledger.storage.tables import LogEntryRow
 
@@ -127,9 +130,24 @@ def _key(row: Any) -> ApiKey:
     return ApiKey(str(row[0]), str(row[1]), str(row[2]), bytes(row[3]), *map(int, row[4:7]))
 
 
-def _hook(row: Any) -> Webhook:
+def _hook(row: Any, box: SecretBox | None) -> Webhook:
     events = tuple(e for e in str(row[3]).split(",") if e)
-    return Webhook(str(row[0]), str(row[1]), str(row[2]), events, str(row[4]), *map(int, row[5:7]))
+    webhook_id, stored = str(row[0]), str(row[4])
+    if box is not None:
+        secret = box.open(stored, context=_secret_context(webhook_id))
+    elif is_sealed(stored):
+        raise StorageUnavailable(
+            "webhook secrets are encrypted and no TRACEMARK_SECRETS_KEY was given",
+            code="secrets_key_missing",
+        )
+    else:
+        secret = stored
+    return Webhook(webhook_id, str(row[1]), str(row[2]), events, secret, *map(int, row[5:7]))
+
+
+def _secret_context(webhook_id: str) -> str:
+    """What a webhook's sealed secret is bound to: its table and row."""
+    return f"platform_webhooks/{webhook_id}"
 
 
 def _delivery(row: Any) -> Delivery:
@@ -165,11 +183,42 @@ def _delivery_values(d: Delivery) -> dict[str, Any]:
 class SqlPlatformStore:
     """The platform tables in the log's database (SQLite or PostgreSQL)."""
 
-    def __init__(self, store: SqlStore) -> None:
+    def __init__(self, store: SqlStore, secrets: SecretBox | None = None) -> None:
+        """``secrets`` seals webhook secrets at rest; without it webhooks cannot be added
+        nor their secrets read (commands that only manage API keys need none)."""
         self.store = store
         self.engine = store.engine
         self.dialect = store.dialect
+        self.secrets = secrets
         self.create_schema()
+        if secrets is not None:
+            self.reseal()
+
+    def reseal(self) -> int:
+        """Seal every webhook secret that is not sealed under the current key (plain text
+        from before encryption, or an older key); how many were sealed. Each row is
+        replaced only if unchanged meanwhile. Raises (naming the key id) when a secret
+        does not open: a missing or wrong key stops the service at start."""
+        box = self.secrets
+        if box is None:
+            return 0
+        with self._read() as conn:
+            rows = conn.execute(select(_hooks.c.webhook_id, _hooks.c.secret)).all()
+        sealed = 0
+        for webhook_id, stored in ((str(i), str(v)) for i, v in rows):
+            context = _secret_context(webhook_id)
+            secret = box.open(stored, context=context)  # every row: a wrong key shows now
+            if box.current(stored):
+                continue
+            fresh = box.seal(secret, context=context)
+            with self._write() as conn:
+                done = conn.execute(
+                    update(_hooks)
+                    .where(_hooks.c.webhook_id == webhook_id, _hooks.c.secret == stored)
+                    .values(secret=fresh)
+                )
+                sealed += int(done.rowcount == 1)
+        return sealed
 
     def create_schema(self) -> None:
         with self._write() as conn:
@@ -177,9 +226,11 @@ class SqlPlatformStore:
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})")
             platform_metadata.create_all(conn, checkfirst=True)
             # Recall fan-out reads open listings by GTIN; the projection has no such index.
-            conn.exec_driver_sql(
-                "CREATE INDEX IF NOT EXISTS platform_listings_gtin ON listings (gtin)"
-            )
+            # Looked up first: even CREATE INDEX IF NOT EXISTS needs to own the table, and
+            # the service role owns nothing (ledger/storage/roles.py).
+            indexes = {i["name"] for i in inspect(conn).get_indexes("listings")}
+            if "platform_listings_gtin" not in indexes:
+                conn.exec_driver_sql("CREATE INDEX platform_listings_gtin ON listings (gtin)")
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -245,15 +296,23 @@ class SqlPlatformStore:
     # --- webhooks ------------------------------------------------------------------------------
 
     def add_webhook(self, webhook: Webhook) -> None:
+        if self.secrets is None:
+            raise StorageUnavailable(
+                "no key to encrypt webhook secrets with (TRACEMARK_SECRETS_KEY)",
+                code="secrets_key_missing",
+            )
         values = {n: getattr(webhook, n) for n in Webhook.__slots__}
         values["events"] = ",".join(webhook.events)
+        values["secret"] = self.secrets.seal(
+            webhook.secret, context=_secret_context(webhook.webhook_id)
+        )
         with self._write() as conn:
             conn.execute(insert(_hooks).values(values))
 
     def get_webhook(self, webhook_id: str) -> Webhook | None:
         with self._read() as conn:
             row = conn.execute(select(*_hooks.c).where(_hooks.c.webhook_id == webhook_id)).first()
-        return None if row is None else _hook(row)
+        return None if row is None else _hook(row, self.secrets)
 
     def webhooks(self, platform: str) -> list[Webhook]:
         with self._read() as conn:
@@ -262,7 +321,7 @@ class SqlPlatformStore:
                 .where(_hooks.c.platform == platform, _hooks.c.deleted < 0)
                 .order_by(_hooks.c.created, _hooks.c.webhook_id)
             )
-            return [_hook(r) for r in rows]
+            return [_hook(r, self.secrets) for r in rows]
 
     def delete_webhook(self, webhook_id: str, now: int) -> None:
         with self._write() as conn:

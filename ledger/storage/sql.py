@@ -16,6 +16,7 @@ import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, inspect, select
@@ -24,6 +25,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from ledger.errors import Conflict, InvalidInput, NotFound, StorageUnavailable
+from ledger.files import create_private_file
 from ledger.merkle import CompactRange, NodeId, frontier_ids, node_key, node_of_key
 from ledger.storage.engines import make_engine
 from ledger.storage.migrations import upgrade as migrate
@@ -140,6 +142,16 @@ class SqlStore:
                 self.engine if memory else make_engine(self.url, busy_timeout_ms, NullPool)
             )
             self.dialect = self.engine.dialect.name
+            if create and self.dialect == "sqlite" and not memory:
+                # Before SQLite makes it 0644: the log, webhook secrets and scans are the
+                # operator's only (its -wal and -shm files take the same mode).
+                path = Path(str(self.engine.url.database))
+                try:
+                    create_private_file(path)
+                except OSError as exc:
+                    raise InvalidInput(
+                        f"cannot create the database file {path}: {exc.strerror}"
+                    ) from None
             self.witnesses = SqlWitnessStore(self.engine, self.dialect)
             self._driver_error: type[Exception] = self.engine.dialect.loaded_dbapi.Error
             if create:
@@ -151,6 +163,13 @@ class SqlStore:
         except OperationalError as exc:
             raise StorageUnavailable(f"cannot open the database: {_reason(exc)}") from None
         except DBAPIError as exc:  # e.g. SQLite's "file is not a database"
+            if getattr(exc.orig, "sqlstate", None) == "42501":  # insufficient_privilege
+                raise StorageUnavailable(
+                    f"cannot open the database: {_reason(exc)}; this role may not change the "
+                    "schema (a service role): run 'tracemark db upgrade' and 'tracemark db "
+                    "roles' as the schema's owner first",
+                    code="schema_needs_owner",
+                ) from None
             raise InvalidInput(f"cannot open the database: {_reason(exc)}") from None
         except ValueError as exc:  # a URL SQLAlchemy cannot parse
             raise InvalidInput(f"bad database URL: {exc}") from None

@@ -5,6 +5,7 @@
     items      decide: the verdict of one scanned item code
     clones     the clone rules (own context, vouched contexts elsewhere; custodian first)
     listings   judge: the verdict of one listing (seller, stock, recalls, its codes)
+    backing    is a declared listing backed by genuine stock; the overlay's badge state
     scans      what a scan of a picture found: unrecognised codes, failing statuses
 
 Adapters gather evidence and present verdicts; they decide nothing.

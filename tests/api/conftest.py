@@ -20,9 +20,9 @@ from api.settings import Settings
 from ledger.checkpoint import CosignatureVerifier
 from ledger.entries import Envelope
 from ledger.keys import PrivateKey
-from ledger.service import LogService
+from ledger.service import LogService, now_ms
 from tests.conftest import BACKENDS, initialized, make_store
-from tests.supply import T0, Supply, standard
+from tests.supply import Supply, standard
 
 RESOLVER = "https://vt.example.test"
 WITNESS = "witness.test"
@@ -63,10 +63,13 @@ def _api(
     tmp_path: Path,
     operator_key: PrivateKey,
 ) -> Iterator[Api]:
+    # The clock starts at the real time: entries posted over HTTP are admitted at the
+    # server's clock, and an event dated days before it is back-dated (event_backdated).
+    start = now_ms()
     store = make_store(backend, request, tmp_path)
-    service = initialized(store, operator_key, now=T0 - 10_000)
+    service = initialized(store, operator_key, now=start - 10_000)
     service.log_key = operator_key
-    supply = standard(service, operator_key)
+    supply = standard(service, operator_key, now=start)
     app = serve(service, tmp_path)
     with TestClient(app) as client:
         yield Api(client, app, supply, service)

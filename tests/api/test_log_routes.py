@@ -58,9 +58,13 @@ def grow(api: Api, count: int = 3, tag: str = "n") -> None:
 
 
 def error_code(response) -> str:  # type: ignore[no-untyped-def]
+    """The code of an error answer, checked to be an RFC 9457 problem (api/app.py)."""
+    assert response.headers["content-type"] == "application/problem+json", response.headers
     body = response.json()
-    assert set(body) == {"error"}, body
-    return str(body["error"]["code"])
+    assert set(body) == {"type", "title", "status", "detail", "code", "error"}, body
+    assert body["status"] == response.status_code, body
+    assert body["error"] == {"code": body["code"], "message": body["detail"]}, body
+    return str(body["code"])
 
 
 # --- checkpoint -------------------------------------------------------------------------------

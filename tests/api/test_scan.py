@@ -113,13 +113,13 @@ def test_context_in_the_query(api: Api) -> None:
 
 def test_the_same_code_twice_is_verified_once(api: Api) -> None:
     s = stock(api)
-    verdicts = api.app.state.tracemark.metrics.verdicts
+    metrics = api.app.state.tracemark.metrics
     answer = scan(api.client, png(code(s, "S2"), code(s, "S2"), FOREIGN), platform="tiktok")
     found = sorted(answer.json()["codes"], key=left_x)
     assert len(found) == 3 and found[0]["verdict"] == found[1]["verdict"]
     assert left_x(found[0]) < left_x(found[1])
     # One verify for the code; none for the foreign QR (nothing to look up or record).
-    assert dict(verdicts) == {"genuine": 1}
+    assert metrics.verdict_counts() == {"genuine": 1}
     api.app.state.tracemark.verifier.flush(now_ms())
     (recorded,) = api.service.store.scan_signals(ids(GTIN, "S2")[0], 0)
     assert recorded.context.platform == "tiktok" and recorded.context.source == "anonymous"

@@ -22,7 +22,8 @@ from api.nonce import epoch_expiry, issue_nonce
 from api.routes.platform import PlatformState, platform_of
 from api.settings import Settings
 from ledger.codes import CodeIdentity, issue_uri
-from ledger.events import STREAM_DECLARE
+from ledger.entries import sign_entry
+from ledger.events import COMMISSION, SHIP, STREAM_DECLARE
 from ledger.keys import PrivateKey
 from ledger.service import LogService, now_ms
 from ledger.storage.platform import new_api_key
@@ -290,3 +291,35 @@ def test_resolver_context_parameters_that_are_not_valid_are_left_out(world: Worl
         assert response.status_code == 200, (query, response.text)
     named = world.client.get(path + "&platform=TikTok&seller=@ShopA&stream=live-1")
     assert named.json()["status"] == "genuine"
+
+
+# --- back-dating -----------------------------------------------------------------------------
+
+
+def test_an_event_dated_before_the_items_story_is_refused(world: World) -> None:
+    """The issue's case: a shipment dated 2020 for an item commissioned now is refused
+    (event_backdated), and so is one dated before the item's commission within the window;
+    the item's timeline never shows a shipment before its commission."""
+    s = world.supply
+
+    def submit(kind: str, actor: str, when: int, **fields: Any) -> dict[str, Any]:
+        body = {"actor": actor, "event_time": when, "tz": "+07:00", **fields}
+        envelope = sign_entry(kind, body, s.keys[actor])
+        response = world.client.post("/v1/entries", json={"entries": [envelope.to_obj()]})
+        assert response.status_code == 200, response.text
+        result: dict[str, Any] = response.json()["results"][0]
+        return result
+
+    now = now_ms()
+    made = submit(COMMISSION, "fishco", now, gtin=GTIN, serials={"list": ["BD1"]}, lot="L9")
+    assert "index" in made, made
+    item = ids(GTIN, "BD1")
+    shipment = {"shipment": "S-BD", "to": "shop-a", "items": item}
+    in_2020 = 1_577_811_600_000  # 2020-01-01T00:00:00+07:00
+    assert submit(SHIP, "fishco", in_2020, **shipment)["error"]["code"] == "event_backdated"
+    hour_before = submit(SHIP, "fishco", now - 3_600_000, **shipment)
+    assert hour_before["error"]["code"] == "event_backdated"
+    assert "before the latest event recorded" in hour_before["error"]["message"]
+    assert "index" in submit(SHIP, "fishco", now + 1, **shipment)
+    timeline = world.client.get(f"/v1/items/{GTIN}/BD1").json()["timeline"]
+    assert [t["type"] for t in timeline] == ["event.commission", "event.ship"]

@@ -47,6 +47,7 @@ PURE_CORE_MODULES = (
     "ledger.verdicts.clones",
     "ledger.verdicts.listings",
     "ledger.verdicts.scans",
+    "ledger.verdicts.backing",
     "ledger.streams",
     "ledger.handles",
     "ledger.epcis_hash",

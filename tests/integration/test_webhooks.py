@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +24,7 @@ from ledger.keys import PrivateKey
 from ledger.service import now_ms
 from ledger.storage.platform import new_api_key
 from tests.api.test_platform import code, listing, settings, stock
+from tests.api.test_webhook_delivery import Listener, trickle
 from tests.conftest import SQL_BACKENDS, initialized, make_store
 from tests.supply import GTIN, T0, Supply, standard
 
@@ -218,3 +220,47 @@ def test_the_worker_delivers_by_itself(world: World, receiver: Receiver) -> None
         platform.stop()
     event = json.loads(receiver.got[0].body)
     assert event["type"] == "recall" and event["data"]["recall"]["scope"] == "gtin"
+
+
+def test_a_slow_receiver_fails_at_the_deadline_and_delays_no_one_else(
+    world: World, receiver: Receiver
+) -> None:
+    """A receiver that trickles a header line every 3 s (each read gets data in time) is
+    cut off at the 5 s deadline, recorded as a failure and retried with backoff; a recall for
+    a fast receiver, queued just after the slow one's, arrives while the slow one stalls."""
+    platform = platform_of(world.app)
+    platform.config = platform.dispatcher.config = replace(
+        platform.config, worker=True, interval_s=0.05, timeout_s=5.0, base_delay_ms=60_000
+    )
+    slow_receiver = Listener(trickle(3.0))
+    try:
+        slow = world.post(
+            "/v1/webhooks",
+            {"url": f"http://127.0.0.1:{slow_receiver.port}/slow", "events": ["recall"]},
+        )
+        world.post("/v1/webhooks", {"url": receiver.url("/ok"), "events": ["clone_suspected"]})
+        platform.start()
+        try:
+            queued = now_ms()
+            platform.dispatcher.emit("tiktok", "recall", "evt_slow", {"n": 1}, queued)
+            platform.dispatcher.emit("tiktok", "clone_suspected", "evt_fast", {"n": 2}, queued + 1)
+            assert receiver.arrived.wait(10), "the fast receiver got nothing within 10 s"
+            fast_ms = now_ms() - queued
+            history: list[dict[str, Any]] = []
+            waited = time.monotonic()
+            while not history and time.monotonic() - waited < 15:
+                time.sleep(0.1)
+                [delivery] = world.get(f"/v1/webhooks/{slow['id']}/deliveries")["deliveries"]
+                history = delivery["history"]
+        finally:
+            platform.stop()
+    finally:
+        slow_receiver.close()
+    print(f"webhook isolation: fast delivery after {fast_ms} ms; slow attempt {history}")
+    assert fast_ms < 1_000, f"the fast receiver waited {fast_ms} ms behind the slow one"
+    [attempt] = history
+    assert attempt["ok"] is False and attempt["status_code"] == 0
+    assert attempt["error"] == "no complete answer within the 5 s deadline"
+    assert 4_900 <= attempt["duration_ms"] < 6_500
+    assert delivery["status"] == "pending" and delivery["attempts"] == 1
+    assert delivery["next_attempt"] == attempt["time"] + 60_000  # backoff: the first delay

@@ -128,6 +128,14 @@ def test_the_chain_from_the_command_line(home: Path, tmp_path: Path) -> None:
     case = f"00/{sscc_for(31)}"
     items = [f"01/{GTIN}/21/FS{n:06d}" for n in range(1, 6)]
     ok("event", "pack", case, *items, fish)
+    # Back-dated before the item's story (and the 72 h window): refused, exit 4.
+    old = ("--at", "2020-01-01T00:00:00+07:00")
+    code, _, err = run("event", "ship", case, "--to", "distri", "--shipment", "S-0", *old, fish)
+    assert code == 4 and "event_backdated" in err and err.count("\n") == 1
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("TRACEMARK_MAX_BACKDATE_H", "three days")
+        code, _, err = run("event", "ship", case, "--to", "distri", "--shipment", "S-0", fish)
+        assert code == 2 and "TRACEMARK_MAX_BACKDATE_H must be a whole number" in err
     ok("event", "ship", case, "--to", "distri", "--shipment", "S-1", fish)
     # A refused move: one line on stderr, exit 4, nothing appended.
     code, _, err = run("event", "ship", case, "--to", "shop", "--shipment", "S-2", fish)

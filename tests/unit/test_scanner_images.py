@@ -37,9 +37,10 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
 
 
-def _png_header(width: int, height: int) -> bytes:
-    """A PNG that declares ``width`` x ``height`` grey pixels, with a few bytes of IDAT."""
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+def _png_header(width: int, height: int, colour_type: int = 0) -> bytes:
+    """A PNG that declares ``width`` x ``height`` pixels (grey; 6: RGBA), with a few bytes
+    of IDAT."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)
     return (
         b"\x89PNG\r\n\x1a\n"
         + _png_chunk(b"IHDR", ihdr)
@@ -162,6 +163,53 @@ def test_a_bomb_in_a_jpeg_or_gif_header_is_refused_too() -> None:
     gif = bytearray(_encoded(_picture(), "GIF"))
     gif[6:10] = struct.pack("<HH", 65535, 65535)  # logical screen
     assert isinstance(_error(bytes(gif)), LimitExceeded)
+
+
+def test_an_rgba_image_under_the_pixel_limit_is_refused_for_its_decoded_bytes() -> None:
+    # 6,300 x 6,300 is under 40 megapixels, but RGBA decodes to 4 bytes a pixel: 159 MB
+    error = _error(_png_header(6300, 6300, colour_type=6))
+    assert isinstance(error, LimitExceeded) and error.code == "image_too_large"
+    assert error.message == (
+        "the image is 6300 x 6300 pixels of RGBA, 158,760,000 bytes decoded: "
+        "more than the 64,000,000 allowed"
+    )
+    # the same grid of grey pixels is 39.7 MB decoded: within both bounds (the few bytes of
+    # IDAT are then found truncated, which is what decoding it costs to learn)
+    assert _error(_png_header(6300, 6300)).code == "corrupt_image"
+
+
+@pytest.mark.parametrize(
+    ("mode", "size"),
+    [("RGBA", 4), ("RGB", 4), ("LA", 4), ("I;16", 2), ("L", 1), ("P", 1), ("1", 1)],
+)
+def test_decoded_bytes_count_what_pillow_holds_a_pixel_in(mode: str, size: int) -> None:
+    image = Image.new(mode, (64, 48))
+    data = _encoded(image, "PNG" if mode != "1" else "TIFF")
+    exact = ImageLimits(max_decoded_bytes=64 * 48 * size)
+    assert load_image(data, exact).size == (64, 48)
+    under = ImageLimits(max_decoded_bytes=64 * 48 * size - 1)
+    error = _error(data, under)
+    assert isinstance(error, LimitExceeded), error.message
+    assert f"{64 * 48 * size:,} bytes decoded" in error.message
+
+
+def test_a_jpeg_is_decoded_as_grey_and_counted_so() -> None:
+    data = _encoded(_picture(), "JPEG")  # colour, but libjpeg hands over grey
+    assert load_image(data, ImageLimits(max_decoded_bytes=64 * 48)).size == (64, 48)
+
+
+def test_a_large_image_is_made_grey_band_by_band_exactly() -> None:
+    # more rows than one band holds: every band composited and converted like the whole
+    rng = np.random.default_rng(5)
+    rgba = Image.fromarray(rng.integers(0, 256, (1500, 1000, 4), np.uint8), "RGBA")
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    expected = np.asarray(Image.alpha_composite(white, rgba).convert("L"))
+    assert np.array_equal(np.asarray(load_image(_encoded(rgba, "PNG"))), expected)
+    deep = rng.integers(1000, 50000, (1500, 1000), np.uint16)
+    low, high = int(deep.min()), int(deep.max())
+    scaled = ((deep.astype(np.float32) - low) * (255.0 / (high - low))).round().astype(np.uint8)
+    pixels = np.asarray(load_image(_encoded(Image.fromarray(deep), "PNG")))
+    assert np.array_equal(pixels, scaled)
 
 
 def test_limits_are_per_call() -> None:

@@ -67,3 +67,12 @@ def test_the_operations_table_lists_every_setting() -> None:
     documented = _table_names((ROOT / "docs" / "operations.md").read_text(encoding="utf-8"))
     assert "TRACEMARK_WITNESSES" in read
     assert read == documented
+
+
+def test_the_back_dating_window_is_read_in_hours() -> None:
+    assert Settings.from_env({}).admission.max_backdate_ms == 72 * 3_600_000
+    hours = Settings.from_env({"TRACEMARK_MAX_BACKDATE_H": "6"})
+    assert hours.admission.max_backdate_ms == 6 * 3_600_000
+    for bad in ("six", "-1", "1.5"):
+        with pytest.raises(InvalidInput, match="TRACEMARK_MAX_BACKDATE_H"):
+            Settings.from_env({"TRACEMARK_MAX_BACKDATE_H": bad})

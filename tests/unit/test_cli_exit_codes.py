@@ -5,7 +5,8 @@ The codes and their meanings are read from the table in docs/cli.md; the command
 with a real input that fails that way, and must return exactly that code:
 
     0  success                 every command, except ``serve`` (it serves until stopped:
-                               tests/e2e start it)
+                               tests/e2e start it) and ``db roles`` (PostgreSQL roles:
+                               tests/integration/test_db_roles.py)
     1  unexpected failure      a bug, never provoked on purpose; ``scan`` documents it for
                                an unreachable server or database
     2  bad input or usage      every command
@@ -35,6 +36,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,7 +179,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
 
     # Signed entries for ``submit``: new, by a key no actor has, and one already logged.
     body = supply.event("fishco", gtin=GTIN, serials={"list": ["N1"]}, lot="L7")
-    body["event_time"] = T0 + 9_000_000
+    body["event_time"] = int(time.time() * 1000)  # submitted now: events are not back-dated
     for name, key in (("new", supply.keys["fishco"]), ("stranger", STRANGER)):
         entry = sign_entry("event.commission", body, key)
         (files / f"{name}.jsonl").write_text(entry.to_json().decode() + "\n")
@@ -311,6 +313,8 @@ CASES: list[Case] = [
     c("db upgrade", 0),
     c("db upgrade", 2, "--database-url", "sqlite:///{tmp}/missing.db"),
     c("db upgrade", 5, *DB_DEAD),
+    c("db roles", 2),  # a SQLite database: the command is for PostgreSQL
+    c("db roles", 5, *DB_DEAD),
     c("reindex", 0),
     c("reindex", 2, "--database-url", "nonsense://x"),
     c("reindex", 4, prepare=refused_on_replay),
@@ -572,6 +576,11 @@ CASES: list[Case] = [
     c("platform revoke", 5, "{platform_key_id}", *DB_DEAD),
 ]
 
+#: Commands whose success is tested elsewhere, and why.
+ELSEWHERE = {
+    "serve": "it serves until stopped: tests/e2e start it",
+    "db roles": "it needs PostgreSQL roles: tests/integration/test_db_roles.py",
+}
 #: Commands that open no database (no case 5).
 NO_DATABASE = {"key generate", "stream prove"}
 #: Commands that sign an entry: an unknown signing key is 3, a refused entry 4.
@@ -609,7 +618,7 @@ def test_every_command_has_its_cases() -> None:
     assert sorted(by_command) == commands(), "a command without exit-code cases (or a stale one)"
     for command, codes in by_command.items():
         wanted = {2}
-        if command != "serve":  # serves until stopped: tests/e2e start it
+        if command not in ELSEWHERE:
             wanted.add(0)
         if command not in NO_DATABASE:
             wanted.add(1 if command == "scan" else 5)

@@ -216,6 +216,18 @@ class Auditor:
             detail = "is missing" if got is None else "does not match the entries"
             self.find(where, "merkle node", f"stored node ({level}, {node_index}) {detail}")
 
+    def compare_node_count(self, entries: int, nodes: int) -> None:
+        """Stored counts, read together: a tree of n leaves has 2n - popcount(n) perfect
+        nodes. Every expected node was compared already; this finds the rows no entry
+        calls for (an inserted node would also block the append that must write its key)."""
+        expected = 2 * entries - entries.bit_count()
+        if nodes != expected:
+            self.find(
+                None,
+                "merkle nodes",
+                f"{nodes} nodes are stored, but {entries} entries make {expected}",
+            )
+
     def compare_root(self, tree_size: int, root_hash: bytes, source: str) -> None:
         """Call when ``self.size == tree_size``: compare a checkpoint's root with ours."""
         if root_hash != self.root():

@@ -8,7 +8,7 @@ import os
 import stat
 from pathlib import Path
 
-from ledger.errors import Conflict, InvalidInput, NotFound
+from ledger.errors import InvalidInput, NotFound
 from ledger.files import PRIVATE_FILE_MODE, private_dir
 from ledger.keys import PrivateKey
 from ledger.storage.secret_box import SecretBox, new_key_text
@@ -33,7 +33,8 @@ def save_private_key(path: Path, key: PrivateKey, passphrase: bytes | None) -> l
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
     except FileExistsError:
-        raise Conflict(f"{path} already exists; refusing to overwrite a key") from None
+        # Bad usage (exit 2), not a conflict with the ledger (exit 4): docs/cli.md.
+        raise InvalidInput(f"{path} already exists; refusing to overwrite a key") from None
     with os.fdopen(fd, "wb") as handle:
         os.fchmod(handle.fileno(), PRIVATE_FILE_MODE)
         handle.write(data)

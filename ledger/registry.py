@@ -164,7 +164,8 @@ def _key_revoke(entry: Entry) -> None:
     check_time(entry)
     key = entry.view.get(KeyRecord, (body["key_id"],))
     if key is None or key.actor_id != body["actor"]:
-        raise violation("unknown_key", f"{body['actor']} has no key {body['key_id']}")
+        # Not "unknown_key": that code says the *signer's* key is unknown (exit 3 in the CLI).
+        raise violation("not_actor_key", f"{body['actor']} has no key {body['key_id']}")
     if key.actor_id == OPERATOR_ID and key.added_index == 0:
         raise violation("operator_key", "the log key of the genesis entry cannot be revoked")
     effective = body["effective_time"]

@@ -624,6 +624,7 @@ class LogService:
                     "checkpoint size",
                     f"a checkpoint of size {size} exists but the log has {auditor.size} entries",
                 )
+        auditor.compare_node_count(*self.store.counts())
         self._audit_checkpoint_signatures(auditor, stored_checkpoints)
         if log_key is not None:
             auditor.check_log_key(log_key)

@@ -102,6 +102,10 @@ class MemoryStore:
         with self._lock:
             return len(self._entries)
 
+    def counts(self) -> tuple[int, int]:
+        with self._lock:
+            return len(self._entries), len(self._nodes)
+
     def entry(self, index: int) -> StoredEntry:
         with self._lock:
             if not 0 <= index < len(self._entries):

@@ -164,6 +164,10 @@ class LogStore(Protocol):
         """How many entries are stored (counted, without trusting the tree)."""
         ...
 
+    def counts(self) -> tuple[int, int]:
+        """How many entries and Merkle nodes are stored, counted in one consistent read."""
+        ...
+
     def entry(self, index: int) -> StoredEntry:
         """One entry; NotFound if the index is not in the log."""
         ...

@@ -595,6 +595,14 @@ class SqlStore:
             value = conn.execute(select(func.count()).select_from(_E)).scalar_one()
             return int(value)
 
+    def counts(self) -> tuple[int, int]:
+        """Entries and nodes in one statement, so one snapshot on both dialects."""
+        entries = select(func.count()).select_from(_E).scalar_subquery()
+        nodes = select(func.count()).select_from(_N).scalar_subquery()
+        with self._read() as conn:
+            row = conn.execute(select(entries, nodes)).one()
+            return int(row[0]), int(row[1])
+
 
 def _checkpoint(row: Any) -> StoredCheckpoint:
     return StoredCheckpoint(int(row[0]), bytes(row[1]), str(row[2]))

@@ -55,6 +55,7 @@ def test_appends_are_dense_and_match_the_reference_tree(store, operator_key) -> 
     assert [o.index for o in outcomes if isinstance(o, Accepted)] == list(range(1, 102))
     rows = store.entries(0, 1_000)
     assert [r.index for r in rows] == list(range(102))
+    assert store.counts() == (102, 2 * 102 - (102).bit_count())  # every perfect subtree
     leaves = [r.leaf_hash for r in rows]
     assert [reference.leaf(r.data) for r in rows] == leaves
     head = store.head()

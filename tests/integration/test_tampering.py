@@ -158,6 +158,17 @@ def truncated_tail(store: SqlStore, key: PrivateKey) -> Expected:
     return Expected(new_size, "checkpoint size", f"size {SIZE} exists but the log has {new_size}")
 
 
+def inserted_node(store: SqlStore, key: PrivateKey) -> Expected:
+    """A node row no entry calls for, at the key the next append must write: every node
+    that exists is right, but the log could no longer grow."""
+    with store.engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO merkle_nodes (node_key, hash) VALUES (:key, :hash)"),
+            {"key": node_key(0, SIZE), "hash": bytes(32)},
+        )
+    return Expected(None, "merkle nodes", f"{2 * SIZE - SIZE.bit_count() + 1} nodes are stored")
+
+
 def rewritten_history(store: SqlStore, key: PrivateKey) -> Expected:
     """The insider: edit entry k, re-sign it, rebuild hashes, nodes and checkpoints."""
     k = 137
@@ -208,6 +219,7 @@ ATTACKS = [
     pytest.param(deleted_row, id="deleted-row"),
     pytest.param(swapped_rows, id="swapped-rows"),
     pytest.param(truncated_tail, id="truncated-tail"),
+    pytest.param(inserted_node, id="inserted-node"),
     pytest.param(rewritten_history, id="rewritten-history"),
 ]
 

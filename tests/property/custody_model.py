@@ -463,7 +463,7 @@ class CustodyModel:
             return error
         target = self.keys.get(body["key_id"])
         if target is None or target.actor != body["actor"]:
-            return "unknown_key"
+            return "not_actor_key"
         if body["key_id"] == self.genesis_key:
             return "operator_key"
         if not target.revoked:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.errors import Conflict, InvalidInput, NotFound
+from ledger.errors import InvalidInput, NotFound
 from ledger.keyfile import UNENCRYPTED_WARNING, load_private_key, save_private_key
 from ledger.keys import PrivateKey, PublicKey, VerifiedSignatures, key_id_for
 
@@ -78,7 +78,7 @@ def test_unencrypted_key_file_warns_and_is_never_overwritten(tmp_path: Path) -> 
     key = PrivateKey.from_seed(SEED)
     path = tmp_path / "k.pem"
     assert save_private_key(path, key, None) == [UNENCRYPTED_WARNING]
-    with pytest.raises(Conflict):
+    with pytest.raises(InvalidInput, match="already exists"):
         save_private_key(path, PrivateKey.generate(), None)
     path.chmod(0o644)
     loaded, warnings = load_private_key(path, None)

@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-SERVICES = {"postgres", "init", "api-1", "api-2", "proxy", "checkpointer"}
+SERVICES = {"postgres", "redis", "init", "api-1", "api-2", "proxy", "checkpointer"}
 TRACEMARK = {"init", "api-1", "api-2", "checkpointer"}
 
 
@@ -116,3 +116,13 @@ def test_roles(compose: dict[str, Any]) -> None:
     script = " ".join(init["command"])
     assert "tracemark db roles --service-role tracemark_service" in script
     assert "--password-file /run/secrets/service_password" in script
+
+
+def test_the_replicas_share_their_rate_limits(compose: dict[str, Any]) -> None:
+    """Two replicas with memory:// limits would each allow the full rate (issue 14)."""
+    services = compose["services"]
+    for name in ("api-1", "api-2"):
+        env = services[name]["environment"]
+        assert env["TRACEMARK_RATE_LIMIT_STORAGE"] == "redis://redis:6379/0", name
+        assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert "healthcheck" in services["redis"]

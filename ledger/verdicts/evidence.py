@@ -76,12 +76,14 @@ class ScanContext:
 
     @property
     def offer(self) -> str:
-        """One key per offer: a session (all its segments), else a seller, else a stream or
-        listing of a platform. A seller whose stream drops and restarts is one offer."""
-        if self.session:
-            return f"session:{self.platform}:{self.session}"
+        """One key per offer: a seller (all its sessions, streams and listings), else a
+        session (all its segments), else a stream or listing of a platform. A seller whose
+        stream drops and restarts is one offer, and so is a seller's session beside a
+        platform's check of the same seller's listing."""
         if self.seller:
             return f"seller:{self.seller}"
+        if self.session:
+            return f"session:{self.platform}:{self.session}"
         if self.stream_id:
             return f"stream:{self.platform}:{self.stream_id}"
         return f"listing:{self.platform}:{self.listing_id}" if self.listing_id else ""

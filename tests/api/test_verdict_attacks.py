@@ -1,0 +1,47 @@
+"""Attacks on the verdicts of issue 13 (an adversarial review), through the HTTP API in
+process: each test is named after the attack it plays, and checks what everyone else sees.
+The app, the supply chain and the platforms are ``test_verdict_journeys``'s ``world``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.api.test_verdict_journeys import World, code, declare
+from tests.api.test_verdict_journeys import world as world  # noqa: PLC0414 - the fixture
+from tests.supply import GTIN
+
+
+def check_listing(w: World, platform_key: str, **listing: Any) -> dict[str, Any]:
+    response = w.client.post(
+        "/v1/listings/verify",
+        json={"listings": [listing]},
+        headers={"X-API-Key": w.keys[platform_key]},
+    )
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()["results"][0]
+    return result
+
+
+# --- one seller is one offer -----------------------------------------------------------------
+
+
+def test_a_sellers_session_and_its_listing_check_are_one_offer(world: World) -> None:
+    """shop-a shows F0001 in its declared session, and its platform checks the listing with
+    the same code: one seller, one offer, never scan_velocity for anyone."""
+    f1 = code(world.supply, "F0001")
+    declare(world, "S-1", "live-1", "L-1")
+    assert world.verify(f1, "tiktok", stream_id="live-1")["status"] == "genuine"
+    listing = check_listing(
+        world,
+        "tiktok",
+        seller="tiktok:@shopa",
+        platform="tiktok",
+        listing_id="L-1",
+        gtin=GTIN,
+        codes=[f1],
+    )
+    assert listing["status"] == "genuine", listing
+    plain = world.verify(f1)
+    assert plain["status"] == "genuine", plain
+    assert world.verify(f1, "tiktok", seller="tiktok:@shopa")["status"] == "genuine"
+    assert world.webhook_events() == []

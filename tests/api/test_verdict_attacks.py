@@ -45,3 +45,19 @@ def test_a_sellers_session_and_its_listing_check_are_one_offer(world: World) -> 
     assert plain["status"] == "genuine", plain
     assert world.verify(f1, "tiktok", seller="tiktok:@shopa")["status"] == "genuine"
     assert world.webhook_events() == []
+
+
+# --- sellers are actors, not spellings ---------------------------------------------------------
+
+
+def test_a_listing_check_reads_any_spelling_of_the_sellers_handle(world: World) -> None:
+    for spelling in ("tiktok:@shopa", "TikTok:@ShopA", "TIKTOK:shopa", "@ShopA", "shopa"):
+        result = check_listing(
+            world, "tiktok", seller=spelling, platform="tiktok", listing_id="L-1", gtin=GTIN
+        )
+        assert result["status"] == "genuine", (spelling, result)
+        assert result["seller"]["actor_id"] == "shop-a"
+    other = check_listing(
+        world, "tiktok", seller="Shopee:12345", platform="tiktok", listing_id="L-1", gtin=GTIN
+    )
+    assert "handle_platform_mismatch" in [r["code"] for r in other["reasons"]]

@@ -128,6 +128,18 @@ def _in_session(context: ScanContext, session: StreamSession) -> ScanContext:
     )
 
 
+def _unknown_sellers(
+    view: ProjectionReader, item: ItemFacts | None, recent: Sequence[ScanRecord]
+) -> frozenset[str]:
+    """The sellers of recent contexts that are no registered actor: a vouched context keeps
+    a seller it could not resolve as the handle named (``unknown_seller`` for it), never a
+    second seller for others. The item's holders need no lookup (the common case)."""
+    if item is None:
+        return frozenset()
+    named = {r.context.seller for r in recent} - {"", item.custodian, item.pending_to}
+    return frozenset(s for s in named if view.get(Actor, (s,)) is None)
+
+
 def device_hash(salt: bytes, client: str) -> str:
     """A coarse, salted, truncated hash of client hints: counts distinct devices, names none."""
     return hashlib.sha256(salt + client.encode("utf-8", "replace")).hexdigest()[:12]
@@ -376,7 +388,13 @@ class Verifier:
                 pending = [r for r in self.buffer.pending(item.item_id, since) if r.context.vouched]
                 recent = [*store.recent_scans(item.item_id, since), *pending]
             evidence = Evidence(
-                facts.code, item, facts.key, context, recent, seller_known=seller_known
+                facts.code,
+                item,
+                facts.key,
+                context,
+                recent,
+                seller_known=seller_known,
+                unknown_sellers=_unknown_sellers(view, item, recent),
             )
             verdict = decide(evidence, self.thresholds)
             result = (

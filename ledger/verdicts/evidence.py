@@ -140,7 +140,8 @@ class Thresholds:
 class Evidence:
     """``code``: the offline check (ledger.codes); ``seller_known``: whether the context's
     seller, if any, is a registered actor; ``recent``: other contexts that saw the item
-    within the window (the service passes vouched ones only; ``decide`` checks again)."""
+    within the window (the service passes vouched ones only; ``decide`` checks again);
+    ``unknown_sellers``: the sellers of those contexts that no registered actor is."""
 
     code: Verdict
     item: ItemFacts | None
@@ -149,3 +150,6 @@ class Evidence:
     recent: Sequence[ScanRecord] = ()
     listing_sellers: frozenset[str] = field(default_factory=frozenset)  # listings naming it
     seller_known: bool = True
+    #: Sellers of ``recent`` contexts that are no registered actor (a handle nobody holds):
+    #: never counted as a second seller.
+    unknown_sellers: frozenset[str] = field(default_factory=frozenset)

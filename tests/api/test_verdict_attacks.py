@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.test_verdict_journeys import World, code, declare
+from tests.api.test_verdict_journeys import World, code, codes, declare
 from tests.api.test_verdict_journeys import world as world  # noqa: PLC0414 - the fixture
 from tests.supply import GTIN
 
@@ -61,3 +61,19 @@ def test_a_listing_check_reads_any_spelling_of_the_sellers_handle(world: World) 
         world, "tiktok", seller="Shopee:12345", platform="tiktok", listing_id="L-1", gtin=GTIN
     )
     assert "handle_platform_mismatch" in [r["code"] for r in other["reasons"]]
+
+
+def test_an_unknown_seller_vouched_by_a_platform_is_no_second_seller(world: World) -> None:
+    """A platform key naming an account nobody registered (or another platform's account,
+    which its key cannot speak for) gets unknown_seller for that context; a plain verify
+    and the holder never see it as a second seller."""
+    f1 = code(world.supply, "F0001")
+    for seller in ("tiktok:@nobody123", "shopee:12345", "@@"):
+        named = world.verify(f1, "tiktok", seller=seller)
+        assert named["status"] == "suspect" and codes(named) == ["unknown_seller"], named
+    plain = world.verify(f1)
+    assert plain["status"] == "genuine", plain
+    assert world.verify(f1, "tiktok", seller="tiktok:@shopa")["status"] == "genuine"
+    # A known second seller still counts.
+    world.verify(f1, "shopee", seller="shopee:12345", stream_id="b-live")
+    assert "multiple_sellers" in codes(world.verify(f1))

@@ -128,6 +128,17 @@ def _in_session(context: ScanContext, session: StreamSession) -> ScanContext:
     )
 
 
+def _kept(context: ScanContext) -> ScanContext:
+    """The context as a vouched scan is kept: an offer (a listing, a stream, a session) once,
+    whatever device or place scanned it (they count only for physical scans), so scans
+    through a public overlay nonce from many phones cannot crowd other vouched contexts out
+    of the clone rules' read (the store returns the newest 500 distinct contexts)."""
+    c = context
+    if not c.offered or not (c.device or c.place):
+        return context
+    return ScanContext(c.platform, c.stream_id, c.listing_id, c.seller, "", "", c.source, c.session)
+
+
 def _unknown_sellers(
     view: ProjectionReader, item: ItemFacts | None, recent: Sequence[ScanRecord]
 ) -> frozenset[str]:
@@ -402,12 +413,11 @@ class Verifier:
                 if detail and item is not None
                 else VerifyResult(verdict, None, None, None, context=context)
             )
-        if (
-            record
-            and item is not None
-            and (context.vouched or self.weak.admit(item.item_id, context, now))
-        ):
-            self._record(ScanRecord(item.item_id, now, context), now)
+        if record and item is not None:
+            if context.vouched:
+                self._record(ScanRecord(item.item_id, now, _kept(context)), now)
+            elif self.weak.admit(item.item_id, context, now):
+                self._record(ScanRecord(item.item_id, now, context), now)
         return result
 
     def _gather(self, view: ProjectionReader, uri: str) -> _Facts:

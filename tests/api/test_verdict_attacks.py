@@ -5,7 +5,9 @@ The app, the supply chain and the platforms are ``test_verdict_journeys``'s ``wo
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+from ledger.service import now_ms
 from tests.api.test_verdict_journeys import World, code, codes, declare
 from tests.api.test_verdict_journeys import world as world  # noqa: PLC0414 - the fixture
 from tests.supply import GTIN
@@ -77,3 +79,31 @@ def test_an_unknown_seller_vouched_by_a_platform_is_no_second_seller(world: Worl
     # A known second seller still counts.
     world.verify(f1, "shopee", seller="shopee:12345", stream_id="b-live")
     assert "multiple_sellers" in codes(world.verify(f1))
+
+
+# --- floods of vouched contexts ------------------------------------------------------------------
+
+FLOOD = 510  # more distinct contexts than the clone rules read (the store's limit is 500)
+
+
+def test_a_flood_through_a_public_overlay_nonce_hides_no_clone(world: World) -> None:
+    """The overlay is public, so anyone can take its nonce and scan the holder's own item
+    through it from 'many devices and places'. Those scans are one offer of the holder: they
+    must not crowd the platform-vouched clone in shop-b's stream out of what the rules read."""
+    f1 = code(world.supply, "F0001")
+    declare(world, "S-1", "live-1", "L-1")
+    clone = world.verify(f1, "shopee", seller="shopee:12345", stream_id="b-live")
+    assert "seller_not_custodian" in codes(clone)
+    overlay = world.client.get("/v1/overlay/tiktok/L-1", params={"stream": "live-1"}).json()
+    nonce = parse_qs(urlsplit(overlay["qr"]["url"]).query)["n"][0]
+    context = {"platform": "tiktok", "listing_id": "L-1", "stream_id": "live-1", "nonce": nonce}
+    for n in range(FLOOD):
+        response = world.client.post(
+            "/v1/verify",
+            json={"code": f1, "context": {**context, "place": f"p{n}"}},
+            headers={"User-Agent": f"phone-{n}"},
+        )
+        assert response.json()["source"] == "overlay"
+    world.app.state.tracemark.verifier.flush(now_ms())
+    plain = world.verify(f1)
+    assert plain["status"] == "suspect" and "multiple_sellers" in codes(plain), plain

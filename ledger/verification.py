@@ -114,17 +114,19 @@ def _overlay_holds(view: ProjectionReader, context: ScanContext, code: Verdict) 
     return not listing.serials or code.item.get("item_id") in listing.serials
 
 
-def _in_session(context: ScanContext, session: StreamSession) -> ScanContext:
+def _in_session(
+    view: ProjectionReader, context: ScanContext, session: StreamSession
+) -> ScanContext:
+    """The context a session proof vouches for. The proof signs the platform, session, code
+    and time, not the stream or listing the request names: those are kept only when the log
+    says they are the session's (a segment of it, a listing it shows), so a replayed proof
+    cannot name streams (each a context the rules read, and a webhook event) at will."""
     c = context
+    segment = view.get(StreamSegment, (c.platform, c.stream_id)) if c.stream_id else None
+    stream = c.stream_id if segment is not None and segment.session_id == session.session_id else ""
+    listing = c.listing_id if c.listing_id in session.listings else ""
     return ScanContext(
-        c.platform,
-        c.stream_id,
-        c.listing_id,
-        session.seller,
-        c.device,
-        c.place,
-        SESSION,
-        session.session_id,
+        c.platform, stream, listing, session.seller, c.device, c.place, SESSION, session.session_id
     )
 
 
@@ -385,7 +387,7 @@ class Verifier:
             if proof is not None:
                 session = session_of_proof(view, proof, context.platform, uri, now=now)
                 if session is not None:
-                    context = _in_session(context, session)
+                    context = _in_session(view, context, session)
             if context.source == OVERLAY and not _overlay_holds(view, context, facts.code):
                 context = _anonymous(context)
             context, seller_known = self._resolve_seller(view, context)

@@ -4,13 +4,15 @@ The app, the supply chain and the platforms are ``test_verdict_journeys``'s ``wo
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ledger.service import now_ms
+from ledger.streams import sign_scan
 from tests.api.test_verdict_journeys import World, code, codes, declare
 from tests.api.test_verdict_journeys import world as world  # noqa: PLC0414 - the fixture
-from tests.supply import GTIN
+from tests.supply import GTIN, ids
 
 
 def check_listing(w: World, platform_key: str, **listing: Any) -> dict[str, Any]:
@@ -107,3 +109,32 @@ def test_a_flood_through_a_public_overlay_nonce_hides_no_clone(world: World) -> 
     world.app.state.tracemark.verifier.flush(now_ms())
     plain = world.verify(f1)
     assert plain["status"] == "suspect" and "multiple_sellers" in codes(plain), plain
+
+
+def test_a_replayed_session_proof_names_only_the_sessions_streams(world: World) -> None:
+    """A session proof signs platform, session, code and time, not the stream or listing:
+    replayed with made-up stream and listing ids, it must not make new contexts (each one a
+    row the rules read and a webhook event), nor tell a platform of a stream never declared."""
+    s = world.supply
+    f1 = code(s, "F0001")
+    declare(world, "S-1", "live-1", "L-1")
+    world.verify(f1, "shopee", seller="shopee:12345", stream_id="b-live")
+    proof = sign_scan(s.keys["shop-a"], "tiktok", "S-1", f1, now_ms())
+    body = {
+        "session_id": "S-1",
+        "key_id": proof.key_id,
+        "time": proof.time,
+        "signature": base64.urlsafe_b64encode(proof.signature).decode().rstrip("="),
+    }
+    for n in range(FLOOD):
+        made_up = {"stream_id": f"fake-{n}", "listing_id": f"X-{n}"}
+        data = world.verify(f1, platform="tiktok", session_proof=body, **made_up)
+        assert data["source"] == "session" and data["status"] == "genuine"
+    world.app.state.tracemark.verifier.flush(now_ms())
+    plain = world.verify(f1)
+    assert plain["status"] == "suspect" and "multiple_sellers" in codes(plain), plain
+    seen = world.app.state.tracemark.service.store.scan_signals(
+        ids(GTIN, "F0001")[0], 0, limit=10_000
+    )
+    streams = {r.context.stream_id for r in seen if r.context.source == "session"}
+    assert streams <= {"", "live-1"}, sorted(streams)[:5]

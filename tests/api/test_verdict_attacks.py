@@ -8,9 +8,10 @@ import base64
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from ledger.codes import CodeIdentity, issue_uri
 from ledger.service import now_ms
 from ledger.streams import sign_scan
-from tests.api.test_verdict_journeys import World, code, codes, declare
+from tests.api.test_verdict_journeys import RESOLVER, World, code, codes, declare
 from tests.api.test_verdict_journeys import world as world  # noqa: PLC0414 - the fixture
 from tests.supply import GTIN, ids
 
@@ -138,3 +139,25 @@ def test_a_replayed_session_proof_names_only_the_sessions_streams(world: World) 
     )
     streams = {r.context.stream_id for r in seen if r.context.source == "session"}
     assert streams <= {"", "live-1"}, sorted(streams)[:5]
+
+
+# --- the resolver reads the code as printed ----------------------------------------------------
+
+
+def test_the_resolver_reads_escaped_serials_as_printed(world: World) -> None:
+    """A serial may hold any CSET 82 character; the printed code percent-encodes the ones a
+    URL reserves. The resolver must verify the code as printed, not a decoded copy: '"' and
+    '<' were read raw (invalid) and '/' split the path (404), for genuine items."""
+    s = world.supply
+    serials = ['Q"1', "Q<2>", "Q/3", "Q%4", "Q?5", "Q 6".replace(" ", "+")]
+    s.commission("fishco", GTIN, {"list": serials}, lot="L/7")
+    for serial in serials:
+        uri = issue_uri(CodeIdentity(GTIN, serial, "L/7"), s.keys["fishco"], RESOLVER)
+        assert world.verify(uri)["status"] == "genuine", uri
+        path = uri.removeprefix(RESOLVER)
+        response = world.client.get(path, headers={"Accept": "application/json"})
+        assert response.status_code == 200, (serial, response.text)
+        assert response.json()["status"] == "genuine", (serial, response.json())
+        assert response.json()["item"]["serial"] == serial
+        page = world.client.get(path, headers={"Accept": "text/html", "Accept-Language": "en"})
+        assert page.status_code == 200 and 'data-status="genuine"' in page.text, serial

@@ -554,19 +554,26 @@ class Verifier:
 
     @staticmethod
     def _seller(view: ProjectionReader, given: str, platform: str) -> tuple[str | None, str]:
-        """(actor id or None, the seller as shown): a handle, else an actor id."""
+        """(actor id or None, the seller as shown): a handle, else an actor id (on a
+        platform, only an actor with an account there). A seller shown for None is never an
+        actor id (it names an account), so no later read takes it for a registered seller."""
+        handle = given
         if ":" in given or platform:
             try:
                 handle = normalise_handle(given, platform)
             except InvalidInput:
-                return None, given
+                return None, given if ":" in given else f"{platform}:{given}"
             found = view.get(Handle, (handle,))
             if found is not None:
                 return found.actor_id, handle
             if ":" in given:
                 return None, handle
         actor = view.get(Actor, (given,))
-        return (actor.actor_id, given) if actor is not None else (None, given)
+        if actor is None:
+            return None, given
+        if platform and not any(h.startswith(platform + ":") for h in actor.handles):
+            return None, handle  # no such account on this platform: a key speaks for its own
+        return actor.actor_id, given
 
     def _record(self, scan: ScanRecord, now: int) -> None:
         batch = self.buffer.add(scan)

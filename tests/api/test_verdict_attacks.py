@@ -161,3 +161,28 @@ def test_the_resolver_reads_escaped_serials_as_printed(world: World) -> None:
         assert response.json()["item"]["serial"] == serial
         page = world.client.get(path, headers={"Accept": "text/html", "Accept-Language": "en"})
         assert page.status_code == 200 and 'data-status="genuine"' in page.text, serial
+
+
+def test_a_platform_key_cannot_name_another_platforms_seller(world: World) -> None:
+    """shop-b sells on shopee only. tiktok's key, naming shop-b by actor id in a verify or
+    by its shopee handle in a listing check, speaks for no account of tiktok: shop-b is not
+    made a second seller of shop-a's item for everyone else."""
+    f1 = code(world.supply, "F0001")
+    named = world.verify(f1, "tiktok", seller="shop-b", stream_id="t-1")
+    assert named["status"] == "suspect" and codes(named) == ["unknown_seller"], named
+    listing = check_listing(
+        world,
+        "tiktok",
+        seller="shopee:12345",
+        platform="tiktok",
+        listing_id="X-1",
+        gtin=GTIN,
+        codes=[f1],
+    )
+    assert "handle_platform_mismatch" in [r["code"] for r in listing["reasons"]]
+    plain = world.verify(f1)  # two offers tiktok vouched, by accounts nobody registered
+    assert "multiple_sellers" not in codes(plain), plain
+    assert all(e["data"]["seen"]["seller"] != "shop-b" for e in world.webhook_events())
+    # shopee's own key naming shop-b is evidence.
+    world.verify(f1, "shopee", seller="shop-b", stream_id="b-live")
+    assert world.verify(f1)["reasons"][0]["evidence"]["sellers"] == ["shop-a", "shop-b"]

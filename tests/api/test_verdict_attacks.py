@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ledger.codes import CodeIdentity, issue_uri
+from ledger.events import DECOMMISSION, RECALL, SELL
 from ledger.service import now_ms
 from ledger.streams import sign_scan
 from tests.api.test_verdict_journeys import RESOLVER, World, code, codes, declare
@@ -186,3 +187,67 @@ def test_a_platform_key_cannot_name_another_platforms_seller(world: World) -> No
     # shopee's own key naming shop-b is evidence.
     world.verify(f1, "shopee", seller="shop-b", stream_id="b-live")
     assert world.verify(f1)["reasons"][0]["evidence"]["sellers"] == ["shop-a", "shop-b"]
+
+
+# --- custodian first, whatever the holder's vouched context ----------------------------------
+
+
+def holder_contexts(w: World, f: str) -> dict[str, dict[str, Any]]:
+    """The holder shop-a's item in each vouched context it can have: its platform naming the
+    stream, the listing or the handle (any spelling), the overlay, a session proof, and the
+    restarted stream (the session's second segment)."""
+    s = w.supply
+    shown = w.client.get("/v1/overlay/tiktok/L-1", params={"stream": "live-1"}).json()
+    nonce = parse_qs(urlsplit(shown["qr"]["url"]).query)["n"][0]
+    proof = sign_scan(s.keys["shop-a"], "tiktok", "S-1", f, now_ms())
+    body = {
+        "session_id": "S-1",
+        "key_id": proof.key_id,
+        "time": proof.time,
+        "signature": base64.urlsafe_b64encode(proof.signature).decode().rstrip("="),
+    }
+    return {
+        "stream": w.verify(f, "tiktok", stream_id="live-1"),
+        "listing": w.verify(f, "tiktok", listing_id="L-1"),
+        "overlay": w.verify(
+            f, platform="tiktok", listing_id="L-1", stream_id="live-1", nonce=nonce
+        ),
+        "session": w.verify(f, platform="tiktok", stream_id="live-1", session_proof=body),
+        "restart": w.verify(f, "tiktok", stream_id="live-2"),
+    }
+
+
+def test_the_holders_vouched_contexts_stay_genuine_and_follow_the_items_state(
+    world: World,
+) -> None:
+    s = world.supply
+    declare(world, "S-1", "live-1", "L-1")
+    declare(world, "S-1", "live-2")
+    wanted = {"stream", "listing", "overlay", "session", "restart"}
+    f2, f3, f4 = (code(s, serial) for serial in ("F0002", "F0003", "F0004"))
+    for f in (f2, f3, f4):  # vouched clones elsewhere: another seller, streams nobody declared
+        world.verify(f, "shopee", seller="shopee:12345", stream_id="b-live")
+        world.verify(f, "tiktok", stream_id="undeclared-x")
+        world.verify(f, "shopee", listing_id="SB-1")
+    assert {"multiple_sellers", "scan_velocity"} <= set(codes(world.verify(f2)))
+    seen = holder_contexts(world, f2)
+    assert set(seen) == wanted
+    for name, data in seen.items():
+        assert (data["status"], data["source"] != "anonymous") == ("genuine", True), (name, data)
+    s.ok(
+        RECALL,
+        s.event("fishco", gtin=GTIN, scope="items", serials=["F0002"], reason="x"),
+        s.keys["fishco"],
+    )
+    for name, data in holder_contexts(world, f2).items():
+        assert (data["status"], codes(data)) == ("recalled", ["recalled"]), name
+    s.ok(SELL, s.event("shop-a", items=ids(GTIN, "F0003")), s.keys["shop-a"])
+    for name, data in holder_contexts(world, f3).items():
+        assert (data["status"], codes(data)) == ("suspect", ["sold_item_offered"]), name
+    s.ok(
+        DECOMMISSION,
+        s.event("shop-a", items=ids(GTIN, "F0004"), reason="damaged"),
+        s.keys["shop-a"],
+    )
+    for name, data in holder_contexts(world, f4).items():
+        assert (data["status"], codes(data)) == ("counterfeit", ["item_destroyed"]), name

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ledger.codes import CodeIdentity, issue_uri
-from ledger.events import DECOMMISSION, RECALL, SELL
+from ledger.events import ACTOR_UPDATE, DECOMMISSION, RECALL, SELL, STREAM_DECLARE
 from ledger.service import now_ms
 from ledger.streams import sign_scan
 from tests.api.test_verdict_journeys import RESOLVER, World, code, codes, declare
@@ -251,3 +251,43 @@ def test_the_holders_vouched_contexts_stay_genuine_and_follow_the_items_state(
     )
     for name, data in holder_contexts(world, f4).items():
         assert (data["status"], codes(data)) == ("counterfeit", ["item_destroyed"]), name
+
+
+# --- who may still vouch -----------------------------------------------------------------------
+
+
+def session_proof(w: World, seller: str, session: str, f: str, platform: str) -> dict[str, Any]:
+    proof = sign_scan(w.supply.keys[seller], platform, session, f, now_ms())
+    return {
+        "session_id": session,
+        "key_id": proof.key_id,
+        "time": proof.time,
+        "signature": base64.urlsafe_b64encode(proof.signature).decode().rstrip("="),
+    }
+
+
+def test_a_suspended_sellers_session_proof_vouches_for_nothing(world: World) -> None:
+    """shop-b declares a shopee session and signs scans of shop-a's item in it: vouched
+    evidence of a second seller. Once the operator suspends shop-b, its signature vouches
+    for nothing more (as a revoked platform key): its new scans are anonymous."""
+    s = world.supply
+    f1 = code(s, "F0001")
+    body = {
+        "actor": "shop-b",
+        "platform": "shopee",
+        "session_id": "SB-1",
+        "stream_id": "b-live",
+        "event_time": s.now,
+    }
+    s.ok(STREAM_DECLARE, body, s.keys["shop-b"])
+    first = world.verify(
+        f1, platform="shopee", session_proof=session_proof(world, "shop-b", "SB-1", f1, "shopee")
+    )
+    assert first["source"] == "session" and "seller_not_custodian" in codes(first)
+    s.ok(ACTOR_UPDATE, {"id": "shop-b", "status": "suspended", "event_time": s.now}, s.operator)
+    f2 = code(s, "F0002")
+    later = world.verify(
+        f2, platform="shopee", session_proof=session_proof(world, "shop-b", "SB-1", f2, "shopee")
+    )
+    assert later["source"] == "anonymous", later
+    assert world.verify(f2)["status"] == "genuine"

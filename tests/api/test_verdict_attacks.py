@@ -8,6 +8,7 @@ import base64
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from api.nonce import epoch_expiry, issue_nonce
 from ledger.codes import CodeIdentity, issue_uri
 from ledger.events import ACTOR_UPDATE, DECOMMISSION, RECALL, SELL, STREAM_DECLARE
 from ledger.service import now_ms
@@ -291,3 +292,96 @@ def test_a_suspended_sellers_session_proof_vouches_for_nothing(world: World) -> 
     )
     assert later["source"] == "anonymous", later
     assert world.verify(f2)["status"] == "genuine"
+
+
+# --- what held: anonymous requests of every kind change nothing anyone else sees --------------
+
+
+def everyone_else(w: World, f: str) -> dict[str, Any]:
+    """What others see of shop-a's item: a plain verify, the holder's platform, the
+    overlay's badge, the platform's listing check, the item page (JSON and HTML)."""
+    path = f.removeprefix(RESOLVER)
+    overlay = w.client.get("/v1/overlay/tiktok/L-1", params={"stream": "live-1"}).json()
+    listing = check_listing(
+        w, "tiktok", seller="tiktok:@shopa", platform="tiktok", listing_id="L-1", gtin=GTIN
+    )
+    page = w.client.get(path, headers={"Accept": "text/html", "Accept-Language": "vi"}).text
+    return {
+        "plain": codes(w.verify(f)),
+        "holder": codes(w.verify(f, "tiktok", stream_id="live-1")),
+        "overlay": (overlay["state"], overlay["reasons"]),
+        "listing": (listing["status"], [r["code"] for r in listing["reasons"]]),
+        "page-json": codes(w.client.get(path, headers={"Accept": "application/json"}).json()),
+        "page-html": page.count('data-status="genuine"'),
+    }
+
+
+def test_anonymous_requests_of_every_kind_change_nothing_anyone_else_sees(world: World) -> None:
+    s = world.supply
+    declare(world, "S-1", "live-1", "L-1")
+    f1 = code(s, "F0001")
+    before = everyone_else(world, f1)
+    assert before["plain"] == ["custody_verified"] and before["page-html"] == 1
+    stale = issue_nonce(world.operator, "tiktok", "L-1", "live-1", expiry=now_ms() - 1).to_text()
+    other_nonce = issue_nonce(
+        world.operator, "tiktok", "L-2", "live-1", expiry=epoch_expiry(now_ms(), 600_000)
+    ).to_text()
+    own = session_proof(world, "shop-a", "S-1", f1, "tiktok")
+    other_code = session_proof(world, "shop-a", "S-1", code(s, "F0002"), "tiktok")
+    old = sign_scan(s.keys["shop-a"], "tiktok", "S-1", f1, now_ms() - 11 * 60_000)
+    old_body = {
+        **own,
+        "time": old.time,
+        "signature": base64.urlsafe_b64encode(old.signature).decode().rstrip("="),
+    }
+    attacks: list[dict[str, Any]] = [
+        # spelled sellers, confusable in ASCII, platform prefixes that do not agree
+        *(
+            {"platform": "tiktok", "seller": h, "stream_id": "x1"}
+            for h in (
+                "tiktok:@nobody123",
+                "TikTok:@ShopB",
+                "shopee:12345",
+                "shopee:@12345",
+                "@12345",
+                "shop-b",
+                "tiktok:@shopa.",
+                "tiktok:@sh0pa",
+                "tiktok:shopa:",
+                "tiktok::shopa",
+            )
+        ),
+        # a declared session or stream named without a signature, and real streams
+        {"platform": "tiktok", "stream_id": "live-1", "seller": "shopee:12345"},
+        {"platform": "tiktok", "listing_id": "L-1", "seller": "shop-b"},
+        {"platform": "shopee", "stream_id": "live-1"},
+        # nonces for another listing, expired, for another platform or stream
+        {"platform": "tiktok", "listing_id": "L-1", "stream_id": "live-1", "nonce": stale},
+        {"platform": "tiktok", "listing_id": "L-1", "stream_id": "live-1", "nonce": other_nonce},
+        {"platform": "shopee", "listing_id": "L-1", "stream_id": "live-1", "nonce": other_nonce},
+        # session proofs for another code, another platform, out of their window
+        {"platform": "tiktok", "stream_id": "x9", "seller": "shop-b", "session_proof": other_code},
+        {"platform": "shopee", "stream_id": "x9", "session_proof": own},
+        {"platform": "tiktok", "stream_id": "x9", "session_proof": old_body},
+    ]
+    for n, context in enumerate(attacks):
+        for place in ("VN-SG", "CN-SH", "TH", "US"):
+            response = world.client.post(
+                "/v1/verify",
+                json={"code": f1, "context": {**context, "place": place}},
+                headers={"User-Agent": f"rival-{n}-{place}"},
+            )
+            assert response.status_code == 200, (context, response.text)
+            assert response.json()["source"] == "anonymous", context
+    for query in (
+        "&platform=shopee&seller=12345&stream=x",
+        "&seller=shop-b&stream=x2",
+        "&platform=tiktok&listing=L-1&stream=live-1&n=" + other_nonce,
+    ):
+        page = world.client.get(
+            f1.removeprefix(RESOLVER) + query, headers={"Accept": "application/json"}
+        )
+        assert page.json()["source"] == "anonymous", query
+    world.app.state.tracemark.verifier.flush(now_ms())
+    assert everyone_else(world, f1) == before
+    assert world.webhook_events() == []

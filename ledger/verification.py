@@ -150,7 +150,9 @@ def _unknown_sellers(
     if item is None:
         return frozenset()
     named = {r.context.seller for r in recent} - {"", item.custodian, item.pending_to}
-    return frozenset(s for s in named if view.get(Actor, (s,)) is None)
+    # A seller shown as platform:account is no actor id: no lookup (a platform naming 500
+    # accounts nobody registered costs no reads on every later verify of the item).
+    return frozenset(s for s in named if ":" in s or view.get(Actor, (s,)) is None)
 
 
 def device_hash(salt: bytes, client: str) -> str:
@@ -570,7 +572,7 @@ class Verifier:
                 return None, handle
         actor = view.get(Actor, (given,))
         if actor is None:
-            return None, given
+            return None, handle
         if platform and not any(h.startswith(platform + ":") for h in actor.handles):
             return None, handle  # no such account on this platform: a key speaks for its own
         return actor.actor_id, given

@@ -141,6 +141,30 @@ def _kept(context: ScanContext) -> ScanContext:
     return ScanContext(c.platform, c.stream_id, c.listing_id, c.seller, "", "", c.source, c.session)
 
 
+def _as_logged(view: ProjectionReader, recent: list[ScanRecord]) -> list[ScanRecord]:
+    """Recorded contexts as the log names them now: a stream or listing seen before its
+    seller declared it (a restart declared after its first scans) is that seller's, so it
+    is the seller's one offer, not a second one. Only contexts without a seller are looked
+    up (a stream id belongs to one session for good; a listing to its declarer)."""
+    out = recent
+    for n, record in enumerate(recent):
+        c = record.context
+        if c.seller or not c.platform or not (c.stream_id or c.listing_id):
+            continue
+        segment = view.get(StreamSegment, (c.platform, c.stream_id)) if c.stream_id else None
+        seller, session = (segment.seller, segment.session_id) if segment else ("", c.session)
+        if not seller and c.listing_id:
+            listing = view.get(Listing, (c.platform, c.listing_id))
+            seller = listing.seller if listing is not None else ""
+        if seller:
+            named = ScanContext(
+                c.platform, c.stream_id, c.listing_id, seller, c.device, c.place, c.source, session
+            )
+            out = out if out is not recent else list(recent)
+            out[n] = ScanRecord(record.item_id, record.time, named)
+    return out
+
+
 def _unknown_sellers(
     view: ProjectionReader, item: ItemFacts | None, recent: Sequence[ScanRecord]
 ) -> frozenset[str]:
@@ -401,7 +425,7 @@ class Verifier:
                 # two reads is then in the store's answer, never in neither. A scan in both
                 # counts once (the rules count distinct contexts).
                 pending = [r for r in self.buffer.pending(item.item_id, since) if r.context.vouched]
-                recent = [*store.recent_scans(item.item_id, since), *pending]
+                recent = _as_logged(view, [*store.recent_scans(item.item_id, since), *pending])
             evidence = Evidence(
                 facts.code,
                 item,

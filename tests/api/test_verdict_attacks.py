@@ -385,3 +385,24 @@ def test_anonymous_requests_of_every_kind_change_nothing_anyone_else_sees(world:
     world.app.state.tracemark.verifier.flush(now_ms())
     assert everyone_else(world, f1) == before
     assert world.webhook_events() == []
+
+
+# --- a restart declared after its first scans ---------------------------------------------------
+
+
+def test_a_restart_declared_after_its_first_scans_is_still_one_offer(world: World) -> None:
+    """The stream drops; shop-a goes live again as live-2 and tiktok vouches scans of it
+    before shop-a declares the restart. Until then live-2 is a stream nobody declared; once
+    the log says it is a segment of S-1, its earlier scans are shop-a's too: one offer, no
+    scan_velocity for a plain verify. The same for a listing declared after its check."""
+    f3 = code(world.supply, "F0003")
+    declare(world, "S-1", "live-1", "L-1")
+    assert world.verify(f3, "tiktok", stream_id="live-1")["status"] == "genuine"
+    assert "scan_velocity" in codes(world.verify(f3, "tiktok", stream_id="live-2"))
+    declare(world, "S-1", "live-2")
+    assert world.verify(f3)["status"] == "genuine"
+    assert world.verify(f3, "tiktok", stream_id="live-2")["status"] == "genuine"
+    world.verify(f3, "tiktok", listing_id="L-9")
+    assert "scan_velocity" in codes(world.verify(f3))
+    world.supply.listing("shop-a", "tiktok", "L-9", GTIN, quantity=1)
+    assert world.verify(f3)["status"] == "genuine"

@@ -15,7 +15,9 @@ limiter) and owns the guard rails every route shares:
   Redis shared by all workers and replicas; api/ratelimit.py): ``RateLimit-Policy`` and
   ``RateLimit`` on each answer, 429 ``rate_limited`` with Retry-After past the limit;
 - CORS for the configured overlay origins; Prometheus metrics at ``/metrics``, added up over
-  the workers of a multiprocess server (api/metrics.py).
+  the workers of a multiprocess server (api/metrics.py);
+- the client's address is the peer's, or what a trusted proxy forwards (api/proxies.py,
+  ``TRACEMARK_TRUSTED_PROXIES``); security headers on every response (api/pageheaders.py).
 """
 
 from __future__ import annotations
@@ -39,7 +41,10 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.logs import access_line, new_request_id, request_id
 from api.metrics import Metrics
+from api.pageheaders import secure
+from api.proxies import client_address
 from api.ratelimit import RATE_LIMIT_FIELDS, Decision, RateLimiter, redacted
 from api.settings import Settings
 from ledger import errors
@@ -353,7 +358,9 @@ def _install_middleware(app: FastAPI, state: AppState) -> None:
 
 
 class _Guard:
-    """Body bounds, rate limits and request metrics, as plain ASGI middleware.
+    """Request ids, body bounds, rate limits, request metrics and the access log, as plain
+    ASGI middleware. An exception no handler took is logged here, with the request id, and
+    answered 500 ``internal`` (a problem, with ``X-Request-ID`` like every answer).
 
     Starlette's ``BaseHTTPMiddleware`` (``@app.middleware``) wraps every request in extra
     tasks and streams; on a constant endpoint it cost as much as the rest of the stack."""
@@ -367,31 +374,62 @@ class _Guard:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        refusal, decision = await self._refusal(scope)
-        if refusal is not None:
-            await refusal(scope, receive, send)
-            elapsed = time.perf_counter() - started
-            self.state.metrics.observe(scope["method"], "refused", refusal.status_code, elapsed)
-            return
-        status = 500
+        given = next((v for k, v in scope["headers"] if k == b"x-request-id"), None)
+        rid = new_request_id(given.decode("latin-1") if given is not None else None)
+        token = request_id.set(rid)
+        status, route, started_answer = 500, "refused", False
+        decision: Decision | None = None
+        proxies = self.state.settings.trusted_proxies
+        if proxies and scope.get("client"):
+            forwarded = [v for n, v in scope["headers"] if n.lower() == b"x-forwarded-for"]
+            peer, port = scope["client"]
+            scope["client"] = (client_address(peer, forwarded, proxies), port)
 
         async def send_status(message: dict[str, Any]) -> None:
-            nonlocal status
+            nonlocal status, started_answer
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started_answer = message["status"], True
+                extra = [(b"x-request-id", rid.encode())]
                 # The client's limit, or the API key's one that the platform routes decided.
                 fields = decision.headers() if decision is not None else None
                 fields = fields or scope.get("state", {}).get(RATE_LIMIT_FIELDS)
-                if fields:
-                    extra = [(k.lower().encode(), v.encode()) for k, v in fields.items()]
-                    message["headers"] = [*message.get("headers", ()), *extra]
+                headers = message.get("headers", ())
+                if fields and not any(k == b"ratelimit" for k, _ in headers):  # a 429 has them
+                    extra += [(k.lower().encode(), v.encode()) for k, v in fields.items()]
+                message["headers"] = secure([*headers, *extra], scope["path"])
             await send(message)
 
         try:
-            await self.app(scope, receive, send_status)
+            refusal, decision = await self._refusal(scope)
+            if refusal is not None:
+                await refusal(scope, receive, send_status)
+                return
+            try:
+                await self.app(scope, receive, send_status)
+            except Exception:
+                log.exception("unexpected error on %s %s", scope["method"], scope["path"])
+                if started_answer:  # nothing more can be sent
+                    raise
+                answer = error_response(
+                    500, "internal", "an unexpected error happened; it was logged"
+                )
+                await answer(scope, receive, send_status)
+            route = getattr(scope.get("route"), "path", "unmatched")
         finally:
-            path = getattr(scope.get("route"), "path", "unmatched")
-            self.state.metrics.observe(scope["method"], path, status, time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            self.state.metrics.observe(scope["method"], route, status, elapsed)
+            client = scope["client"][0] if scope.get("client") else "unknown"
+            query = scope.get("query_string", b"").decode("latin-1")
+            access_line(
+                scope["method"],
+                scope["path"],
+                query,
+                status,
+                seconds=elapsed,
+                client=client,
+                rid=rid,
+            )
+            request_id.reset(token)
 
     async def _refusal(self, scope: dict[str, Any]) -> tuple[Response | None, Decision | None]:
         settings = self.state.settings

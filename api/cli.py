@@ -648,7 +648,9 @@ def serve(
 
     import uvicorn  # noqa: PLC0415 - only the server needs it
 
+    from api.logs import log_config  # noqa: PLC0415
     from api.metrics import MULTIPROC_ENV, fresh_directory  # noqa: PLC0415
+    from api.settings import Settings  # noqa: PLC0415
 
     ctx = context(home, database_url, key_file)
     os.environ["TRACEMARK_HOME"] = str(home)
@@ -661,6 +663,7 @@ def serve(
         from api.app import check_ready, from_env  # noqa: PLC0415
 
         check_ready(from_env())  # fail fast, with a one-line error, on bad settings
+        logging_config = log_config(Settings.from_env())
         err.print(f"tracemark: serving on http://{host}:{port} ({workers} worker(s))")
     if shared is not None:  # the workers are new processes: they read it when they start
         os.environ[MULTIPROC_ENV] = str(shared)
@@ -671,8 +674,11 @@ def serve(
             host=host,
             port=port,
             workers=workers,
-            log_level="warning",
-            proxy_headers=True,
+            log_config=logging_config,
+            access_log=False,  # the app's own (api/logs.py) has request ids and no query values
+            # The app reads X-Forwarded-For itself, from TRACEMARK_TRUSTED_PROXIES only
+            # (api/proxies.py); uvicorn's own handling trusts any local client.
+            proxy_headers=False,
         )
     finally:
         if made and shared is not None:

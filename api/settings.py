@@ -29,6 +29,9 @@
     TRACEMARK_RATE_LIMIT_NAMESPACE prefix of the keys in that storage (tracemark)
     TRACEMARK_LOG_FORMAT     json | text (json in production, text in development)
     TRACEMARK_LOG_LEVEL      debug | info | warning | error (info)
+    TRACEMARK_TRUSTED_PROXIES addresses or networks of the reverse proxies whose
+                             X-Forwarded-For is believed (none)
+    TRACEMARK_OVERLAY_FRAME_ANCESTORS  CSP sources that may frame the overlay ('self' https:)
 
 docs/operations.md has the same table.
 """
@@ -42,6 +45,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from api.proxies import Network, parse_trusted_proxies
 from ledger.checkpoint import CosignatureVerifier
 from ledger.errors import InvalidInput
 from ledger.keyfile import load_or_create_secrets_key
@@ -99,6 +103,19 @@ def admission_from_env(env: Mapping[str, str] | None = None) -> Admission:
     return Admission(max_backdate_ms=hours * 3_600_000)
 
 
+def _frame_ancestors(env: Mapping[str, str]) -> str:
+    """``TRACEMARK_OVERLAY_FRAME_ANCESTORS``: CSP sources that may frame the overlay."""
+    text = " ".join(env.get("TRACEMARK_OVERLAY_FRAME_ANCESTORS", "").split())
+    if not text:
+        return "'self' https:"
+    if not re.fullmatch(r"[A-Za-z0-9'*:/._\-\[\] ]{1,1000}", text):
+        raise InvalidInput(
+            "TRACEMARK_OVERLAY_FRAME_ANCESTORS: CSP sources separated by spaces "
+            "(e.g. 'self' https://live.example), without ; or commas"
+        )
+    return text
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"
@@ -123,6 +140,8 @@ class Settings:
     rate_limit_namespace: str = "tracemark"
     log_format: str = "text"
     log_level: str = "info"
+    trusted_proxies: tuple[Network, ...] = ()
+    overlay_frame_ancestors: str = "'self' https:"
 
     @property
     def production(self) -> bool:
@@ -180,6 +199,8 @@ class Settings:
             admission=admission_from_env(env),
             scan_concurrency=_int(env, "TRACEMARK_SCAN_CONCURRENCY", 2, low=1),
             **_operations(env, production=mode == "production"),
+            trusted_proxies=parse_trusted_proxies(env.get("TRACEMARK_TRUSTED_PROXIES", "")),
+            overlay_frame_ancestors=_frame_ancestors(env),
         )
 
 

@@ -146,7 +146,9 @@ def overlay(
     page = render_overlay_page(
         payload, lang=language, events=events, poll=poll, position=pos, nonce=nonce
     )
-    headers = {**_HTML_HEADERS, "Content-Security-Policy": overlay_csp(nonce)}
+    # Framed by live-shopping players: the policy names who may (docs/operations.md).
+    policy = f"{overlay_csp(nonce)}; frame-ancestors {state.settings.overlay_frame_ancestors}"
+    headers = {**_HTML_HEADERS, "Content-Security-Policy": policy}
     return HTMLResponse(page, headers=headers)
 
 

@@ -81,6 +81,7 @@ _PRUNE_EVERY_MS = 60_000
 log = logging.getLogger("tracemark.verify")
 _MAX_CACHED_STEPS = 50_000
 _MAX_PER_SNAPSHOT = 10_000  # codes (and items) kept per snapshot (memory: decisions 21)
+_MAX_RENAMED = 32  # recorded contexts without a seller looked up per verify (_as_logged)
 _MAX_CARRIED_ENTRIES = 4_096  # beyond this many new entries, nothing is carried over
 #: Entry types whose projection changes are confined to the items they touch, and to records
 #: a Verifier does not keep (shipments; listings, read on every verify). See ``_advance``.
@@ -145,12 +146,18 @@ def _as_logged(view: ProjectionReader, recent: list[ScanRecord]) -> list[ScanRec
     """Recorded contexts as the log names them now: a stream or listing seen before its
     seller declared it (a restart declared after its first scans) is that seller's, so it
     is the seller's one offer, not a second one. Only contexts without a seller are looked
-    up (a stream id belongs to one session for good; a listing to its declarer)."""
+    up (a stream id belongs to one session for good; a listing to its declarer), and at most
+    ``_MAX_RENAMED`` of them: beyond that many offers nobody declared, a plain verify says
+    scan_velocity whatever their names, and a flood of them costs no reads per verify."""
     out = recent
+    looked = 0
     for n, record in enumerate(recent):
         c = record.context
         if c.seller or not c.platform or not (c.stream_id or c.listing_id):
             continue
+        looked += 1
+        if looked > _MAX_RENAMED:
+            break
         segment = view.get(StreamSegment, (c.platform, c.stream_id)) if c.stream_id else None
         seller, session = (segment.seller, segment.session_id) if segment else ("", c.session)
         if not seller and c.listing_id:

@@ -47,7 +47,7 @@ from ledger.queries import LedgerDirectory, trust_bundle
 from ledger.records import Item, KeyRecord, Product
 from ledger.service import now_ms
 from ledger.trust import TrustBundle
-from ledger.verdicts import UNVERIFIED, Verdict
+from ledger.verdicts import INVALID, UNVERIFIED, Verdict
 from scanner.labels import Label, render_labels, write_listing, write_sheet_pdf
 
 __all__ = ["DEFAULT_RESOLVER", "open_bundle"]
@@ -264,7 +264,8 @@ def codes_verify(
     json_out: JsonOpt = False,
 ) -> None:
     """Check codes' producer signatures: exit 0 when all verify, 3 when any is counterfeit,
-    2 for a bad or stale trust bundle."""
+    2 when one cannot be read (invalid: a typo or a bad scan) or for a bad or stale trust
+    bundle."""
     if codes == ["-"]:
         codes = [line.strip() for line in typer.get_text_stream("stdin") if line.strip()][:10_000]
     with handled():
@@ -277,8 +278,10 @@ def codes_verify(
                 directory = LedgerDirectory(view, [resolver])
                 verdicts = [check_code(code, directory) for code in codes]
     _print_verdicts(codes, verdicts, json_out)
-    if any(v.status != UNVERIFIED for v in verdicts):
+    if any(v.status not in (UNVERIFIED, INVALID) for v in verdicts):
         raise typer.Exit(3)
+    if any(v.status == INVALID for v in verdicts):
+        raise typer.Exit(2)  # unreadable is bad input, never the counterfeit exit
 
 
 def _print_verdicts(codes: Sequence[str], verdicts: Sequence[Verdict], json_out: bool) -> None:
@@ -291,7 +294,7 @@ def _print_verdicts(codes: Sequence[str], verdicts: Sequence[Verdict], json_out:
         )
         return
     for code, verdict in zip(codes, verdicts, strict=True):
-        colour = "green" if verdict.status == UNVERIFIED else "red"
+        colour = {UNVERIFIED: "green", INVALID: "yellow"}.get(verdict.status, "red")
         shown = code if len(code) <= 120 else code[:117] + "..."
         out.print(f"[{colour}]{verdict.status}[/] {shown}")
         for reason in verdict.reasons:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 from ledger.errors import InvalidInput
 from ledger.events import STREAM_DECLARE
 from ledger.keys import SIGNATURE_SIZE, PrivateKey, PublicKey
-from ledger.records import OPEN, KeyRecord, Listing, StreamSegment, StreamSession, View
+from ledger.records import OPEN, Actor, KeyRecord, Listing, StreamSegment, StreamSession, View
 from ledger.rules import Entry, event_signer, violation
 
 __all__ = [
@@ -91,13 +91,17 @@ def sign_scan(
 def session_of_proof(
     view: View, proof: SessionProof, platform: str, code: str, *, now: int
 ) -> StreamSession | None:
-    """The session a proof vouches for, or None: the session exists, the key is its
-    seller's and valid now, the proof is fresh and its signature verifies."""
+    """The session a proof vouches for, or None: the session exists, its seller is active
+    (a suspended seller's signature vouches for nothing, as a revoked platform key), the key
+    is the seller's and valid now, the proof is fresh and its signature verifies."""
     if abs(now - proof.time) > SESSION_PROOF_WINDOW_MS:
         return None
     session = view.get(StreamSession, (platform, proof.session_id))
     key = view.get(KeyRecord, (proof.key_id,))
     if session is None or key is None or key.actor_id != session.seller:
+        return None
+    seller = view.get(Actor, (session.seller,))
+    if seller is None or seller.status != "active":
         return None
     if not key.valid_at(now):
         return None

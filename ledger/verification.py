@@ -81,6 +81,7 @@ _PRUNE_EVERY_MS = 60_000
 log = logging.getLogger("tracemark.verify")
 _MAX_CACHED_STEPS = 50_000
 _MAX_PER_SNAPSHOT = 10_000  # codes (and items) kept per snapshot (memory: decisions 21)
+_MAX_RENAMED = 32  # recorded contexts without a seller looked up per verify (_as_logged)
 _MAX_CARRIED_ENTRIES = 4_096  # beyond this many new entries, nothing is carried over
 #: Entry types whose projection changes are confined to the items they touch, and to records
 #: a Verifier does not keep (shipments; listings, read on every verify). See ``_advance``.
@@ -114,18 +115,75 @@ def _overlay_holds(view: ProjectionReader, context: ScanContext, code: Verdict) 
     return not listing.serials or code.item.get("item_id") in listing.serials
 
 
-def _in_session(context: ScanContext, session: StreamSession) -> ScanContext:
+def _in_session(
+    view: ProjectionReader, context: ScanContext, session: StreamSession
+) -> ScanContext:
+    """The context a session proof vouches for. The proof signs the platform, session, code
+    and time, not the stream or listing the request names: those are kept only when the log
+    says they are the session's (a segment of it, a listing it shows), so a replayed proof
+    cannot name streams (each a context the rules read, and a webhook event) at will."""
     c = context
+    segment = view.get(StreamSegment, (c.platform, c.stream_id)) if c.stream_id else None
+    stream = c.stream_id if segment is not None and segment.session_id == session.session_id else ""
+    listing = c.listing_id if c.listing_id in session.listings else ""
     return ScanContext(
-        c.platform,
-        c.stream_id,
-        c.listing_id,
-        session.seller,
-        c.device,
-        c.place,
-        SESSION,
-        session.session_id,
+        c.platform, stream, listing, session.seller, c.device, c.place, SESSION, session.session_id
     )
+
+
+def _kept(context: ScanContext) -> ScanContext:
+    """The context as a vouched scan is kept: an offer (a listing, a stream, a session) once,
+    whatever device or place scanned it (they count only for physical scans), so scans
+    through a public overlay nonce from many phones cannot crowd other vouched contexts out
+    of the clone rules' read (the store returns the newest 500 distinct contexts)."""
+    c = context
+    if not c.offered or not (c.device or c.place):
+        return context
+    return ScanContext(c.platform, c.stream_id, c.listing_id, c.seller, "", "", c.source, c.session)
+
+
+def _as_logged(view: ProjectionReader, recent: list[ScanRecord]) -> list[ScanRecord]:
+    """Recorded contexts as the log names them now: a stream or listing seen before its
+    seller declared it (a restart declared after its first scans) is that seller's, so it
+    is the seller's one offer, not a second one. Only contexts without a seller are looked
+    up (a stream id belongs to one session for good; a listing to its declarer), and at most
+    ``_MAX_RENAMED`` of them: beyond that many offers nobody declared, a plain verify says
+    scan_velocity whatever their names, and a flood of them costs no reads per verify."""
+    out = recent
+    looked = 0
+    for n, record in enumerate(recent):
+        c = record.context
+        if c.seller or not c.platform or not (c.stream_id or c.listing_id):
+            continue
+        looked += 1
+        if looked > _MAX_RENAMED:
+            break
+        segment = view.get(StreamSegment, (c.platform, c.stream_id)) if c.stream_id else None
+        seller, session = (segment.seller, segment.session_id) if segment else ("", c.session)
+        if not seller and c.listing_id:
+            listing = view.get(Listing, (c.platform, c.listing_id))
+            seller = listing.seller if listing is not None else ""
+        if seller:
+            named = ScanContext(
+                c.platform, c.stream_id, c.listing_id, seller, c.device, c.place, c.source, session
+            )
+            out = out if out is not recent else list(recent)
+            out[n] = ScanRecord(record.item_id, record.time, named)
+    return out
+
+
+def _unknown_sellers(
+    view: ProjectionReader, item: ItemFacts | None, recent: Sequence[ScanRecord]
+) -> frozenset[str]:
+    """The sellers of recent contexts that are no registered actor: a vouched context keeps
+    a seller it could not resolve as the handle named (``unknown_seller`` for it), never a
+    second seller for others. The item's holders need no lookup (the common case)."""
+    if item is None:
+        return frozenset()
+    named = {r.context.seller for r in recent} - {"", item.custodian, item.pending_to}
+    # A seller shown as platform:account is no actor id: no lookup (a platform naming 500
+    # accounts nobody registered costs no reads on every later verify of the item).
+    return frozenset(s for s in named if ":" in s or view.get(Actor, (s,)) is None)
 
 
 def device_hash(salt: bytes, client: str) -> str:
@@ -362,7 +420,7 @@ class Verifier:
             if proof is not None:
                 session = session_of_proof(view, proof, context.platform, uri, now=now)
                 if session is not None:
-                    context = _in_session(context, session)
+                    context = _in_session(view, context, session)
             if context.source == OVERLAY and not _overlay_holds(view, context, facts.code):
                 context = _anonymous(context)
             context, seller_known = self._resolve_seller(view, context)
@@ -374,9 +432,15 @@ class Verifier:
                 # two reads is then in the store's answer, never in neither. A scan in both
                 # counts once (the rules count distinct contexts).
                 pending = [r for r in self.buffer.pending(item.item_id, since) if r.context.vouched]
-                recent = [*store.recent_scans(item.item_id, since), *pending]
+                recent = _as_logged(view, [*store.recent_scans(item.item_id, since), *pending])
             evidence = Evidence(
-                facts.code, item, facts.key, context, recent, seller_known=seller_known
+                facts.code,
+                item,
+                facts.key,
+                context,
+                recent,
+                seller_known=seller_known,
+                unknown_sellers=_unknown_sellers(view, item, recent),
             )
             verdict = decide(evidence, self.thresholds)
             result = (
@@ -384,12 +448,11 @@ class Verifier:
                 if detail and item is not None
                 else VerifyResult(verdict, None, None, None, context=context)
             )
-        if (
-            record
-            and item is not None
-            and (context.vouched or self.weak.admit(item.item_id, context, now))
-        ):
-            self._record(ScanRecord(item.item_id, now, context), now)
+        if record and item is not None:
+            if context.vouched:
+                self._record(ScanRecord(item.item_id, now, _kept(context)), now)
+            elif self.weak.admit(item.item_id, context, now):
+                self._record(ScanRecord(item.item_id, now, context), now)
         return result
 
     def _gather(self, view: ProjectionReader, uri: str) -> _Facts:
@@ -524,19 +587,26 @@ class Verifier:
 
     @staticmethod
     def _seller(view: ProjectionReader, given: str, platform: str) -> tuple[str | None, str]:
-        """(actor id or None, the seller as shown): a handle, else an actor id."""
+        """(actor id or None, the seller as shown): a handle, else an actor id (on a
+        platform, only an actor with an account there). A seller shown for None is never an
+        actor id (it names an account), so no later read takes it for a registered seller."""
+        handle = given
         if ":" in given or platform:
             try:
                 handle = normalise_handle(given, platform)
             except InvalidInput:
-                return None, given
+                return None, given if ":" in given else f"{platform}:{given}"
             found = view.get(Handle, (handle,))
             if found is not None:
                 return found.actor_id, handle
             if ":" in given:
                 return None, handle
         actor = view.get(Actor, (given,))
-        return (actor.actor_id, given) if actor is not None else (None, given)
+        if actor is None:
+            return None, handle
+        if platform and not any(h.startswith(platform + ":") for h in actor.handles):
+            return None, handle  # no such account on this platform: a key speaks for its own
+        return actor.actor_id, given
 
     def _record(self, scan: ScanRecord, now: int) -> None:
         batch = self.buffer.add(scan)

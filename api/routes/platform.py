@@ -403,8 +403,9 @@ def verify_listings(body: ListingsRequest, request: Request, key: KeyDep) -> dic
     results: list[dict[str, Any]] = []
     watches: list[Watch] = []
     for given, facts in zip(body.listings, all_facts, strict=True):
-        seller = facts.seller.actor_id if facts.seller else given.handle
-        context = ScanContext(given.platform, "", given.listing_id, seller, source=PLATFORM)
+        # The handle as given, resolved by the verifier on this platform: a handle of another
+        # platform (handle_platform_mismatch above) names no seller the key speaks for.
+        context = ScanContext(given.platform, "", given.listing_id, given.handle, source=PLATFORM)
         checked: list[tuple[str, Verdict]] = []
         for code in given.codes:
             result = state.verifier.verify(code, context, now=now)

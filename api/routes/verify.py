@@ -310,7 +310,11 @@ def verify_batch(body: BatchRequest, request: Request) -> dict[str, Any]:
 def _resolve(request: Request) -> Response:
     state = state_of(request)
     query = request.url.query
-    code = state.settings.resolver + request.url.path + (f"?{query}" if query else "")
+    # The path as printed (raw_path): decoded, an escaped '/' splits the serial and an
+    # escaped '"' or '<' is no longer a valid code. Without raw_path, the decoded one.
+    raw = request.scope.get("raw_path")
+    path = raw.decode("latin-1") if raw else request.url.path
+    code = state.settings.resolver + path + (f"?{query}" if query else "")
     result = _verify(request, code, _context(request, _query_context(request)), detail=True)
     data = result_json(result)
     if "text/html" in request.headers.get("accept", ""):
@@ -351,13 +355,15 @@ def _query_context(request: Request) -> Context:
     return Context.model_validate(given)
 
 
-@router.get("/01/{gtin}/21/{serial}", tags=["resolver"], response_model=VerifyResponse)
+@router.get("/01/{gtin}/21/{serial:path}", tags=["resolver"], response_model=VerifyResponse)
 async def resolve(gtin: str, serial: str, request: Request) -> Response:
     """The GS1 Digital Link resolver: viewer page for browsers, verdict JSON for programs."""
     return _resolve(request)
 
 
-@router.get("/01/{gtin}/10/{lot}/21/{serial}", tags=["resolver"], response_model=VerifyResponse)
+@router.get(
+    "/01/{gtin}/10/{lot:path}/21/{serial:path}", tags=["resolver"], response_model=VerifyResponse
+)
 async def resolve_with_lot(gtin: str, lot: str, serial: str, request: Request) -> Response:
     """The resolver for codes that carry a lot."""
     return _resolve(request)

@@ -80,7 +80,11 @@ def _elsewhere(evidence: Evidence, limits: Thresholds) -> list[Reason]:
         r for r in evidence.recent if r.context.vouched and r.time >= item.changed_time
     ]
     reasons: list[Reason] = []
-    sellers = {r.context.seller for r in others if r.context.seller} | set(evidence.listing_sellers)
+    unknown = evidence.unknown_sellers  # an unknown seller is never a second seller
+    sellers = {
+        r.context.seller for r in others if r.context.seller and r.context.seller not in unknown
+    }
+    sellers |= set(evidence.listing_sellers)
     mine = context.seller if evidence.seller_known else ""
     if mine:
         sellers.add(mine)

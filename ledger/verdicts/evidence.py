@@ -76,12 +76,14 @@ class ScanContext:
 
     @property
     def offer(self) -> str:
-        """One key per offer: a session (all its segments), else a seller, else a stream or
-        listing of a platform. A seller whose stream drops and restarts is one offer."""
-        if self.session:
-            return f"session:{self.platform}:{self.session}"
+        """One key per offer: a seller (all its sessions, streams and listings), else a
+        session (all its segments), else a stream or listing of a platform. A seller whose
+        stream drops and restarts is one offer, and so is a seller's session beside a
+        platform's check of the same seller's listing."""
         if self.seller:
             return f"seller:{self.seller}"
+        if self.session:
+            return f"session:{self.platform}:{self.session}"
         if self.stream_id:
             return f"stream:{self.platform}:{self.stream_id}"
         return f"listing:{self.platform}:{self.listing_id}" if self.listing_id else ""
@@ -138,7 +140,8 @@ class Thresholds:
 class Evidence:
     """``code``: the offline check (ledger.codes); ``seller_known``: whether the context's
     seller, if any, is a registered actor; ``recent``: other contexts that saw the item
-    within the window (the service passes vouched ones only; ``decide`` checks again)."""
+    within the window (the service passes vouched ones only; ``decide`` checks again);
+    ``unknown_sellers``: the sellers of those contexts that no registered actor is."""
 
     code: Verdict
     item: ItemFacts | None
@@ -147,3 +150,6 @@ class Evidence:
     recent: Sequence[ScanRecord] = ()
     listing_sellers: frozenset[str] = field(default_factory=frozenset)  # listings naming it
     seller_known: bool = True
+    #: Sellers of ``recent`` contexts that are no registered actor (a handle nobody holds):
+    #: never counted as a second seller.
+    unknown_sellers: frozenset[str] = field(default_factory=frozenset)

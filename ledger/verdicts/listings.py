@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ledger.handles import handle_key
 from ledger.records import OPEN, Actor, Listing, Recall
 from ledger.verdicts.clones import clone_reasons
 from ledger.verdicts.model import COUNTERFEIT, GENUINE, RECALLED, SUSPECT, Reason, Verdict
@@ -68,7 +69,8 @@ def _r(code: str, message: str, **evidence: Any) -> Reason:
 
 def _seller_reasons(facts: ListingFacts) -> list[Reason]:
     reasons: list[Reason] = []
-    if facts.handle.partition(":")[0] != facts.platform:
+    # The handle's platform as normalised ('TikTok:@ShopA' is a tiktok handle), not as spelled.
+    if handle_key(facts.handle).partition(":")[0] != facts.platform:
         reasons.append(
             _r(
                 "handle_platform_mismatch",

@@ -146,3 +146,46 @@ def test_through_a_verifier_anonymous_scans_change_nothing(
     verifier.flush(now)
     assert seen() == before
     assert before[0][0] == GENUINE
+
+
+# --- the holder's own offers, and sellers nobody registered (adversarial review, r13) ----------
+
+_holder_offers = st.builds(
+    ScanContext,
+    platform=_platforms,
+    stream_id=_text,
+    listing_id=_text,
+    seller=st.just("shop-a"),
+    device=st.sampled_from(["", "d1", "d2"]),
+    place=st.sampled_from(["", "VN-SG", "TH"]),
+    source=vouched_source,
+    session=st.sampled_from(["", "S-1", "S-9"]),
+)
+
+
+@given(st.lists(st.tuples(st.integers(0, 3_600_000), _holder_offers), min_size=1))
+def test_the_holders_own_offers_are_one_offer(recent: list[tuple[int, ScanContext]]) -> None:
+    """However many sessions, segments, streams and listings the custodian offers the item
+    in, a plain verify sees one seller and one offer: genuine."""
+    records = [ScanRecord("i", 2_000 + t, c) for t, c in recent if c.offered]
+    assert _decide(ScanContext(), records).status == GENUINE
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 3_600_000),
+            st.sampled_from(["tiktok:nobody123", "shopee:haisancholon", "tiktok:shop-b"]),
+        ),
+        min_size=1,
+    )
+)
+def test_an_unknown_seller_is_never_a_second_seller(recent: list[tuple[int, str]]) -> None:
+    records = [
+        ScanRecord("i", 2_000 + t, ScanContext("tiktok", seller=s, source="platform"))
+        for t, s in recent
+    ]
+    unknown = frozenset(s for _, s in recent)
+    evidence = Evidence(SIGNED, ITEM, None, ScanContext(), records, unknown_sellers=unknown)
+    assert "multiple_sellers" not in decide(evidence).codes
+    assert _decide(HOLDER, records).status == GENUINE

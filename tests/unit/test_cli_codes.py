@@ -317,3 +317,32 @@ def test_bad_bundles_exit_2_not_3(chain: dict[str, Path], tmp_path: Path) -> Non
         code, out, err = run("codes", "verify", uri, "--trust", str(bundle), *options)
         assert (code, out) == (2, ""), (name, err)
         assert err.startswith("tracemark: error: bad trust bundle: ") and err.count("\n") == 1
+
+
+def test_a_mistyped_code_is_invalid_never_counterfeits_exit(
+    chain: dict[str, Path], tmp_path: Path
+) -> None:
+    """codes verify: a 13-digit GTIN is the same code (exit 0); a code that cannot be read
+    (check digit, missing or truncated signature) is invalid, bad input (exit 2), never the
+    counterfeit exit 3, which stays for codes that parse and fail their signature."""
+    issued = ok(
+        "codes",
+        "issue",
+        GTIN,
+        "--serials",
+        "FS000001",
+        "--out",
+        str(tmp_path / "labels"),
+        f"--as={chain['fishco']}",
+    )
+    uri = issued["first_uri"]
+    short = ok("codes", "verify", uri.replace(f"/01/{GTIN}/", f"/01/{GTIN[1:]}/"))
+    assert short[0]["status"] == "unverified" and short[0]["item"]["gtin"] == GTIN
+    wrong_digit = GTIN[:-1] + str((int(GTIN[-1]) + 1) % 10)
+    for typo in (uri.replace(GTIN, wrong_digit), uri.split("?")[0], uri[:-3]):
+        code, out, _ = run("codes", "verify", typo, "--json")
+        assert json.loads(out)[0]["status"] == "invalid", typo
+        assert code == 2, (typo, out)
+    forged = uri.replace("FS000001", "FS000002")
+    code, _, _ = run("codes", "verify", uri.split("?")[0], forged)
+    assert code == 3

@@ -21,6 +21,7 @@ import typer
 
 from api.cli import DbOpt, HomeOpt, JsonOpt, _passphrase, app, fail, handled
 from api.signing import ActorOpt, AsOpt, OutOpt, ServerOpt, parse_time, signer
+from ledger.codes import ItemCode
 from ledger.events import STREAM_DECLARE
 from ledger.keyfile import load_private_key
 from ledger.service import now_ms
@@ -81,8 +82,9 @@ def stream_prove(
     if signing_key is None:
         fail("--as KEYFILE is required: the seller key that declared the session", 2)
     with handled():
+        ItemCode.from_uri(code.strip())  # a proof signs a code, never arbitrary text
         key, _ = load_private_key(signing_key, _passphrase())
-        proof = sign_scan(key, platform, session, code, now_ms())
+        proof = sign_scan(key, platform, session, code.strip(), now_ms())
     data = {
         "session_id": proof.session_id,
         "key_id": proof.key_id,

@@ -236,6 +236,8 @@ def _unpack(entry: Entry) -> None:
     tree = entry.view.subtree(parent.item_id)
     direct = [item.item_id for item in tree if item.parent == parent.item_id]
     wanted = body.get("children", direct)
+    if not wanted and entry.admission is not None:  # admission only: older logs replay
+        raise violation("nothing_to_unpack", f"{parent.item_id} holds nothing to unpack")
     for ident in wanted:
         if ident not in direct:
             raise violation("not_in_container", f"{ident} is not packed in {parent.item_id}")

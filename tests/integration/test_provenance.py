@@ -872,3 +872,12 @@ def test_a_closed_listing_id_is_not_taken_over(supply: Supply) -> None:
         },
         s.keys["shop-b"],
     )
+
+
+def test_unpacking_a_plain_item_is_refused(supply: Supply) -> None:
+    """An unpack that moves nothing (a plain item, or a container with nothing in it) is
+    refused at admission: it would put an empty step in the item's timeline."""
+    s = supply
+    s.commission("fishco", GTIN, {"list": ["U1"]}, lot="L1")
+    plain = ids(GTIN, "U1")[0]
+    s.refused("nothing_to_unpack", UNPACK, s.event("fishco", parent=plain), s.keys["fishco"])

@@ -330,7 +330,10 @@ class CustodyModel:
     def _unpack(self, body: Body, key: PrivateKey, at: int) -> str | None:
         error = self.event_error(body, key, at) or self.held_error(body["actor"], [body["parent"]])
         direct = self.children(body["parent"])
-        if error is None and any(c not in direct for c in body.get("children", direct)):
+        wanted = body.get("children", direct)
+        if error is None and not wanted:
+            error = "nothing_to_unpack"
+        if error is None and any(c not in direct for c in wanted):
             error = "not_in_container"
         return error
 

@@ -11,6 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
+from ledger.codes import CodeIdentity, issue_uri
+from ledger.keys import PrivateKey
 from ledger.records import StreamSegment, StreamSession
 from ledger.service import now_ms
 from ledger.storage.sql import SqlStore
@@ -82,7 +84,13 @@ def test_a_session_its_restart_a_proof_and_the_signals(home: Path, tmp_path: Pat
     assert session is not None and session.segments == 2 and session.listings == ("L-1",)
     assert segment is not None and segment.session_id == "S-2611" and segment.segment == 2
 
-    code_uri = f"https://vt.example.vn/01/{GTIN}/21/P1?8030=x"
+    # A proof signs a code, never arbitrary text: anything else is bad input (exit 2).
+    for text in ("hello", f"https://vt.example.vn/01/{GTIN}/21/P1?8030=x"):
+        code, _, err = run("stream", "prove", text, "--platform", "tiktok", "--session",
+                           "S-2611", shop)  # fmt: skip
+        assert code == 2 and err.startswith("tracemark: error:") and err.count("\n") == 1, err
+    issuer = PrivateKey.from_seed(b"stream-test-issuer-TEST-ONLY-32b")  # TEST ONLY
+    code_uri = issue_uri(CodeIdentity(GTIN, "P1", "L1"), issuer, "https://vt.example.vn")
     code, out, err = run("stream", "prove", code_uri, "--platform", "tiktok", "--session",
                          "S-2611", shop)  # fmt: skip
     assert code == 0, err

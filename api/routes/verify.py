@@ -453,10 +453,7 @@ class _Answer:
         return self.json("json", data)
 
     def error(self, status: int, code: str, message: str) -> Response:
-        response = error_response(status, code, message, headers=dict(self.headers))
-        if self.request.method == "HEAD":
-            response.body = b""
-        return response
+        return _problem(self.request, status, code, message, dict(self.headers))
 
     def redirect(self, href: str) -> Response:
         headers = dict(self.headers, Location=href)
@@ -516,6 +513,16 @@ async def resolve_product(gtin: str, request: Request) -> Response:
     return _resolve_product(request)
 
 
+def _problem(
+    request: Request, status: int, code: str, message: str, headers: dict[str, str]
+) -> Response:
+    """An error answer of the resolver; for HEAD, its headers without the body."""
+    response = error_response(status, code, message, headers=headers)
+    if request.method == "HEAD":
+        response.body = b""
+    return response
+
+
 _SHORT_GTIN = re.compile(r"^/01/([0-9]{8}|[0-9]{12,13})(?=/|$)")
 
 
@@ -536,18 +543,17 @@ def _resolve_product(request: Request) -> Response:
     try:
         link = DigitalLink.from_uri(state.settings.resolver.rstrip("/") + padded)
     except errors.TracemarkError as exc:
-        return error_response(400, "not_digital_link", f"not a GS1 Digital Link path: {exc}", plain)
+        message = f"not a GS1 Digital Link path: {exc}"
+        return _problem(request, 400, "not_digital_link", message, plain)
     ais = tuple(ai for ai, _ in link.path)
     if ais not in (("01",), ("01", "10")):
-        return error_response(
-            404, "not_resolvable", f"this resolver answers no {'/'.join(ais)} path", plain
-        )
+        message = f"this resolver answers no {'/'.join(ais)} path"
+        return _problem(request, 404, "not_resolvable", message, plain)
     gtin, lot = gtin14(link.get("01") or ""), link.get("10") or ""
     found = product_facts(state.service.store, gtin, lot)
     if found is None:
-        return error_response(
-            404, "unknown_product", f"no registered producer owns GTIN {gtin}", plain
-        )
+        message = f"no registered producer owns GTIN {gtin}"
+        return _problem(request, 404, "unknown_product", message, plain)
     size, facts = found
     verdict = judge_product(facts)
     data: dict[str, Any] = verdict.to_obj()

@@ -306,7 +306,13 @@ def test_a_path_that_is_not_a_digital_link_is_400(world: World, path: str) -> No
     assert response.status_code == 400, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.json()["code"] == "not_digital_link"
-    assert world.client.head(path).status_code == 400
+    head = world.client.head(path)
+    assert head.status_code == 400 and head.content == b""
+
+
+def test_a_digital_link_this_resolver_does_not_answer_is_404(world: World) -> None:
+    response = world.get(f"/01/{GTIN}/22/V1")  # a valid key qualifier (CPV) we do not serve
+    assert response.status_code == 404 and response.json()["code"] == "not_resolvable"
 
 
 def test_item_codes_keep_their_verdicts(world: World) -> None:

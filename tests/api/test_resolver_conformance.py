@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from api.app import create_app
 from api.resolver import LINKSET_JSON, MAX_AGE_S
@@ -56,7 +58,21 @@ def world(
     request: pytest.FixtureRequest, tmp_path: Path, operator_key: PrivateKey
 ) -> Iterator[World]:
     """fishco commissions F0001..F0003 (lot L7, named NAME) and B0001 of GTIN_B (unnamed)."""
-    store = make_store(request.param, request, tmp_path)
+    yield from _world(request.param, request, tmp_path, operator_key)
+
+
+@pytest.fixture
+def memory_world(
+    request: pytest.FixtureRequest, tmp_path: Path, operator_key: PrivateKey
+) -> Iterator[World]:
+    """``world`` over the memory store only (many requests, the HTTP layer alone)."""
+    yield from _world("memory", request, tmp_path, operator_key)
+
+
+def _world(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path, operator_key: PrivateKey
+) -> Iterator[World]:
+    store = make_store(backend, request, tmp_path)
     service = initialized(store, operator_key, now=T0 - 10_000)
     service.log_key = operator_key
     s = standard(service, operator_key)
@@ -64,10 +80,10 @@ def world(
     s.commission("fishco", GTIN, ranges, lot="L7", product={"name": NAME})
     s.commission("fishco", GTIN_B, {"list": ["B0001"]})
     s.ship("fishco", "shop-a", ids(GTIN, "F0002"), "S1")
-    settings = Settings(
+    config = Settings(
         home=tmp_path, key_file=tmp_path / "absent.key", resolver=RESOLVER, rate_limit_per_minute=0
     )
-    with TestClient(create_app(settings, service=service)) as client:
+    with TestClient(create_app(config, service=service)) as client:
         yield World(client, s, service)
     store.close()
 
@@ -387,3 +403,35 @@ def test_accept_language_chooses_vi_or_en(world: World, accept_language: str, la
     page = world.get(path, Accept="text/html", **{"Accept-Language": accept_language})
     assert f'<html lang="{lang}">' in page.text
     assert f"-html-{lang}-" in page.headers["etag"]
+
+
+# --- never a 500 -----------------------------------------------------------------------------
+
+_SEGMENT = st.one_of(
+    st.text(alphabet=st.sampled_from("0123456789AZaz-._~%2F!'()*+,;=:@"), max_size=24),
+    st.sampled_from([GTIN, GTIN[1:], UNOWNED_GTIN, "10", "21", "22", "L7", "F0001", "%2F"]),
+)
+
+
+@given(
+    segments=st.lists(_SEGMENT, min_size=0, max_size=6),
+    link_type=st.one_of(st.none(), st.text(max_size=40), st.sampled_from(["gs1:pip", "all"])),
+    accept=st.sampled_from(["*/*", "text/html", "application/json", LINKSET_JSON, ""]),
+    method=st.sampled_from(["GET", "HEAD"]),
+)
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_any_path_under_01_is_answered_without_a_server_error(
+    memory_world: World, segments: list[str], link_type: str | None, accept: str, method: str
+) -> None:
+    path = "/01/" + "/".join(segments)
+    params = {} if link_type is None else {"linkType": link_type}
+    response = memory_world.client.request(
+        method, path, params=params, headers={"Accept": accept}, follow_redirects=False
+    )
+    assert response.status_code in (200, 307, 400, 404), (path, params, response.text)
+    if response.status_code >= 400:
+        assert response.headers["content-type"].startswith("application/problem+json")
+        if method == "GET":
+            assert response.json()["code"]

@@ -191,6 +191,15 @@ _REASONS: dict[str, tuple[str, str]] = {
     "key_retired": ("Signing key since retired", "Khóa ký nay đã ngừng sử dụng"),
     "unknown_resolver": ("Code points to another website", "Mã dẫn tới một trang web khác"),
     "malformed_code": ("The code could not be read", "Không đọc được mã"),
+    "product_only": (
+        "This link names a product, not one item: scan the item's own code",
+        "Liên kết này chỉ nêu sản phẩm, không phải một món hàng: hãy quét mã trên chính món hàng",
+    ),
+    "product_recalled": (
+        "The producer recalled this product",
+        "Nhà sản xuất đã thu hồi sản phẩm này",
+    ),
+    "lot_recalled": ("The producer recalled this lot", "Nhà sản xuất đã thu hồi lô hàng này"),
     "unknown_producer": ("Unknown producer", "Không rõ nhà sản xuất"),
     "unsigned_code": ("No producer signature", "Không có chữ ký của nhà sản xuất"),
     "signature_invalid": ("Signature does not match", "Chữ ký không khớp"),

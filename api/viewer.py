@@ -58,7 +58,14 @@ _NOW_DOT = {
     "unverified": "#4b5563",
 }
 _GOOD = {"custody_verified", "signature_valid"}
-_WARN = {"key_retired", "unknown_resolver", "malformed_code", "unsigned_code", "unknown_seller"}
+_WARN = {
+    "key_retired",
+    "unknown_resolver",
+    "malformed_code",
+    "unsigned_code",
+    "unknown_seller",
+    "product_only",
+}
 
 
 def _field(label: str, value: str, *, mono: bool = False) -> str:

@@ -34,6 +34,7 @@ from ledger.records import Actor, Item, KeyRecord, Listing, Product, Recall
 from ledger.storage.port import LogStore, ProjectionReader
 from ledger.trust import bundle_body
 from ledger.verdicts.backing import BackingFacts, ListingStatus, backing
+from ledger.verdicts.products import ProductFacts
 
 __all__ = [
     "ActorView",
@@ -44,6 +45,7 @@ __all__ = [
     "actor_view",
     "item_view",
     "listing_status",
+    "product_facts",
     "summarize",
     "trust_bundle",
 ]
@@ -237,6 +239,29 @@ def listing_status(store: LogStore, platform: str, listing_id: str) -> ListingSt
 
 
 @functools.lru_cache(maxsize=4096)
+def product_facts(store: LogStore, gtin: str, lot: str = "") -> tuple[int, ProductFacts] | None:
+    """The log size and what the ledger holds about a GTIN (and a lot), from one snapshot;
+    None when no registered, active producer owns the GTIN's company prefix."""
+    with store.reader() as view:
+        size = view.log_size()
+        owner = gtin_owner(view, gtin)
+        actor = None if owner is None else view.get(Actor, (owner.actor_id,))
+        if actor is None or actor.status != "active":
+            return None
+        product = view.get(Product, (gtin,))
+        whole = view.get(Recall, (gtin, ""))
+        of_lot = view.get(Recall, (gtin, lot)) if lot else None
+    return size, ProductFacts(
+        gtin=gtin,
+        lot=lot,
+        producer=actor.actor_id,
+        producer_name=actor.name,
+        name=product.name if product is not None and product.producer == actor.actor_id else "",
+        gtin_recall=None if whole is None else whole.reason,
+        lot_recall=None if of_lot is None else of_lot.reason,
+    )
+
+
 def _public_key(text: str) -> PublicKey:
     """Parsed public keys: a key's text never changes meaning, and parsing it is not free."""
     return PublicKey.from_text(text)

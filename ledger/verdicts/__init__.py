@@ -6,6 +6,7 @@
     clones     the clone rules (own context, vouched contexts elsewhere; custodian first)
     listings   judge: the verdict of one listing (seller, stock, recalls, its codes)
     backing    is a declared listing backed by genuine stock; the overlay's badge state
+    products   the verdict of a product URL (a GTIN, perhaps a lot): never genuine
     scans      what a scan of a picture found: unrecognised codes, failing statuses
 
 Adapters gather evidence and present verdicts; they decide nothing.
@@ -40,6 +41,7 @@ from ledger.verdicts.model import (
     Reason,
     Verdict,
 )
+from ledger.verdicts.products import ProductFacts, judge_product
 
 __all__ = [
     "ANONYMOUS",
@@ -59,6 +61,7 @@ __all__ = [
     "Evidence",
     "ItemFacts",
     "KeyFacts",
+    "ProductFacts",
     "Reason",
     "ScanContext",
     "ScanRecord",
@@ -67,4 +70,5 @@ __all__ = [
     "clone_reasons",
     "context_reasons",
     "decide",
+    "judge_product",
 ]

@@ -48,6 +48,7 @@ PURE_CORE_MODULES = (
     "ledger.verdicts.listings",
     "ledger.verdicts.scans",
     "ledger.verdicts.backing",
+    "ledger.verdicts.products",
     "ledger.streams",
     "ledger.handles",
     "ledger.epcis_hash",

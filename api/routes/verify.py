@@ -377,6 +377,7 @@ router.add_api_route(
     responses=_BAD_BODY,
     route_class_override=JsonBodyRoute,
     operation_id="verifyCode",
+    summary="Verify Code",
     openapi_extra=OPTIONAL_KEY,
 )
 

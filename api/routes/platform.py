@@ -292,7 +292,7 @@ _RESULTS_EXAMPLE = {
                     "code": "stock_verified",
                     "message": "the verified seller shop-a holds 40 sellable items of GTIN "
                     "08930001000018 from fishco",
-                    "evidence": {"held": 40, "quantity": 5},
+                    "evidence": {"held": 40, "producer": "fishco"},
                 }
             ],
             "seller": {
@@ -308,7 +308,7 @@ _RESULTS_EXAMPLE = {
                 "held": 40,
                 "quantity": 5,
                 "declared": True,
-                "listing_status": "active",
+                "listing_status": "open",
             },
             "recalls": [],
             "codes": [],
@@ -427,7 +427,18 @@ class ListingsResponse(BaseModel):
     results: list[ListingResult]
 
 
-@router.post("/v1/listings/verify", response_model=ListingsResponse, tags=["platform"])
+@router.post(
+    "/v1/listings/verify",
+    response_model=ListingsResponse,
+    tags=["platform"],
+    operation_id="verifyListings",
+    responses={
+        403: {
+            "model": ErrorResponse,
+            "description": "A listing names another platform than the key's (platform_mismatch)",
+        }
+    },
+)
 def verify_listings(body: ListingsRequest, request: Request, key: KeyDep) -> dict[str, Any]:
     """Verify up to 1,000 listings: seller, stock from registered producers, recalls, clone
     signals of the codes given, and an explained verdict per listing."""

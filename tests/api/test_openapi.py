@@ -131,6 +131,7 @@ def test_the_api_key_scheme_covers_the_operations_that_read_the_key() -> None:
             assert "401" in op["responses"], name
             problem = op["responses"]["401"]["content"]["application/problem+json"]
             assert problem["schema"] == {"$ref": "#/components/schemas/Problem"}
+    assert "403" in by_id["verifyListings"]["responses"]  # a listing of another platform
 
 
 @pytest.mark.parametrize(

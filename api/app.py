@@ -41,6 +41,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.apidocs import install_docs, operation_id, refine_openapi
 from api.logs import access_line, new_request_id, request_id
 from api.metrics import Metrics
 from api.pageheaders import secure
@@ -201,6 +202,10 @@ def create_app(settings: Settings | None = None, *, service: LogService | None =
             metrics.stop()
 
     app = FastAPI(
+        generate_unique_id_function=operation_id,
+        docs_url=None,
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
         title="Tracemark",
         version="0.1.0",
         summary="Prove that goods sold in live commerce are genuine.",
@@ -218,6 +223,7 @@ def create_app(settings: Settings | None = None, *, service: LogService | None =
 
     for module in (verify, scan, log_routes, ledger, platform, webhooks, pages):
         app.include_router(module.router)
+    install_docs(app)
     # A platform key checked outside the platform routes (POST /v1/verify with X-API-Key).
     app.add_exception_handler(platform.PlatformError, platform.platform_error)
     return app
@@ -309,6 +315,7 @@ def _document_problems(app: FastAPI) -> None:
         if app.openapi_schema is not None:
             return app.openapi_schema
         schema = build()
+        refine_openapi(schema)  # security, operation ids, resolver parameters (api/apidocs.py)
         problem_ref = {"$ref": "#/components/schemas/Problem"}
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():

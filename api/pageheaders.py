@@ -12,8 +12,10 @@ viewer page, the ``/l/`` listing page, refusal pages, the overlay, the API docs)
 - ``Referrer-Policy: no-referrer``: a viewer page's URL is a product code; it is nobody
   else's business where it was opened from or what it links to.
 
-The API docs (``/docs``, ``/redoc``) load FastAPI's Swagger UI and ReDoc from a CDN, so they
-get ``DOCS_CSP``, which allows that CDN and nothing else, and cannot be framed either.
+The API docs (``/docs``, ``/redoc``) load Swagger UI and ReDoc from this server
+(api/apidocs.py, api/static/docs) and set their own policy: scripts from here and their one
+inline script by hash. ``DOCS_CSP`` is the policy of a docs path that sets none: this
+server's scripts and styles only, never a CDN; neither can be framed.
 """
 
 from __future__ import annotations
@@ -25,13 +27,11 @@ PAGE_CSP = (
     "form-action 'none'; frame-ancestors 'none'"
 )
 DOCS_CSP = (
-    "default-src 'none'; script-src 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "font-src https://fonts.gstatic.com; img-src data: https://fastapi.tiangolo.com "
-    "https://cdn.redoc.ly; connect-src 'self'; worker-src blob:; base-uri 'none'; "
-    "form-action 'none'; frame-ancestors 'none'"
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; worker-src blob:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
-DOCS_PATHS = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
+DOCS_PATHS = frozenset({"/docs", "/redoc"})
 
 _CSP = b"content-security-policy"
 _NOSNIFF = (b"x-content-type-options", b"nosniff")

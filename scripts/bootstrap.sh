@@ -189,6 +189,22 @@ ensure_venv() {
   say "done: $VENV ready (.[$EXTRAS])"
 }
 
+# The OpenAPI client generator in its own venv (requirements-codegen.lock: its typer pin
+# clashes with the project's), for tests/api/test_openapi_client.py.
+CODEGEN="$VENV/tools/codegen"
+ensure_codegen() {
+  local key stamp="$CODEGEN/.bootstrap.stamp"
+  key="$(sha256sum requirements-codegen.lock | cut -d' ' -f1)"
+  if ((!FORCE)) && [[ -x $CODEGEN/bin/openapi-python-client && -f $stamp && "$(cat "$stamp")" == "$key" ]]; then
+    return 0
+  fi
+  say "installing the OpenAPI client generator in $CODEGEN (requirements-codegen.lock)"
+  rm -rf "$CODEGEN"
+  "$VENV/bin/python" -m venv "$CODEGEN"
+  "$CODEGEN/bin/python" -m pip install -q -r requirements-codegen.lock
+  echo "$key" >"$stamp"
+}
+
 [[ -f requirements.lock ]] || die "requirements.lock is missing; restore it from git or run 'make lock'"
 check_python
 ensure_system_packages "${SYSTEM_PACKAGES[@]}"
@@ -202,3 +218,4 @@ if [[ ",$EXTRAS," == *,container,* ]]; then
 fi
 ensure_venv_module
 ensure_venv
+ensure_codegen

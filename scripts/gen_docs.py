@@ -79,13 +79,17 @@ def render_openapi(schema: dict[str, Any]) -> str:
     lines = ["## Reference", "", _note("the app's OpenAPI schema (`/openapi.json`)")]
     for tag in sorted(by_tag):
         lines += ["", f"### `{tag}`", ""]
-        lines += ["| method | path | summary | responses | request body |", "|---|---|---|---|---|"]
+        lines += [
+            "| method | path | operation id | summary | responses | request body |",
+            "|---|---|---|---|---|---|",
+        ]
         rows = sorted(by_tag[tag], key=lambda row: (row[0], HTTP_METHODS.index(row[1])))
         for path, method, operation in rows:
             statuses = sorted(operation.get("responses", {}), key=lambda s: (not s.isdigit(), s))
             cells = (
                 method.upper(),
                 f"`{path}`",
+                f"`{operation['operationId']}`" if "operationId" in operation else "",
                 _prose(operation.get("summary", "")),
                 ", ".join(statuses),
                 _request_body(operation),

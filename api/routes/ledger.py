@@ -49,7 +49,23 @@ _ENVELOPE_SCHEMA: dict[str, Any] = {
 class EntriesRequest(BaseModel):
     """Signed envelopes (docs/format.md), appended in order."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "entries": [
+                        {
+                            "type": "event.commission",
+                            "body": {"gtin": "08930001000018", "serials": {"list": ["A1", "A2"]}},
+                            "signer": "3db244f1f306e980",
+                            "signature": "<base64 of 64 bytes>",
+                        }
+                    ]
+                }
+            ]
+        },
+    )
 
     entries: list[Any] = Field(
         ...,
@@ -75,12 +91,31 @@ class RejectedResult(BaseModel):
     error: ErrorBody
 
 
-class EntriesResponse(BaseModel):
+class SubmitEntriesResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "results": [
+                        {
+                            "index": 12,
+                            "leaf_hash": "dneeIrYT3nyoHYYD9lOtTN0QZVrWDCysIrkF2zzn3kA=",
+                            "integrated_time": 1796600000000,
+                            "proof": {"tree_size": 13, "inclusion_path": ["<base64 hash>"]},
+                        },
+                        {"error": {"code": "signature_invalid", "message": "..."}},
+                    ],
+                    "checkpoint": "vt.example.vn/log\n13\n<base64 root hash>\n\n— ...\n",
+                }
+            ]
+        }
+    )
+
     results: list[AcceptedResult | RejectedResult]
     checkpoint: str | None = Field(None, description="signed note the proofs are against")
 
 
-@router.post("/v1/entries", response_model=EntriesResponse)
+@router.post("/v1/entries", response_model=SubmitEntriesResponse, operation_id="submitEntries")
 def submit_entries(body: EntriesRequest, request: Request) -> dict[str, Any]:
     """Append signed entries in order: one result per envelope, and inclusion proofs of the
     accepted ones against a checkpoint (freshly signed when this server holds the key)."""
@@ -160,7 +195,7 @@ class KeyOut(BaseModel):
     reason: str
 
 
-@router.get("/v1/keys/{key_id}", response_model=KeyOut)
+@router.get("/v1/keys/{key_id}", response_model=KeyOut, operation_id="getKey")
 def key(request: Request, key_id: str = Path(..., pattern=r"^[0-9a-f]{16}$")) -> dict[str, Any]:
     """A registered key: the actor it speaks for, and its revocation if any."""
     with state_of(request).service.store.reader() as view:
@@ -198,7 +233,7 @@ class ItemOut(BaseModel):
     timeline: list[TimelineStepOut]
 
 
-@router.get("/v1/items/{gtin}/{serial:path}", response_model=ItemOut)
+@router.get("/v1/items/{gtin}/{serial:path}", response_model=ItemOut, operation_id="getItem")
 def item(request: Request, gtin: str, serial: str) -> dict[str, Any]:
     """An item's state and timeline (as ``tracemark item show --json``)."""
     ident = item_id(gtin14(gtin), validate_serial(serial))
@@ -218,7 +253,7 @@ class ActorOut(BaseModel):
     keys: list[KeyOut]
 
 
-@router.get("/v1/actors/{actor_id}", response_model=ActorOut)
+@router.get("/v1/actors/{actor_id}", response_model=ActorOut, operation_id="getActor")
 def actor(
     request: Request, actor_id: str = Path(..., pattern=r"^[a-z0-9][a-z0-9._-]{1,62}$")
 ) -> dict[str, Any]:
@@ -256,7 +291,11 @@ class ListingOut(BaseModel):
     reasons: list[str]
 
 
-@router.get("/v1/listings/{platform}/{listing_id:path}", response_model=ListingOut)
+@router.get(
+    "/v1/listings/{platform}/{listing_id:path}",
+    response_model=ListingOut,
+    operation_id="getListing",
+)
 def listing(
     request: Request,
     platform: str = Path(..., pattern=r"^[a-z0-9][a-z0-9_.-]{1,31}$"),

@@ -26,7 +26,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.app import AppState, Problem, error_response, state_of
 from ledger import errors
@@ -186,6 +186,7 @@ def _text(body: str) -> Response:
     "/v1/log/checkpoint",
     response_class=PlainTextResponse,
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    operation_id="getCheckpoint",
 )
 def checkpoint(
     request: Request,
@@ -214,11 +215,29 @@ class LogEntryOut(BaseModel):
     integrated_time: int = Field(..., description="milliseconds since the epoch")
 
 
-class EntriesResponse(BaseModel):
+class LogEntriesResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "entries": [
+                        {
+                            "index": 0,
+                            "leaf": "<base64 of the canonical JSON leaf>",
+                            "leaf_hash": "dneeIrYT3nyoHYYD9lOtTN0QZVrWDCysIrkF2zzn3kA=",
+                            "type": "log.genesis",
+                            "integrated_time": 1759999990000,
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
     entries: list[LogEntryOut]
 
 
-@router.get("/v1/log/entries", response_model=EntriesResponse)
+@router.get("/v1/log/entries", response_model=LogEntriesResponse, operation_id="getLogEntries")
 def entries(
     request: Request,
     start: int = Query(0, ge=0, le=MAX_TREE_SIZE, description="First index."),
@@ -273,10 +292,12 @@ def _size_or_fresh(state: AppState, routes: LogRoutesState, size: int | None) ->
     return latest.tree_size, latest.note
 
 
-@router.get("/v1/log/proof/inclusion", response_model=InclusionProofOut)
+@router.get(
+    "/v1/log/proof/inclusion", response_model=InclusionProofOut, operation_id="getInclusionProof"
+)
 def inclusion(
     request: Request,
-    index: int = Query(..., ge=0, lt=MAX_TREE_SIZE),
+    index: int = Query(..., ge=0, lt=MAX_TREE_SIZE, description="The entry's index."),
     size: int | None = Query(None, ge=1, le=MAX_TREE_SIZE, description="Default: latest."),
 ) -> dict[str, Any]:
     """An RFC 9162 inclusion proof of entry ``index`` in the tree of ``size`` entries."""
@@ -297,10 +318,14 @@ def inclusion(
     }
 
 
-@router.get("/v1/log/proof/consistency", response_model=ConsistencyProofOut)
+@router.get(
+    "/v1/log/proof/consistency",
+    response_model=ConsistencyProofOut,
+    operation_id="getConsistencyProof",
+)
 def consistency(
     request: Request,
-    old: int = Query(..., ge=1, le=MAX_TREE_SIZE),
+    old: int = Query(..., ge=1, le=MAX_TREE_SIZE, description="The older tree size."),
     new: int | None = Query(None, ge=1, le=MAX_TREE_SIZE, description="Default: latest."),
 ) -> dict[str, Any]:
     """An RFC 9162 consistency proof from the tree of ``old`` entries to ``new``."""
@@ -354,6 +379,7 @@ _NOTE_BODY: dict[str, Any] = {
     response_model=CosignatureResponse,
     openapi_extra=_NOTE_BODY,
     responses={403: {"model": ErrorResponse, "description": "Not cosigned by a known witness"}},
+    operation_id="addCosignature",
 )
 async def witness_cosignature(request: Request) -> Any:
     """A witness hands back the log's checkpoint note with its cosignature (C2SP
@@ -426,6 +452,7 @@ def _accept_cosigned(state: AppState, note: str) -> tuple[int, list[tuple[Signat
     "/v1/trust",
     responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}}},
     response_class=Response,
+    operation_id="getTrustBundle",
 )
 def trust(request: Request) -> Response:
     """The trust bundle (actors, prefixes, keys with revocations, latest checkpoint, resolvers)

@@ -125,7 +125,9 @@ def _urls(platform: str, listing_id: str, stream: str, lang: str) -> tuple[str, 
     return f"/overlay/{base}/events{query}", f"/v1/overlay/{base}{query}"
 
 
-@router.get("/overlay/{platform}/{listing_id}", response_class=HTMLResponse)
+@router.get(
+    "/overlay/{platform}/{listing_id}", response_class=HTMLResponse, operation_id="getOverlayPage"
+)
 def overlay(
     request: Request,
     *,
@@ -152,7 +154,7 @@ def overlay(
     return HTMLResponse(page, headers=headers)
 
 
-@router.get("/v1/overlay/{platform}/{listing_id}")
+@router.get("/v1/overlay/{platform}/{listing_id}", operation_id="getOverlayStatus")
 def overlay_status(
     request: Request,
     platform: str = _PLATFORM,
@@ -171,7 +173,7 @@ def overlay_status(
     return JSONResponse(payload, headers={"Cache-Control": "no-store"})
 
 
-@router.get("/overlay/{platform}/{listing_id}/events")
+@router.get("/overlay/{platform}/{listing_id}/events", operation_id="getOverlayEvents")
 async def overlay_events(
     request: Request,
     platform: str = _PLATFORM,
@@ -228,7 +230,12 @@ _LISTING_ERRORS = error_responses(
 )
 
 
-@router.get("/l/{platform}/{listing_id}", response_class=HTMLResponse, responses=_LISTING_ERRORS)
+@router.get(
+    "/l/{platform}/{listing_id}",
+    response_class=HTMLResponse,
+    responses=_LISTING_ERRORS,
+    operation_id="getListingPage",
+)
 def listing_page(
     request: Request,
     platform: str = _PLATFORM,

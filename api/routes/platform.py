@@ -24,11 +24,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request, Security
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from api.apidocs import api_key_header
 from api.app import error_response, state_of
 from api.ratelimit import RATE_LIMIT_FIELDS, RateLimiter
 from api.routes.log import ERRORS, ErrorResponse
@@ -195,7 +196,12 @@ PLATFORM_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS,
     401: {"model": ErrorResponse, "description": "API key missing, unknown or revoked"},
 }
-router = APIRouter(route_class=PlatformRoute, lifespan=_lifespan, responses=PLATFORM_ERRORS)
+router = APIRouter(
+    route_class=PlatformRoute,
+    lifespan=_lifespan,
+    responses=PLATFORM_ERRORS,
+    dependencies=[Security(api_key_header)],  # the OpenAPI scheme; platform_key checks it
+)
 
 
 def platform_key(request: Request) -> ApiKey:
@@ -272,7 +278,48 @@ class ListingIn(BaseModel):
         return self.seller if ":" in self.seller else f"{self.platform}:{self.seller}"
 
 
+#: The examples of the OpenAPI schema (/docs, generated clients).
+_LISTING = {"seller": "tiktok:@shopa", "platform": "tiktok", "listing_id": "1234567890"}
+_LISTINGS_EXAMPLE = {"listings": [{**_LISTING, "gtin": "08930001000018", "quantity": 5}]}
+_RESULTS_EXAMPLE = {
+    "results": [
+        {
+            "platform": "tiktok",
+            "listing_id": "1234567890",
+            "status": "genuine",
+            "reasons": [
+                {
+                    "code": "stock_verified",
+                    "message": "the verified seller shop-a holds 40 sellable items of GTIN "
+                    "08930001000018 from fishco",
+                    "evidence": {"held": 40, "producer": "fishco"},
+                }
+            ],
+            "seller": {
+                "handle": "tiktok:@shopa",
+                "actor_id": "shop-a",
+                "registered": True,
+                "verified": True,
+                "active": True,
+            },
+            "stock": {
+                "gtin": "08930001000018",
+                "producer": "fishco",
+                "held": 40,
+                "quantity": 5,
+                "declared": True,
+                "listing_status": "open",
+            },
+            "recalls": [],
+            "codes": [],
+        }
+    ]
+}
+
+
 class ListingsRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_LISTINGS_EXAMPLE]})
+
     listings: list[ListingIn] = Field(..., min_length=1, max_length=MAX_LISTINGS)
 
 
@@ -375,10 +422,23 @@ class ListingResult(BaseModel):
 
 
 class ListingsResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_RESULTS_EXAMPLE]})
+
     results: list[ListingResult]
 
 
-@router.post("/v1/listings/verify", response_model=ListingsResponse, tags=["platform"])
+@router.post(
+    "/v1/listings/verify",
+    response_model=ListingsResponse,
+    tags=["platform"],
+    operation_id="verifyListings",
+    responses={
+        403: {
+            "model": ErrorResponse,
+            "description": "A listing names another platform than the key's (platform_mismatch)",
+        }
+    },
+)
 def verify_listings(body: ListingsRequest, request: Request, key: KeyDep) -> dict[str, Any]:
     """Verify up to 1,000 listings: seller, stock from registered producers, recalls, clone
     signals of the codes given, and an explained verdict per listing."""

@@ -25,6 +25,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from api.apidocs import OPTIONAL_KEY
 from api.app import error_response, state_of
 from api.routes.log import ERRORS, ErrorResponse
 from api.routes.verify import (
@@ -99,7 +100,8 @@ class ScanResponse(BaseModel):
             "description": "scan_busy: every scan slot of this worker is taken (Retry-After)",
         },
     },
-    openapi_extra=_IMAGE_BODY,
+    openapi_extra={**_IMAGE_BODY, **OPTIONAL_KEY},
+    operation_id="scanImage",
 )
 async def scan(request: Request, context: Annotated[ScanQuery, Query()]) -> Any:
     """Find every QR code in an uploaded image and verify each one in the given context."""

@@ -16,9 +16,10 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api import resolver
+from api.apidocs import OPTIONAL_KEY
 from api.app import AppState, error_response, state_of
 from api.i18n import pick_language
 from api.jsonroute import JsonBodyRoute
@@ -44,6 +45,50 @@ _BAD_BODY: dict[int | str, dict[str, Any]] = {400: ERRORS[400], 422: ERRORS[422]
 MAX_BATCH = 1_000
 _MAX_TAILS = 10_000
 _PRINTABLE = r"^[\x21-\x7e]{0,128}$"
+#: The examples of the OpenAPI schema (/docs, generated clients): one item of the samples.
+_CODE = (
+    "https://vt.example.vn/01/08930001000018/10/L7/21/A1?8030=AQptbkfGxx-VqE3gw2o4O-G3X_Obd3DRrQ"
+    "SKtn1POCjyjEB4Y1jWaV9HvP4SpmibWThgpvf4fwebqZUDwVb5GDYD"
+)
+_CONTEXT = {"platform": "tiktok", "listing_id": "1234567890", "seller": "tiktok:@shopa"}
+_VERDICT: dict[str, Any] = {
+    "status": "genuine",
+    "source": "platform",
+    "reasons": [
+        {
+            "code": "custody_verified",
+            "message": "signed by its producer and recorded in the ledger from fishco to now "
+            "(held by shop-a)",
+            "evidence": {"custodian": "shop-a", "status": "active"},
+        }
+    ],
+    "item": {
+        "gtin": "08930001000018",
+        "serial": "A1",
+        "item_id": "01/08930001000018/21/A1",
+        "lot": "L7",
+        "producer": "fishco",
+        "producer_name": "Fishco",
+        "status": "active",
+        "custodian": "shop-a",
+    },
+    "provenance": [
+        {
+            "index": 7,
+            "type": "event.commission",
+            "actor": "fishco",
+            "time": "2026-10-09T08:53:26.001+00:00",
+            "summary": "commissioned by fishco",
+        }
+    ],
+    "proof": {
+        "index": 7,
+        "tree_size": 12,
+        "leaf_hash": "dneeIrYT3nyoHYYD9lOtTN0QZVrWDCysIrkF2zzn3kA=",
+        "inclusion_path": ["rjEhsGxBB8m6tS3P1S4gSgAc2lWnYCZtJ6cYZG7ZbcQ="],
+        "checkpoint": "vt.example.vn/log\n12\n<base64 root hash>\n\n— vt.example.vn/log ...\n",
+    },
+}
 
 
 class SessionProofIn(BaseModel):
@@ -62,10 +107,24 @@ class Context(BaseModel):
     this context, and only a platform API key (``X-API-Key``), a valid overlay ``nonce``
     or the seller's ``session_proof`` make it evidence that others' verdicts may use."""
 
-    platform: str = Field("", pattern=r"^[a-z0-9_.-]{0,32}$", examples=["tiktok"])
-    stream_id: str = Field("", pattern=_PRINTABLE, examples=["live-2026-11-23"])
-    listing_id: str = Field("", pattern=_PRINTABLE, examples=["1234567890"])
-    seller: str = Field("", pattern=r"^[\x21-\x7e]{0,140}$", examples=["tiktok:@shopname"])
+    platform: str = Field(
+        "",
+        pattern=r"^[a-z0-9_.-]{0,32}$",
+        examples=["tiktok"],
+        description="the platform the code was seen on",
+    )
+    stream_id: str = Field(
+        "", pattern=_PRINTABLE, examples=["live-2026-11-23"], description="the live stream's id"
+    )
+    listing_id: str = Field(
+        "", pattern=_PRINTABLE, examples=["1234567890"], description="the listing's id"
+    )
+    seller: str = Field(
+        "",
+        pattern=r"^[\x21-\x7e]{0,140}$",
+        examples=["tiktok:@shopname"],
+        description="the seller's handle (platform:handle)",
+    )
     place: str = Field("", pattern=r"^[A-Za-z0-9-]{0,16}$", description="coarse place code")
     nonce: str = Field(
         "",
@@ -76,11 +135,19 @@ class Context(BaseModel):
 
 
 class VerifyRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"code": _CODE, "context": _CONTEXT}]}
+    )
+
     code: str = Field(..., min_length=1, max_length=1024, description="the scanned URI")
     context: Context = Field(default_factory=Context)  # type: ignore[arg-type]
 
 
 class BatchRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"codes": [_CODE], "context": _CONTEXT}]}
+    )
+
     codes: list[str] = Field(..., min_length=1, max_length=MAX_BATCH)
     context: Context = Field(default_factory=Context)  # type: ignore[arg-type]
 
@@ -108,6 +175,8 @@ class Proof(BaseModel):
 
 
 class VerifyResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_VERDICT]})
+
     status: Literal["genuine", "suspect", "counterfeit", "recalled", "invalid", "unverified"] = (
         Field(
             ...,
@@ -128,6 +197,18 @@ class VerifyResponse(BaseModel):
 
 
 class BatchResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "results": [
+                        {k: v for k, v in _VERDICT.items() if k not in ("provenance", "proof")}
+                    ]
+                }
+            ]
+        }
+    )
+
     results: list[VerifyResponse]
 
 
@@ -304,10 +385,20 @@ router.add_api_route(
     tags=["verify"],
     responses=_BAD_BODY,
     route_class_override=JsonBodyRoute,
+    operation_id="verifyCode",
+    summary="Verify Code",
+    openapi_extra=OPTIONAL_KEY,
 )
 
 
-@router.post("/v1/verify/batch", response_model=BatchResponse, tags=["verify"], responses=_BAD_BODY)
+@router.post(
+    "/v1/verify/batch",
+    response_model=BatchResponse,
+    tags=["verify"],
+    responses=_BAD_BODY,
+    operation_id="verifyBatch",
+    openapi_extra=OPTIONAL_KEY,
+)
 def verify_batch(body: BatchRequest, request: Request) -> dict[str, Any]:
     """Verify up to 1,000 codes seen in the same context (verdicts only, no timelines)."""
     context = _context(request, body.context)
@@ -598,7 +689,7 @@ for _path, _handler in (
     router.add_api_route(_path, _handler, methods=["HEAD"], include_in_schema=False)
 
 
-@router.get("/healthz", tags=["operations"])
+@router.get("/healthz", tags=["operations"], operation_id="getHealth")
 def healthz(request: Request) -> dict[str, Any]:
     """Liveness and the log's size (reads the database)."""
     state = state_of(request)
@@ -611,7 +702,9 @@ async def ping() -> dict[str, bool]:
     return {"ok": True}
 
 
-@router.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
+@router.get(
+    "/metrics", tags=["operations"], response_class=PlainTextResponse, operation_id="getMetrics"
+)
 def metrics(request: Request) -> str:
     """Prometheus metrics of this worker: requests, latencies, verdicts."""
     return state_of(request).metrics.render()

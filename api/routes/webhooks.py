@@ -14,10 +14,11 @@ from __future__ import annotations
 import secrets
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Security
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from api.apidocs import api_key_header
 from api.routes.platform import PLATFORM_ERRORS, KeyDep, PlatformRoute, platform_of
 from api.webhooks import EVENT_ALIASES, EVENTS, check_url
 from ledger import errors
@@ -28,7 +29,11 @@ __all__ = ["MAX_WEBHOOKS", "router"]
 
 MAX_WEBHOOKS = 10
 
-router = APIRouter(route_class=PlatformRoute, responses=PLATFORM_ERRORS)
+router = APIRouter(
+    route_class=PlatformRoute,
+    responses=PLATFORM_ERRORS,
+    dependencies=[Security(api_key_header)],  # the OpenAPI scheme; platform_key checks it
+)
 
 
 class WebhookIn(BaseModel):
@@ -140,7 +145,9 @@ def list_deliveries(
     webhook_id: str,
     request: Request,
     key: KeyDep,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[
+        int, Query(ge=1, le=200, description="The most recent deliveries to list.")
+    ] = 50,
 ) -> dict[str, Any]:
     """The webhook's deliveries, newest first, each with every attempt (time, HTTP status)."""
     _own_webhook(request, key, webhook_id)

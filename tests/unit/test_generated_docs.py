@@ -85,6 +85,7 @@ def test_cli_reference_follows_help_strings() -> None:
 def test_api_reference_follows_the_schema() -> None:
     operation = {
         "tags": ["verify"],
+        "operationId": "verifyCode",
         "summary": "Verify",
         "responses": {"422": {}, "200": {}},
         "requestBody": {
@@ -93,7 +94,9 @@ def test_api_reference_follows_the_schema() -> None:
     }
     schema = {"paths": {"/v1/verify": {"post": operation, "get": {"summary": "Read"}}}}
     table = gen_docs.render_openapi(schema)
-    assert "| POST | `/v1/verify` | Verify | 200, 422 | `Req` (application/json) |" in table
+    row = "| POST | `/v1/verify` | `verifyCode` | Verify | 200, 422 | `Req` (application/json) |"
+    assert row in table
+    assert "| GET | `/v1/verify` |  | Read |" in table  # no operation id: an empty cell
     assert "### `untagged`" in table
     operation["responses"] = {"200": {}, "404": {}}
     assert gen_docs.render_openapi(schema) != table

@@ -1,6 +1,6 @@
 """Item-code commands of ``tracemark``: issue signed QR labels, verify codes, export trust.
 
-    tracemark codes issue GTIN --serials SPEC --out DIR --as producer.key
+    tracemark codes issue GTIN --serials SPEC --out DIR --as producer.key [--public-url URL]
     tracemark codes verify CODE... [--trust bundle.json --log-key VKEY]
     tracemark trust export --out bundle.json
 
@@ -8,12 +8,16 @@ Issuing needs only the producer's key file and the commission entry (from the lo
 database, or ``--commission FILE`` holding the entry as ``tracemark log show --json`` prints
 it or as ``--out`` wrote it): no server. Codes are refused for serials the commission does not
 name.
+
+The codes open the operator's public URL (``--public-url``, ``TRACEMARK_PUBLIC_URL``, or its
+older name ``TRACEMARK_RESOLVER``). Labels outlive any test, so issuing refuses, exit 2,
+without a public URL or with one on this machine (loopback), unless ``--allow-loopback``
+says it is a test (then it warns).
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
@@ -34,6 +38,13 @@ from api.cli import (
     handled,
     out,
 )
+from api.settings import (
+    DEFAULT_PUBLIC_URL,
+    PUBLIC_URL_HINT,
+    is_loopback_url,
+    parse_public_url,
+    public_url_from_env,
+)
 from api.signing import AsOpt, parse_serials, parse_time
 from ledger import errors
 from ledger.canonical import parse_json
@@ -50,9 +61,9 @@ from ledger.trust import TrustBundle
 from ledger.verdicts import INVALID, UNVERIFIED, Verdict
 from scanner.labels import Label, render_labels, write_listing, write_sheet_pdf
 
-__all__ = ["DEFAULT_RESOLVER", "open_bundle"]
+__all__ = ["DEFAULT_RESOLVER", "PublicUrlOpt", "open_bundle", "public_url"]
 
-DEFAULT_RESOLVER = "http://localhost:8000"
+DEFAULT_RESOLVER = DEFAULT_PUBLIC_URL
 codes_app = typer.Typer(
     help="Signed item codes: issue QR labels, verify codes.", no_args_is_help=True
 )
@@ -60,10 +71,45 @@ trust_app = typer.Typer(help="Trust bundles for offline verification.", no_args_
 app.add_typer(codes_app, name="codes")
 app.add_typer(trust_app, name="trust")
 
-ResolverOpt = Annotated[
-    str,
-    typer.Option("--resolver", envvar="TRACEMARK_RESOLVER", help="The resolver the codes open."),
+PublicUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--public-url",
+        "--resolver",
+        metavar="URL",
+        help="The operator's public base URL, the resolver the codes open (default: "
+        "TRACEMARK_PUBLIC_URL, or its older name TRACEMARK_RESOLVER). --resolver is its older "
+        "name.",
+    ),
 ]
+
+
+def public_url(option: str | None, *, default: str | None = DEFAULT_PUBLIC_URL) -> str | None:
+    """The public URL from the option, else from the environment, else ``default``."""
+    if option is not None:
+        return parse_public_url(option, name="--public-url")
+    return public_url_from_env() or default
+
+
+def _issuing_url(option: str | None, allow_loopback: bool) -> str:
+    """The URL printed on labels: configured, and public unless ``--allow-loopback``."""
+    url = public_url(option, default=None)
+    if url is None:
+        if not allow_loopback:
+            raise errors.InvalidInput(f"no public URL for the codes: {PUBLIC_URL_HINT}")
+        url = DEFAULT_PUBLIC_URL
+    if is_loopback_url(url):
+        if not allow_loopback:
+            raise errors.InvalidInput(
+                f"the public URL {url} is this machine (loopback): labels would open nowhere "
+                f"else; {PUBLIC_URL_HINT}, or pass --allow-loopback for a test"
+            )
+        err.print(
+            f"tracemark: warning: the codes open {url}, on this machine only (--allow-loopback)",
+            markup=False,
+            soft_wrap=True,
+        )
+    return url
 
 
 def open_bundle(trust: Path, log_key: str | None, max_age_hours: float) -> TrustBundle:
@@ -148,7 +194,14 @@ def codes_issue(
     serials: Annotated[str, typer.Option(help="Serials and ranges, e.g. FS000001..FS010000.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the label files.")],
     signing_key: AsOpt = None,
-    resolver: ResolverOpt = DEFAULT_RESOLVER,
+    resolver: PublicUrlOpt = None,
+    allow_loopback: Annotated[
+        bool,
+        typer.Option(
+            "--allow-loopback",
+            help="Issue codes that open a loopback URL (localhost, 127.0.0.0/8, ::1): tests only.",
+        ),
+    ] = False,
     formats: Annotated[str, typer.Option("--format", help="png, svg or png,svg.")] = "png",
     module_px: Annotated[
         int, typer.Option(help="Pixels per QR module in PNGs.", min=2, max=40)
@@ -180,6 +233,7 @@ def codes_issue(
             raise errors.InvalidInput("--as KEYFILE is required: the producer's key")
         if dpi not in (300, 600):
             raise errors.InvalidInput("--dpi must be 300 or 600")
+        stem = _issuing_url(resolver, allow_loopback)
         key, _ = load_private_key(signing_key, _passphrase())
         wanted = gtin14(gtin)
         spec = SerialSet.from_obj(parse_serials(serials))
@@ -193,7 +247,7 @@ def codes_issue(
                 context(home, database_url, None), key, wanted, names
             )
         labels = [
-            Label(issue_uri(i, key, resolver), i.gtin, i.serial, i.lot, i.expiry, name)
+            Label(issue_uri(i, key, stem), i.gtin, i.serial, i.lot, i.expiry, name)
             for i in identities
         ]
         kinds = tuple(f.strip() for f in formats.split(",") if f.strip())
@@ -258,7 +312,7 @@ def codes_verify(
         ),
     ] = None,
     max_age_hours: Annotated[float, typer.Option(help="Refuse older bundles.", min=0)] = 24 * 7,
-    resolver: ResolverOpt = DEFAULT_RESOLVER,
+    resolver: PublicUrlOpt = None,
     home: HomeOpt = Path(".tracemark"),
     database_url: DbOpt = None,
     json_out: JsonOpt = False,
@@ -275,7 +329,7 @@ def codes_verify(
         else:
             service = context(home, database_url, None).service()
             with service.store.reader() as view:
-                directory = LedgerDirectory(view, [resolver])
+                directory = LedgerDirectory(view, [public_url(resolver) or DEFAULT_PUBLIC_URL])
                 verdicts = [check_code(code, directory) for code in codes]
     _print_verdicts(codes, verdicts, json_out)
     if any(v.status not in (UNVERIFIED, INVALID) for v in verdicts):
@@ -321,7 +375,9 @@ def trust_export(
         service = ctx.service(with_key=True)
         checkpoint = service.checkpoint(now=now_ms())
         info = service.info()
-        resolvers = resolver or [os.environ.get("TRACEMARK_RESOLVER", DEFAULT_RESOLVER)]
+        resolvers = [parse_public_url(r, name="--resolver") for r in resolver or []] or [
+            public_url(None) or DEFAULT_PUBLIC_URL
+        ]
         body = trust_bundle(
             service.store,
             origin=info.origin,

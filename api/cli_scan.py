@@ -33,7 +33,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Table
 
 from api.cli import DbOpt, HomeOpt, JsonOpt, app, err, fail, handled, out
-from api.cli_codes import DEFAULT_RESOLVER, ResolverOpt, open_bundle
+from api.cli_codes import DEFAULT_RESOLVER, PublicUrlOpt, open_bundle, public_url
 from api.submit import RemoteSubmitter
 from ledger import errors
 from ledger.codes import check_code
@@ -381,7 +381,7 @@ def scan(
         typer.Option(envvar="TRACEMARK_LOG_VKEY", help="The log's verifier key (with --trust)."),
     ] = None,
     max_age_hours: Annotated[float, typer.Option(help="Refuse older bundles.", min=0)] = 24 * 7,
-    resolver: ResolverOpt = DEFAULT_RESOLVER,
+    resolver: PublicUrlOpt = None,
     home: HomeOpt = Path(".tracemark"),
     database_url: DbOpt = None,
     json_out: JsonOpt = False,
@@ -418,7 +418,7 @@ def scan(
             context=_context(listing, seller, stream),
             home=home,
             database_url=database_url,
-            resolver=resolver,
+            resolver=public_url(resolver) or DEFAULT_RESOLVER,
             api_key=api_key,
         )
         try:

@@ -346,3 +346,96 @@ def test_a_mistyped_code_is_invalid_never_counterfeits_exit(
     forged = uri.replace("FS000001", "FS000002")
     code, _, _ = run("codes", "verify", uri.split("?")[0], forged)
     assert code == 3
+
+
+def _issue(chain: dict[str, Path], out: Path, *extra: str) -> tuple[int, str, str]:
+    return run(
+        "codes", "issue", GTIN, "--serials", "FS000001..FS000002", "--out", str(out),
+        f"--as={chain['fishco']}", "--json", *extra,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("variable", "option"),
+    [
+        ("TRACEMARK_PUBLIC_URL", ()),
+        ("TRACEMARK_RESOLVER", ()),  # the older name keeps working
+        (None, ("--public-url",)),
+        (None, ("--resolver",)),  # the option's older name too
+    ],
+)
+def test_issued_codes_carry_the_configured_public_url(
+    chain: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str | None,
+    option: tuple[str, ...],
+) -> None:
+    public = "https://verify.example.test/tm"
+    monkeypatch.delenv("TRACEMARK_RESOLVER")
+    if variable is not None:
+        monkeypatch.setenv(variable, public + "/")
+    code, out, err = _issue(chain, tmp_path / "labels", *option, *([public] if option else []))
+    assert code == 0, err
+    assert json.loads(out)["first_uri"].startswith(f"{public}/01/{GTIN}/10/L1/21/FS000001?8030=")
+    pngs = sorted((tmp_path / "labels").glob("*.png"))
+    texts = [zxingcpp.read_barcodes(Image.open(p))[0].text for p in pngs]
+    assert len(texts) == 2 and all(t.startswith(public + "/01/") for t in texts)
+    assert err == ""  # a public URL: no warning
+
+
+def test_issuing_without_a_public_url_exits_2_saying_how_to_set_it(
+    chain: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TRACEMARK_RESOLVER")
+    monkeypatch.delenv("TRACEMARK_PUBLIC_URL", raising=False)
+    code, out, err = _issue(chain, tmp_path / "labels")
+    assert code == 2 and out == ""
+    assert err.startswith("tracemark: error: no public URL") and err.count("\n") == 1
+    assert "TRACEMARK_PUBLIC_URL" in err
+    assert not (tmp_path / "labels").exists()
+
+
+@pytest.mark.parametrize(
+    "loopback",
+    ["http://localhost:8000", "http://127.0.0.2:8001", "http://[::1]:8000", "http://0.0.0.0:80"],
+)
+def test_a_loopback_public_url_needs_allow_loopback_and_then_warns(
+    chain: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loopback: str
+) -> None:
+    monkeypatch.setenv("TRACEMARK_RESOLVER", loopback)
+    code, _, err = _issue(chain, tmp_path / "refused")
+    assert code == 2 and err.count("\n") == 1
+    assert "loopback" in err and "TRACEMARK_PUBLIC_URL" in err and "--allow-loopback" in err
+    assert not (tmp_path / "refused").exists()
+    code, out, err = _issue(chain, tmp_path / "labels", "--allow-loopback")
+    assert code == 0, err
+    assert json.loads(out)["first_uri"].startswith(loopback + "/01/")
+    assert err.startswith("tracemark: warning:") and loopback in err
+
+
+def test_allow_loopback_without_a_public_url_issues_for_localhost_with_a_warning(
+    chain: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TRACEMARK_RESOLVER")
+    code, out, err = _issue(chain, tmp_path / "labels", "--allow-loopback")
+    assert code == 0, err
+    assert json.loads(out)["first_uri"].startswith("http://localhost:8000/01/")
+    assert "tracemark: warning:" in err
+
+
+def test_the_two_names_of_the_public_url_must_agree(
+    chain: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACEMARK_PUBLIC_URL", "https://new.example.test")
+    code, _, err = _issue(chain, tmp_path / "labels")
+    assert code == 2 and "disagree" in err and err.count("\n") == 1
+    monkeypatch.setenv("TRACEMARK_PUBLIC_URL", RESOLVER + "/")  # the same URL: fine
+    code, out, err = _issue(chain, tmp_path / "labels")
+    assert code == 0, err
+    assert json.loads(out)["first_uri"].startswith(RESOLVER + "/01/")
+
+
+def test_a_public_url_that_is_no_url_is_bad_input(chain: dict[str, Path], tmp_path: Path) -> None:
+    code, _, err = _issue(chain, tmp_path / "labels", "--public-url", "verify.example.test")
+    assert code == 2 and "--public-url must be an http(s)://" in err and err.count("\n") == 1

@@ -56,6 +56,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain (click) help screens: typer's rich panels print a value placeholder (<bool>) after
+    # every flag, --help included, as if it took a value (docs/decisions.md, 31).
+    rich_markup_mode=None,
 )
 
 

@@ -1,7 +1,7 @@
 """Item-code commands of ``tracemark``: issue signed QR labels, verify codes, export trust.
 
     tracemark codes issue GTIN --serials SPEC --out DIR --as producer.key [--public-url URL]
-    tracemark codes verify CODE... [--trust bundle.json --log-key VKEY]
+    tracemark codes verify CODE... [--trust bundle.json --log-key VKEY | --server URL]
     tracemark trust export --out bundle.json
 
 Issuing needs only the producer's key file and the commission entry (from the local
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from api.cli import (
@@ -35,6 +36,7 @@ from api.cli import (
     context,
     emit,
     err,
+    fail,
     handled,
     out,
 )
@@ -46,6 +48,7 @@ from api.settings import (
     public_url_from_env,
 )
 from api.signing import AsOpt, parse_serials, parse_time
+from api.submit import RemoteVerifier
 from ledger import errors
 from ledger.canonical import parse_json
 from ledger.codes import CodeIdentity, check_code, issue_uri
@@ -58,7 +61,8 @@ from ledger.queries import LedgerDirectory, trust_bundle
 from ledger.records import Item, KeyRecord, Product
 from ledger.service import now_ms
 from ledger.trust import TrustBundle
-from ledger.verdicts import INVALID, UNVERIFIED, Verdict
+from ledger.verdicts import GENUINE, INVALID, UNVERIFIED
+from ledger.verdicts.scans import fails
 from scanner.labels import Label, render_labels, write_listing, write_sheet_pdf
 
 __all__ = ["DEFAULT_RESOLVER", "PublicUrlOpt", "open_bundle", "public_url"]
@@ -301,6 +305,15 @@ def codes_verify(
     codes: Annotated[
         list[str], typer.Argument(help="Item codes (URIs), or - to read lines from stdin.")
     ],
+    server: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TRACEMARK_SERVER",
+            metavar="URL",
+            help="The full online verdict from this Tracemark server (POST /v1/verify): "
+            "custody, listings, recalls and clone signals, not only the signature.",
+        ),
+    ] = None,
     trust: Annotated[
         Path | None, typer.Option(help="Verify offline with this trust bundle.")
     ] = None,
@@ -317,11 +330,19 @@ def codes_verify(
     database_url: DbOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Check codes' producer signatures: exit 0 when all verify, 3 when any is counterfeit,
-    2 when one cannot be read (invalid: a typo or a bad scan) or for a bad or stale trust
-    bundle."""
+    """Check codes' producer signatures (locally, or offline with --trust): exit 0 when all
+    verify, 3 when any is counterfeit, 2 when one cannot be read (invalid: a typo or a bad
+    scan) or for a bad or stale trust bundle.
+
+    With --server URL, the server's full verdict instead: exit 0 when none is counterfeit,
+    suspect or recalled, 3 when one is, 2 when one is invalid, 1 when the server cannot be
+    reached.
+    """
     if codes == ["-"]:
         codes = [line.strip() for line in typer.get_text_stream("stdin") if line.strip()][:10_000]
+    if server is not None:
+        _verify_online(codes, server, trust, json_out)
+        return
     with handled():
         if trust is not None:
             bundle = open_bundle(trust, log_key, max_age_hours)
@@ -331,28 +352,49 @@ def codes_verify(
             with service.store.reader() as view:
                 directory = LedgerDirectory(view, [public_url(resolver) or DEFAULT_PUBLIC_URL])
                 verdicts = [check_code(code, directory) for code in codes]
-    _print_verdicts(codes, verdicts, json_out)
+    found = [v.to_obj() for v in verdicts]
+    _print_verdicts(codes, found, json_out)
     if any(v.status not in (UNVERIFIED, INVALID) for v in verdicts):
         raise typer.Exit(3)
     if any(v.status == INVALID for v in verdicts):
         raise typer.Exit(2)  # unreadable is bad input, never the counterfeit exit
 
 
-def _print_verdicts(codes: Sequence[str], verdicts: Sequence[Verdict], json_out: bool) -> None:
+def _verify_online(codes: Sequence[str], server: str, trust: Path | None, json_out: bool) -> None:
+    """``codes verify --server``: POST /v1/verify per code, the exit codes of ``scan``."""
+    with handled():
+        if trust is not None:
+            raise errors.InvalidInput("choose --server or --trust, not both")
+        remote = RemoteVerifier(server)
+        try:
+            found = [remote.verify(code, {}) for code in codes]
+        except errors.StorageUnavailable as exc:  # as scan: an unreachable server is 1
+            fail(exc.message, 1)
+    _print_verdicts(codes, found, json_out)
+    if any(fails(str(v["status"])) for v in found):
+        raise typer.Exit(3)
+    if any(v["status"] == INVALID for v in found):
+        raise typer.Exit(2)
+
+
+def _print_verdicts(
+    codes: Sequence[str], verdicts: Sequence[dict[str, Any]], json_out: bool
+) -> None:
     if json_out:
         print(
             json.dumps(
-                [dict(v.to_obj(), code=c[:200]) for c, v in zip(codes, verdicts, strict=True)],
+                [dict(v, code=c[:200]) for c, v in zip(codes, verdicts, strict=True)],
                 indent=2,
             )
         )
         return
     for code, verdict in zip(codes, verdicts, strict=True):
-        colour = {UNVERIFIED: "green", INVALID: "yellow"}.get(verdict.status, "red")
+        status = str(verdict["status"])
+        colour = {GENUINE: "green", UNVERIFIED: "green", INVALID: "yellow"}.get(status, "red")
         shown = code if len(code) <= 120 else code[:117] + "..."
-        out.print(f"[{colour}]{verdict.status}[/] {shown}")
-        for reason in verdict.reasons:
-            out.print(f"  - {reason.code}: {reason.message}", markup=False)
+        out.print(f"[{colour}]{escape(status)}[/] {escape(shown)}", soft_wrap=True)
+        for reason in verdict.get("reasons") or []:
+            out.print(f"  - {reason['code']}: {reason['message']}", markup=False)
 
 
 @trust_app.command("export")

@@ -11,10 +11,18 @@ import zxingcpp
 from PIL import Image
 from typer.testing import CliRunner
 
+from api.app import create_app
 from api.cli import app
+from api.settings import Settings
+from ledger.codes import CodeIdentity, issue_uri
+from ledger.events import RECALL
 from ledger.keys import PrivateKey
 from ledger.note import NoteVerifier
-from tests.supply import GTIN, PRODUCER_PREFIX
+from ledger.storage.memory import MemoryStore
+from tests.api.test_submitter import served
+from tests.conftest import initialized
+from tests.e2e.serving import free_port
+from tests.supply import GTIN, PRODUCER_PREFIX, T0, ids, standard
 
 runner = CliRunner()
 RESOLVER = "https://vt.example.vn"
@@ -439,3 +447,64 @@ def test_the_two_names_of_the_public_url_must_agree(
 def test_a_public_url_that_is_no_url_is_bad_input(chain: dict[str, Path], tmp_path: Path) -> None:
     code, _, err = _issue(chain, tmp_path / "labels", "--public-url", "verify.example.test")
     assert code == 2 and "--public-url must be an http(s)://" in err and err.count("\n") == 1
+
+
+# --- codes verify --server: the full online verdict ---------------------------------------
+
+
+def test_verify_with_a_server_gives_its_full_verdict_and_the_scan_exit_codes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fishco commissioned S1..S3 (lot L7 for S3 only) and shipped S2 to shop-a; then it
+    recalled lot L7. Offline, every signature is only ``unverified``; the server knows more."""
+    operator = PrivateKey.from_seed(bytes(range(32)))  # TEST ONLY
+    for name in ("TRACEMARK_SERVER", "TRACEMARK_HOME", "TRACEMARK_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    service = initialized(MemoryStore(), operator, now=T0 - 10_000)
+    service.log_key = operator
+    s = standard(service, operator)
+    s.commission("fishco", GTIN, {"list": ["S1", "S2"]})
+    s.commission("fishco", GTIN, {"list": ["S3"]}, lot="L7")
+    s.ship("fishco", "shop-a", ids(GTIN, "S2"), "SH-1")
+    s.receive("shop-a", "fishco", "SH-1")
+    s.ok(RECALL, s.event("fishco", gtin=GTIN, scope="lot", lot="L7", reason="histamine"),
+         s.keys["fishco"])  # fmt: skip
+    fish = s.keys["fishco"]
+    genuine = issue_uri(CodeIdentity(GTIN, "S2"), fish, RESOLVER)
+    recalled = issue_uri(CodeIdentity(GTIN, "S3", "L7"), fish, RESOLVER)
+    forged = issue_uri(CodeIdentity(GTIN, "S1"), fish, RESOLVER).replace("/21/S1?", "/21/S9?")
+    unsigned = f"{RESOLVER}/01/{GTIN}/21/S2"
+    settings = Settings(
+        home=tmp_path, key_file=tmp_path / "absent.key", resolver=RESOLVER, rate_limit_per_minute=0
+    )
+    with served(create_app(settings, service=service)) as url:
+
+        def verify(*codes: str) -> tuple[int, list[dict[str, Any]], str]:
+            code, out, err = run("codes", "verify", *codes, "--server", url, "--json")
+            return code, json.loads(out) if out else [], err
+
+        code, found, err = verify(genuine)
+        assert (code, err) == (0, "")
+        assert found[0]["status"] == "genuine" and found[0]["code"] == genuine
+        assert found[0]["provenance"][0]["actor"] == "fishco"  # more than a signature check
+        code, found, _ = verify(genuine, recalled)
+        assert code == 3 and [f["status"] for f in found] == ["genuine", "recalled"]
+        code, found, _ = verify(forged)
+        assert code == 3 and found[0]["status"] == "counterfeit"
+        code, found, _ = verify(genuine, unsigned)  # unreadable: bad input, not counterfeit
+        assert code == 2 and found[1]["status"] == "invalid"
+        code, found, _ = verify(unsigned, forged)  # a counterfeit wins over an unreadable one
+        assert code == 3
+        code, out, _ = run("codes", "verify", recalled, "--server", url)  # human lines
+        assert code == 3 and out.startswith(f"recalled {recalled[:100]}")
+        assert "\n  - recalled: " in out  # each reason under its code
+        monkeypatch.setenv("TRACEMARK_SERVER", url)  # as scan, the server may come from there
+        assert run("codes", "verify", genuine)[0] == 0
+        monkeypatch.delenv("TRACEMARK_SERVER")
+        code, out, err = run("codes", "verify", genuine, "--server", url, "--trust", "t.json")
+        assert (code, out) == (2, "") and "--server or --trust" in err and err.count("\n") == 1
+    closed = f"http://127.0.0.1:{free_port()}"
+    code, out, err = run("codes", "verify", genuine, "--server", closed)
+    assert (code, out) == (1, "") and "unreachable" in err and err.count("\n") == 1
+    code, out, err = run("codes", "verify", genuine, "--server", "vt.example.test")
+    assert (code, out) == (2, "") and "--server must be an http" in err

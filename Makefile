@@ -54,7 +54,7 @@ test-container: setup ## Build the image and smoke-test it (tests marked contain
 	@$(BOOTSTRAP) --with container
 	$(BIN)/pytest -q -m container tests/e2e/test_container.py $(PYTEST_ARGS)
 
-run: setup ## Build the sample supply chain (once) and serve it; prints the URLs to open
+run: setup ## Build the sample (once) and serve it: make run [HOST=..] [PORT=..] [PUBLIC_URL=..]
 	$(BIN)/python -m samples.run --out $(SAMPLES) --host $(HOST) --port $(PORT) \
 		$(if $(PUBLIC_URL),--public-url $(PUBLIC_URL))
 

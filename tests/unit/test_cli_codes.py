@@ -34,7 +34,13 @@ def chain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     monkeypatch.setenv("TRACEMARK_HOME", str(tmp_path / "tm"))
     monkeypatch.setenv("TRACEMARK_KEY_PASSPHRASE", "test passphrase")  # TEST ONLY
     monkeypatch.setenv("TRACEMARK_RESOLVER", RESOLVER)
-    for name in ("TRACEMARK_DATABASE_URL", "TRACEMARK_KEY_FILE", "TRACEMARK_SIGNING_KEY"):
+    for name in (
+        "TRACEMARK_DATABASE_URL",
+        "TRACEMARK_KEY_FILE",
+        "TRACEMARK_SIGNING_KEY",
+        "TRACEMARK_SERVER",  # codes verify would ask that server
+        "TRACEMARK_PUBLIC_URL",  # it would disagree with TRACEMARK_RESOLVER
+    ):
         monkeypatch.delenv(name, raising=False)
     assert run("init", "--origin", "example.vn/log")[0] == 0
     keys = {name: tmp_path / f"{name}.key" for name in ("fishco", "distri")}

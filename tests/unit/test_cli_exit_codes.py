@@ -133,6 +133,7 @@ def invoke(home: Path, *args: str, stdin: str | None = None) -> tuple[int, str, 
     env = {
         "TRACEMARK_HOME": str(home),
         "TRACEMARK_RESOLVER": RESOLVER,
+        "TRACEMARK_PUBLIC_URL": None,
         "TRACEMARK_DATABASE_URL": None,
         "TRACEMARK_KEY_FILE": None,
         "TRACEMARK_SIGNING_KEY": None,

@@ -17,9 +17,18 @@ export TRACEMARK_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:54
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-# The sample supply chain `make run` serves and `make demo` plays: make run DEMO_PORT=8001.
+# The sample supply chain `make run` serves and `make demo` plays. HOST and PORT are where the
+# server listens (DEMO_PORT is PORT's older name); PUBLIC_URL (default: TRACEMARK_PUBLIC_URL,
+# else http://localhost:PORT) is what the printed URLs, codes and pages name, e.g.
+#   make run PORT=8001
+#   make run HOST=0.0.0.0 PUBLIC_URL=http://192.168.1.20:8000   (phones on the LAN)
 SAMPLES ?= samples/out
 DEMO_PORT ?= 8000
+PORT ?= $(DEMO_PORT)
+HOST ?= 127.0.0.1
+PUBLIC_URL ?=
+# Where `make demo` reaches the server: this machine, unless it listens on one other address.
+DEMO_HOST := $(if $(filter 127.0.0.1 0.0.0.0 localhost ::,$(HOST)),127.0.0.1,$(HOST))
 
 .PHONY: help setup setup-bench test run demo up down lint format bench bench-large lock clean
 .PHONY: distclean docs image test-container
@@ -45,11 +54,12 @@ test-container: setup ## Build the image and smoke-test it (tests marked contain
 	@$(BOOTSTRAP) --with container
 	$(BIN)/pytest -q -m container tests/e2e/test_container.py $(PYTEST_ARGS)
 
-run: setup ## Build the sample supply chain (once) and serve it; prints the URLs to open
-	$(BIN)/python -m samples.run --out $(SAMPLES) --port $(DEMO_PORT)
+run: setup ## Build the sample (once) and serve it: make run [HOST=..] [PORT=..] [PUBLIC_URL=..]
+	$(BIN)/python -m samples.run --out $(SAMPLES) --host $(HOST) --port $(PORT) \
+		$(if $(PUBLIC_URL),--public-url $(PUBLIC_URL))
 
 demo: setup ## Play the whole story against the server of `make run` (another terminal)
-	$(BIN)/python -m samples.demo --server http://127.0.0.1:$(DEMO_PORT) --samples $(SAMPLES)
+	$(BIN)/python -m samples.demo --server http://$(DEMO_HOST):$(PORT) --samples $(SAMPLES)
 
 # Docker Compose (compose.yaml): PostgreSQL, two API replicas, the proxy, the checkpointer.
 # Without Docker, tests/e2e/test_topology.py runs the same topology as local processes.

@@ -24,7 +24,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from api.settings import admission_from_env
+from api.settings import admission_from_env, is_loopback_url, local_url, public_url_from_env
 from ledger import errors
 from ledger.checkpoint import CosignatureVerifier
 from ledger.entries import NOTICE, sign_entry
@@ -56,6 +56,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain (click) help screens: typer's rich panels print a value placeholder (<bool>) after
+    # every flag, --help included, as if it took a value (docs/decisions.md, 31).
+    rich_markup_mode=None,
 )
 
 
@@ -640,7 +643,9 @@ def serve(
     """Run the HTTP service (scan-verify API, resolver, pages, transparency log) on uvicorn.
 
     Settings come from TRACEMARK_* variables (docs/operations.md); the options here set
-    TRACEMARK_HOME, TRACEMARK_DATABASE_URL and TRACEMARK_KEY_FILE for the workers. With more
+    TRACEMARK_HOME, TRACEMARK_DATABASE_URL and TRACEMARK_KEY_FILE for the workers. Without
+    TRACEMARK_PUBLIC_URL, the URLs in pages and codes name this server's port on localhost
+    (http://localhost:PORT, or http://HOST:PORT for another listening address). With more
     than one worker, the workers share their metrics through a fresh directory
     (PROMETHEUS_MULTIPROC_DIR, made here and removed at the end unless given).
     """
@@ -656,6 +661,11 @@ def serve(
     os.environ["TRACEMARK_HOME"] = str(home)
     os.environ["TRACEMARK_DATABASE_URL"] = ctx.database_url
     os.environ["TRACEMARK_KEY_FILE"] = str(ctx.key_file)
+    with handled():
+        public = public_url_from_env()
+    if public is None:
+        public = local_url(host, port)
+        os.environ["TRACEMARK_PUBLIC_URL"] = public
     shared, made = None, False
     if workers > 1 or os.environ.get(MULTIPROC_ENV):
         shared, made = fresh_directory(os.environ, make=True)  # before any metric exists
@@ -664,7 +674,19 @@ def serve(
 
         check_ready(from_env())  # fail fast, with a one-line error, on bad settings
         logging_config = log_config(Settings.from_env())
-        err.print(f"tracemark: serving on http://{host}:{port} ({workers} worker(s))")
+        err.print(
+            f"tracemark: serving on http://{host}:{port} ({workers} worker(s)); "
+            f"codes and pages name {public}",
+            markup=False,
+            soft_wrap=True,
+        )
+        if is_loopback_url(public) and os.environ.get("TRACEMARK_ENV") == "production":
+            err.print(
+                f"tracemark: warning: the public URL {public} is this machine (loopback): "
+                "set TRACEMARK_PUBLIC_URL to the address phones open",
+                markup=False,
+                soft_wrap=True,
+            )
     if shared is not None:  # the workers are new processes: they read it when they start
         os.environ[MULTIPROC_ENV] = str(shared)
     try:

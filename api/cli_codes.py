@@ -1,24 +1,29 @@
 """Item-code commands of ``tracemark``: issue signed QR labels, verify codes, export trust.
 
-    tracemark codes issue GTIN --serials SPEC --out DIR --as producer.key
-    tracemark codes verify CODE... [--trust bundle.json --log-key VKEY]
+    tracemark codes issue GTIN --serials SPEC --out DIR --as producer.key [--public-url URL]
+    tracemark codes verify CODE... [--trust bundle.json --log-key VKEY | --server URL]
     tracemark trust export --out bundle.json
 
 Issuing needs only the producer's key file and the commission entry (from the local
 database, or ``--commission FILE`` holding the entry as ``tracemark log show --json`` prints
 it or as ``--out`` wrote it): no server. Codes are refused for serials the commission does not
 name.
+
+The codes open the operator's public URL (``--public-url``, ``TRACEMARK_PUBLIC_URL``, or its
+older name ``TRACEMARK_RESOLVER``). Labels outlive any test, so issuing refuses, exit 2,
+without a public URL or with one on this machine (loopback), unless ``--allow-loopback``
+says it is a test (then it warns).
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from api.cli import (
@@ -31,10 +36,19 @@ from api.cli import (
     context,
     emit,
     err,
+    fail,
     handled,
     out,
 )
+from api.settings import (
+    DEFAULT_PUBLIC_URL,
+    PUBLIC_URL_HINT,
+    is_loopback_url,
+    parse_public_url,
+    public_url_from_env,
+)
 from api.signing import AsOpt, parse_serials, parse_time
+from api.submit import RemoteVerifier
 from ledger import errors
 from ledger.canonical import parse_json
 from ledger.codes import CodeIdentity, check_code, issue_uri
@@ -47,12 +61,13 @@ from ledger.queries import LedgerDirectory, trust_bundle
 from ledger.records import Item, KeyRecord, Product
 from ledger.service import now_ms
 from ledger.trust import TrustBundle
-from ledger.verdicts import INVALID, UNVERIFIED, Verdict
+from ledger.verdicts import GENUINE, INVALID, UNVERIFIED
+from ledger.verdicts.scans import fails
 from scanner.labels import Label, render_labels, write_listing, write_sheet_pdf
 
-__all__ = ["DEFAULT_RESOLVER", "open_bundle"]
+__all__ = ["DEFAULT_RESOLVER", "PublicUrlOpt", "open_bundle", "public_url"]
 
-DEFAULT_RESOLVER = "http://localhost:8000"
+DEFAULT_RESOLVER = DEFAULT_PUBLIC_URL
 codes_app = typer.Typer(
     help="Signed item codes: issue QR labels, verify codes.", no_args_is_help=True
 )
@@ -60,10 +75,45 @@ trust_app = typer.Typer(help="Trust bundles for offline verification.", no_args_
 app.add_typer(codes_app, name="codes")
 app.add_typer(trust_app, name="trust")
 
-ResolverOpt = Annotated[
-    str,
-    typer.Option("--resolver", envvar="TRACEMARK_RESOLVER", help="The resolver the codes open."),
+PublicUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--public-url",
+        "--resolver",
+        metavar="URL",
+        help="The operator's public base URL, the resolver the codes open (default: "
+        "TRACEMARK_PUBLIC_URL, or its older name TRACEMARK_RESOLVER). --resolver is its older "
+        "name.",
+    ),
 ]
+
+
+def public_url(option: str | None, *, default: str | None = DEFAULT_PUBLIC_URL) -> str | None:
+    """The public URL from the option, else from the environment, else ``default``."""
+    if option is not None:
+        return parse_public_url(option, name="--public-url")
+    return public_url_from_env() or default
+
+
+def _issuing_url(option: str | None, allow_loopback: bool) -> str:
+    """The URL printed on labels: configured, and public unless ``--allow-loopback``."""
+    url = public_url(option, default=None)
+    if url is None:
+        if not allow_loopback:
+            raise errors.InvalidInput(f"no public URL for the codes: {PUBLIC_URL_HINT}")
+        url = DEFAULT_PUBLIC_URL
+    if is_loopback_url(url):
+        if not allow_loopback:
+            raise errors.InvalidInput(
+                f"the public URL {url} is this machine (loopback): labels would open nowhere "
+                f"else; {PUBLIC_URL_HINT}, or pass --allow-loopback for a test"
+            )
+        err.print(
+            f"tracemark: warning: the codes open {url}, on this machine only (--allow-loopback)",
+            markup=False,
+            soft_wrap=True,
+        )
+    return url
 
 
 def open_bundle(trust: Path, log_key: str | None, max_age_hours: float) -> TrustBundle:
@@ -148,7 +198,14 @@ def codes_issue(
     serials: Annotated[str, typer.Option(help="Serials and ranges, e.g. FS000001..FS010000.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for the label files.")],
     signing_key: AsOpt = None,
-    resolver: ResolverOpt = DEFAULT_RESOLVER,
+    resolver: PublicUrlOpt = None,
+    allow_loopback: Annotated[
+        bool,
+        typer.Option(
+            "--allow-loopback",
+            help="Issue codes that open a loopback URL (localhost, 127.0.0.0/8, ::1): tests only.",
+        ),
+    ] = False,
     formats: Annotated[str, typer.Option("--format", help="png, svg or png,svg.")] = "png",
     module_px: Annotated[
         int, typer.Option(help="Pixels per QR module in PNGs.", min=2, max=40)
@@ -180,6 +237,7 @@ def codes_issue(
             raise errors.InvalidInput("--as KEYFILE is required: the producer's key")
         if dpi not in (300, 600):
             raise errors.InvalidInput("--dpi must be 300 or 600")
+        stem = _issuing_url(resolver, allow_loopback)
         key, _ = load_private_key(signing_key, _passphrase())
         wanted = gtin14(gtin)
         spec = SerialSet.from_obj(parse_serials(serials))
@@ -193,7 +251,7 @@ def codes_issue(
                 context(home, database_url, None), key, wanted, names
             )
         labels = [
-            Label(issue_uri(i, key, resolver), i.gtin, i.serial, i.lot, i.expiry, name)
+            Label(issue_uri(i, key, stem), i.gtin, i.serial, i.lot, i.expiry, name)
             for i in identities
         ]
         kinds = tuple(f.strip() for f in formats.split(",") if f.strip())
@@ -247,6 +305,15 @@ def codes_verify(
     codes: Annotated[
         list[str], typer.Argument(help="Item codes (URIs), or - to read lines from stdin.")
     ],
+    server: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TRACEMARK_SERVER",
+            metavar="URL",
+            help="The full online verdict from this Tracemark server (POST /v1/verify): "
+            "custody, listings, recalls and clone signals, not only the signature.",
+        ),
+    ] = None,
     trust: Annotated[
         Path | None, typer.Option(help="Verify offline with this trust bundle.")
     ] = None,
@@ -258,16 +325,24 @@ def codes_verify(
         ),
     ] = None,
     max_age_hours: Annotated[float, typer.Option(help="Refuse older bundles.", min=0)] = 24 * 7,
-    resolver: ResolverOpt = DEFAULT_RESOLVER,
+    resolver: PublicUrlOpt = None,
     home: HomeOpt = Path(".tracemark"),
     database_url: DbOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Check codes' producer signatures: exit 0 when all verify, 3 when any is counterfeit,
-    2 when one cannot be read (invalid: a typo or a bad scan) or for a bad or stale trust
-    bundle."""
+    """Check codes' producer signatures (locally, or offline with --trust): exit 0 when all
+    verify, 3 when any is counterfeit, 2 when one cannot be read (invalid: a typo or a bad
+    scan) or for a bad or stale trust bundle.
+
+    With --server URL, the server's full verdict instead: exit 0 when none is counterfeit,
+    suspect or recalled, 3 when one is, 2 when one is invalid, 1 when the server cannot be
+    reached.
+    """
     if codes == ["-"]:
         codes = [line.strip() for line in typer.get_text_stream("stdin") if line.strip()][:10_000]
+    if server is not None:
+        _verify_online(codes, server, trust, json_out)
+        return
     with handled():
         if trust is not None:
             bundle = open_bundle(trust, log_key, max_age_hours)
@@ -275,30 +350,51 @@ def codes_verify(
         else:
             service = context(home, database_url, None).service()
             with service.store.reader() as view:
-                directory = LedgerDirectory(view, [resolver])
+                directory = LedgerDirectory(view, [public_url(resolver) or DEFAULT_PUBLIC_URL])
                 verdicts = [check_code(code, directory) for code in codes]
-    _print_verdicts(codes, verdicts, json_out)
+    found = [v.to_obj() for v in verdicts]
+    _print_verdicts(codes, found, json_out)
     if any(v.status not in (UNVERIFIED, INVALID) for v in verdicts):
         raise typer.Exit(3)
     if any(v.status == INVALID for v in verdicts):
         raise typer.Exit(2)  # unreadable is bad input, never the counterfeit exit
 
 
-def _print_verdicts(codes: Sequence[str], verdicts: Sequence[Verdict], json_out: bool) -> None:
+def _verify_online(codes: Sequence[str], server: str, trust: Path | None, json_out: bool) -> None:
+    """``codes verify --server``: POST /v1/verify per code, the exit codes of ``scan``."""
+    with handled():
+        if trust is not None:
+            raise errors.InvalidInput("choose --server or --trust, not both")
+        remote = RemoteVerifier(server)
+        try:
+            found = [remote.verify(code, {}) for code in codes]
+        except errors.StorageUnavailable as exc:  # as scan: an unreachable server is 1
+            fail(exc.message, 1)
+    _print_verdicts(codes, found, json_out)
+    if any(fails(str(v["status"])) for v in found):
+        raise typer.Exit(3)
+    if any(v["status"] == INVALID for v in found):
+        raise typer.Exit(2)
+
+
+def _print_verdicts(
+    codes: Sequence[str], verdicts: Sequence[dict[str, Any]], json_out: bool
+) -> None:
     if json_out:
         print(
             json.dumps(
-                [dict(v.to_obj(), code=c[:200]) for c, v in zip(codes, verdicts, strict=True)],
+                [dict(v, code=c[:200]) for c, v in zip(codes, verdicts, strict=True)],
                 indent=2,
             )
         )
         return
     for code, verdict in zip(codes, verdicts, strict=True):
-        colour = {UNVERIFIED: "green", INVALID: "yellow"}.get(verdict.status, "red")
+        status = str(verdict["status"])
+        colour = {GENUINE: "green", UNVERIFIED: "green", INVALID: "yellow"}.get(status, "red")
         shown = code if len(code) <= 120 else code[:117] + "..."
-        out.print(f"[{colour}]{verdict.status}[/] {shown}")
-        for reason in verdict.reasons:
-            out.print(f"  - {reason.code}: {reason.message}", markup=False)
+        out.print(f"[{colour}]{escape(status)}[/] {escape(shown)}", soft_wrap=True)
+        for reason in verdict.get("reasons") or []:
+            out.print(f"  - {reason['code']}: {reason['message']}", markup=False)
 
 
 @trust_app.command("export")
@@ -321,7 +417,9 @@ def trust_export(
         service = ctx.service(with_key=True)
         checkpoint = service.checkpoint(now=now_ms())
         info = service.info()
-        resolvers = resolver or [os.environ.get("TRACEMARK_RESOLVER", DEFAULT_RESOLVER)]
+        resolvers = [parse_public_url(r, name="--resolver") for r in resolver or []] or [
+            public_url(None) or DEFAULT_PUBLIC_URL
+        ]
         body = trust_bundle(
             service.store,
             origin=info.origin,

@@ -33,19 +33,19 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Table
 
 from api.cli import DbOpt, HomeOpt, JsonOpt, app, err, fail, handled, out
-from api.cli_codes import DEFAULT_RESOLVER, ResolverOpt, open_bundle
-from api.submit import RemoteSubmitter
+from api.cli_codes import DEFAULT_RESOLVER, PublicUrlOpt, open_bundle, public_url
+from api.submit import RemoteVerifier
 from ledger import errors
 from ledger.codes import check_code
 from ledger.service import LogService, now_ms
 from ledger.storage.sql import SqlStore
-from ledger.verdicts import STATUSES, ScanContext
+from ledger.verdicts import ScanContext
 from ledger.verdicts.scans import UNRECOGNISED, code_entry, fails, malformed
 from ledger.verification import Verifier
 from scanner.decode import ENGINES, decode_file
 from scanner.video import Sighting, scan_video
 
-__all__ = ["RemoteVerifier"]
+__all__: list[str] = []
 
 Check = Callable[[str], dict[str, Any]]
 _PLATFORM = re.compile(r"[a-z0-9_.-]{1,32}")
@@ -59,17 +59,6 @@ _COLOURS = {
     "recalled": "red",
     UNRECOGNISED: "dim",
 }
-
-
-class RemoteVerifier(RemoteSubmitter):
-    """``POST /v1/verify`` on a Tracemark server, with the submitter's HTTP conventions:
-    timeout, bounded answers, the server's ``{"error"}`` raised as the matching error."""
-
-    def verify(self, code: str, context: Mapping[str, str]) -> dict[str, Any]:
-        answer = self._call("POST", "/v1/verify", {"code": code, "context": dict(context)})
-        if not isinstance(answer, dict) or answer.get("status") not in STATUSES:
-            raise errors.InvalidInput(f"server {self.server} answered /v1/verify without a verdict")
-        return answer
 
 
 def _context(listing: str | None, seller: str | None, stream: str | None) -> dict[str, str]:
@@ -381,7 +370,7 @@ def scan(
         typer.Option(envvar="TRACEMARK_LOG_VKEY", help="The log's verifier key (with --trust)."),
     ] = None,
     max_age_hours: Annotated[float, typer.Option(help="Refuse older bundles.", min=0)] = 24 * 7,
-    resolver: ResolverOpt = DEFAULT_RESOLVER,
+    resolver: PublicUrlOpt = None,
     home: HomeOpt = Path(".tracemark"),
     database_url: DbOpt = None,
     json_out: JsonOpt = False,
@@ -418,7 +407,7 @@ def scan(
             context=_context(listing, seller, stream),
             home=home,
             database_url=database_url,
-            resolver=resolver,
+            resolver=public_url(resolver) or DEFAULT_RESOLVER,
             api_key=api_key,
         )
         try:

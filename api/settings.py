@@ -7,7 +7,10 @@
     TRACEMARK_KEY_FILE       the operator's log key ($TRACEMARK_HOME/operator.key); it signs
                              checkpoints, trust bundles and overlay nonces
     TRACEMARK_KEY_PASSPHRASE decrypts the key file
-    TRACEMARK_RESOLVER       the public base URL codes open (http://localhost:8000)
+    TRACEMARK_PUBLIC_URL     the public base URL of every URL the service prints or encodes:
+                             codes, pages, the overlay's QR (http://localhost:8000 in
+                             development; ``tracemark serve`` derives it from its port)
+    TRACEMARK_RESOLVER       its older name, still read (an error when both disagree)
     TRACEMARK_CORS_ORIGINS   comma-separated origins allowed to call the API from pages
     TRACEMARK_RATE_LIMIT     requests per minute per client on public endpoints (600; 0 off)
     TRACEMARK_MAX_BODY       largest request body in bytes (1048576)
@@ -38,12 +41,14 @@ docs/operations.md has the same table.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from api.proxies import Network, parse_trusted_proxies
 from ledger.checkpoint import CosignatureVerifier
@@ -54,17 +59,99 @@ from ledger.storage.secret_box import SecretBox
 from ledger.verdicts import Thresholds
 
 __all__ = [
+    "DEFAULT_PUBLIC_URL",
     "LOG_FORMATS",
     "LOG_LEVELS",
+    "PUBLIC_URL_HINT",
     "RATE_LIMIT_SCHEMES",
     "Settings",
     "admission_from_env",
+    "is_loopback_url",
+    "local_url",
+    "parse_public_url",
+    "public_url_from_env",
 ]
 
 #: URL schemes of TRACEMARK_RATE_LIMIT_STORAGE (api/ratelimit.py).
 RATE_LIMIT_SCHEMES = ("memory", "redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster")
 LOG_FORMATS = ("json", "text")
 LOG_LEVELS = ("debug", "info", "warning", "error")
+#: The public URL of a development server on this machine (``tracemark serve``'s default port).
+DEFAULT_PUBLIC_URL = "http://localhost:8000"
+#: How to set the public URL, for one-line error messages.
+PUBLIC_URL_HINT = (
+    "set TRACEMARK_PUBLIC_URL (or --public-url) to the address phones will open, "
+    "e.g. https://verify.example.com"
+)
+
+
+def parse_public_url(text: str, *, name: str = "TRACEMARK_PUBLIC_URL") -> str:
+    """A public base URL (``http(s)://host[:port][/path]``) without its trailing slash.
+
+    Codes sign the GS1 element string, never the host (docs/format.md), so the URL is only
+    where they open; still, a URL with credentials, a query or a fragment would be printed on
+    every label, so it is refused."""
+    url = text.strip().rstrip("/")
+    try:
+        parts = urlsplit(url)
+        well_formed = parts.port is None or parts.port > 0  # .port raises for a bad port
+    except ValueError:
+        well_formed = False
+    if not (
+        well_formed
+        and parts.scheme in ("http", "https")
+        and parts.hostname
+        and parts.username is None
+        and not parts.query
+        and not parts.fragment
+        and len(url) <= 200
+        and not any(c.isspace() for c in url)
+    ):
+        raise InvalidInput(f"{name} must be an http(s)://host[:port][/path] URL, got {text!r}")
+    return url
+
+
+def is_loopback_url(url: str) -> bool:
+    """Does ``url`` name this machine only (localhost, ``*.localhost``, 127.0.0.0/8, ::1, or
+    the unspecified 0.0.0.0 / ::)? A label printed with it opens nowhere else."""
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
+def local_url(host: str, port: int) -> str:
+    """The URL a browser on this machine opens for a server listening on ``host:port``."""
+    if host in ("127.0.0.1", "0.0.0.0", "::", "::1", ""):  # noqa: S104 - a name, not a bind
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def public_url_from_env(env: Mapping[str, str] | None = None) -> str | None:
+    """``TRACEMARK_PUBLIC_URL``, or its older name ``TRACEMARK_RESOLVER``; None when neither
+    is set. Both set to different URLs is an error: one of them would be printed on labels
+    without anyone noticing."""
+    env = os.environ if env is None else env
+    new, old = (
+        env.get("TRACEMARK_PUBLIC_URL", "").strip(),
+        env.get("TRACEMARK_RESOLVER", "").strip(),
+    )
+    if new and old and parse_public_url(new) != parse_public_url(old, name="TRACEMARK_RESOLVER"):
+        raise InvalidInput(
+            f"TRACEMARK_PUBLIC_URL ({new}) and its older name TRACEMARK_RESOLVER ({old}) "
+            "disagree: set only TRACEMARK_PUBLIC_URL"
+        )
+    if new:
+        return parse_public_url(new)
+    if old:
+        return parse_public_url(old, name="TRACEMARK_RESOLVER")
+    return None
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int = 0) -> int:
@@ -123,7 +210,9 @@ class Settings:
     database_url: str = ""
     key_file: Path = Path(".tracemark/operator.key")
     passphrase: bytes | None = None
-    resolver: str = "http://localhost:8000"
+    #: The public base URL (TRACEMARK_PUBLIC_URL, formerly TRACEMARK_RESOLVER): the resolver
+    #: the codes open, and the stem of every URL the service prints or encodes.
+    resolver: str = DEFAULT_PUBLIC_URL
     cors_origins: tuple[str, ...] = ()
     rate_limit_per_minute: int = 600
     max_body_bytes: int = 1 << 20
@@ -181,7 +270,7 @@ class Settings:
             database_url=url,
             key_file=Path(env.get("TRACEMARK_KEY_FILE") or home / "operator.key"),
             passphrase=passphrase.encode() if passphrase else None,
-            resolver=env.get("TRACEMARK_RESOLVER", "http://localhost:8000").rstrip("/"),
+            resolver=public_url_from_env(env) or DEFAULT_PUBLIC_URL,
             cors_origins=origins,
             rate_limit_per_minute=_int(env, "TRACEMARK_RATE_LIMIT", 600),
             max_body_bytes=_int(env, "TRACEMARK_MAX_BODY", 1 << 20, low=1024),

@@ -1,4 +1,5 @@
-"""Where signed entries go: the local database, or a Tracemark server (``--server URL``).
+"""Where signed entries go: the local database, or a Tracemark server (``--server URL``);
+and the server's verdicts (``RemoteVerifier``, for ``scan`` and ``codes verify --server``).
 
 Both submitters take envelopes signed on this machine (keys never leave it) and return one
 result per envelope: ``{"index": int, "leaf_hash": base64}`` or ``{"error": {"code",
@@ -6,6 +7,7 @@ result per envelope: ``{"index": int, "leaf_hash": base64}`` or ``{"error": {"co
 
     POST {server}/v1/entries       {"entries": [envelope, ...]}  ->  {"results": [result, ...]}
     GET  {server}/v1/keys/{key_id}  ->  {"key_id", "actor_id", "public_key", ...}
+    POST {server}/v1/verify         {"code", "context"}  ->  a verdict {"status", "reasons", ...}
 
 Errors of the server come back as JSON ``{"error": {"code", "message"}}`` with a 4xx or 5xx
 status and are raised as the matching Tracemark error.
@@ -17,15 +19,16 @@ import base64
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from ledger import errors
 from ledger.entries import Envelope
 from ledger.records import KeyRecord
 from ledger.service import Accepted, LogService, now_ms
+from ledger.verdicts import STATUSES
 
-__all__ = ["LocalSubmitter", "RemoteSubmitter", "Submitter"]
+__all__ = ["LocalSubmitter", "RemoteSubmitter", "RemoteVerifier", "Submitter"]
 
 _TIMEOUT_S = 30
 _MAX_RESPONSE = 16 * 1024 * 1024
@@ -118,6 +121,17 @@ class RemoteSubmitter:
             return None
         actor = answer.get("actor_id") if isinstance(answer, dict) else None
         return actor if isinstance(actor, str) else None
+
+
+class RemoteVerifier(RemoteSubmitter):
+    """``POST /v1/verify`` on a Tracemark server, with the submitter's HTTP conventions:
+    timeout, bounded answers, the server's ``{"error"}`` raised as the matching error."""
+
+    def verify(self, code: str, context: Mapping[str, str]) -> dict[str, Any]:
+        answer = self._call("POST", "/v1/verify", {"code": code, "context": dict(context)})
+        if not isinstance(answer, dict) or answer.get("status") not in STATUSES:
+            raise errors.InvalidInput(f"server {self.server} answered /v1/verify without a verdict")
+        return answer
 
 
 def _server_error(exc: urllib.error.HTTPError) -> errors.TracemarkError:

@@ -61,7 +61,16 @@ from samples.story import (
 from samples.video import Show, write_livestream
 from scanner.labels import Label, label_filename, render_labels, write_listing, write_sheet_pdf
 
-__all__ = ["DATABASE", "DEFAULT_OUT", "MANIFEST", "build", "copy_example", "has_ledger", "main"]
+__all__ = [
+    "DATABASE",
+    "DEFAULT_OUT",
+    "MANIFEST",
+    "build",
+    "copy_example",
+    "has_ledger",
+    "main",
+    "reissue",
+]
 
 DEFAULT_OUT = Path("samples/out")
 DATABASE = "tracemark.db"
@@ -309,9 +318,44 @@ def build(out: Path, *, resolver: str = DEFAULT_RESOLVER, video: bool = True) ->
     try:
         service = LogService(store, log_key=OPERATOR.key)
         tree_size = record_story(service)
-        log_vkey = _trust(out, service, resolver)
+        return _issue(out, service, resolver, tree_size=tree_size, key_files=key_files, video=video)
     finally:
         store.close()
+
+
+def reissue(out: Path, resolver: str) -> dict[str, Any]:
+    """Rewrite what names the public URL (codes, labels, print run, video, trust bundle and
+    manifest) for ``resolver``, keeping the ledger and what demos appended to it: the codes
+    sign the GS1 element string, never the host, so the ledger does not change."""
+    resolver = resolver.rstrip("/")
+    old = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    key_files = {m.actor_id: f"keys/{key_file_name(m.actor_id)}" for m in CAST}
+    store = SqlStore(f"sqlite:///{out / DATABASE}")
+    try:
+        service = LogService(store, log_key=OPERATOR.key)
+        return _issue(
+            out,
+            service,
+            resolver,
+            tree_size=int(old["tree_size"]),
+            key_files=key_files,
+            video=bool(old["files"]["video"]),
+        )
+    finally:
+        store.close()
+
+
+def _issue(
+    out: Path,
+    service: LogService,
+    resolver: str,
+    *,
+    tree_size: int,
+    key_files: dict[str, str],
+    video: bool,
+) -> dict[str, Any]:
+    """Everything of a build that names the resolver, and the manifest."""
+    log_vkey = _trust(out, service, resolver)
     codes = _codes(resolver)
     labels = _labels(out, codes)
     _print_run(out, resolver)

@@ -275,7 +275,7 @@ class Story:
             f"inclusion proof of entry {proof['index']} in the tree of size "
             f"{proof['tree_size']} verified here, against the operator-signed checkpoint"
         )
-        self.did(f"viewer page: {self.server.url}{path}")
+        self.did(f"viewer page: {self.resolver}{path}")
         self.why(
             "the QR code opens the resolver: a browser gets the viewer page, a program the "
             "verdict with the item's history and a proof it can check without trusting us"

@@ -27,6 +27,7 @@ DEMO_TIMEOUT_S = 150.0
 @dataclass
 class Running:
     url: str
+    public: str  # what the printed URLs, codes and pages name: this port, on localhost
     samples: Path
     log: Path
     env: dict[str, str]
@@ -48,7 +49,7 @@ def running(tmp_path: Path) -> Iterator[Running]:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, process, log)
-        yield Running(url, samples, log, env)
+        yield Running(url, f"http://localhost:{port}", samples, log, env)
     finally:
         stop(process)
 
@@ -70,8 +71,12 @@ def test_make_run_serves_the_sample_and_make_demo_plays_it_twice(running: Runnin
     started = running.log.read_text(encoding="utf-8")
     assert "Building the sample supply chain" in started
     for shown in ("/01/08936179000126/10/L2611A/21/PQA0001?", "/overlay/tiktok/", "/docs"):
-        assert shown in started, tail(running.log)
+        assert running.public + shown in started, tail(running.log)
     assert "TRACEMARK_ENV=development" in started
+    assert "localhost:8000" not in started  # the port it runs on, not the default one
+    manifest = json.loads((running.samples / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["resolver"] == running.public
+    assert all(c["code"].startswith(running.public + "/01/") for c in manifest["codes"].values())
 
     first = play(running)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
@@ -92,6 +97,7 @@ def test_make_run_serves_the_sample_and_make_demo_plays_it_twice(running: Runnin
     ):
         assert line in out, f"missing {line!r} in:\n{out[-3000:]}"
     assert out.count("why: ") == 10
+    assert f"viewer page: {running.public}/01/" in out, out[-3000:]
 
     second = play(running)
     assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-2000:]
@@ -99,7 +105,6 @@ def test_make_run_serves_the_sample_and_make_demo_plays_it_twice(running: Runnin
 
     # The demo's recalls hit only its own bottles: the pages `make run` printed still show
     # the sample's genuine stock.
-    manifest = json.loads((running.samples / "manifest.json").read_text(encoding="utf-8"))
     listing = json.loads(http_get(running.url + manifest["paths"]["listing"]))
     assert listing["backed"] is True and listing["recalled"] is False
     genuine = json.loads(http_get(running.url + manifest["paths"]["genuine_viewer"]))

@@ -6,19 +6,23 @@ matches a fresh build; the demo's and the build's bad-input paths exit 2 with on
 from __future__ import annotations
 
 import csv
+import io
 import json
+import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import closing
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from rich.console import Console
 
 from api.app import create_app
 from api.settings import Settings
-from ledger.codes import check_code
+from ledger.codes import ItemCode, check_code
 from ledger.service import LogService
 from ledger.storage.sql import SqlStore
 from ledger.trust import TrustBundle
@@ -226,3 +230,75 @@ def test_the_manifest_is_json_with_relative_files(built: tuple[Path, dict[str, A
         assert member["key_file"].endswith(".TEST-ONLY.key")
         assert (out / member["key_file"]).stat().st_mode & 0o077 == 0
     assert all((out / name).is_file() for name in manifest["files"].values())
+
+
+def test_run_names_the_public_url_it_is_given_else_its_own_port(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("TRACEMARK_PUBLIC_URL", "TRACEMARK_RESOLVER"):
+        monkeypatch.delenv(name, raising=False)
+    assert run.public_url(None, "127.0.0.1", 8001) == "http://localhost:8001"
+    assert run.public_url(None, "0.0.0.0", 8002) == "http://localhost:8002"  # noqa: S104
+    assert run.public_url(None, "192.168.1.20", 8003) == "http://192.168.1.20:8003"
+    monkeypatch.setenv("TRACEMARK_RESOLVER", "https://old.example.test/")
+    assert run.public_url(None, "127.0.0.1", 8001) == "https://old.example.test"
+    monkeypatch.setenv("TRACEMARK_PUBLIC_URL", "https://old.example.test")
+    assert run.public_url(None, "127.0.0.1", 8001) == "https://old.example.test"
+    assert run.public_url("https://given.example.test", "127.0.0.1", 1) == (
+        "https://given.example.test"
+    )
+
+
+def test_run_refuses_a_public_url_that_is_no_url(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run.main(["--public-url", "verify.example.test", "--port", str(free_port())]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("samples.run: error: --public-url must be an http(s)://")
+    assert err.count("\n") == 1
+
+
+def test_a_sample_built_for_one_url_is_issued_again_for_another_keeping_its_ledger(
+    built: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    """``make run PORT=8001`` or ``PUBLIC_URL=...`` on a sample built for localhost:8000:
+    every code, label, page path, the video and the trust bundle name the new URL, and the
+    ledger (with what demos appended) is the same file."""
+    original, old = built
+    out = tmp_path / "sample"
+    shutil.copytree(original, out)
+    with closing(SqlStore(f"sqlite:///{out / old['database']}")) as store:
+        size = store.head().size
+    public = "https://verify.example.test/tm"
+    said = io.StringIO()
+    manifest = run.prepare(out, public, Console(file=said, width=200))
+    assert f"Issuing the sample's codes again for {public}" in said.getvalue()
+    assert manifest["resolver"] == public
+    assert json.loads((out / "manifest.json").read_text(encoding="utf-8")) == manifest
+    codes = manifest["codes"]
+    for name, entry in codes.items():
+        assert entry["code"].startswith(public + "/01/")
+        assert ItemCode.from_uri(entry["code"]).resolver == public
+        old_code = old["codes"][name]["code"]
+        assert entry["code"].removeprefix(public) == old_code.removeprefix(old["resolver"])
+        assert [d.text for d in decode_file(out / manifest["labels"][name])] == [entry["code"]]
+    assert manifest["paths"] == old["paths"]  # paths are relative to the public URL
+    shown = run.urls(manifest, public)
+    assert ("the API docs", public + "/docs") in shown
+    with open(out / "codes.csv", newline="", encoding="utf-8") as f:
+        assert all(row["uri"].startswith(public + "/") for row in csv.DictReader(f))
+    with scan_video(out / "livestream.mp4") as scan:
+        assert [s.text for s in scan] == [
+            codes["seller_b_genuine"]["code"],
+            codes["cloned"]["code"],
+        ]
+    bundle = TrustBundle.open(
+        (out / "trust.json").read_bytes(), manifest["log_vkey"], now=story_time(4, 9),
+        max_age_ms=7 * DAY,
+    )  # fmt: skip
+    assert check_code(codes["genuine"]["code"], bundle).codes == ("signature_valid",)
+    old_genuine = check_code(old["codes"]["genuine"]["code"], bundle)
+    assert "unknown_resolver" in old_genuine.codes  # the old URL is no longer the operator's
+    with closing(SqlStore(f"sqlite:///{out / old['database']}")) as store:
+        assert store.head().size == size
+    said = io.StringIO()
+    assert run.prepare(out, public, Console(file=said, width=200)) == manifest
+    assert "Issuing" not in said.getvalue()  # the same URL: nothing to issue again

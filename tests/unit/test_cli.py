@@ -8,11 +8,13 @@ import re
 import sqlite3
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import pytest
 import typer
+from typer.core import TyperOption
 from typer.testing import CliRunner
 
 from api.cli import app
@@ -123,11 +125,53 @@ COMMANDS = _walk(typer.main.get_command(app), [])
 assert len(COMMANDS) > 30, COMMANDS  # the supply-chain commands are registered
 
 
+def _command(path: list[str]) -> Any:
+    command: Any = typer.main.get_command(app)
+    for name in path:
+        command = command.commands[name]
+    return command
+
+
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "tracemark")
 def test_every_command_has_help(command: list[str]) -> None:
     result = runner.invoke(app, [*command, "--help"])
     assert result.exit_code == 0
     assert "Usage:" in result.stdout
+
+
+#: The other names of an option on its help line: ``--a, --b`` or ``--yes / --no``.
+ALIASES = r"(?:(?:, | / )-{1,2}[\w-]+)*"
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "tracemark")
+def test_no_boolean_flag_shows_a_value_placeholder(command: list[str]) -> None:
+    """``--json``, ``--help``, ``--resume / --no-resume``: a flag takes no value, so its help
+    line shows none (typer's rich panels printed ``--json <bool>``)."""
+    result = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    flags = ["--help"] + [
+        name
+        for param in _command(command).params
+        if isinstance(param, TyperOption) and param.is_flag and not param.hidden
+        for name in (*param.opts, *param.secondary_opts)
+    ]
+    for flag in flags:
+        named = rf"(?<![\w-]){re.escape(flag)}(?![\w-])"
+        assert re.search(named, result.stdout), f"{flag} is not in the help of {command}"
+        shown = re.search(rf"{named}{ALIASES}[ \t]+(<[^>]*>|BOOL(?:EAN)?\b)", result.stdout)
+        assert shown is None, f"{' '.join(command)}: {flag} shows {shown.group(1)!r}"
+    options = [
+        param for param in _command(command).params
+        if isinstance(param, TyperOption) and not param.is_flag and not param.hidden
+    ]  # fmt: skip
+    for param in options:  # the check can see a placeholder: options with a value show one
+        assert re.search(rf"{re.escape(param.opts[0])}{ALIASES}[ \t]+\S", result.stdout), param.opts
+
+
+def test_version_prints_the_installed_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout == f"tracemark {version('tracemark')}\n"
 
 
 def test_cli_docs_mention_every_command() -> None:
@@ -144,8 +188,8 @@ def test_demo_log_runs_twice(home: Path) -> None:
 
 
 def _command_names(help_text: str) -> list[str]:
-    panel = help_text[help_text.index("Commands") :]
-    return re.findall(r"^│ (\S+) ", panel, re.M)
+    section = help_text[help_text.index("\nCommands:\n") :]
+    return re.findall(r"^  (\S+)  ", section, re.M)
 
 
 def test_python_m_api_cli_has_every_command_of_the_console_script(tmp_path: Path) -> None:

@@ -11,10 +11,18 @@ import zxingcpp
 from PIL import Image
 from typer.testing import CliRunner
 
+from api.app import create_app
 from api.cli import app
+from api.settings import Settings
+from ledger.codes import CodeIdentity, issue_uri
+from ledger.events import RECALL
 from ledger.keys import PrivateKey
 from ledger.note import NoteVerifier
-from tests.supply import GTIN, PRODUCER_PREFIX
+from ledger.storage.memory import MemoryStore
+from tests.api.test_submitter import served
+from tests.conftest import initialized
+from tests.e2e.serving import free_port
+from tests.supply import GTIN, PRODUCER_PREFIX, T0, ids, standard
 
 runner = CliRunner()
 RESOLVER = "https://vt.example.vn"
@@ -26,7 +34,13 @@ def chain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     monkeypatch.setenv("TRACEMARK_HOME", str(tmp_path / "tm"))
     monkeypatch.setenv("TRACEMARK_KEY_PASSPHRASE", "test passphrase")  # TEST ONLY
     monkeypatch.setenv("TRACEMARK_RESOLVER", RESOLVER)
-    for name in ("TRACEMARK_DATABASE_URL", "TRACEMARK_KEY_FILE", "TRACEMARK_SIGNING_KEY"):
+    for name in (
+        "TRACEMARK_DATABASE_URL",
+        "TRACEMARK_KEY_FILE",
+        "TRACEMARK_SIGNING_KEY",
+        "TRACEMARK_SERVER",  # codes verify would ask that server
+        "TRACEMARK_PUBLIC_URL",  # it would disagree with TRACEMARK_RESOLVER
+    ):
         monkeypatch.delenv(name, raising=False)
     assert run("init", "--origin", "example.vn/log")[0] == 0
     keys = {name: tmp_path / f"{name}.key" for name in ("fishco", "distri")}
@@ -346,3 +360,157 @@ def test_a_mistyped_code_is_invalid_never_counterfeits_exit(
     forged = uri.replace("FS000001", "FS000002")
     code, _, _ = run("codes", "verify", uri.split("?")[0], forged)
     assert code == 3
+
+
+def _issue(chain: dict[str, Path], out: Path, *extra: str) -> tuple[int, str, str]:
+    return run(
+        "codes", "issue", GTIN, "--serials", "FS000001..FS000002", "--out", str(out),
+        f"--as={chain['fishco']}", "--json", *extra,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("variable", "option"),
+    [
+        ("TRACEMARK_PUBLIC_URL", ()),
+        ("TRACEMARK_RESOLVER", ()),  # the older name keeps working
+        (None, ("--public-url",)),
+        (None, ("--resolver",)),  # the option's older name too
+    ],
+)
+def test_issued_codes_carry_the_configured_public_url(
+    chain: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str | None,
+    option: tuple[str, ...],
+) -> None:
+    public = "https://verify.example.test/tm"
+    monkeypatch.delenv("TRACEMARK_RESOLVER")
+    if variable is not None:
+        monkeypatch.setenv(variable, public + "/")
+    code, out, err = _issue(chain, tmp_path / "labels", *option, *([public] if option else []))
+    assert code == 0, err
+    assert json.loads(out)["first_uri"].startswith(f"{public}/01/{GTIN}/10/L1/21/FS000001?8030=")
+    pngs = sorted((tmp_path / "labels").glob("*.png"))
+    texts = [zxingcpp.read_barcodes(Image.open(p))[0].text for p in pngs]
+    assert len(texts) == 2 and all(t.startswith(public + "/01/") for t in texts)
+    assert err == ""  # a public URL: no warning
+
+
+def test_issuing_without_a_public_url_exits_2_saying_how_to_set_it(
+    chain: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TRACEMARK_RESOLVER")
+    monkeypatch.delenv("TRACEMARK_PUBLIC_URL", raising=False)
+    code, out, err = _issue(chain, tmp_path / "labels")
+    assert code == 2 and out == ""
+    assert err.startswith("tracemark: error: no public URL") and err.count("\n") == 1
+    assert "TRACEMARK_PUBLIC_URL" in err
+    assert not (tmp_path / "labels").exists()
+
+
+@pytest.mark.parametrize(
+    "loopback",
+    ["http://localhost:8000", "http://127.0.0.2:8001", "http://[::1]:8000", "http://0.0.0.0:80"],
+)
+def test_a_loopback_public_url_needs_allow_loopback_and_then_warns(
+    chain: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, loopback: str
+) -> None:
+    monkeypatch.setenv("TRACEMARK_RESOLVER", loopback)
+    code, _, err = _issue(chain, tmp_path / "refused")
+    assert code == 2 and err.count("\n") == 1
+    assert "loopback" in err and "TRACEMARK_PUBLIC_URL" in err and "--allow-loopback" in err
+    assert not (tmp_path / "refused").exists()
+    code, out, err = _issue(chain, tmp_path / "labels", "--allow-loopback")
+    assert code == 0, err
+    assert json.loads(out)["first_uri"].startswith(loopback + "/01/")
+    assert err.startswith("tracemark: warning:") and loopback in err
+
+
+def test_allow_loopback_without_a_public_url_issues_for_localhost_with_a_warning(
+    chain: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TRACEMARK_RESOLVER")
+    code, out, err = _issue(chain, tmp_path / "labels", "--allow-loopback")
+    assert code == 0, err
+    assert json.loads(out)["first_uri"].startswith("http://localhost:8000/01/")
+    assert "tracemark: warning:" in err
+
+
+def test_the_two_names_of_the_public_url_must_agree(
+    chain: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACEMARK_PUBLIC_URL", "https://new.example.test")
+    code, _, err = _issue(chain, tmp_path / "labels")
+    assert code == 2 and "disagree" in err and err.count("\n") == 1
+    monkeypatch.setenv("TRACEMARK_PUBLIC_URL", RESOLVER + "/")  # the same URL: fine
+    code, out, err = _issue(chain, tmp_path / "labels")
+    assert code == 0, err
+    assert json.loads(out)["first_uri"].startswith(RESOLVER + "/01/")
+
+
+def test_a_public_url_that_is_no_url_is_bad_input(chain: dict[str, Path], tmp_path: Path) -> None:
+    code, _, err = _issue(chain, tmp_path / "labels", "--public-url", "verify.example.test")
+    assert code == 2 and "--public-url must be an http(s)://" in err and err.count("\n") == 1
+
+
+# --- codes verify --server: the full online verdict ---------------------------------------
+
+
+def test_verify_with_a_server_gives_its_full_verdict_and_the_scan_exit_codes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fishco commissioned S1..S3 (lot L7 for S3 only) and shipped S2 to shop-a; then it
+    recalled lot L7. Offline, every signature is only ``unverified``; the server knows more."""
+    operator = PrivateKey.from_seed(bytes(range(32)))  # TEST ONLY
+    for name in ("TRACEMARK_SERVER", "TRACEMARK_HOME", "TRACEMARK_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    service = initialized(MemoryStore(), operator, now=T0 - 10_000)
+    service.log_key = operator
+    s = standard(service, operator)
+    s.commission("fishco", GTIN, {"list": ["S1", "S2"]})
+    s.commission("fishco", GTIN, {"list": ["S3"]}, lot="L7")
+    s.ship("fishco", "shop-a", ids(GTIN, "S2"), "SH-1")
+    s.receive("shop-a", "fishco", "SH-1")
+    s.ok(RECALL, s.event("fishco", gtin=GTIN, scope="lot", lot="L7", reason="histamine"),
+         s.keys["fishco"])  # fmt: skip
+    fish = s.keys["fishco"]
+    genuine = issue_uri(CodeIdentity(GTIN, "S2"), fish, RESOLVER)
+    recalled = issue_uri(CodeIdentity(GTIN, "S3", "L7"), fish, RESOLVER)
+    forged = issue_uri(CodeIdentity(GTIN, "S1"), fish, RESOLVER).replace("/21/S1?", "/21/S9?")
+    unsigned = f"{RESOLVER}/01/{GTIN}/21/S2"
+    settings = Settings(
+        home=tmp_path, key_file=tmp_path / "absent.key", resolver=RESOLVER, rate_limit_per_minute=0
+    )
+    with served(create_app(settings, service=service)) as url:
+
+        def verify(*codes: str) -> tuple[int, list[dict[str, Any]], str]:
+            code, out, err = run("codes", "verify", *codes, "--server", url, "--json")
+            return code, json.loads(out) if out else [], err
+
+        code, found, err = verify(genuine)
+        assert (code, err) == (0, "")
+        assert found[0]["status"] == "genuine" and found[0]["code"] == genuine
+        assert found[0]["provenance"][0]["actor"] == "fishco"  # more than a signature check
+        code, found, _ = verify(genuine, recalled)
+        assert code == 3 and [f["status"] for f in found] == ["genuine", "recalled"]
+        code, found, _ = verify(forged)
+        assert code == 3 and found[0]["status"] == "counterfeit"
+        code, found, _ = verify(genuine, unsigned)  # unreadable: bad input, not counterfeit
+        assert code == 2 and found[1]["status"] == "invalid"
+        code, found, _ = verify(unsigned, forged)  # a counterfeit wins over an unreadable one
+        assert code == 3
+        code, out, _ = run("codes", "verify", recalled, "--server", url)  # human lines
+        assert code == 3 and out.startswith(f"recalled {recalled[:100]}")
+        assert "\n  - recalled: " in out  # each reason under its code
+        monkeypatch.setenv("TRACEMARK_SERVER", url)  # as scan, the server may come from there
+        assert run("codes", "verify", genuine)[0] == 0
+        monkeypatch.delenv("TRACEMARK_SERVER")
+        code, out, err = run("codes", "verify", genuine, "--server", url, "--trust", "t.json")
+        assert (code, out) == (2, "") and "--server or --trust" in err and err.count("\n") == 1
+    closed = f"http://127.0.0.1:{free_port()}"
+    code, out, err = run("codes", "verify", genuine, "--server", closed)
+    assert (code, out) == (1, "") and "unreachable" in err and err.count("\n") == 1
+    code, out, err = run("codes", "verify", genuine, "--server", "vt.example.test")
+    assert (code, out) == (2, "") and "--server must be an http" in err

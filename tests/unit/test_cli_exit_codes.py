@@ -8,11 +8,13 @@ with a real input that fails that way, and must return exactly that code:
                                tests/e2e start it) and ``db roles`` (PostgreSQL roles:
                                tests/integration/test_db_roles.py)
     1  unexpected failure      a bug, never provoked on purpose; ``scan`` documents it for
-                               an unreachable server or database
+                               an unreachable server or database, ``codes verify --server``
+                               for an unreachable server
     2  bad input or usage      every command
     3  verification failed     audit, log prove and consistency (a tampered node), codes
-                               verify and scan (a forged code), listing show (not backed),
-                               and every command that signs an entry, for an unknown key
+                               verify (also with --server) and scan (a forged code), listing
+                               show (not backed), and every command that signs an entry,
+                               for an unknown key
     4  conflict                init again, entries the rules refuse, reindex of a log whose
                                entry the rules refuse on replay
     5  storage unavailable     every command that opens the database (``scan``: 1)
@@ -37,7 +39,7 @@ import json
 import re
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,14 +52,18 @@ from typer.core import TyperGroup
 from typer.main import get_command
 from typer.testing import CliRunner
 
+from api.app import create_app
 from api.cli import app
+from api.settings import Settings
 from ledger.codes import CodeIdentity, issue_uri
 from ledger.entries import NOTICE, sign_entry
 from ledger.events import SELL
 from ledger.keyfile import save_private_key, save_public_key
 from ledger.keys import PrivateKey
 from ledger.merkle import node_key
+from ledger.service import LogService
 from ledger.storage.sql import SqlStore
+from tests.api.test_submitter import served
 from tests.conftest import initialized
 from tests.integration.test_tampering import drop_append_only_triggers
 from tests.supply import GTIN, T0, ids, key_for, sscc_for, standard
@@ -127,6 +133,7 @@ def invoke(home: Path, *args: str, stdin: str | None = None) -> tuple[int, str, 
     env = {
         "TRACEMARK_HOME": str(home),
         "TRACEMARK_RESOLVER": RESOLVER,
+        "TRACEMARK_PUBLIC_URL": None,
         "TRACEMARK_DATABASE_URL": None,
         "TRACEMARK_KEY_FILE": None,
         "TRACEMARK_SIGNING_KEY": None,
@@ -190,6 +197,23 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
     qr_image(files / "forged.png", code_of("S1").replace("/21/S1?", "/21/S7?"))
     (files / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot an image")
     return Base(home, keys, files, secret, platform_key_id)
+
+
+@pytest.fixture(scope="module")
+def server(base: Base, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real server (uvicorn, in a thread) on its own copy of the ledger: the scans it
+    records never reach the copies the other cases start from."""
+    home = tmp_path_factory.mktemp("served") / "home"
+    shutil.copytree(base.home, home)
+    store = SqlStore(f"sqlite:///{home / 'tracemark.db'}")
+    settings = Settings(
+        home=home, key_file=home / "absent.key", resolver=RESOLVER, rate_limit_per_minute=0
+    )
+    try:
+        with served(create_app(settings, service=LogService(store))) as url:
+            yield url
+    finally:
+        store.close()
 
 
 # --- preparing a case's copy --------------------------------------------------------------------
@@ -557,6 +581,10 @@ CASES: list[Case] = [
     ),
     c("codes verify", 3, code_of("S1").replace("/21/S1?", "/21/S7?")),
     c("codes verify", 5, code_of("S1"), *DB_DEAD),
+    c("codes verify", 0, code_of("S1"), "--server", "{server}"),
+    c("codes verify", 1, code_of("S1"), "--server", "http://127.0.0.1:1", why="unreachable"),
+    c("codes verify", 2, code_of("S1"), "--server", "{server}", "--trust", "{files}/trust.json"),
+    c("codes verify", 3, code_of("S1").replace("/21/S1?", "/21/S7?"), "--server", "{server}"),
     c("trust export", 0, "--out", "{tmp}/trust.json"),
     c("trust export", 2, "--out", "{tmp}/no/such/dir/trust.json"),
     c("trust export", 5, "--out", "{tmp}/trust.json", *DB_DEAD),
@@ -629,8 +657,9 @@ def test_every_command_has_its_cases() -> None:
         assert wanted <= codes, f"{command}: no case for exit {sorted(wanted - codes)}"
 
 
-def _fill(value: str, base: Base, home: Path, tmp: Path) -> str:
+def _fill(value: str, base: Base, home: Path, tmp: Path, server: str) -> str:
     return value.format(
+        server=server,
         keys=base.keys,
         files=base.files,
         tmp=tmp,
@@ -646,12 +675,12 @@ def _fill(value: str, base: Base, home: Path, tmp: Path) -> str:
 @pytest.mark.parametrize(
     "case", [pytest.param(case, id=f"{case.command}-{case.code}") for case in CASES]
 )
-def test_the_documented_exit_code(case: Case, base: Base, tmp_path: Path) -> None:
+def test_the_documented_exit_code(case: Case, base: Base, tmp_path: Path, server: str) -> None:
     home = tmp_path / "home"
     shutil.copytree(base.home, home)
     if case.prepare is not None:
         case.prepare(home)
-    args = [*case.command.split(), *(_fill(a, base, home, tmp_path) for a in case.args)]
+    args = [*case.command.split(), *(_fill(a, base, home, tmp_path, server) for a in case.args)]
     code, out, err = invoke(home, *args, stdin=case.stdin)
     assert code == case.code, f"{' '.join(args)}\nstdout: {out}\nstderr: {err}"
     if code in (1, 2, 4, 5) and case.command not in ("demo-log",):

@@ -63,7 +63,12 @@ def chain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Chain]:
     monkeypatch.setenv("TRACEMARK_HOME", str(home))
     monkeypatch.setenv("TRACEMARK_RESOLVER", RESOLVER)
     monkeypatch.setenv("TRACEMARK_KEY_PASSPHRASE", PASSPHRASE)
-    for name in ("TRACEMARK_DATABASE_URL", "TRACEMARK_KEY_FILE", "TRACEMARK_SERVER"):
+    for name in (
+        "TRACEMARK_DATABASE_URL",
+        "TRACEMARK_KEY_FILE",
+        "TRACEMARK_SERVER",
+        "TRACEMARK_PUBLIC_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("TRACEMARK_LOG_VKEY", raising=False)
     store = SqlStore(f"sqlite:///{home / 'tracemark.db'}")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from api.settings import Settings
+from api.settings import Settings, is_loopback_url, local_url
 from ledger.checkpoint import CosignatureVerifier
 from ledger.errors import InvalidInput
 from ledger.keys import PrivateKey
@@ -76,3 +76,71 @@ def test_the_back_dating_window_is_read_in_hours() -> None:
     for bad in ("six", "-1", "1.5"):
         with pytest.raises(InvalidInput, match="TRACEMARK_MAX_BACKDATE_H"):
             Settings.from_env({"TRACEMARK_MAX_BACKDATE_H": bad})
+
+
+def test_the_public_url_is_tracemark_public_url_or_its_older_name() -> None:
+    assert Settings.from_env({}).resolver == "http://localhost:8000"
+    new = Settings.from_env({"TRACEMARK_PUBLIC_URL": "https://verify.example.test/"})
+    assert new.resolver == "https://verify.example.test"
+    old = Settings.from_env({"TRACEMARK_RESOLVER": "https://old.example.test/tm/"})
+    assert old.resolver == "https://old.example.test/tm"
+    same = {
+        "TRACEMARK_PUBLIC_URL": "https://a.example.test",
+        "TRACEMARK_RESOLVER": "https://a.example.test/",
+    }
+    assert Settings.from_env(same).resolver == "https://a.example.test"
+
+
+def test_the_two_names_of_the_public_url_must_agree() -> None:
+    with pytest.raises(InvalidInput, match="disagree: set only TRACEMARK_PUBLIC_URL"):
+        Settings.from_env(
+            {
+                "TRACEMARK_PUBLIC_URL": "https://a.example.test",
+                "TRACEMARK_RESOLVER": "https://b.example.test",
+            }
+        )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "verify.example.test",  # no scheme
+        "ftp://verify.example.test",
+        "https://",
+        "https://user:pw@verify.example.test",  # would be printed on every label
+        "https://verify.example.test/?x=1",
+        "https://verify.example.test/#top",
+        "https://verify.example.test:99999",
+        "https://verify example.test",
+    ],
+)
+def test_a_public_url_that_is_no_base_url_stops_the_service(value: str) -> None:
+    with pytest.raises(InvalidInput, match="TRACEMARK_PUBLIC_URL must be an http"):
+        Settings.from_env({"TRACEMARK_PUBLIC_URL": value})
+
+
+@pytest.mark.parametrize(
+    ("url", "loopback"),
+    [
+        ("http://localhost:8000", True),
+        ("http://LOCALHOST.", True),
+        ("https://demo.localhost", True),
+        ("http://127.0.0.1:8000", True),
+        ("http://127.9.9.9", True),
+        ("http://[::1]:8000", True),
+        ("http://0.0.0.0:8000", True),
+        ("http://192.168.1.20:8000", False),
+        ("https://verify.example.test", False),
+        ("https://localhost.example.test", False),
+        ("http://[2001:db8::1]", False),
+    ],
+)
+def test_loopback_urls(url: str, loopback: bool) -> None:
+    assert is_loopback_url(url) is loopback
+
+
+def test_a_server_names_itself_on_this_machine() -> None:
+    assert local_url("127.0.0.1", 8000) == "http://localhost:8000"
+    assert local_url("0.0.0.0", 8001) == "http://localhost:8001"  # noqa: S104
+    assert local_url("192.168.1.20", 80) == "http://192.168.1.20:80"
+    assert local_url("fe80::1", 8000) == "http://[fe80::1]:8000"

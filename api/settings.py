@@ -72,7 +72,7 @@ __all__ = [
     "public_url_from_env",
 ]
 
-#: URL schemes of TRACEMARK_RATE_LIMIT_STORAGE (api/ratelimit.py).
+#: URL schemes of TRACEMARK_RATE_LIMIT_STORAGE (api/http/ratelimit.py).
 RATE_LIMIT_SCHEMES = ("memory", "redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster")
 LOG_FORMATS = ("json", "text")
 LOG_LEVELS = ("debug", "info", "warning", "error")

@@ -4,7 +4,7 @@ poller and the background worker (``Dispatcher``, ``Worker``).
 Events (``recall``, ``clone_suspected``) become deliveries, one per subscribed webhook, stored
 in the platform tables (ledger/storage/platform.py) and sent with an HMAC signature
 (``X-Tracemark-Signature``) and exponential backoff. Settings are ``TRACEMARK_WEBHOOK_*``
-(``PlatformConfig``). The routes that manage webhooks are in api/routes/webhooks.py.
+(``PlatformConfig``). The routes that manage webhooks are in api/http/routes/webhooks.py.
 
 A receiver is untrusted, in what its name resolves to and in how it answers:
 

@@ -1,7 +1,7 @@
 """Witness cosignatures of the log's checkpoints, kept outside the log.
 
 A witness (C2SP tlog-witness) hands back the operator's checkpoint note with its C2SP
-tlog-cosignature line appended; ``api/routes/log.py`` verifies it and keeps it here, so every
+tlog-cosignature line appended; ``api/http/routes/log.py`` verifies it and keeps it here, so every
 worker and replica of the service serves it (``GET /v1/log/checkpoint?cosigned=1``), and a
 restart loses nothing. Operational state, not evidence: anyone can re-verify a cosignature
 from its line, and losing one loses no provenance. One table:

@@ -14,9 +14,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from api.http.app import create_app
+from api.http.routes.platform import platform_of
 from api.logs import JsonFormatter
-from api.routes.platform import platform_of
 from ledger.keys import PrivateKey
 from ledger.storage.memory import MemoryStore
 from ledger.storage.platform import new_api_key

@@ -16,9 +16,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from api.app import create_app
 from api.cli import app as cli_app
-from api.routes.platform import (
+from api.http.app import create_app
+from api.http.routes.platform import (
     LISTING_REASONS,
     ListingFacts,
     PlatformConfig,
@@ -651,7 +651,7 @@ runner = CliRunner()
 def test_cli_add_list_revoke(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, operator_key: PrivateKey
 ) -> None:
-    from api import cli_platform  # noqa: F401 - registers `tracemark platform` (api/cli.py hook)
+    from api.cli import platform  # noqa: F401 - registers `tracemark platform` (api/cli/__init__.py hook
     from ledger.storage.sql import SqlStore
 
     monkeypatch.setenv("TRACEMARK_WEBHOOK_WORKER", "0")

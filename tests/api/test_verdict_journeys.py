@@ -17,9 +17,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.nonce import epoch_expiry, issue_nonce
-from api.routes.platform import PlatformState, platform_of
+from api.http.app import create_app
+from api.http.nonce import epoch_expiry, issue_nonce
+from api.http.routes.platform import PlatformState, platform_of
 from api.settings import Settings
 from ledger.codes import CodeIdentity, issue_uri
 from ledger.entries import sign_entry

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from api.routes.verify import result_json, verify_body
+from api.http.routes.verify import result_json, verify_body
 from ledger.custody import claim_commitment
 from ledger.entries import NOTICE
 from ledger.events import (

@@ -17,8 +17,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.routes.platform import platform_of, verify_event
+from api.http.app import create_app
+from api.http.routes.platform import platform_of, verify_event
 from ledger.events import RECALL
 from ledger.keys import PrivateKey
 from ledger.service import now_ms

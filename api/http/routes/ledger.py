@@ -20,8 +20,8 @@ from typing import Any
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.app import state_of
-from api.routes.log import ERRORS, MAX_ENTRIES, ErrorBody, b64, fresh_checkpoint, log_state
+from api.http.app import state_of
+from api.http.routes.log import ERRORS, MAX_ENTRIES, ErrorBody, b64, fresh_checkpoint, log_state
 from ledger import errors
 from ledger.entries import Envelope
 from ledger.gs1 import gtin14, validate_serial

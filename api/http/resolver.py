@@ -1,6 +1,6 @@
 """GS1 Digital Link resolver conventions: link types, RFC 9264 linksets, cache headers.
 
-The resolver (``api/routes/verify.py``) answers one URL per item (``/01/{gtin}/21/{serial}``)
+The resolver (``api/http/routes/verify.py``) answers one URL per item (``/01/{gtin}/21/{serial}``)
 and per product (``/01/{gtin}``, ``/01/{gtin}/10/{lot}``). This module decides nothing about
 items; it names the links a URL offers and renders them the way GS1's resolvers do
 (GS1 Digital Link 1.2 / ISO/IEC 18975, as GS1's Resolver CE implements it):

@@ -6,7 +6,7 @@
     GET    /v1/webhooks/{id}/deliveries      deliveries with every attempt
 
 Webhooks belong to the platform, not to one key. The key check, the per-app platform state
-and the error shape are api/routes/platform.py's; delivery is api/webhooks.py's.
+and the error shape are api/http/routes/platform.py's; delivery is api/webhooks.py's.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from fastapi import APIRouter, Query, Request, Security
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from api.apidocs import api_key_header
-from api.routes.platform import PLATFORM_ERRORS, KeyDep, PlatformRoute, platform_of
+from api.http.apidocs import api_key_header
+from api.http.routes.platform import PLATFORM_ERRORS, KeyDep, PlatformRoute, platform_of
 from api.webhooks import EVENT_ALIASES, EVENTS, check_url
 from ledger import errors
 from ledger.service import now_ms

@@ -1,6 +1,6 @@
 """The Tracemark HTTP service: ``create_app(settings)`` builds the FastAPI application.
 
-Routes live in ``api/routes/`` (verify, log, ledger, platform, webhooks, pages); this module
+Routes live in ``api/http/routes/`` (verify, log, ledger, platform, webhooks, pages); this module
 wires them to one ``AppState`` (the log service, the verifier, settings, metrics, rate
 limiter) and owns the guard rails every route shares:
 
@@ -12,12 +12,12 @@ limiter) and owns the guard rails every route shares:
   exception is logged and answered 500 ``internal`` without a traceback;
 - request bodies are bounded (``TRACEMARK_MAX_BODY``; 413 ``body_too_large``);
 - public endpoints are rate limited per client in the storage the settings name (memory, or
-  Redis shared by all workers and replicas; api/ratelimit.py): ``RateLimit-Policy`` and
+  Redis shared by all workers and replicas; api/http/ratelimit.py): ``RateLimit-Policy`` and
   ``RateLimit`` on each answer, 429 ``rate_limited`` with Retry-After past the limit;
 - CORS for the configured overlay origins; Prometheus metrics at ``/metrics``, added up over
   the workers of a multiprocess server (api/metrics.py);
 - the client's address is the peer's, or what a trusted proxy forwards (api/proxies.py,
-  ``TRACEMARK_TRUSTED_PROXIES``); security headers on every response (api/pageheaders.py).
+  ``TRACEMARK_TRUSTED_PROXIES``); security headers on every response (api/http/headers.py).
 """
 
 from __future__ import annotations
@@ -41,12 +41,12 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.apidocs import install_docs, operation_id, refine_openapi
+from api.http.apidocs import install_docs, operation_id, refine_openapi
+from api.http.headers import secure
+from api.http.ratelimit import RATE_LIMIT_FIELDS, Decision, RateLimiter, redacted
 from api.logs import access_line, new_request_id, request_id
 from api.metrics import Metrics
-from api.pageheaders import secure
 from api.proxies import client_address
-from api.ratelimit import RATE_LIMIT_FIELDS, Decision, RateLimiter, redacted
 from api.settings import Settings
 from ledger import errors
 from ledger.keyfile import load_private_key
@@ -89,7 +89,7 @@ class AppState:
     metrics: Metrics = field(default_factory=Metrics)
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(600))
     log_key: PrivateKey | None = None
-    #: Serialised parts of verify results by code and snapshot (api.routes.verify).
+    #: Serialised parts of verify results by code and snapshot (api.http.routes.verify).
     rendered: dict[Any, bytes] = field(default_factory=dict)
 
 
@@ -218,8 +218,8 @@ def create_app(settings: Settings | None = None, *, service: LogService | None =
     _install_errors(app)
     _install_middleware(app, state)
     # Routes import state_of from here, so they are imported once the app exists.
-    from api.routes import ledger, pages, platform, scan, verify, webhooks  # noqa: PLC0415
-    from api.routes import log as log_routes  # noqa: PLC0415
+    from api.http.routes import ledger, pages, platform, scan, verify, webhooks  # noqa: PLC0415
+    from api.http.routes import log as log_routes  # noqa: PLC0415
 
     for module in (verify, scan, log_routes, ledger, platform, webhooks, pages):
         app.include_router(module.router)
@@ -230,7 +230,7 @@ def create_app(settings: Settings | None = None, *, service: LogService | None =
 
 
 def from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory api.app:from_env`` (what ``tracemark serve`` runs).
+    """Factory for ``uvicorn --factory api.http.app:from_env`` (what ``tracemark serve`` runs).
 
     Once the app is built, what exists (modules, the app, its routes and schemas: about
     150,000 objects) is moved out of the cyclic garbage collector's sight (``gc.freeze``):
@@ -315,7 +315,7 @@ def _document_problems(app: FastAPI) -> None:
         if app.openapi_schema is not None:
             return app.openapi_schema
         schema = build()
-        refine_openapi(schema)  # security, operation ids, resolver parameters (api/apidocs.py)
+        refine_openapi(schema)  # security, operation ids, resolver parameters (api/http/apidocs.py)
         problem_ref = {"$ref": "#/components/schemas/Problem"}
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
@@ -342,7 +342,7 @@ def _document_problems(app: FastAPI) -> None:
 
 def _not_json(found: Sequence[Any]) -> str | None:
     """The message of a request error about a body that is not JSON at all (the decoder's
-    ``json_invalid``, from FastAPI's routes and from api/jsonroute.py alike), else None."""
+    ``json_invalid``, from FastAPI's routes and from api/http/jsonroute.py alike), else None."""
     for error in found:
         if error.get("type") == "json_invalid":
             reason = (error.get("ctx") or {}).get("error") or error.get("msg", "")
@@ -453,7 +453,7 @@ class _Guard:
         client = scope["client"][0] if scope.get("client") else "unknown"
         platform_call = path.startswith(("/v1/listings/verify", "/v1/webhooks"))
         keyed = platform_call and bool(headers.get(b"x-api-key"))
-        if keyed:  # limited by its key (api/routes/platform.py)
+        if keyed:  # limited by its key (api/http/routes/platform.py)
             return None, None
         limiter = self.state.limiter
         # A shared storage is a network round trip: not on the event loop.

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import typer
 
 from api.cli import DbOpt, HomeOpt, JsonOpt, _passphrase, app, fail, handled
-from api.signing import ActorOpt, AsOpt, OutOpt, ServerOpt, parse_time, signer
+from api.cli.signing import ActorOpt, AsOpt, OutOpt, ServerOpt, parse_time, signer
 from ledger.codes import ItemCode
 from ledger.events import STREAM_DECLARE
 from ledger.keyfile import load_private_key

@@ -13,7 +13,8 @@ viewer page, the ``/l/`` listing page, refusal pages, the overlay, the API docs)
   else's business where it was opened from or what it links to.
 
 The API docs (``/docs``, ``/redoc``) load Swagger UI and ReDoc from this server
-(api/apidocs.py, api/static/docs) and set their own policy: scripts from here and their one
+(api/http/apidocs.py, api/http/static/docs) and set their own policy: scripts from here and
+their one
 inline script by hash. ``DOCS_CSP`` is the policy of a docs path that sets none: this
 server's scripts and styles only, never a CDN; neither can be framed.
 """

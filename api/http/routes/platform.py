@@ -8,7 +8,7 @@ each key has its own bucket, and a missing or wrong key spends a token of the cl
 bucket (no free guessing).
 
 Sections: key check and the per-app platform state (store, webhook dispatcher and worker),
-shared with the webhook routes (api/routes/webhooks.py); gathering a listing's facts; the
+shared with the webhook routes (api/http/routes/webhooks.py); gathering a listing's facts; the
 listing route and ``observe_verdict`` (clone signals of verdicts). The verdict rules are
 ledger/verdicts/listings.py's (``judge``); webhook delivery is api/webhooks.py's. The names
 other modules import from here keep working: ``judge``, ``LISTING_REASONS``,
@@ -29,10 +29,10 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from api.apidocs import api_key_header
-from api.app import error_response, state_of
-from api.ratelimit import RATE_LIMIT_FIELDS, RateLimiter
-from api.routes.log import ERRORS, ErrorResponse
+from api.http.apidocs import api_key_header
+from api.http.app import error_response, state_of
+from api.http.ratelimit import RATE_LIMIT_FIELDS, RateLimiter
+from api.http.routes.log import ERRORS, ErrorResponse
 from api.webhooks import (
     Dispatcher,
     PlatformConfig,

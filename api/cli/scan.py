@@ -33,7 +33,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Table
 
 from api.cli import DbOpt, HomeOpt, JsonOpt, app, err, fail, handled, out
-from api.cli_codes import DEFAULT_RESOLVER, PublicUrlOpt, open_bundle, public_url
+from api.cli.codes import DEFAULT_RESOLVER, PublicUrlOpt, open_bundle, public_url
 from api.submit import RemoteVerifier
 from ledger import errors
 from ledger.codes import check_code
@@ -136,7 +136,7 @@ def _checker(
         bundle = open_bundle(trust, log_key, max_age_hours)
         yield "offline", lambda text: check_code(text, bundle).to_obj()
         return
-    from api.routes.verify import result_json  # noqa: PLC0415 - loads the web stack
+    from api.http.routes.verify import result_json  # noqa: PLC0415 - loads the web stack
 
     scan_context = ScanContext(
         context.get("platform", ""),

@@ -28,7 +28,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.app import AppState, Problem, error_response, state_of
+from api.http.app import AppState, Problem, error_response, state_of
 from ledger import errors
 from ledger.checkpoint import open_checkpoint
 from ledger.merkle import MAX_TREE_SIZE
@@ -67,7 +67,7 @@ class ErrorBody(BaseModel):
     message: str
 
 
-#: Every error of the API: an RFC 9457 problem (api/app.py).
+#: Every error of the API: an RFC 9457 problem (api/http/app.py).
 ErrorResponse = Problem
 
 
@@ -76,7 +76,7 @@ def error_responses(*statuses: tuple[int, str]) -> dict[int | str, dict[str, Any
     return {status: {"model": ErrorResponse, "description": text} for status, text in statuses}
 
 
-#: The error statuses the routes of this module and of api/routes/ledger.py document.
+#: The error statuses the routes of this module and of api/http/routes/ledger.py document.
 ERRORS = error_responses(
     (400, "Bad input"),
     (404, "Not found"),

@@ -1,7 +1,7 @@
 """Supply-chain event commands of ``tracemark``: ``tracemark event commission|pack|...``.
 
 Each signs an EPCIS-shaped event body locally with the actor's key (``--as``) and submits
-it (``api.cli_supply.Signer``): to the local database, a server (``--server``), or a file
+it (``api.cli.supply.Signer``): to the local database, a server (``--server``), or a file
 (``--out``).
 """
 
@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from api.cli import DbOpt, HomeOpt, JsonOpt, _passphrase, app, context, err, handled
-from api.signing import (
+from api.cli.signing import (
     ActorOpt,
     AsOpt,
     AtOpt,

@@ -1,6 +1,6 @@
 """Registry and read commands of ``tracemark``: keys, actors, listings, items, reindex, submit.
 
-Signing and submitting is shared with the event commands (``api.signing``).
+Signing and submitting is shared with the event commands (``api.cli.signing``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from api.cli import (
     handled,
     out,
 )
-from api.signing import (
+from api.cli.signing import (
     ActorOpt,
     AsOpt,
     OutOpt,

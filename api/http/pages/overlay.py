@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from api.i18n import format_time, text
-from api.pagekit import ICONS, esc, page, qr_path
+from api.http.pages.i18n import format_time, text
+from api.http.pages.kit import ICONS, esc, page, qr_path
 from ledger.verdicts.backing import ListingStatus, badge_state
 
 __all__ = [

@@ -670,7 +670,7 @@ def serve(
     if workers > 1 or os.environ.get(MULTIPROC_ENV):
         shared, made = fresh_directory(os.environ, make=True)  # before any metric exists
     with handled():
-        from api.app import check_ready, from_env  # noqa: PLC0415
+        from api.http.app import check_ready, from_env  # noqa: PLC0415
 
         check_ready(from_env())  # fail fast, with a one-line error, on bad settings
         logging_config = log_config(Settings.from_env())
@@ -691,7 +691,7 @@ def serve(
         os.environ[MULTIPROC_ENV] = str(shared)
     try:
         uvicorn.run(
-            "api.app:from_env",
+            "api.http.app:from_env",
             factory=True,
             host=host,
             port=port,
@@ -724,12 +724,4 @@ if __name__ == "__main__":
     registered_main()
 else:
     # The other commands register themselves on ``app`` (kept in their own modules).
-    from api import (  # noqa: F401
-        cli_codes,
-        cli_db,
-        cli_events,
-        cli_platform,
-        cli_scan,
-        cli_streams,
-        cli_supply,
-    )
+    from api.cli import codes, db, events, platform, scan, streams, supply  # noqa: F401

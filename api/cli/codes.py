@@ -40,6 +40,7 @@ from api.cli import (
     handled,
     out,
 )
+from api.cli.signing import AsOpt, parse_serials, parse_time
 from api.settings import (
     DEFAULT_PUBLIC_URL,
     PUBLIC_URL_HINT,
@@ -47,7 +48,6 @@ from api.settings import (
     parse_public_url,
     public_url_from_env,
 )
-from api.signing import AsOpt, parse_serials, parse_time
 from api.submit import RemoteVerifier
 from ledger import errors
 from ledger.canonical import parse_json

@@ -18,14 +18,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from api import resolver
-from api.apidocs import OPTIONAL_KEY
-from api.app import AppState, error_response, state_of
-from api.i18n import pick_language
-from api.jsonroute import JsonBodyRoute
-from api.nonce import NonceExpired, NonceInvalid, open_nonce
-from api.routes.log import ERRORS, error_responses
-from api.routes.platform import PlatformError, observe_verdict, platform_key
+from api.http import resolver
+from api.http.apidocs import OPTIONAL_KEY
+from api.http.app import AppState, error_response, state_of
+from api.http.jsonroute import JsonBodyRoute
+from api.http.nonce import NonceExpired, NonceInvalid, open_nonce
+from api.http.pages.i18n import pick_language
+from api.http.routes.log import ERRORS, error_responses
+from api.http.routes.platform import PlatformError, observe_verdict, platform_key
 from ledger import errors
 from ledger.gs1 import DigitalLink, gtin14
 from ledger.queries import product_facts
@@ -376,7 +376,7 @@ async def verify(body: VerifyRequest, request: Request) -> Response:
     return Response(verify_body(result, body.code, state.rendered), media_type="application/json")
 
 
-# The hot path: the body is read in one step (api/jsonroute.py).
+# The hot path: the body is read in one step (api/http/jsonroute.py).
 router.add_api_route(
     "/v1/verify",
     verify,
@@ -527,7 +527,7 @@ class _Answer:
 
     def render(self, wanted: str, data: dict[str, Any], description: str) -> Response:
         if wanted == "html":
-            from api.routes.pages import render_viewer  # noqa: PLC0415 - pages import this module
+            from api.http.routes.pages import render_viewer  # noqa: PLC0415 - pages import this module
 
             language = pick_language(self.request.headers.get("accept-language"))
             page = render_viewer(data, language).encode("utf-8")

@@ -5,8 +5,8 @@
     GET /v1/overlay/{platform}/{listing_id}?stream=&lang=      the same JSON, for polling
     GET /l/{platform}/{listing_id}?s=<stream>&n=<nonce>        what the overlay's QR opens
 
-The resolver (``api/routes/verify.py``) calls ``render_viewer`` for browsers. The overlay's
-QR carries a nonce signed by the operator key (``api/nonce.py``) that binds it to the
+The resolver (``api/http/routes/verify.py``) calls ``render_viewer`` for browsers. The overlay's
+QR carries a nonce signed by the operator key (``api/http/nonce.py``) that binds it to the
 platform, listing and stream and expires after the nonce window (setting
 ``overlay_nonce_window_s``, default 600 s); without an operator key the overlay answers 503
 ``overlay_unsigned``. The listing page answers 200 for a valid code, 410 for an expired one
@@ -26,11 +26,11 @@ import anyio
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
-from api.app import AppState, error_response, state_of
-from api.i18n import LANGUAGES, pick_language
-from api.nonce import DEFAULT_WINDOW_MS, NonceExpired, NonceInvalid, epoch_expiry, issue_nonce
-from api.nonce import open_nonce as open_overlay_nonce
-from api.overlay import (
+from api.http.app import AppState, error_response, state_of
+from api.http.nonce import DEFAULT_WINDOW_MS, NonceExpired, NonceInvalid, epoch_expiry, issue_nonce
+from api.http.nonce import open_nonce as open_overlay_nonce
+from api.http.pages.i18n import LANGUAGES, pick_language
+from api.http.pages.overlay import (
     ListingFacts,
     QrCode,
     listing_payload,
@@ -39,8 +39,8 @@ from api.overlay import (
     render_overlay_page,
     render_refusal_page,
 )
-from api.routes.log import error_responses
-from api.viewer import render_viewer_page
+from api.http.pages.viewer import render_viewer_page
+from api.http.routes.log import error_responses
 from ledger.custody import gtin_owner
 from ledger.errors import NotFound
 from ledger.records import Actor, Product

@@ -15,7 +15,8 @@ What a client generator needs from ``/openapi.json`` (docs/decisions.md, 30):
   ``8030``) from the raw query string; ``RESOLVER_QUERY`` declares them.
 
 The docs pages (``/docs``: Swagger UI, ``/redoc``: ReDoc) load their scripts and styles from
-this server (api/static/docs, vendored with their licences: api/static/docs/README.md), never
+this server (api/http/static/docs, vendored with their licences:
+api/http/static/docs/README.md), never
 from a CDN, so they work offline, and each page's policy allows its own inline script by hash
 and nothing from elsewhere.
 """
@@ -50,7 +51,7 @@ __all__ = [
 
 API_KEY_SCHEME = "ApiKey"
 #: The platform API key, as the OpenAPI security scheme ``ApiKey``. ``auto_error=False``: the
-#: routes' own check (api/routes/platform.py, ``platform_key``) answers a missing or wrong
+#: routes' own check (api/http/routes/platform.py, ``platform_key``) answers a missing or wrong
 #: key (401 ``api_key_required`` / ``api_key_invalid``), as before.
 api_key_header = APIKeyHeader(
     name="X-API-Key",
@@ -76,7 +77,7 @@ def _query(name: str, description: str, **schema: Any) -> dict[str, Any]:
     }
 
 
-#: The query parameters the resolver reads (api/routes/verify.py, ``_query_context``, and the
+#: The query parameters the resolver reads (api/http/routes/verify.py, ``_query_context``, and the
 #: code itself). A context value that is not valid is left out, never an error, so the
 #: context parameters carry no pattern.
 RESOLVER_QUERY: list[dict[str, Any]] = [
@@ -92,7 +93,7 @@ RESOLVER_QUERY: list[dict[str, Any]] = [
     _query("seller", "Context: the seller's handle", maxLength=140),
     _query("n", "Context: the overlay nonce of the listing QR the viewer came from"),
 ]
-#: What every resolver URL (item, lot, product) reads: the GS1 link type (api/resolver.py).
+#: What every resolver URL (item, lot, product) reads: the GS1 link type (api/http/resolver.py).
 LINK_TYPE_QUERY: list[dict[str, Any]] = [
     _query(
         "linkType",

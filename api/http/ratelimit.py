@@ -9,7 +9,7 @@ The window is a sliding window counter (``limits``' ``SlidingWindowCounterRateLi
 minute's count weighs the previous minute by how much of it still overlaps, so a client
 cannot spend twice the limit across a window's edge; it costs two counters per client,
 whatever the rate. Public requests (no API key) count against their client's address;
-platform requests with a key against the key (api/routes/platform.py).
+platform requests with a key against the key (api/http/routes/platform.py).
 
 Each decision gives the draft IETF ``RateLimit-Policy`` and ``RateLimit`` header fields
 (draft-ietf-httpapi-ratelimit-headers, structured fields: ``"public";q=600;w=60`` and
@@ -36,7 +36,7 @@ from api.settings import RATE_LIMIT_SCHEMES
 __all__ = ["RATE_LIMIT_FIELDS", "Decision", "RateLimiter", "open_storage", "redacted"]
 
 #: Where a route leaves the header fields of a limit it decided (``request.state``), for the
-#: app's guard to add to the answer (api/app.py).
+#: app's guard to add to the answer (api/http/app.py).
 RATE_LIMIT_FIELDS = "tracemark_ratelimit"
 
 log = logging.getLogger("tracemark.ratelimit")

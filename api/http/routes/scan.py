@@ -25,10 +25,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.apidocs import OPTIONAL_KEY
-from api.app import error_response, state_of
-from api.routes.log import ERRORS, ErrorResponse
-from api.routes.verify import (
+from api.http.apidocs import OPTIONAL_KEY
+from api.http.app import error_response, state_of
+from api.http.routes.log import ERRORS, ErrorResponse
+from api.http.routes.verify import (
     Context,
     VerifyResponse,
     Vouched,

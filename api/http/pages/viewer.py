@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from api.i18n import format_expiry, format_time, reason_headline, step_title, text
-from api.pagekit import ICONS, esc, page
+from api.http.pages.i18n import format_expiry, format_time, reason_headline, step_title, text
+from api.http.pages.kit import ICONS, esc, page
 
 __all__ = ["STATUS_CLASSES", "render_viewer_page"]
 

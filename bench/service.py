@@ -615,7 +615,7 @@ class Subject:
 def _profile(db: Path, codes: list[str]) -> str:
     """cProfile of the verify path in process: Verifier.verify + result_json, as the route
     runs them, on a working copy (scans are recorded)."""
-    from api.http.routes.verify import result_json
+    from api.results import result_json
     from ledger.service import now_ms
     from ledger.verdicts import ScanContext
     from ledger.verification import Verifier

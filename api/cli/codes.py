@@ -24,31 +24,30 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from api.cli import (
+from api.cli.context import context, passphrase
+from api.cli.exits import fail, handled
+from api.cli.options import (
+    AsOpt,
     DbOpt,
     HomeOpt,
     JsonOpt,
     KeyOpt,
-    _passphrase,
-    app,
-    context,
-    emit,
-    err,
-    fail,
-    handled,
-    out,
+    PublicUrlOpt,
+    now_ms,
+    open_bundle,
+    parse_serials,
+    parse_time,
+    public_url,
 )
-from api.cli.signing import AsOpt, parse_serials, parse_time
+from api.cli.output import emit, err, out
+from api.cli.root import app
 from api.settings import (
     DEFAULT_PUBLIC_URL,
     PUBLIC_URL_HINT,
     is_loopback_url,
     parse_public_url,
-    public_url_from_env,
 )
-from api.submit import RemoteVerifier
 from ledger import errors
 from ledger.canonical import parse_json
 from ledger.codes import CodeIdentity, check_code, issue_uri
@@ -57,42 +56,19 @@ from ledger.events import COMMISSION, SerialSet, item_id
 from ledger.gs1 import gtin14
 from ledger.keyfile import load_private_key
 from ledger.keys import PrivateKey
-from ledger.queries import LedgerDirectory, trust_bundle
 from ledger.records import Item, KeyRecord, Product
-from ledger.service import now_ms
 from ledger.trust import TrustBundle
 from ledger.verdicts import GENUINE, INVALID, UNVERIFIED
 from ledger.verdicts.scans import fails
-from scanner.labels import Label, render_labels, write_listing, write_sheet_pdf
 
-__all__ = ["DEFAULT_RESOLVER", "PublicUrlOpt", "open_bundle", "public_url"]
+__all__ = ["codes_app", "trust_app"]
 
-DEFAULT_RESOLVER = DEFAULT_PUBLIC_URL
 codes_app = typer.Typer(
     help="Signed item codes: issue QR labels, verify codes.", no_args_is_help=True
 )
 trust_app = typer.Typer(help="Trust bundles for offline verification.", no_args_is_help=True)
 app.add_typer(codes_app, name="codes")
 app.add_typer(trust_app, name="trust")
-
-PublicUrlOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--public-url",
-        "--resolver",
-        metavar="URL",
-        help="The operator's public base URL, the resolver the codes open (default: "
-        "TRACEMARK_PUBLIC_URL, or its older name TRACEMARK_RESOLVER). --resolver is its older "
-        "name.",
-    ),
-]
-
-
-def public_url(option: str | None, *, default: str | None = DEFAULT_PUBLIC_URL) -> str | None:
-    """The public URL from the option, else from the environment, else ``default``."""
-    if option is not None:
-        return parse_public_url(option, name="--public-url")
-    return public_url_from_env() or default
 
 
 def _issuing_url(option: str | None, allow_loopback: bool) -> str:
@@ -114,23 +90,6 @@ def _issuing_url(option: str | None, allow_loopback: bool) -> str:
             soft_wrap=True,
         )
     return url
-
-
-def open_bundle(trust: Path, log_key: str | None, max_age_hours: float) -> TrustBundle:
-    """Open a trust bundle file for offline checks. A bundle that fails its checks (tampered
-    with, from another log, stale, dated in the future) is bad input, exit 2: exit 3 says a
-    code was counterfeit, and no code was looked at (docs/cli.md, exit codes)."""
-    if not log_key:
-        raise errors.InvalidInput("--trust needs --log-key VKEY (or TRACEMARK_LOG_VKEY)")
-    try:
-        data = trust.read_bytes()
-    except OSError as exc:
-        raise errors.InvalidInput(f"cannot read {trust}: {exc.strerror}") from None
-    max_age_ms = int(max_age_hours * 3_600_000)
-    try:
-        return TrustBundle.open(data, log_key, now=now_ms(), max_age_ms=max_age_ms)
-    except errors.VerificationError as exc:
-        raise errors.InvalidInput(f"bad trust bundle: {exc.message}", code=exc.code) from None
 
 
 def _commission_from_file(path: Path) -> dict[str, Any]:
@@ -232,13 +191,23 @@ def codes_issue(
     json_out: JsonOpt = False,
 ) -> None:
     """Sign codes for commissioned items and render labels (PNG/SVG), sheets and listings."""
+    from rich.progress import (  # noqa: PLC0415
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from scanner.labels import Label, render_labels, write_listing, write_sheet_pdf  # noqa: PLC0415
+
     with handled():
         if signing_key is None:
             raise errors.InvalidInput("--as KEYFILE is required: the producer's key")
         if dpi not in (300, 600):
             raise errors.InvalidInput("--dpi must be 300 or 600")
         stem = _issuing_url(resolver, allow_loopback)
-        key, _ = load_private_key(signing_key, _passphrase())
+        key, _ = load_private_key(signing_key, passphrase())
         wanted = gtin14(gtin)
         spec = SerialSet.from_obj(parse_serials(serials))
         names = list(spec)
@@ -338,6 +307,8 @@ def codes_verify(
     suspect or recalled, 3 when one is, 2 when one is invalid, 1 when the server cannot be
     reached.
     """
+    from ledger.queries import LedgerDirectory  # noqa: PLC0415
+
     if codes == ["-"]:
         codes = [line.strip() for line in typer.get_text_stream("stdin") if line.strip()][:10_000]
     if server is not None:
@@ -362,6 +333,8 @@ def codes_verify(
 
 def _verify_online(codes: Sequence[str], server: str, trust: Path | None, json_out: bool) -> None:
     """``codes verify --server``: POST /v1/verify per code, the exit codes of ``scan``."""
+    from api.submit import RemoteVerifier  # noqa: PLC0415
+
     with handled():
         if trust is not None:
             raise errors.InvalidInput("choose --server or --trust, not both")
@@ -411,6 +384,8 @@ def trust_export(
 ) -> None:
     """Write a trust bundle signed with the operator key: producers, keys, revocations, and
     the latest checkpoint. Prints the log's verifier key that verifiers must pin."""
+    from ledger.queries import trust_bundle  # noqa: PLC0415
+
     ctx = context(home, database_url, key_file)
     with handled():
         key = ctx.load_key()

@@ -13,26 +13,20 @@ before starting the replicas of a new version. Neither command creates a SQLite 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.engine import make_url
 
-from api.cli import DbOpt, HomeOpt, JsonOpt, app, context, emit, handled, out
+from api.cli.context import context
+from api.cli.exits import handled
+from api.cli.options import DbOpt, HomeOpt, JsonOpt
+from api.cli.output import emit, out
+from api.cli.root import app
 from ledger import errors
-from ledger.service import LogService
-from ledger.storage.migrations import (
-    BEHIND,
-    CURRENT,
-    EMPTY,
-    NEWER,
-    UNVERSIONED,
-    SchemaVersion,
-    schema_version,
-)
-from ledger.storage.platform import SqlPlatformStore
-from ledger.storage.roles import grant_service_role, role_url
-from ledger.storage.sql import SqlStore
+
+if TYPE_CHECKING:
+    from ledger.storage.migrations import SchemaVersion
+    from ledger.storage.sql import SqlStore
 
 __all__ = ["db_app"]
 
@@ -46,6 +40,8 @@ app.add_typer(db_app, name="db")
 def _open(url: str) -> SqlStore:
     """The store at ``url``, schema untouched; NotFound if a SQLite file does not exist
     (a mistyped path must not become a new, empty database)."""
+    from ledger.storage.sql import SqlStore  # noqa: PLC0415
+
     store = SqlStore(url, create=False)
     path = store.engine.url.database
     if store.dialect == "sqlite" and path and path != ":memory:" and not Path(path).exists():
@@ -55,6 +51,8 @@ def _open(url: str) -> SqlStore:
 
 
 def _describe(found: SchemaVersion) -> str:
+    from ledger.storage.migrations import BEHIND, CURRENT, EMPTY, NEWER, UNVERSIONED  # noqa: PLC0415
+
     described = {
         CURRENT: f"{found.revision} (head)",
         BEHIND: f"{found.revision}; this Tracemark is at {found.head}: run 'tracemark db upgrade'",
@@ -74,6 +72,8 @@ def db_current(
     json_out: JsonOpt = False,
 ) -> None:
     """Show the database's schema revision and this version's newest (head)."""
+    from ledger.storage.migrations import schema_version  # noqa: PLC0415
+
     ctx = context(home, database_url, None)
     with handled():
         store = _open(ctx.database_url)
@@ -95,6 +95,9 @@ def db_upgrade(
     json_out: JsonOpt = False,
 ) -> None:
     """Migrate the database to this version's schema and refill remade projection tables."""
+    from ledger.service import LogService  # noqa: PLC0415
+    from ledger.storage.migrations import EMPTY, schema_version  # noqa: PLC0415
+
     ctx = context(home, database_url, None)
     with handled():
         store = _open(ctx.database_url)
@@ -146,6 +149,12 @@ def db_roles(
     disable its triggers. Idempotent; run it again after each 'db upgrade'. Prints the URL
     for migrations (this one) and the URL the service uses (TRACEMARK_DATABASE_URL).
     """
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+
+    from ledger.service import LogService  # noqa: PLC0415
+    from ledger.storage.platform import SqlPlatformStore  # noqa: PLC0415
+    from ledger.storage.roles import grant_service_role, role_url  # noqa: PLC0415
+
     ctx = context(home, database_url, None)
     with handled():
         password = _password(password_file) if password_file is not None else None

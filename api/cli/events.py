@@ -13,23 +13,27 @@ from typing import Annotated, Any
 
 import typer
 
-from api.cli import DbOpt, HomeOpt, JsonOpt, _passphrase, app, context, err, handled
-from api.cli.signing import (
+from api.cli.context import context, passphrase
+from api.cli.exits import handled
+from api.cli.options import (
     ActorOpt,
     AsOpt,
     AtOpt,
+    DbOpt,
+    HomeOpt,
+    JsonOpt,
     OutOpt,
     ServerOpt,
-    Signer,
     TzOpt,
     WhereOpt,
     item_ids,
     local_tz,
-    make_submitter,
     parse_serials,
     parse_time,
-    signer,
 )
+from api.cli.output import err
+from api.cli.root import app
+from api.cli.signing import Signer, make_submitter, signer
 from ledger import errors
 from ledger.custody import claim_commitment
 from ledger.events import (
@@ -280,10 +284,10 @@ def claim(
     """Claim first ownership of an item you bought (self-signed; no registration needed)."""
     with handled():
         if key_file.exists():
-            key, _ = load_private_key(key_file, _passphrase())
+            key, _ = load_private_key(key_file, passphrase())
         else:
             key = PrivateKey.generate()
-            save_private_key(key_file, key, _passphrase())
+            save_private_key(key_file, key, passphrase())
         ctx = context(home, database_url, None)
         s = Signer(ctx, key, make_submitter(ctx, server), "", None)
         body = {

@@ -16,16 +16,21 @@ import datetime as dt
 import re
 import secrets
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from api.cli import DbOpt, HomeOpt, JsonOpt, app, context, emit, handled, out
+from api.cli.context import context
+from api.cli.exits import handled
+from api.cli.options import DbOpt, HomeOpt, JsonOpt, now_ms
+from api.cli.output import emit, out
+from api.cli.root import app
 from ledger import errors
 from ledger.records import Actor
-from ledger.service import now_ms
-from ledger.storage.platform import ApiKey, new_api_key, platform_store
+
+if TYPE_CHECKING:
+    from ledger.storage.platform import ApiKey
 
 __all__ = ["platform_app"]
 
@@ -66,6 +71,8 @@ def platform_add(
     json_out: JsonOpt = False,
 ) -> None:
     """Create an API key for platform NAME and print it once (only its hash is kept)."""
+    from ledger.storage.platform import new_api_key, platform_store  # noqa: PLC0415
+
     ctx = context(home, database_url, None)
     with handled():
         if not re.fullmatch(_NAME, name):
@@ -96,6 +103,8 @@ def platform_list(
     json_out: JsonOpt = False,
 ) -> None:
     """List platform API keys (ids, platforms, limits, revocations; never the keys)."""
+    from ledger.storage.platform import platform_store  # noqa: PLC0415
+
     ctx = context(home, database_url, None)
     with handled():
         keys = platform_store(ctx.store()).keys()
@@ -120,6 +129,8 @@ def platform_revoke(
     json_out: JsonOpt = False,
 ) -> None:
     """Revoke an API key at once; the platform's last key also takes its webhooks."""
+    from ledger.storage.platform import platform_store  # noqa: PLC0415
+
     ctx = context(home, database_url, None)
     with handled():
         key = platform_store(ctx.store()).revoke_key(key_id, now_ms())

@@ -25,25 +25,33 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from api.cli import DbOpt, HomeOpt, JsonOpt, app, err, fail, handled, out
-from api.cli.codes import DEFAULT_RESOLVER, PublicUrlOpt, open_bundle, public_url
-from api.submit import RemoteVerifier
+from api.cli.exits import fail, handled
+from api.cli.options import (
+    DEFAULT_RESOLVER,
+    DbOpt,
+    HomeOpt,
+    JsonOpt,
+    PublicUrlOpt,
+    now_ms,
+    open_bundle,
+    public_url,
+)
+from api.cli.output import err, out
+from api.cli.root import app
 from ledger import errors
 from ledger.codes import check_code
-from ledger.service import LogService, now_ms
-from ledger.storage.sql import SqlStore
 from ledger.verdicts import ScanContext
 from ledger.verdicts.scans import UNRECOGNISED, code_entry, fails, malformed
-from ledger.verification import Verifier
-from scanner.decode import ENGINES, decode_file
-from scanner.video import Sighting, scan_video
+
+if TYPE_CHECKING:
+    from ledger.verification import Verifier
+    from scanner.video import Sighting
 
 __all__: list[str] = []
 
@@ -90,6 +98,10 @@ def _context(listing: str | None, seller: str | None, stream: str | None) -> dic
 
 @contextmanager
 def _local_verifier(home: Path, database_url: str | None, resolver: str) -> Iterator[Verifier]:
+    from ledger.service import LogService  # noqa: PLC0415
+    from ledger.storage.sql import SqlStore  # noqa: PLC0415
+    from ledger.verification import Verifier  # noqa: PLC0415
+
     url = database_url or f"sqlite:///{home / 'tracemark.db'}"
     no_ledger = (
         f"no ledger at {url}: verify with --server URL, or offline with --trust FILE --log-key VKEY"
@@ -119,6 +131,8 @@ def _checker(
     api_key: str | None = None,
 ) -> Iterator[tuple[str, Check]]:
     """How codes are verified (``server``, ``offline`` or ``local``) and the check itself."""
+    from api.submit import RemoteVerifier  # noqa: PLC0415
+
     if server and trust:
         raise errors.InvalidInput("choose --server or --trust, not both")
     if api_key and not server:
@@ -136,7 +150,7 @@ def _checker(
         bundle = open_bundle(trust, log_key, max_age_hours)
         yield "offline", lambda text: check_code(text, bundle).to_obj()
         return
-    from api.http.routes.verify import result_json  # noqa: PLC0415 - loads the web stack
+    from api.results import result_json  # noqa: PLC0415
 
     scan_context = ScanContext(
         context.get("platform", ""),
@@ -249,6 +263,8 @@ def _json_line(data: Mapping[str, Any]) -> None:
 
 
 def _read(source: str, engine: str) -> list[dict[str, Any]]:
+    from scanner.decode import decode_file  # noqa: PLC0415
+
     image = typer.get_binary_stream("stdin") if source == "-" else Path(source)
     return [d.to_obj() for d in decode_file(image, engine=engine)]
 
@@ -281,6 +297,16 @@ def _scan_video(
     verdict: Check,
     as_json: bool,
 ) -> bool:
+    from rich.progress import (  # noqa: PLC0415
+        BarColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from scanner.video import scan_video  # noqa: PLC0415
+
     entries: list[dict[str, Any]] = []
     with Progress(
         TextColumn("scanning"),
@@ -394,6 +420,8 @@ def scan(
 
     Without --server or --trust, codes are verified against the local ledger (--home).
     """
+    from scanner.decode import ENGINES  # noqa: PLC0415
+
     with handled():
         if engine not in ENGINES:
             raise errors.InvalidInput(f"--engine must be one of {', '.join(ENGINES)}")

@@ -1,140 +1,29 @@
 """Signing and submitting for the CLI: the actor's key signs locally, entries go to the
 local database, a server (``--server URL``) or a file (``--out FILE``, offline signing;
-``tracemark submit FILE`` sends it later). Also the common options and argument parsers.
+``tracemark submit FILE`` sends it later). The options are api/cli/options.py's.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import re
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-import typer
-
-from api.cli import Context, _passphrase, context, emit, err, fail, handled, out
-from api.settings import admission_from_env
-from api.submit import LocalSubmitter, RemoteSubmitter, Submitter
-from ledger import errors
+from api.cli.context import Context, context, passphrase
+from api.cli.exits import fail
+from api.cli.options import local_tz, parse_time
+from api.cli.output import emit, out, warn
 from ledger.entries import Envelope, sign_entry
-from ledger.events import parse_item_id
 from ledger.keyfile import load_private_key
 from ledger.keys import PrivateKey
-from ledger.service import LogService
 
-__all__ = [
-    "ActorOpt",
-    "AsOpt",
-    "AtOpt",
-    "OutOpt",
-    "ServerOpt",
-    "Signer",
-    "TzOpt",
-    "WhereOpt",
-    "item_ids",
-    "local_tz",
-    "make_submitter",
-    "operator_signer",
-    "parse_serials",
-    "parse_time",
-    "signer",
-    "submit_or_write",
-]
+if TYPE_CHECKING:
+    from api.submit import Submitter
 
-AsOpt = Annotated[
-    Path | None,
-    typer.Option("--as", envvar="TRACEMARK_SIGNING_KEY", help="Your key file (signs the entry)."),
-]
-ActorOpt = Annotated[
-    str | None,
-    typer.Option("--actor", help="The actor you act for (default: the actor of your key)."),
-]
-ServerOpt = Annotated[
-    str | None,
-    typer.Option("--server", envvar="TRACEMARK_SERVER", help="Submit to this server URL."),
-]
-OutOpt = Annotated[
-    Path | None,
-    typer.Option("--out", help="Append the signed entry to this JSONL file instead."),
-]
-AtOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--at",
-        help="When it happened (ISO 8601, default now). Not before the item's latest "
-        "event, nor more than TRACEMARK_MAX_BACKDATE_H hours (72) ago: event_backdated.",
-    ),
-]
-TzOpt = Annotated[
-    str | None, typer.Option("--tz", help="Time zone offset like +07:00 (default: local).")
-]
-WhereOpt = Annotated[
-    str | None, typer.Option("--biz-location", help="Where (a URI such as urn:epc:id:sgln:...).")
-]
-
-_RANGE = re.compile(r"^(.*?)(\d+)\.\.(.*?)(\d+)$")
-
-
-def parse_serials(spec: str) -> dict[str, Any]:
-    """``A1,A2,FS000001..FS100000`` -> {"list": [...], "ranges": [...]}."""
-    listed: list[str] = []
-    ranges: list[dict[str, Any]] = []
-    for token in (t.strip() for t in spec.split(",")):
-        if not token:
-            continue
-        match = _RANGE.match(token)
-        if match is None:
-            listed.append(token)
-            continue
-        prefix, first, prefix2, last = match.groups()
-        if prefix != prefix2 or len(first) != len(last):
-            raise errors.InvalidInput(
-                f"range {token!r} must have the same prefix and digit count at both ends"
-            )
-        ranges.append(
-            {"prefix": prefix, "first": int(first), "last": int(last), "width": len(first)}
-        )
-    if not listed and not ranges:
-        raise errors.InvalidInput("--serials names no serial")
-    result: dict[str, Any] = {}
-    if listed:
-        result["list"] = listed
-    if ranges:
-        result["ranges"] = ranges
-    return result
-
-
-def parse_time(text: str | None) -> int:
-    """ISO 8601 (with or without offset; none means local time) -> epoch milliseconds."""
-    if text is None:
-        return time.time_ns() // 1_000_000
-    try:
-        value = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise errors.InvalidInput(f"--at {text!r} is not an ISO 8601 time") from None
-    if value.tzinfo is None:
-        value = value.astimezone()
-    return int(value.timestamp() * 1000)
-
-
-def local_tz() -> str:
-    offset = time.localtime().tm_gmtoff // 60
-    sign = "+" if offset >= 0 else "-"
-    return f"{sign}{abs(offset) // 60:02d}:{abs(offset) % 60:02d}"
-
-
-def item_ids(values: Sequence[str]) -> list[str]:
-    """Accept item ids (01/<gtin>/21/<serial>, 00/<sscc>) or Digital Link URIs."""
-    result = []
-    for value in values:
-        text = value.split("://", 1)[1].split("/", 1)[1] if "://" in value else value
-        result.append(parse_item_id(text.split("?", 1)[0]).item_id)
-    return result
+__all__ = ["Signer", "make_submitter", "operator_signer", "signer", "submit_or_write"]
 
 
 @dataclass
@@ -198,6 +87,8 @@ def submit_or_write(
 
 
 def make_submitter(ctx: Context, server: str | None, *, operator: bool = False) -> Submitter:
+    from api.submit import LocalSubmitter, RemoteSubmitter  # noqa: PLC0415 - loads the storage
+
     if server:
         return RemoteSubmitter(server)
     return LocalSubmitter(ctx.service(with_key=operator and ctx.key_file.exists()))
@@ -214,10 +105,10 @@ def signer(
     ctx = context(home, database_url, None)
     if key_path is None:
         fail("--as KEYFILE is required: the key that signs (or set TRACEMARK_SIGNING_KEY)", 2)
-    key, warnings = load_private_key(key_path, _passphrase())
+    key, warnings = load_private_key(key_path, passphrase())
     for warning in warnings:
         if "unencrypted" not in warning:
-            err.print(f"tracemark: warning: {warning}", markup=False, soft_wrap=True)
+            warn(warning)
     submitter = make_submitter(ctx, server)
     if actor is None:
         actor = submitter.actor_of(key.key_id)
@@ -233,12 +124,11 @@ def operator_signer(
     server: str | None,
     out_file: Path | None,
 ) -> Signer:
+    from api.submit import LocalSubmitter, RemoteSubmitter  # noqa: PLC0415 - loads the storage
+
     ctx = context(home, database_url, key_file)
     key = ctx.load_key()
-    if server:
-        submitter: Submitter = RemoteSubmitter(server)
-    else:
-        with handled():
-            admission = admission_from_env()
-        submitter = LocalSubmitter(LogService(ctx.store(), log_key=key, admission=admission))
+    submitter: Submitter = (
+        RemoteSubmitter(server) if server else LocalSubmitter(ctx.service(key=key))
+    )
     return Signer(ctx, key, submitter, "operator", out_file)

@@ -19,12 +19,24 @@ from typing import Annotated, Any
 
 import typer
 
-from api.cli import DbOpt, HomeOpt, JsonOpt, _passphrase, app, fail, handled
-from api.cli.signing import ActorOpt, AsOpt, OutOpt, ServerOpt, parse_time, signer
+from api.cli.context import passphrase
+from api.cli.exits import fail, handled
+from api.cli.options import (
+    ActorOpt,
+    AsOpt,
+    DbOpt,
+    HomeOpt,
+    JsonOpt,
+    OutOpt,
+    ServerOpt,
+    now_ms,
+    parse_time,
+)
+from api.cli.root import app
+from api.cli.signing import signer
 from ledger.codes import ItemCode
 from ledger.events import STREAM_DECLARE
 from ledger.keyfile import load_private_key
-from ledger.service import now_ms
 from ledger.streams import sign_scan
 
 __all__ = ["stream_app"]
@@ -83,7 +95,7 @@ def stream_prove(
         fail("--as KEYFILE is required: the seller key that declared the session", 2)
     with handled():
         ItemCode.from_uri(code.strip())  # a proof signs a code, never arbitrary text
-        key, _ = load_private_key(signing_key, _passphrase())
+        key, _ = load_private_key(signing_key, passphrase())
         proof = sign_scan(key, platform, session, code.strip(), now_ms())
     data = {
         "session_id": proof.session_id,

@@ -15,31 +15,24 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from api.cli import (
+from api.cli.context import context, passphrase
+from api.cli.exits import handled
+from api.cli.options import (
+    ActorOpt,
+    AsOpt,
     DbOpt,
     HomeOpt,
     JsonOpt,
     KeyOpt,
-    _passphrase,
-    app,
-    context,
-    emit,
-    err,
-    handled,
-    out,
-)
-from api.cli.signing import (
-    ActorOpt,
-    AsOpt,
     OutOpt,
     ServerOpt,
     item_ids,
-    make_submitter,
-    operator_signer,
+    now_ms,
     parse_time,
-    signer,
-    submit_or_write,
 )
+from api.cli.output import emit, err, out
+from api.cli.root import app
+from api.cli.signing import make_submitter, operator_signer, signer, submit_or_write
 from ledger import errors
 from ledger.entries import Envelope, sign_entry
 from ledger.events import (
@@ -51,13 +44,10 @@ from ledger.events import (
     LISTING_DECLARE,
     item_id,
 )
-from ledger.export import export_epcis
 from ledger.gs1 import gtin14
 from ledger.handles import normalise_handle
 from ledger.keyfile import save_private_key, save_public_key
 from ledger.keys import PrivateKey, PublicKey
-from ledger.service import now_ms
-from ledger.storage.scans import SCAN_FIELDS
 
 __all__ = ["actor_app", "export_app", "item_app", "key_app", "listing_app"]
 
@@ -87,7 +77,7 @@ def key_generate(
     """
     with handled():
         key = PrivateKey.generate()
-        for warning in save_private_key(path, key, _passphrase()):
+        for warning in save_private_key(path, key, passphrase()):
             err.print(f"tracemark: warning: {warning}", markup=False, soft_wrap=True)
         save_public_key(path.with_suffix(".pub"), key)
     data = {"key_id": key.key_id, "public_key": key.public_key.to_text(), "path": str(path)}
@@ -451,6 +441,8 @@ def item_signals(
 
     Weak signals come from requests nobody vouched for: they never change a verdict, but a
     producer may want to look (docs/threat-model.md)."""
+    from ledger.storage.scans import SCAN_FIELDS  # noqa: PLC0415
+
     ctx = context(home, database_url, None)
     with handled():
         ident = item_id(gtin14(gtin), serial) if serial is not None else item_ids([gtin])[0]
@@ -540,6 +532,8 @@ def export_epcis_command(
 ) -> None:
     """Write an EPCIS 2.0 JSON-LD document (GS1 schema-valid; event IDs are CBV 2.0 event
     hashes): the whole log, one item with its history, one actor, or a range of indices."""
+    from ledger.export import export_epcis  # noqa: PLC0415
+
     ctx = context(home, database_url, None)
     with handled():
         ident = item_ids([item])[0] if item else None

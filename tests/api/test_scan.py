@@ -19,7 +19,8 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from api.http.app import create_app
-from api.http.routes.scan import MAX_CODES, Status
+from api.http.routes.scan import MAX_CODES
+from api.http.schemas import Status
 from api.settings import Settings
 from ledger.codes import CodeIdentity, issue_uri
 from ledger.service import now_ms

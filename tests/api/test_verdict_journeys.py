@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from api.http.app import create_app
 from api.http.nonce import epoch_expiry, issue_nonce
-from api.http.routes.platform import PlatformState, platform_of
+from api.http.state import PlatformState
 from api.settings import Settings
 from ledger.codes import CodeIdentity, issue_uri
 from ledger.entries import sign_entry
@@ -46,7 +46,7 @@ class World:
 
     @property
     def platform(self) -> PlatformState:
-        return platform_of(self.app)
+        return self.app.state.tracemark.platform
 
     def key(self, name: str) -> str:
         record, token = new_api_key(

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from api.http.routes.verify import result_json, verify_body
+from api.http.verification import verify_body
+from api.results import result_json
 from ledger.custody import claim_commitment
 from ledger.entries import NOTICE
 from ledger.events import (

@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from api.settings import Settings
-from api.webhooks import Dispatcher, PlatformConfig, verify_event
+from api.settings import Settings, WebhookSettings
+from api.webhooks import Dispatcher, verify_event
 from ledger.errors import InvalidInput, StorageUnavailable
 from ledger.storage.platform import SqlPlatformStore, Webhook
 from ledger.storage.secret_box import SecretBox, new_key_text
@@ -69,7 +69,7 @@ def test_at_rest_and_still_signs(store: SqlStore) -> None:
         sent.append((body, dict(headers)))
         return 200, ""
 
-    dispatcher = Dispatcher(platform, store, PlatformConfig(), post)
+    dispatcher = Dispatcher(platform, store, WebhookSettings(), post)
     assert dispatcher.emit("shop", "recall", "evt_1", {"x": 1}, 5_000_000) == 1
     assert dispatcher.deliver_pending(5_000_000) == 1
     [(body, headers)] = sent

@@ -190,7 +190,7 @@ def test_viewer_pages_on_a_phone(live: Live) -> None:
 
 def test_suspect_and_unverified_banners(live: Live) -> None:
     """States the small chain does not reach on its own, rendered from verdict JSON."""
-    from api.http.routes.pages import render_viewer
+    from api.http.pages.viewer import render_viewer
 
     item = {
         "gtin": GTIN,

@@ -14,7 +14,7 @@ from api.http.app import create_app
 from api.http.nonce import OverlayNonce, issue_nonce, open_nonce
 from api.http.pages.i18n import pick_language, reason_headline
 from api.http.pages.overlay import ListingFacts, QrCode, listing_payload
-from api.http.routes.pages import render_viewer
+from api.http.pages.viewer import render_viewer
 from ledger.events import LISTING_CLOSE
 from ledger.keys import PrivateKey
 from ledger.records import Listing

@@ -11,10 +11,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from api.http.pages.i18n import format_expiry, format_time, reason_headline, step_title, text
+from api.http.pages.i18n import (
+    format_expiry,
+    format_time,
+    pick_language,
+    reason_headline,
+    step_title,
+    text,
+)
 from api.http.pages.kit import ICONS, esc, page
 
-__all__ = ["STATUS_CLASSES", "render_viewer_page"]
+__all__ = ["STATUS_CLASSES", "render_viewer", "render_viewer_page"]
 
 STATUS_CLASSES = {
     "genuine": "v-genuine",
@@ -198,6 +205,11 @@ def _proof(proof: Mapping[str, Any] | None, lang: str) -> str:
         f'<section class="card"><details id="proof"><summary>{esc(text(lang, "proof"))}'
         f"</summary>{inner}</details></section>"
     )
+
+
+def render_viewer(data: Mapping[str, Any], language: str) -> str:
+    """The viewer page for a verdict (``language``: an Accept-Language header)."""
+    return render_viewer_page(data, pick_language(language))
 
 
 def render_viewer_page(data: Mapping[str, Any], lang: str) -> str:

@@ -17,11 +17,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.http.app import state_of
-from api.http.routes.log import ERRORS, MAX_ENTRIES, ErrorBody, b64, fresh_checkpoint, log_state
+from api.http.checkpoints import fresh_checkpoint
+from api.http.deps import ServiceDep, StateDep
+from api.http.errors import ERRORS
+from api.http.schemas import ActorOut, ItemOut, KeyOut, ListingOut, SubmitEntriesResponse
+from api.results import b64
 from ledger import errors
 from ledger.entries import Envelope
 from ledger.gs1 import gtin14, validate_serial
@@ -29,7 +32,10 @@ from ledger.identifiers import item_id
 from ledger.records import KeyRecord
 from ledger.service import Accepted, now_ms
 
-__all__ = ["router"]
+__all__ = ["MAX_ENTRIES", "router"]
+
+#: Envelopes one POST /v1/entries takes at most.
+MAX_ENTRIES = 1_000
 
 log = logging.getLogger("tracemark")
 router = APIRouter(tags=["ledger"], responses=ERRORS)
@@ -75,55 +81,14 @@ class EntriesRequest(BaseModel):
     )
 
 
-class EntryProof(BaseModel):
-    tree_size: int
-    inclusion_path: list[str] = Field(..., description="base64 hashes, RFC 9162 order")
-
-
-class AcceptedResult(BaseModel):
-    index: int
-    leaf_hash: str = Field(..., description="base64 SHA-256(0x00 || leaf)")
-    integrated_time: int
-    proof: EntryProof | None = Field(None, description="against the returned checkpoint")
-
-
-class RejectedResult(BaseModel):
-    error: ErrorBody
-
-
-class SubmitEntriesResponse(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "results": [
-                        {
-                            "index": 12,
-                            "leaf_hash": "dneeIrYT3nyoHYYD9lOtTN0QZVrWDCysIrkF2zzn3kA=",
-                            "integrated_time": 1796600000000,
-                            "proof": {"tree_size": 13, "inclusion_path": ["<base64 hash>"]},
-                        },
-                        {"error": {"code": "signature_invalid", "message": "..."}},
-                    ],
-                    "checkpoint": "vt.example.vn/log\n13\n<base64 root hash>\n\n— ...\n",
-                }
-            ]
-        }
-    )
-
-    results: list[AcceptedResult | RejectedResult]
-    checkpoint: str | None = Field(None, description="signed note the proofs are against")
-
-
 @router.post("/v1/entries", response_model=SubmitEntriesResponse, operation_id="submitEntries")
-def submit_entries(body: EntriesRequest, request: Request) -> dict[str, Any]:
+def submit_entries(body: EntriesRequest, state: StateDep) -> dict[str, Any]:
     """Append signed entries in order: one result per envelope, and inclusion proofs of the
     accepted ones against a checkpoint (freshly signed when this server holds the key)."""
     if len(body.entries) > MAX_ENTRIES:
         raise errors.LimitExceeded(
             f"a request holds at most {MAX_ENTRIES} entries", code="too_many_entries"
         )
-    state, routes = state_of(request), log_state(request)
     results: list[dict[str, Any] | None] = [None] * len(body.entries)
     parsed: list[tuple[int, Envelope]] = []
     for position, obj in enumerate(body.entries):
@@ -145,7 +110,7 @@ def submit_entries(body: EntriesRequest, request: Request) -> dict[str, Any]:
             results[position] = {"error": {"code": outcome.code, "message": outcome.message}}
     note = None
     try:  # the entries are in the log now: a failure below must not turn into an error
-        checkpoint = fresh_checkpoint(state, routes)
+        checkpoint = fresh_checkpoint(state.service, state.checkpoints)
         note = checkpoint.note
         for position, outcome in accepted:
             if outcome.index < checkpoint.tree_size:
@@ -182,83 +147,29 @@ def _key_json(record: KeyRecord) -> dict[str, Any]:
     }
 
 
-class KeyOut(BaseModel):
-    key_id: str
-    actor_id: str
-    public_key: str = Field(..., examples=["ed25519:<base64 32 bytes>"])
-    added_index: int
-    added_time: int
-    revoked: bool
-    revoked_index: int | None
-    effective_time: int | None = Field(..., description="entries from then on are refused")
-    compromised_since: int | None = Field(..., description="distrusted from then on")
-    reason: str
-
-
 @router.get("/v1/keys/{key_id}", response_model=KeyOut, operation_id="getKey")
-def key(request: Request, key_id: str = Path(..., pattern=r"^[0-9a-f]{16}$")) -> dict[str, Any]:
+def key(service: ServiceDep, key_id: str = Path(..., pattern=r"^[0-9a-f]{16}$")) -> dict[str, Any]:
     """A registered key: the actor it speaks for, and its revocation if any."""
-    with state_of(request).service.store.reader() as view:
+    with service.store.reader() as view:
         record = view.get(KeyRecord, (key_id,))
     if record is None:
         raise errors.NotFound(f"key {key_id} is not registered", code="unknown_key")
     return _key_json(record)
 
 
-class TimelineStepOut(BaseModel):
-    index: int
-    type: str
-    actor: str
-    event_time: int
-    integrated_time: int
-    tz: str
-    summary: str
-
-
-class ItemOut(BaseModel):
-    item_id: str
-    gtin: str
-    serial: str
-    lot: str
-    expiry: str
-    status: str = Field(..., examples=["active"])
-    custody_status: str
-    recalled: bool
-    custodian: str
-    pending_to: str
-    parent: str
-    producer: str
-    claimed: bool
-    product: dict[str, Any] | None
-    timeline: list[TimelineStepOut]
-
-
 @router.get("/v1/items/{gtin}/{serial:path}", response_model=ItemOut, operation_id="getItem")
-def item(request: Request, gtin: str, serial: str) -> dict[str, Any]:
+def item(service: ServiceDep, gtin: str, serial: str) -> dict[str, Any]:
     """An item's state and timeline (as ``tracemark item show --json``)."""
     ident = item_id(gtin14(gtin), validate_serial(serial))
-    return state_of(request).service.item_view(ident).to_obj()
-
-
-class ActorOut(BaseModel):
-    actor_id: str
-    role: str
-    name: str
-    country: str
-    verified: bool
-    status: str
-    prefixes: list[str]
-    handles: list[str]
-    registered_index: int
-    keys: list[KeyOut]
+    return service.item_view(ident).to_obj()
 
 
 @router.get("/v1/actors/{actor_id}", response_model=ActorOut, operation_id="getActor")
 def actor(
-    request: Request, actor_id: str = Path(..., pattern=r"^[a-z0-9][a-z0-9._-]{1,62}$")
+    service: ServiceDep, actor_id: str = Path(..., pattern=r"^[a-z0-9][a-z0-9._-]{1,62}$")
 ) -> dict[str, Any]:
     """A registered actor and its keys (as ``tracemark actor show --json``)."""
-    view = state_of(request).service.actor_view(actor_id)
+    view = service.actor_view(actor_id)
     a = view.actor
     return {
         "actor_id": a.actor_id,
@@ -274,35 +185,18 @@ def actor(
     }
 
 
-class ListingOut(BaseModel):
-    platform: str
-    listing_id: str
-    seller: str
-    gtin: str
-    quantity: int
-    serials: list[str]
-    stream_id: str
-    status: str
-    stock: int = Field(..., description="sellable items of the GTIN the seller holds now")
-    backed: bool
-    recalled: bool = Field(
-        ..., description="the GTIN, a listed item or a held item of the GTIN is recalled"
-    )
-    reasons: list[str]
-
-
 @router.get(
     "/v1/listings/{platform}/{listing_id:path}",
     response_model=ListingOut,
     operation_id="getListing",
 )
 def listing(
-    request: Request,
+    service: ServiceDep,
     platform: str = Path(..., pattern=r"^[a-z0-9][a-z0-9_.-]{1,31}$"),
     listing_id: str = Path(..., pattern=r"^[\x21-\x7e]{1,128}$"),
 ) -> dict[str, Any]:
     """Is this listing backed by genuine stock, and how much? (``backed`` and ``reasons``)"""
-    status = state_of(request).service.listing_status(platform, listing_id)
+    status = service.listing_status(platform, listing_id)
     lst = status.listing
     return {
         "platform": lst.platform,

@@ -16,163 +16,46 @@ worker and replica serves them (docs/api.md).
 
 from __future__ import annotations
 
-import base64
 import logging
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
 
-from api.http.app import AppState, Problem, error_response, state_of
+from api.http.checkpoints import fresh_checkpoint, key_usable, note_of_size
+from api.http.deps import StateDep
+from api.http.errors import ERRORS, ErrorResponse, error_response
+from api.http.schemas import (
+    ConsistencyProofOut,
+    CosignatureResponse,
+    InclusionProofOut,
+    LogEntriesResponse,
+)
+from api.http.state import AppState
+from api.results import b64
 from ledger import errors
 from ledger.checkpoint import open_checkpoint
 from ledger.merkle import MAX_TREE_SIZE
 from ledger.note import Signature, open_note
 from ledger.queries import trust_bundle
-from ledger.service import LogService, now_ms
-from ledger.storage.port import StoredCheckpoint
+from ledger.service import now_ms
 from ledger.storage.witnesses import Cosignature
 from ledger.trust import TrustBundle
 
-__all__ = [
-    "ERRORS",
-    "MAX_ENTRIES",
-    "ErrorBody",
-    "ErrorResponse",
-    "b64",
-    "error_responses",
-    "fresh_checkpoint",
-    "log_state",
-    "router",
-]
+__all__ = ["MAX_ENTRIES", "router"]
 
 log = logging.getLogger("tracemark")
 
+#: Entries one GET /v1/log/entries answers at most.
 MAX_ENTRIES = 1_000
-#: Cosigned tree sizes kept in the database, and recent checkpoint notes kept for proofs.
+#: Cosigned tree sizes kept in the database.
 KEEP_COSIGNED = 64
-KEEP_NOTES = 1_024
 TRUST_TTL_MS = 60_000
 MAX_COSIGNED_NOTE = 65_536
 _TEXT = "text/plain; charset=utf-8"
 
-
-class ErrorBody(BaseModel):
-    code: str = Field(..., examples=["unknown_key"])
-    message: str
-
-
-#: Every error of the API: an RFC 9457 problem (api/http/app.py).
-ErrorResponse = Problem
-
-
-def error_responses(*statuses: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
-    """FastAPI ``responses=`` for JSON errors: (status, description) pairs."""
-    return {status: {"model": ErrorResponse, "description": text} for status, text in statuses}
-
-
-#: The error statuses the routes of this module and of api/http/routes/ledger.py document.
-ERRORS = error_responses(
-    (400, "Bad input"),
-    (404, "Not found"),
-    (409, "Conflict with the log's state"),
-    (413, "Request too large"),
-    (422, "Invalid request or failed verification"),
-    (429, "Rate limited"),
-    (503, "Storage unavailable or no operator key"),
-)
-
 router = APIRouter(tags=["transparency"], responses=ERRORS)
-
-
-def b64(value: bytes) -> str:
-    return base64.b64encode(value).decode("ascii")
-
-
-# --- per-app state of these routes ----------------------------------------------------------
-
-
-@dataclass
-class LogRoutesState:
-    notes: OrderedDict[int, str] = field(default_factory=OrderedDict)
-    trust: tuple[int, int, bytes] | None = None  # (tree size, created, bundle file)
-    key_checked: bool = False
-    key_usable: bool = False
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def remember(self, checkpoint: StoredCheckpoint) -> None:
-        with self.lock:
-            self.notes[checkpoint.tree_size] = checkpoint.note
-            self.notes.move_to_end(checkpoint.tree_size)
-            while len(self.notes) > KEEP_NOTES:
-                self.notes.popitem(last=False)
-
-    def note_of(self, tree_size: int) -> str | None:
-        with self.lock:
-            return self.notes.get(tree_size)
-
-
-_STATE_LOCK = threading.Lock()
-
-
-def log_state(request: Request) -> LogRoutesState:
-    """This app's state for the log routes, made on first use."""
-    app_state = request.app.state
-    found: LogRoutesState | None = getattr(app_state, "tracemark_log", None)
-    if found is not None:
-        return found
-    with _STATE_LOCK:
-        found = getattr(app_state, "tracemark_log", None)
-        if found is None:
-            found = LogRoutesState()
-            app_state.tracemark_log = found
-    return found
-
-
-def _key_usable(service: LogService, routes: LogRoutesState) -> bool:
-    """Is the loaded key the operator key of this log's genesis? (checked once)"""
-    if service.log_key is None:
-        return False
-    if not routes.key_checked:
-        usable = service.log_key.public_key == service.info().operator_key
-        if not usable:
-            log.error("the loaded key is not the operator key in the genesis: not signing")
-        routes.key_usable, routes.key_checked = usable, True
-    return routes.key_usable
-
-
-def fresh_checkpoint(state: AppState, routes: LogRoutesState) -> StoredCheckpoint:
-    """The latest checkpoint, signed anew first when this server holds the operator key and
-    the log grew. NotFound when none exists and none can be signed."""
-    service = state.service
-    if not _key_usable(service, routes):
-        checkpoint = service.latest_checkpoint()
-    else:
-        try:
-            checkpoint = service.checkpoint(now=now_ms())
-        except errors.Conflict:
-            # Another worker stored the checkpoint of this size at the same moment; Ed25519
-            # is deterministic, so its note is the same bytes.
-            checkpoint = service.latest_checkpoint()
-    routes.remember(checkpoint)
-    return checkpoint
-
-
-def _note_of_size(state: AppState, routes: LogRoutesState, tree_size: int) -> str | None:
-    """The signed note of this tree size, when this server has it at hand."""
-    note = routes.note_of(tree_size)
-    if note is not None:
-        return note
-    latest = state.service.store.latest_checkpoint()
-    if latest is not None and latest.tree_size == tree_size:
-        routes.remember(latest)
-        return latest.note
-    return None
 
 
 # --- checkpoint -------------------------------------------------------------------------------
@@ -189,7 +72,7 @@ def _text(body: str) -> Response:
     operation_id="getCheckpoint",
 )
 def checkpoint(
-    request: Request,
+    state: StateDep,
     cosigned: bool = Query(False, description="Append the witnesses' cosignatures."),
 ) -> Response:
     """The latest checkpoint as a C2SP signed note (text/plain, byte-exact).
@@ -197,49 +80,18 @@ def checkpoint(
     With ``cosigned=1``: the newest checkpoint that witnesses cosigned, with their
     cosignature lines appended (the latest checkpoint when no witness cosigned yet).
     """
-    state, routes = state_of(request), log_state(request)
     witnessed = state.service.store.witnesses.cosigned() if cosigned else None
     if witnessed is not None:
         return _text(witnessed)
-    return _text(fresh_checkpoint(state, routes).note)
+    return _text(fresh_checkpoint(state.service, state.checkpoints).note)
 
 
 # --- entries --------------------------------------------------------------------------------
 
 
-class LogEntryOut(BaseModel):
-    index: int
-    leaf: str = Field(..., description="base64 of the stored leaf bytes (canonical JSON)")
-    leaf_hash: str = Field(..., description="base64 SHA-256(0x00 || leaf)")
-    type: str = Field(..., examples=["event.commission"])
-    integrated_time: int = Field(..., description="milliseconds since the epoch")
-
-
-class LogEntriesResponse(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "entries": [
-                        {
-                            "index": 0,
-                            "leaf": "<base64 of the canonical JSON leaf>",
-                            "leaf_hash": "dneeIrYT3nyoHYYD9lOtTN0QZVrWDCysIrkF2zzn3kA=",
-                            "type": "log.genesis",
-                            "integrated_time": 1759999990000,
-                        }
-                    ]
-                }
-            ]
-        }
-    )
-
-    entries: list[LogEntryOut]
-
-
 @router.get("/v1/log/entries", response_model=LogEntriesResponse, operation_id="getLogEntries")
 def entries(
-    request: Request,
+    state: StateDep,
     start: int = Query(0, ge=0, le=MAX_TREE_SIZE, description="First index."),
     end: int | None = Query(
         None, ge=1, le=MAX_TREE_SIZE, description="One past the last index (default start+1000)."
@@ -249,7 +101,7 @@ def entries(
     stop = start + MAX_ENTRIES if end is None else min(end, start + MAX_ENTRIES)
     if stop <= start:
         raise errors.InvalidInput("end must be greater than start", code="invalid_range")
-    rows = state_of(request).service.store.entries(start, stop)
+    rows = state.service.store.entries(start, stop)
     return {
         "entries": [
             {
@@ -267,28 +119,10 @@ def entries(
 # --- proofs -----------------------------------------------------------------------------------
 
 
-class InclusionProofOut(BaseModel):
-    index: int
-    tree_size: int
-    leaf_hash: str
-    root_hash: str
-    inclusion_path: list[str] = Field(..., description="base64 hashes, RFC 9162 order")
-    checkpoint: str | None = Field(None, description="signed note of tree_size, when at hand")
-
-
-class ConsistencyProofOut(BaseModel):
-    old_size: int
-    new_size: int
-    old_root: str
-    new_root: str
-    consistency_path: list[str] = Field(..., description="base64 hashes, RFC 9162 order")
-    checkpoint: str | None = Field(None, description="signed note of new_size, when at hand")
-
-
-def _size_or_fresh(state: AppState, routes: LogRoutesState, size: int | None) -> tuple[int, str]:
+def _size_or_fresh(state: AppState, size: int | None) -> tuple[int, str]:
     if size is not None:
-        return size, _note_of_size(state, routes, size) or ""
-    latest = fresh_checkpoint(state, routes)
+        return size, note_of_size(state.service, state.checkpoints, size) or ""
+    latest = fresh_checkpoint(state.service, state.checkpoints)
     return latest.tree_size, latest.note
 
 
@@ -296,13 +130,12 @@ def _size_or_fresh(state: AppState, routes: LogRoutesState, size: int | None) ->
     "/v1/log/proof/inclusion", response_model=InclusionProofOut, operation_id="getInclusionProof"
 )
 def inclusion(
-    request: Request,
+    state: StateDep,
     index: int = Query(..., ge=0, lt=MAX_TREE_SIZE, description="The entry's index."),
     size: int | None = Query(None, ge=1, le=MAX_TREE_SIZE, description="Default: latest."),
 ) -> dict[str, Any]:
     """An RFC 9162 inclusion proof of entry ``index`` in the tree of ``size`` entries."""
-    state, routes = state_of(request), log_state(request)
-    tree_size, note = _size_or_fresh(state, routes, size)
+    tree_size, note = _size_or_fresh(state, size)
     if index >= tree_size:
         raise errors.InvalidInput(
             f"index {index} is not below tree size {tree_size}", code="index_beyond_tree"
@@ -324,13 +157,12 @@ def inclusion(
     operation_id="getConsistencyProof",
 )
 def consistency(
-    request: Request,
+    state: StateDep,
     old: int = Query(..., ge=1, le=MAX_TREE_SIZE, description="The older tree size."),
     new: int | None = Query(None, ge=1, le=MAX_TREE_SIZE, description="Default: latest."),
 ) -> dict[str, Any]:
     """An RFC 9162 consistency proof from the tree of ``old`` entries to ``new``."""
-    state, routes = state_of(request), log_state(request)
-    new_size, note = _size_or_fresh(state, routes, new)
+    new_size, note = _size_or_fresh(state, new)
     if old > new_size:
         raise errors.InvalidInput(
             f"old size {old} is larger than new size {new_size}", code="invalid_range"
@@ -347,17 +179,6 @@ def consistency(
 
 
 # --- witnesses ------------------------------------------------------------------------------
-
-
-class CosignatureOut(BaseModel):
-    witness: str
-    key_id: str = Field(..., description="4-byte note key id, hex")
-    timestamp: int = Field(..., description="seconds since the epoch, as the witness signed")
-
-
-class CosignatureResponse(BaseModel):
-    tree_size: int
-    cosignatures: list[CosignatureOut]
 
 
 _NOTE_BODY: dict[str, Any] = {
@@ -381,12 +202,11 @@ _NOTE_BODY: dict[str, Any] = {
     responses={403: {"model": ErrorResponse, "description": "Not cosigned by a known witness"}},
     operation_id="addCosignature",
 )
-async def witness_cosignature(request: Request) -> Any:
+async def witness_cosignature(request: Request, state: StateDep) -> Any:
     """A witness hands back the log's checkpoint note with its cosignature (C2SP
     tlog-cosignature, type 0x04) appended. The log's signature, the root (equal to this
     log's root at that size) and the cosignatures of configured witnesses are verified;
     verified cosignatures are then served by ``GET /v1/log/checkpoint?cosigned=1``."""
-    state = state_of(request)
     data = await request.body()
     if len(data) > MAX_COSIGNED_NOTE:
         raise errors.LimitExceeded(f"a cosigned checkpoint is at most {MAX_COSIGNED_NOTE} bytes")
@@ -454,17 +274,17 @@ def _accept_cosigned(state: AppState, note: str) -> tuple[int, list[tuple[Signat
     response_class=Response,
     operation_id="getTrustBundle",
 )
-def trust(request: Request) -> Response:
+def trust(state: StateDep) -> Response:
     """The trust bundle (actors, prefixes, keys with revocations, latest checkpoint, resolvers)
     signed with the operator key, for offline verification (ledger/trust.py). 503
     ``no_operator_key`` on a server without the key."""
-    state, routes = state_of(request), log_state(request)
+    routes = state.checkpoints
     key = state.service.log_key
-    if key is None or not _key_usable(state.service, routes):
+    if key is None or not key_usable(state.service, routes):
         return error_response(
             503, "no_operator_key", "this server does not hold the operator key: no trust bundle"
         )
-    latest = fresh_checkpoint(state, routes)
+    latest = fresh_checkpoint(state.service, routes)
     now = now_ms()
     cached = routes.trust
     if cached is not None and cached[0] == latest.tree_size and now - cached[1] < TRUST_TTL_MS:

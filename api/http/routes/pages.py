@@ -5,7 +5,8 @@
     GET /v1/overlay/{platform}/{listing_id}?stream=&lang=      the same JSON, for polling
     GET /l/{platform}/{listing_id}?s=<stream>&n=<nonce>        what the overlay's QR opens
 
-The resolver (``api/http/routes/verify.py``) calls ``render_viewer`` for browsers. The overlay's
+The resolver (``api/http/routes/verify.py``) renders the viewer page (api/http/pages/viewer.py)
+for browsers. The overlay's
 QR carries a nonce signed by the operator key (``api/http/nonce.py``) that binds it to the
 platform, listing and stream and expires after the nonce window (setting
 ``overlay_nonce_window_s``, default 600 s); without an operator key the overlay answers 503
@@ -26,7 +27,8 @@ import anyio
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
-from api.http.app import AppState, error_response, state_of
+from api.http.deps import StateDep
+from api.http.errors import error_response, error_responses
 from api.http.nonce import DEFAULT_WINDOW_MS, NonceExpired, NonceInvalid, epoch_expiry, issue_nonce
 from api.http.nonce import open_nonce as open_overlay_nonce
 from api.http.pages.i18n import LANGUAGES, pick_language
@@ -39,15 +41,14 @@ from api.http.pages.overlay import (
     render_overlay_page,
     render_refusal_page,
 )
-from api.http.pages.viewer import render_viewer_page
-from api.http.routes.log import error_responses
+from api.http.state import AppState
 from ledger.custody import gtin_owner
 from ledger.errors import NotFound
 from ledger.records import Actor, Product
 from ledger.service import now_ms
 from scanner.qr import qr_matrix
 
-__all__ = ["EVENT_TICK_S", "STREAM_MAX_S", "render_viewer", "router"]
+__all__ = ["EVENT_TICK_S", "STREAM_MAX_S", "router"]
 
 router = APIRouter(tags=["pages"])
 
@@ -59,11 +60,6 @@ _LISTING = Path(..., pattern=r"^[\x21-\x2e\x30-\x7e]{1,128}$", examples=["123456
 _STREAM = Query("", pattern=r"^[\x21-\x7e]{0,128}$", description="the live stream's id")
 _LANG = Query("", pattern=r"^(|en|vi)$", description="en or vi (default: Accept-Language)")
 _HTML_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
-
-
-def render_viewer(data: dict[str, Any], language: str) -> str:
-    """The viewer page for a verdict (``language``: the Accept-Language header)."""
-    return render_viewer_page(data, pick_language(language))
 
 
 def _lang(request: Request, given: str) -> str:
@@ -130,6 +126,7 @@ def _urls(platform: str, listing_id: str, stream: str, lang: str) -> tuple[str, 
 )
 def overlay(
     request: Request,
+    state: StateDep,
     *,
     platform: str = _PLATFORM,
     listing_id: str = _LISTING,
@@ -138,7 +135,6 @@ def overlay(
     pos: str = Query("br", pattern=r"^(br|bl|tr|tl)$", description="corner of the panel"),
 ) -> Response:
     """The OBS browser source of a listing: live badge and a rotating, signed listing QR."""
-    state = state_of(request)
     if state.log_key is None:
         return _unsigned()
     language = _lang(request, lang)
@@ -157,6 +153,7 @@ def overlay(
 @router.get("/v1/overlay/{platform}/{listing_id}", operation_id="getOverlayStatus")
 def overlay_status(
     request: Request,
+    state: StateDep,
     platform: str = _PLATFORM,
     listing_id: str = _LISTING,
     stream: str = _STREAM,
@@ -166,7 +163,6 @@ def overlay_status(
 
     ``state`` is backed | not_backed | recalled | closed | unknown (no such listing);
     ``text`` holds the badge's words in the chosen language; ``qr`` the current code."""
-    state = state_of(request)
     if state.log_key is None:
         return _unsigned()
     payload = _payload(state, platform, listing_id, stream, _lang(request, lang))
@@ -176,6 +172,7 @@ def overlay_status(
 @router.get("/overlay/{platform}/{listing_id}/events", operation_id="getOverlayEvents")
 async def overlay_events(
     request: Request,
+    state: StateDep,
     platform: str = _PLATFORM,
     listing_id: str = _LISTING,
     stream: str = _STREAM,
@@ -183,7 +180,6 @@ async def overlay_events(
 ) -> Response:
     """Server-sent events: a ``status`` event (the JSON of ``/v1/overlay/...``) at once and
     whenever the listing or the QR changes; a comment every 15 s keeps proxies open."""
-    state = state_of(request)
     if state.log_key is None:
         return _unsigned()
     language = _lang(request, lang)
@@ -238,13 +234,13 @@ _LISTING_ERRORS = error_responses(
 )
 def listing_page(
     request: Request,
+    state: StateDep,
     platform: str = _PLATFORM,
     listing_id: str = _LISTING,
     s: str = Query("", max_length=128, description="the stream id the code was shown in"),
     n: str = Query("", max_length=200, description="the operator-signed nonce"),
 ) -> Response:
     """What the overlay's QR opens: the listing, if the code is fresh and genuine."""
-    state = state_of(request)
     language = pick_language(request.headers.get("accept-language"))
     wants_html = "text/html" in request.headers.get("accept", "")
 

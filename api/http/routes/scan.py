@@ -18,30 +18,26 @@ a queue of decoded images is the memory the cap is there to bound (docs/operatio
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from api.http.apidocs import OPTIONAL_KEY
-from api.http.app import error_response, state_of
-from api.http.routes.log import ERRORS, ErrorResponse
-from api.http.routes.verify import (
-    Context,
-    VerifyResponse,
-    Vouched,
-    _context,
-    _verify,
-    result_json,
-)
+from api.http.deps import StateDep
+from api.http.errors import ERRORS, ErrorResponse, error_response
+from api.http.schemas import Context, ScanResponse
+from api.http.state import AppState
+from api.http.verification import Vouched, scan_context, verify_code
+from api.results import result_json
 from ledger.errors import InvalidInput, LimitExceeded
 from ledger.verdicts.scans import code_entry, malformed
 from scanner.decode import decode_file
 from scanner.images import DEFAULT_LIMITS, ImageLimits
 
-__all__ = ["MAX_CODES", "RETRY_AFTER_S", "ScanResponse", "Status", "router"]
+__all__ = ["MAX_CODES", "RETRY_AFTER_S", "router"]
 
 router = APIRouter(tags=["verify"])
 #: Distinct codes verified per image: a sheet of labels fits, a flood of codes does not.
@@ -57,21 +53,6 @@ _IMAGE_BODY: dict[str, Any] = {
         "content": dict.fromkeys(("image/png", "image/jpeg", "application/octet-stream"), _BINARY),
     }
 }
-Status = Literal[
-    "genuine", "suspect", "counterfeit", "recalled", "invalid", "unverified", "unrecognised"
-]
-
-
-class ScannedCode(BaseModel):
-    text: str = Field(..., description="the decoded QR text")
-    corners: list[tuple[int, int]] = Field(
-        ..., min_length=4, max_length=4, description="pixels (x, y): TL, TR, BR, BL"
-    )
-    engine: str = Field(..., examples=["zxing"], description="the decoder that found it")
-    status: Status = Field(..., description="the verdict's status, or unrecognised")
-    verdict: VerifyResponse | None = Field(
-        None, description="as POST /v1/verify answers; null for a QR code that is not ours"
-    )
 
 
 class ScanQuery(BaseModel):
@@ -83,10 +64,6 @@ class ScanQuery(BaseModel):
     seller: str = Context.model_fields["seller"]
     place: str = Context.model_fields["place"]
     nonce: str = Context.model_fields["nonce"]
-
-
-class ScanResponse(BaseModel):
-    codes: list[ScannedCode] = Field(..., description="every code found, in reading order")
 
 
 @router.post(
@@ -103,9 +80,9 @@ class ScanResponse(BaseModel):
     openapi_extra={**_IMAGE_BODY, **OPTIONAL_KEY},
     operation_id="scanImage",
 )
-async def scan(request: Request, context: Annotated[ScanQuery, Query()]) -> Any:
+async def scan(request: Request, context: Annotated[ScanQuery, Query()], state: StateDep) -> Any:
     """Find every QR code in an uploaded image and verify each one in the given context."""
-    settings = state_of(request).settings
+    settings = state.settings
     kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if not (kind.startswith("image/") or kind == "application/octet-stream"):
         return error_response(
@@ -119,8 +96,8 @@ async def scan(request: Request, context: Annotated[ScanQuery, Query()]) -> Any:
             413, "body_too_large", f"images are limited to {settings.scan_max_bytes} bytes"
         )
     given = Context.model_validate(context.model_dump())
-    vouched = _context(request, given)
-    slots = _slots(request)
+    vouched = scan_context(request, state, given)
+    slots = state.scan_slots
     if slots.busy >= slots.size:
         return error_response(
             503,
@@ -132,29 +109,14 @@ async def scan(request: Request, context: Annotated[ScanQuery, Query()]) -> Any:
     try:
         # The wait for the thread is shielded from cancellation (anyio): a client that goes
         # away frees the slot only when its decoding has really finished.
-        return await run_in_threadpool(_scan, request, data, vouched)
+        return await run_in_threadpool(_scan, state, data, vouched)
     finally:
         slots.busy -= 1
 
 
-class _Slots:
-    """How many images this app (one worker) decodes at once, and at most."""
-
-    def __init__(self, size: int) -> None:
-        self.size, self.busy = size, 0
-
-
-def _slots(request: Request) -> _Slots:
-    slots: _Slots | None = getattr(request.app.state, "scan_slots", None)
-    if slots is None:
-        slots = _Slots(state_of(request).settings.scan_concurrency)
-        request.app.state.scan_slots = slots
-    return slots
-
-
-def _scan(request: Request, data: bytes, context: Vouched) -> dict[str, Any] | JSONResponse:
+def _scan(state: AppState, data: bytes, context: Vouched) -> dict[str, Any] | JSONResponse:
     limits = ImageLimits(
-        state_of(request).settings.scan_max_bytes,
+        state.settings.scan_max_bytes,
         DEFAULT_LIMITS.max_pixels,
         DEFAULT_LIMITS.max_decoded_bytes,
     )
@@ -172,12 +134,12 @@ def _scan(request: Request, data: bytes, context: Vouched) -> dict[str, Any] | J
             f"the image holds {len(texts)} different codes; at most {MAX_CODES} are verified "
             "at once: crop it",
         )
-    verdicts = {text: _verdict(request, text, context) for text in texts}
+    verdicts = {text: _verdict(state, text, context) for text in texts}
     return {"codes": [code_entry(d.to_obj(), verdicts[d.text]) for d in found]}
 
 
-def _verdict(request: Request, text: str, context: Vouched) -> dict[str, Any]:
+def _verdict(state: AppState, text: str, context: Vouched) -> dict[str, Any]:
     plain = malformed(text)
     if plain is not None:  # nothing to look up, nothing to record
         return plain.to_obj()
-    return result_json(_verify(request, text, context, detail=True))
+    return result_json(verify_code(state, text, context))

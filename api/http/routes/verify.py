@@ -8,362 +8,34 @@ item's provenance and an inclusion proof; ``/v1/verify/batch`` takes up to 1,000
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
-import json
 import re
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from api.http import resolver
 from api.http.apidocs import OPTIONAL_KEY
-from api.http.app import AppState, error_response, state_of
+from api.http.deps import StateDep, state_of
+from api.http.errors import ERRORS, error_response, error_responses
 from api.http.jsonroute import JsonBodyRoute
-from api.http.nonce import NonceExpired, NonceInvalid, open_nonce
 from api.http.pages.i18n import pick_language
-from api.http.routes.log import ERRORS, error_responses
-from api.http.routes.platform import PlatformError, observe_verdict, platform_key
+from api.http.pages.viewer import render_viewer_page
+from api.http.schemas import BatchRequest, BatchResponse, Context, VerifyRequest, VerifyResponse
+from api.http.state import AppState
+from api.http.verification import dumps, scan_context, verify_body, verify_code
+from api.results import result_json
 from ledger import errors
 from ledger.gs1 import DigitalLink, gtin14
 from ledger.queries import product_facts
-from ledger.service import now_ms
-from ledger.streams import SessionProof
-from ledger.verdicts import ANONYMOUS, OVERLAY, PLATFORM, RECALLED, ScanContext, judge_product
-from ledger.verification import VerifyResult, device_hash
+from ledger.verdicts import ANONYMOUS, RECALLED, judge_product
 
-__all__ = ["Vouched", "result_json", "router", "verify_body"]
+__all__ = ["router"]
 
-#: A scan context with who vouches for it, and a seller's session proof to check.
-
-Vouched = tuple[ScanContext, SessionProof | None]
 router = APIRouter()
 #: A body that is not JSON at all is a 400 (app-wide handler), a JSON body of the wrong shape 422.
 _BAD_BODY: dict[int | str, dict[str, Any]] = {400: ERRORS[400], 422: ERRORS[422], 429: ERRORS[429]}
-MAX_BATCH = 1_000
-_MAX_TAILS = 10_000
-_PRINTABLE = r"^[\x21-\x7e]{0,128}$"
-#: The examples of the OpenAPI schema (/docs, generated clients): one item of the samples.
-_CODE = (
-    "https://vt.example.vn/01/08930001000018/10/L7/21/A1?8030=AQptbkfGxx-VqE3gw2o4O-G3X_Obd3DRrQ"
-    "SKtn1POCjyjEB4Y1jWaV9HvP4SpmibWThgpvf4fwebqZUDwVb5GDYD"
-)
-_CONTEXT = {"platform": "tiktok", "listing_id": "1234567890", "seller": "tiktok:@shopa"}
-_VERDICT: dict[str, Any] = {
-    "status": "genuine",
-    "source": "platform",
-    "reasons": [
-        {
-            "code": "custody_verified",
-            "message": "signed by its producer and recorded in the ledger from fishco to now "
-            "(held by shop-a)",
-            "evidence": {"custodian": "shop-a", "status": "active"},
-        }
-    ],
-    "item": {
-        "gtin": "08930001000018",
-        "serial": "A1",
-        "item_id": "01/08930001000018/21/A1",
-        "lot": "L7",
-        "producer": "fishco",
-        "producer_name": "Fishco",
-        "status": "active",
-        "custodian": "shop-a",
-    },
-    "provenance": [
-        {
-            "index": 7,
-            "type": "event.commission",
-            "actor": "fishco",
-            "time": "2026-10-09T08:53:26.001+00:00",
-            "summary": "commissioned by fishco",
-        }
-    ],
-    "proof": {
-        "index": 7,
-        "tree_size": 12,
-        "leaf_hash": "dneeIrYT3nyoHYYD9lOtTN0QZVrWDCysIrkF2zzn3kA=",
-        "inclusion_path": ["rjEhsGxBB8m6tS3P1S4gSgAc2lWnYCZtJ6cYZG7ZbcQ="],
-        "checkpoint": "vt.example.vn/log\n12\n<base64 root hash>\n\n— vt.example.vn/log ...\n",
-    },
-}
-
-
-class SessionProofIn(BaseModel):
-    """A seller's signature over this scan in its declared stream session (docs/format.md)."""
-
-    session_id: str = Field(..., pattern=r"^[\x21-\x7e]{1,128}$")
-    key_id: str = Field(..., pattern=r"^[0-9a-f]{16}$")
-    time: int = Field(..., ge=0, le=2**53, description="ms since the Unix epoch")
-    signature: str = Field(..., pattern=r"^[A-Za-z0-9_-]{86}={0,2}$")
-
-
-class Context(BaseModel):
-    """Where the code was seen. All optional; a listing or stream makes it an offer.
-
-    Naming a platform, seller or stream vouches for nothing: the verdict answers about
-    this context, and only a platform API key (``X-API-Key``), a valid overlay ``nonce``
-    or the seller's ``session_proof`` make it evidence that others' verdicts may use."""
-
-    platform: str = Field(
-        "",
-        pattern=r"^[a-z0-9_.-]{0,32}$",
-        examples=["tiktok"],
-        description="the platform the code was seen on",
-    )
-    stream_id: str = Field(
-        "", pattern=_PRINTABLE, examples=["live-2026-11-23"], description="the live stream's id"
-    )
-    listing_id: str = Field(
-        "", pattern=_PRINTABLE, examples=["1234567890"], description="the listing's id"
-    )
-    seller: str = Field(
-        "",
-        pattern=r"^[\x21-\x7e]{0,140}$",
-        examples=["tiktok:@shopname"],
-        description="the seller's handle (platform:handle)",
-    )
-    place: str = Field("", pattern=r"^[A-Za-z0-9-]{0,16}$", description="coarse place code")
-    nonce: str = Field(
-        "",
-        pattern=r"^([A-Za-z0-9_-]{96})?$",
-        description="the overlay nonce of the listing QR the viewer came from",
-    )
-    session_proof: SessionProofIn | None = None
-
-
-class VerifyRequest(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"code": _CODE, "context": _CONTEXT}]}
-    )
-
-    code: str = Field(..., min_length=1, max_length=1024, description="the scanned URI")
-    context: Context = Field(default_factory=Context)  # type: ignore[arg-type]
-
-
-class BatchRequest(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"codes": [_CODE], "context": _CONTEXT}]}
-    )
-
-    codes: list[str] = Field(..., min_length=1, max_length=MAX_BATCH)
-    context: Context = Field(default_factory=Context)  # type: ignore[arg-type]
-
-
-class Reason(BaseModel):
-    code: str
-    message: str
-    evidence: dict[str, Any]
-
-
-class Step(BaseModel):
-    index: int
-    type: str
-    actor: str
-    time: str
-    summary: str
-
-
-class Proof(BaseModel):
-    index: int
-    tree_size: int
-    leaf_hash: str
-    inclusion_path: list[str]
-    checkpoint: str
-
-
-class VerifyResponse(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [_VERDICT]})
-
-    status: Literal["genuine", "suspect", "counterfeit", "recalled", "invalid", "unverified"] = (
-        Field(
-            ...,
-            examples=["genuine"],
-            description="invalid: the code cannot be read (scan again or type it carefully), "
-            "never a sign of a fake",
-        )
-    )
-    source: Literal["platform", "session", "overlay", "anonymous"] = Field(
-        "anonymous",
-        description="who vouched for the context: only vouched contexts are evidence for "
-        "others' verdicts (docs/threat-model.md)",
-    )
-    reasons: list[Reason]
-    item: dict[str, Any]
-    provenance: list[Step] = Field(default_factory=list)
-    proof: Proof | None = None
-
-
-class BatchResponse(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "results": [
-                        {k: v for k, v in _VERDICT.items() if k not in ("provenance", "proof")}
-                    ]
-                }
-            ]
-        }
-    )
-
-    results: list[VerifyResponse]
-
-
-def _iso(ms: int) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat(timespec="milliseconds")
-
-
-def _b64(value: bytes) -> str:
-    return base64.b64encode(value).decode("ascii")
-
-
-def result_json(result: VerifyResult) -> dict[str, Any]:
-    """The JSON of a verify result (also what the viewer page renders)."""
-    data: dict[str, Any] = result.verdict.to_obj()
-    data["source"] = result.source
-    view = result.view
-    if view is not None:
-        data["item"] = dict(data["item"], status=view.status, custodian=view.record.custodian)
-        if view.product is not None:
-            data["item"]["name"] = view.product.name
-        data["provenance"] = [
-            {
-                "index": s.index,
-                "type": s.type,
-                "actor": s.actor,
-                "time": _iso(s.event_time),
-                "summary": s.summary,
-            }
-            for s in view.timeline
-        ]
-    proof = result.proof
-    if proof is not None and result.checkpoint is not None:
-        data["proof"] = {
-            "index": proof.index,
-            "tree_size": proof.tree_size,
-            "leaf_hash": _b64(proof.leaf_hash),
-            "inclusion_path": [_b64(h) for h in proof.hashes],
-            "checkpoint": result.checkpoint,
-        }
-    return data
-
-
-def _dumps(data: dict[str, Any]) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-def verify_body(result: VerifyResult, code: str, tails: dict[Any, bytes]) -> bytes:
-    """``result_json(result)`` as JSON bytes, built faster.
-
-    Of a detailed result, only the verdict (status and reasons) depends on the scan; the
-    rest (the item, its provenance and its proof) is a function of the code and of the
-    snapshot the result was read from (``VerifyResult.snapshot``). That rest is
-    serialised once per code and snapshot and kept in ``tails`` (one dict per app: a
-    snapshot is a log size, meaningful for one ledger only)."""
-    snapshot = result.snapshot
-    if result.view is None or snapshot is None:
-        return _dumps(result_json(result))
-    key = (code, snapshot)
-    tail = tails.get(key)
-    if tail is None:
-        rest = result_json(result)
-        del rest["status"], rest["reasons"], rest["source"]
-        tail = b"," + _dumps(rest)[1:]  # '"item":...}', after the verdict's fields
-        if len(tails) >= _MAX_TAILS:
-            tails.clear()
-        tails[key] = tail
-    verdict = result.verdict
-    head = _dumps(
-        {
-            "status": verdict.status,
-            "source": result.source,
-            "reasons": [r.to_obj() for r in verdict.reasons],
-        }
-    )
-    return head[:-1] + tail
-
-
-def json_response(data: dict[str, Any]) -> Response:
-    """Our own JSON, serialised once: ``result_json`` builds exactly the documented
-    ``VerifyResponse`` shape (the schema tests check it), so FastAPI's second pass through
-    the response model, which cost as much as the verdict itself, is skipped."""
-    return Response(_dumps(data), media_type="application/json")
-
-
-def _context(
-    request: Request, given: Context | None = None, state: AppState | None = None
-) -> Vouched:
-    """The scan context and who vouches for it: a platform API key (checked here: a wrong
-    key is a 401, not an anonymous request), an overlay nonce the operator signed for this
-    platform, listing and stream (an expired or forged one vouches for nothing), or a
-    seller's session proof (checked by the verifier against the log)."""
-    state = state or state_of(request)
-    hints = request.headers.get("user-agent", "") + "|" + request.headers.get("accept-language", "")
-    ctx = given or Context()  # type: ignore[call-arg]
-    platform, source = ctx.platform, ANONYMOUS
-    if request.headers.get("x-api-key"):
-        key = platform_key(request)
-        if platform and platform != key.platform:
-            raise PlatformError(
-                403,
-                "platform_mismatch",
-                f"this API key speaks for {key.platform}, not {platform}",
-            )
-        platform, source = key.platform, PLATFORM
-    elif ctx.nonce and state.log_key is not None:
-        try:
-            open_nonce(
-                ctx.nonce,
-                state.log_key.public_key,
-                platform,
-                ctx.listing_id,
-                ctx.stream_id,
-                now=now_ms(),
-            )
-            source = OVERLAY
-        except (NonceInvalid, NonceExpired):
-            source = ANONYMOUS
-    proof = None
-    if ctx.session_proof is not None and source == ANONYMOUS:
-        p = ctx.session_proof
-        try:
-            proof = SessionProof.from_text(p.session_id, p.key_id, p.time, p.signature)
-        except errors.InvalidInput:
-            proof = None
-    context = ScanContext(
-        platform,
-        ctx.stream_id,
-        ctx.listing_id,
-        ctx.seller,
-        device_hash(state.settings.scan_salt, hints),
-        ctx.place,
-        source,
-    )
-    return context, proof
-
-
-def _verify(
-    request: Request,
-    code: str,
-    context: Vouched,
-    *,
-    detail: bool = True,
-    state: AppState | None = None,
-    record: bool = True,
-) -> VerifyResult:
-    """The verdict of one code; ``record=False`` (a HEAD, a linkset) is not a scan: it is
-    neither recorded, counted nor sent to webhooks."""
-    state = state or state_of(request)
-    now = now_ms()
-    scan, proof = context
-    result = state.verifier.verify(code, scan, now=now, detail=detail, proof=proof, record=record)
-    if record:
-        state.metrics.verdict(result.verdict.status)
-        observe_verdict(request.app, result, now)  # clone signals of vouched contexts
-    return result
 
 
 async def verify(body: VerifyRequest, request: Request) -> Response:
@@ -371,8 +43,9 @@ async def verify(body: VerifyRequest, request: Request) -> Response:
     # Run on the event loop, not in the thread pool: a verify is a few hundred microseconds
     # of CPU and local reads, and handing it to a thread (and the GIL back) cost more than
     # the verify itself (docs/decisions.md). Batches, which can take longer, use the pool.
+    # JsonBodyRoute calls the endpoint with (body, request) only: no dependencies here.
     state = state_of(request)
-    result = _verify(request, body.code, _context(request, body.context, state), state=state)
+    result = verify_code(state, body.code, scan_context(request, state, body.context))
     return Response(verify_body(result, body.code, state.rendered), media_type="application/json")
 
 
@@ -399,17 +72,16 @@ router.add_api_route(
     operation_id="verifyBatch",
     openapi_extra=OPTIONAL_KEY,
 )
-def verify_batch(body: BatchRequest, request: Request) -> dict[str, Any]:
+def verify_batch(body: BatchRequest, request: Request, state: StateDep) -> dict[str, Any]:
     """Verify up to 1,000 codes seen in the same context (verdicts only, no timelines)."""
-    context = _context(request, body.context)
+    context = scan_context(request, state, body.context)
     return {
-        "results": [result_json(_verify(request, c, context, detail=False)) for c in body.codes]
+        "results": [result_json(verify_code(state, c, context, detail=False)) for c in body.codes]
     }
 
 
-def _resolve(request: Request) -> Response:
+def _resolve(request: Request, state: AppState) -> Response:
     """An item URL: the verdict in the representation the link type or ``Accept`` asks."""
-    state = state_of(request)
     query = request.url.query
     # The path as printed (raw_path): decoded, an escaped '/' splits the serial and an
     # escaped '"' or '<' is no longer a valid code. Without raw_path, the decoded one.
@@ -420,8 +92,8 @@ def _resolve(request: Request) -> Response:
     wanted = _representation(request)
     # HEAD, the linkset and the recall status are not scans: nothing is recorded for them.
     record = request.method == "GET" and wanted in ("html", "json")
-    result = _verify(
-        request, code, _context(request, _query_context(request)), detail=True, record=record
+    result = verify_code(
+        state, code, scan_context(request, state, _query_context(request)), record=record
     )
     view = result.view
     known = view is not None and result.verdict.status != "counterfeit"
@@ -523,17 +195,15 @@ class _Answer:
         return Response(body, status_code=status, headers=headers, media_type=media_type)
 
     def json(self, representation: str, data: dict[str, Any], status: int = 200) -> Response:
-        return self._send(_dumps(data), "application/json", status, (representation, "-"))
+        return self._send(dumps(data), "application/json", status, (representation, "-"))
 
     def render(self, wanted: str, data: dict[str, Any], description: str) -> Response:
         if wanted == "html":
-            from api.http.routes.pages import render_viewer  # noqa: PLC0415 - pages import this module
-
             language = pick_language(self.request.headers.get("accept-language"))
-            page = render_viewer(data, language).encode("utf-8")
+            page = render_viewer_page(data, language).encode("utf-8")
             return self._send(page, "text/html; charset=utf-8", 200, ("html", language))
         if wanted == "linkset":
-            body = _dumps(resolver.linkset(self.anchor, self.links, description=description))
+            body = dumps(resolver.linkset(self.anchor, self.links, description=description))
             return self._send(body, resolver.LINKSET_JSON, 200, ("linkset", "-"))
         if wanted == "unknown":
             return self.error(
@@ -587,21 +257,23 @@ _RESOLVER_ERRORS = error_responses(
 )
 
 
-async def resolve(gtin: str, serial: str, request: Request) -> Response:
+async def resolve(gtin: str, serial: str, request: Request, state: StateDep) -> Response:
     """The GS1 Digital Link resolver: viewer page for browsers, verdict JSON for programs,
     other links by ``?linkType=`` (docs/api.md, Resolver)."""
-    return _resolve(request)
+    return _resolve(request, state)
 
 
-async def resolve_with_lot(gtin: str, lot: str, serial: str, request: Request) -> Response:
+async def resolve_with_lot(
+    gtin: str, lot: str, serial: str, request: Request, state: StateDep
+) -> Response:
     """The resolver for codes that carry a lot."""
-    return _resolve(request)
+    return _resolve(request, state)
 
 
-async def resolve_product(gtin: str, request: Request) -> Response:
+async def resolve_product(gtin: str, request: Request, state: StateDep) -> Response:
     """A product URL (``/01/{gtin}``): the product's page and links, with a product-level
     verdict that never says an item is genuine (docs/api.md, Resolver)."""
-    return _resolve_product(request)
+    return _resolve_product(request, state)
 
 
 def _problem(
@@ -617,14 +289,13 @@ def _problem(
 _SHORT_GTIN = re.compile(r"^/01/([0-9]{8}|[0-9]{12,13})(?=/|$)")
 
 
-async def resolve_lot(gtin: str, lot: str, request: Request) -> Response:
+async def resolve_lot(gtin: str, lot: str, request: Request, state: StateDep) -> Response:
     """A lot's URL (``/01/{gtin}/10/{lot}``): the product's page and links for that lot,
     ``recalled`` when the producer recalled the lot or the GTIN."""
-    return _resolve_product(request)
+    return _resolve_product(request, state)
 
 
-def _resolve_product(request: Request) -> Response:
-    state = state_of(request)
+def _resolve_product(request: Request, state: AppState) -> Response:
     raw = request.scope.get("raw_path")
     path = raw.decode("latin-1") if raw else request.url.path
     url = state.settings.resolver.rstrip("/") + path
@@ -664,9 +335,9 @@ def _resolve_product(request: Request) -> Response:
     return answer.render(wanted, data, facts.name)
 
 
-def _not_digital_link(rest: str, request: Request) -> Response:
+def _not_digital_link(rest: str, request: Request, state: StateDep) -> Response:
     """Any other path under ``/01/``: 400 unless it parses (then 404), as Resolver CE does."""
-    return _resolve_product(request)
+    return _resolve_product(request, state)
 
 
 # GET and HEAD on every resolver path (HEAD is left out of the OpenAPI); the catch-all last.
@@ -690,9 +361,8 @@ for _path, _handler in (
 
 
 @router.get("/healthz", tags=["operations"], operation_id="getHealth")
-def healthz(request: Request) -> dict[str, Any]:
+def healthz(state: StateDep) -> dict[str, Any]:
     """Liveness and the log's size (reads the database)."""
-    state = state_of(request)
     return {"ok": True, "tree_size": state.service.store.head().size}
 
 
@@ -705,6 +375,6 @@ async def ping() -> dict[str, bool]:
 @router.get(
     "/metrics", tags=["operations"], response_class=PlainTextResponse, operation_id="getMetrics"
 )
-def metrics(request: Request) -> str:
+def metrics(state: StateDep) -> str:
     """Prometheus metrics of this worker: requests, latencies, verdicts."""
-    return state_of(request).metrics.render()
+    return state.metrics.render()

@@ -5,8 +5,9 @@
     DELETE /v1/webhooks/{id}                 delete one (its pending deliveries are cancelled)
     GET    /v1/webhooks/{id}/deliveries      deliveries with every attempt
 
-Webhooks belong to the platform, not to one key. The key check, the per-app platform state
-and the error shape are api/http/routes/platform.py's; delivery is api/webhooks.py's.
+Webhooks belong to the platform, not to one key. The key check is api/http/deps.py's (``KeyDep``),
+the platform state api/http/state.py's, the error shape api/http/errors.py's; delivery is
+api/webhooks.py's.
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ from __future__ import annotations
 import secrets
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Security
+from fastapi import APIRouter, Query, Security
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from api.http.apidocs import api_key_header
-from api.http.routes.platform import PLATFORM_ERRORS, KeyDep, PlatformRoute, platform_of
+from api.http.deps import KeyDep, PlatformDep
+from api.http.errors import PLATFORM_ERRORS, PlatformRoute
+from api.http.schemas import DeliveryList, WebhookCreated, WebhookList
+from api.http.state import PlatformState
 from api.webhooks import EVENT_ALIASES, EVENTS, check_url
 from ledger import errors
 from ledger.service import now_ms
@@ -46,46 +50,6 @@ class WebhookIn(BaseModel):
     )
 
 
-class WebhookOut(BaseModel):
-    id: str
-    url: str
-    events: list[str]
-    created: int
-
-
-class WebhookCreated(WebhookOut):
-    secret: str = Field(..., description="HMAC key of X-Tracemark-Signature; shown only once")
-
-
-class WebhookList(BaseModel):
-    webhooks: list[WebhookOut]
-
-
-class AttemptOut(BaseModel):
-    attempt: int
-    time: int
-    ok: bool
-    status_code: int
-    error: str
-    duration_ms: int
-
-
-class DeliveryOut(BaseModel):
-    id: str
-    event_id: str
-    event: str
-    status: str
-    attempts: int
-    next_attempt: int | None
-    created: int
-    last_status_code: int
-    history: list[AttemptOut]
-
-
-class DeliveryList(BaseModel):
-    deliveries: list[DeliveryOut]
-
-
 def _webhook_json(hook: Webhook) -> dict[str, Any]:
     return {
         "id": hook.webhook_id,
@@ -95,17 +59,16 @@ def _webhook_json(hook: Webhook) -> dict[str, Any]:
     }
 
 
-def _own_webhook(request: Request, key: ApiKey, webhook_id: str) -> Webhook:
-    hook = platform_of(request.app).store.get_webhook(webhook_id)
+def _own_webhook(platform: PlatformState, key: ApiKey, webhook_id: str) -> Webhook:
+    hook = platform.store.get_webhook(webhook_id)
     if hook is None or hook.platform != key.platform or hook.deleted >= 0:
         raise errors.NotFound(f"no webhook {webhook_id}", code="unknown_webhook")
     return hook
 
 
 @router.post("/v1/webhooks", status_code=201, response_model=WebhookCreated, tags=["platform"])
-def create_webhook(body: WebhookIn, request: Request, key: KeyDep) -> dict[str, Any]:
+def create_webhook(body: WebhookIn, key: KeyDep, platform: PlatformDep) -> dict[str, Any]:
     """Register a URL for events; the signing secret is returned once."""
-    platform = platform_of(request.app)
     url = check_url(body.url, platform.config)
     if len(platform.store.webhooks(key.platform)) >= MAX_WEBHOOKS:
         raise errors.Conflict(
@@ -126,32 +89,32 @@ def create_webhook(body: WebhookIn, request: Request, key: KeyDep) -> dict[str, 
 
 
 @router.get("/v1/webhooks", response_model=WebhookList, tags=["platform"])
-def list_webhooks(request: Request, key: KeyDep) -> dict[str, Any]:
+def list_webhooks(key: KeyDep, platform: PlatformDep) -> dict[str, Any]:
     """The platform's webhooks (secrets are never shown again)."""
-    hooks = platform_of(request.app).store.webhooks(key.platform)
+    hooks = platform.store.webhooks(key.platform)
     return {"webhooks": [_webhook_json(h) for h in hooks]}
 
 
 @router.delete("/v1/webhooks/{webhook_id}", status_code=204, tags=["platform"])
-def delete_webhook(webhook_id: str, request: Request, key: KeyDep) -> Response:
+def delete_webhook(webhook_id: str, key: KeyDep, platform: PlatformDep) -> Response:
     """Delete a webhook; deliveries not yet made are cancelled."""
-    _own_webhook(request, key, webhook_id)
-    platform_of(request.app).store.delete_webhook(webhook_id, now_ms())
+    _own_webhook(platform, key, webhook_id)
+    platform.store.delete_webhook(webhook_id, now_ms())
     return Response(status_code=204)
 
 
 @router.get("/v1/webhooks/{webhook_id}/deliveries", response_model=DeliveryList, tags=["platform"])
 def list_deliveries(
     webhook_id: str,
-    request: Request,
     key: KeyDep,
+    platform: PlatformDep,
     limit: Annotated[
         int, Query(ge=1, le=200, description="The most recent deliveries to list.")
     ] = 50,
 ) -> dict[str, Any]:
     """The webhook's deliveries, newest first, each with every attempt (time, HTTP status)."""
-    _own_webhook(request, key, webhook_id)
-    found = platform_of(request.app).store.deliveries(webhook_id, limit)
+    _own_webhook(platform, key, webhook_id)
+    found = platform.store.deliveries(webhook_id, limit)
     return {
         "deliveries": [
             {

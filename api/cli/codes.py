@@ -26,7 +26,7 @@ import typer
 from rich.markup import escape
 
 from api.cli.context import context, passphrase
-from api.cli.exits import fail, handled
+from api.cli.exits import BAD_INPUT, UNEXPECTED, VERIFICATION_FAILED, fail, handled
 from api.cli.options import (
     AsOpt,
     DbOpt,
@@ -326,9 +326,9 @@ def codes_verify(
     found = [v.to_obj() for v in verdicts]
     _print_verdicts(codes, found, json_out)
     if any(v.status not in (UNVERIFIED, INVALID) for v in verdicts):
-        raise typer.Exit(3)
+        raise typer.Exit(VERIFICATION_FAILED)
     if any(v.status == INVALID for v in verdicts):
-        raise typer.Exit(2)  # unreadable is bad input, never the counterfeit exit
+        raise typer.Exit(BAD_INPUT)  # unreadable is bad input, never the counterfeit exit
 
 
 def _verify_online(codes: Sequence[str], server: str, trust: Path | None, json_out: bool) -> None:
@@ -342,12 +342,12 @@ def _verify_online(codes: Sequence[str], server: str, trust: Path | None, json_o
         try:
             found = [remote.verify(code, {}) for code in codes]
         except errors.StorageUnavailable as exc:  # as scan: an unreachable server is 1
-            fail(exc.message, 1)
+            fail(exc.message, UNEXPECTED)
     _print_verdicts(codes, found, json_out)
     if any(fails(str(v["status"])) for v in found):
-        raise typer.Exit(3)
+        raise typer.Exit(VERIFICATION_FAILED)
     if any(v["status"] == INVALID for v in found):
-        raise typer.Exit(2)
+        raise typer.Exit(BAD_INPUT)
 
 
 def _print_verdicts(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from api.cli.exits import fail, handled
+from api.cli.exits import BAD_INPUT, fail, handled
 from api.cli.output import warn
 from ledger.files import private_dir
 from ledger.keyfile import load_private_key
@@ -69,5 +69,5 @@ def context(home: Path, database_url: str | None, key_file: Path | None) -> Cont
         try:
             private_dir(folder)
         except OSError as exc:
-            fail(f"cannot create the folder {folder}: {exc.strerror}", 2)
+            fail(f"cannot create the folder {folder}: {exc.strerror}", BAD_INPUT)
     return Context(home, url, key_file or home / "operator.key")

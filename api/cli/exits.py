@@ -17,14 +17,30 @@ import typer
 from api.cli.output import err
 from ledger import errors
 
-__all__ = ["EXIT_CODES", "exit_code_for", "fail", "handled"]
+__all__ = [
+    "BAD_INPUT",
+    "CONFLICT",
+    "EXIT_CODES",
+    "STORAGE_UNAVAILABLE",
+    "UNEXPECTED",
+    "VERIFICATION_FAILED",
+    "exit_code_for",
+    "fail",
+    "handled",
+]
+
+UNEXPECTED = 1
+BAD_INPUT = 2  # also usage errors (click's own)
+VERIFICATION_FAILED = 3  # a code, proof or audit that does not check out
+CONFLICT = 4  # with the ledger's state
+STORAGE_UNAVAILABLE = 5
 
 EXIT_CODES: dict[type[errors.TracemarkError], int] = {
-    errors.VerificationError: 3,
-    errors.Conflict: 4,
-    errors.StorageUnavailable: 5,
-    errors.InvalidInput: 2,
-    errors.NotFound: 2,
+    errors.VerificationError: VERIFICATION_FAILED,
+    errors.Conflict: CONFLICT,
+    errors.StorageUnavailable: STORAGE_UNAVAILABLE,
+    errors.InvalidInput: BAD_INPUT,
+    errors.NotFound: BAD_INPUT,
 }
 
 
@@ -37,7 +53,7 @@ def exit_code_for(exc: errors.TracemarkError) -> int:
     for kind, code in EXIT_CODES.items():
         if isinstance(exc, kind):
             return code
-    return 1
+    return UNEXPECTED
 
 
 @contextmanager

@@ -20,7 +20,7 @@ import typer
 from rich.table import Table
 
 from api.cli.context import context, passphrase
-from api.cli.exits import fail, handled
+from api.cli.exits import BAD_INPUT, VERIFICATION_FAILED, fail, handled
 from api.cli.options import DbOpt, HomeOpt, JsonOpt, KeyOpt, now_ms
 from api.cli.output import b64, emit, err, out, raw, warn
 from api.cli.root import app
@@ -147,9 +147,9 @@ def log_checkpoint(
     ctx = context(home, database_url, key_file)
     if every is not None:
         if not sign:
-            fail("--every signs checkpoints; it cannot be combined with --no-sign", 2)
+            fail("--every signs checkpoints; it cannot be combined with --no-sign", BAD_INPUT)
         if not ctx.key_file.exists():
-            fail(f"--every needs the operator key; {ctx.key_file} does not exist", 2)
+            fail(f"--every needs the operator key; {ctx.key_file} does not exist", BAD_INPUT)
         with handled():
             _checkpoint_loop(ctx.service(with_key=True), every, json_out)
         return
@@ -390,7 +390,7 @@ def audit(
         try:
             notes.append(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError) as exc:
-            fail(f"cannot read checkpoint file {path}: {exc}", 2)
+            fail(f"cannot read checkpoint file {path}: {exc}", BAD_INPUT)
     with handled():
         pinned = NoteVerifier.from_vkey(log_key) if log_key else None
         witnesses = [CosignatureVerifier.from_vkey(text) for text in witness or []]
@@ -432,7 +432,7 @@ def audit(
 
     emit(json_out, data, human)
     if not report.ok:
-        raise typer.Exit(3)
+        raise typer.Exit(VERIFICATION_FAILED)
 
 
 def _progress(*, disable: bool) -> Progress:
@@ -503,4 +503,4 @@ def demo_log(
         status = "[green]passed[/]" if report.ok else "[red]FAILED[/]"
         out.print(f"audit {status}: {report.entries_checked} entries")
         if not report.ok:
-            raise typer.Exit(3)
+            raise typer.Exit(VERIFICATION_FAILED)

@@ -31,7 +31,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from api.cli.exits import fail, handled
+from api.cli.exits import UNEXPECTED, VERIFICATION_FAILED, fail, handled
 from api.cli.options import (
     DEFAULT_RESOLVER,
     DbOpt,
@@ -453,6 +453,6 @@ def scan(
                 else:
                     failed = _scan_images(images or [], engine, verdict, mode, json_out)
         except errors.StorageUnavailable as exc:  # scan's documented "other failure" is 1
-            fail(exc.message, 1)
+            fail(exc.message, UNEXPECTED)
     if failed:
-        raise typer.Exit(3)
+        raise typer.Exit(VERIFICATION_FAILED)

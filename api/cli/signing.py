@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from api.cli.context import Context, context, passphrase
-from api.cli.exits import fail
+from api.cli.exits import BAD_INPUT, CONFLICT, VERIFICATION_FAILED, fail
 from api.cli.options import local_tz, parse_time
 from api.cli.output import emit, out, warn
 from ledger.entries import Envelope, sign_entry
@@ -81,7 +81,8 @@ def submit_or_write(
         out.print(f"[green]Recorded[/] {what} at index {indices}")
     if failed:
         first = failed[0]
-        code = 4 if first["code"] not in ("signature_invalid", "unknown_key") else 3
+        refused_signature = first["code"] in ("signature_invalid", "unknown_key")
+        code = VERIFICATION_FAILED if refused_signature else CONFLICT
         fail(f"{what} refused: {first['code']}: {first['message']}", code)
     return results
 
@@ -104,7 +105,9 @@ def signer(
 ) -> Signer:
     ctx = context(home, database_url, None)
     if key_path is None:
-        fail("--as KEYFILE is required: the key that signs (or set TRACEMARK_SIGNING_KEY)", 2)
+        fail(
+            "--as KEYFILE is required: the key that signs (or set TRACEMARK_SIGNING_KEY)", BAD_INPUT
+        )
     key, warnings = load_private_key(key_path, passphrase())
     for warning in warnings:
         if "unencrypted" not in warning:
@@ -113,7 +116,7 @@ def signer(
     if actor is None:
         actor = submitter.actor_of(key.key_id)
         if actor is None:
-            fail(f"key {key.key_id} is not registered: pass --actor ID", 2)
+            fail(f"key {key.key_id} is not registered: pass --actor ID", BAD_INPUT)
     return Signer(ctx, key, submitter, actor, out_file)
 
 

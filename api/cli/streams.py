@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import typer
 
 from api.cli.context import passphrase
-from api.cli.exits import fail, handled
+from api.cli.exits import BAD_INPUT, fail, handled
 from api.cli.options import (
     ActorOpt,
     AsOpt,
@@ -92,7 +92,7 @@ def stream_prove(
 ) -> None:
     """Sign one scan in your session: prints the session_proof (JSON) for POST /v1/verify."""
     if signing_key is None:
-        fail("--as KEYFILE is required: the seller key that declared the session", 2)
+        fail("--as KEYFILE is required: the seller key that declared the session", BAD_INPUT)
     with handled():
         ItemCode.from_uri(code.strip())  # a proof signs a code, never arbitrary text
         key, _ = load_private_key(signing_key, passphrase())

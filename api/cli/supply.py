@@ -16,7 +16,7 @@ import typer
 from rich.table import Table
 
 from api.cli.context import context, passphrase
-from api.cli.exits import handled
+from api.cli.exits import VERIFICATION_FAILED, handled
 from api.cli.options import (
     ActorOpt,
     AsOpt,
@@ -394,7 +394,7 @@ def listing_show(
 
     emit(json_out, data, human)
     if not status.backed:
-        raise typer.Exit(3)
+        raise typer.Exit(VERIFICATION_FAILED)
 
 
 # --- items, reindex, submit ----------------------------------------------------------------------

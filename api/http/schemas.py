@@ -1,8 +1,9 @@
 """The shapes of the HTTP API: response models of every route, and the request models more
 than one route reads (the scan context of ``/v1/verify``, ``/v1/verify/batch``, ``/v1/scan``
-and the resolver). They name the OpenAPI components (docs/openapi.json), so a class name here
-is part of the published schema. Routes build plain dicts of these shapes; requests particular
-to one route stay with it.
+and the resolver). They name the OpenAPI components (``/openapi.json``), so a class name here
+is part of the published schema. Routes build plain dicts of these shapes. Other requests,
+particular to one route, stay with it; the verify requests are here because they share their
+examples with the verdict.
 
 Sections follow the routes: verify, scan, log, ledger, platform, webhooks.
 """

@@ -22,14 +22,15 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol
-
-import tracemark_client as tm
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ledger import errors
 from ledger.entries import Envelope
 from ledger.records import KeyRecord
 from ledger.service import Accepted, LogService, now_ms
+
+if TYPE_CHECKING:  # the client is imported by the --server mode only: `serve` never needs it
+    import tracemark_client as tm
 
 __all__ = ["LocalSubmitter", "RemoteSubmitter", "RemoteVerifier", "Submitter"]
 
@@ -92,7 +93,11 @@ class RemoteSubmitter:
         self.retry = retry
 
     def client(self) -> tm.Client:
-        return tm.Client(self.server, api_key=self.api_key, timeout=_TIMEOUT_S, retry=self.retry)
+        import tracemark_client  # noqa: PLC0415 - only the --server mode needs it
+
+        return tracemark_client.Client(
+            self.server, api_key=self.api_key, timeout=_TIMEOUT_S, retry=self.retry
+        )
 
     def submit(self, envelopes: Sequence[Envelope]) -> list[dict[str, Any]]:
         with _ledger_errors(self.server), self.client() as client:
@@ -118,6 +123,8 @@ class RemoteVerifier(RemoteSubmitter):
 @contextmanager
 def _ledger_errors(server: str) -> Iterator[None]:
     """The client's errors as the Tracemark errors the CLI maps to exit codes."""
+    import tracemark_client as tm  # noqa: PLC0415 - only the --server mode needs it
+
     try:
         yield
     except tm.ApiError as exc:

@@ -77,10 +77,10 @@ __all__ = [
     "Worker",
     "check_url",
     "clone_reasons",
-    "resolve",
     "delivery_headers",
     "is_legacy_secret",
     "new_secret",
+    "resolve",
     "send",
     "sign_delivery",
     "sign_legacy",
@@ -105,7 +105,7 @@ SIGNATURE_HEADER = "webhook-signature"
 #: secret is of the old form (``is_legacy_secret``); docs/decisions.md 32.
 LEGACY_SIGNATURE_HEADER = "X-Tracemark-Signature"
 SIGNATURE_TOLERANCE_S = 300
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix of every secret, not one
 _RECALL_CURSOR = "recalls"
 _MAX_LISTED = 1_000
 

@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import tracemark_client as tm
 from rich.console import Console
 from rich.table import Table
 
-import tracemark_client as tm
 from ledger import errors
 from ledger.checkpoint import SignedCheckpoint, open_checkpoint
 from ledger.codes import CodeIdentity, issue_uri
@@ -202,7 +202,9 @@ class Story:
             self.record(SHIP, sender, shipment=shipment, to=receiver.actor_id, items=self.items)
             state = self.item()
             if state.status != "in_transit" or state.custodian != sender.actor_id:
-                raise DemoError(f"after shipping, the item is {state.status} with {state.custodian}")
+                raise DemoError(
+                    f"after shipping, the item is {state.status} with {state.custodian}"
+                )
             self.did(
                 f"{sender.actor_id} shipped {shipment}: in transit, still held by {sender.actor_id}"
             )

@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 import tracemark_client as tm
+
 from ledger.codes import CodeIdentity, issue_uri
 from ledger.entries import sign_entry
 from ledger.events import COMMISSION
@@ -63,9 +63,9 @@ def test_a_platform_key_vouches_for_the_context(live: Live) -> None:
     assert isinstance(result, tm.ListingVerdict)
     assert result.status == "genuine" and [r.code for r in result.reasons] == ["stock_verified"]
     assert result.stock["held"] == 10 and result.seller["actor_id"] == "shop-a"
-    with tm.Client(live.url, api_key="tmk_0123456789abcdef_wrong", retry=NO_RETRY) as client:
-        with pytest.raises(tm.Unauthorized) as wrong:
-            client.verify_listings([listing()])
+    wrong_key = tm.Client(live.url, api_key="tmk_0123456789abcdef_wrong", retry=NO_RETRY)
+    with wrong_key as client, pytest.raises(tm.Unauthorized) as wrong:
+        client.verify_listings([listing()])
     assert (wrong.value.status, wrong.value.code) == (401, "api_key_invalid")
     with tm.Client(live.url) as client, pytest.raises(tm.Unauthorized) as missing:
         client.verify_listings([listing()])
@@ -85,7 +85,9 @@ def test_problems_are_typed_errors(live: Live) -> None:
     assert unknown.value.problem["status"] == 404  # the RFC 9457 problem as sent
     assert malformed.value.status == 422 and malformed.value.code == "invalid_request"
     assert too_long.value.status == 422
-    assert isinstance(unknown.value, tm.ApiError) and isinstance(unknown.value, tm.TracemarkClientError)
+    assert isinstance(unknown.value, tm.ApiError) and isinstance(
+        unknown.value, tm.TracemarkClientError
+    )
 
 
 def test_a_real_429_carries_retry_after(live: Live) -> None:
@@ -165,8 +167,8 @@ def test_the_async_client(live: Live) -> None:
 
 def test_an_unreachable_server_is_a_transport_error(live: Live) -> None:
     url = "http://127.0.0.1:9"  # the discard port: nothing listens
-    with tm.Client(url, retry=NO_RETRY, timeout=2) as client:
-        with pytest.raises(tm.TransportError, match="unreachable"):
-            client.verify(live.code("F0001"))
+    nothing = tm.Client(url, retry=NO_RETRY, timeout=2)
+    with nothing as client, pytest.raises(tm.TransportError, match="unreachable"):
+        client.verify(live.code("F0001"))
     with pytest.raises(ValueError, match="http"):
         tm.Client("ftp://example.test")

@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 import tracemark_client as tm
 from tracemark_client.retry import retry_after_seconds
 
@@ -120,7 +119,9 @@ def test_other_errors_are_not_retried() -> None:
 
 def test_connection_errors_are_retried_only_for_idempotent_calls() -> None:
     refused = httpx.ConnectError("connection refused")
-    transport, asked = scripted(refused, httpx.ReadTimeout("slow"), httpx.Response(200, json=VERDICT))
+    transport, asked = scripted(
+        refused, httpx.ReadTimeout("slow"), httpx.Response(200, json=VERDICT)
+    )
     slept: list[float] = []
     assert client(transport, slept).verify("c").genuine  # a verification: safe to repeat
     assert len(asked) == 3 and slept == [0.25, 0.5]

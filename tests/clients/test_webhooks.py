@@ -14,8 +14,9 @@ import base64
 import json
 
 import pytest
-
 import tracemark_client as tm
+from tracemark_client import webhooks
+
 from api.webhooks import delivery_headers
 from ledger.events import RECALL
 from ledger.service import now_ms
@@ -29,7 +30,6 @@ from tests.api.test_webhook_signatures import (
 from tests.clients.conftest import Live
 from tests.integration.test_webhooks import Receiver, receiver
 from tests.supply import GTIN
-from tracemark_client import webhooks
 
 __all__ = ["receiver"]  # the fixture, imported for these tests
 
@@ -42,8 +42,12 @@ EVENT = {"test": 2432232314}
 
 
 def test_spec_vector() -> None:
-    assert webhooks.sign(VECTOR_SECRET, VECTOR_ID, VECTOR_TIMESTAMP, VECTOR_BODY) == VECTOR_SIGNATURE
-    assert webhooks.verify(VECTOR_SECRET, VECTOR_HEADERS, VECTOR_BODY, now=VECTOR_TIMESTAMP) == EVENT
+    assert (
+        webhooks.sign(VECTOR_SECRET, VECTOR_ID, VECTOR_TIMESTAMP, VECTOR_BODY) == VECTOR_SIGNATURE
+    )
+    assert (
+        webhooks.verify(VECTOR_SECRET, VECTOR_HEADERS, VECTOR_BODY, now=VECTOR_TIMESTAMP) == EVENT
+    )
     text = VECTOR_BODY.decode()  # a str body, and the secret without its prefix, work too
     assert webhooks.verify(VECTOR_SECRET[6:], VECTOR_HEADERS, text, now=VECTOR_TIMESTAMP) == EVENT
 

@@ -466,7 +466,12 @@ def test_verify_with_a_server_gives_its_full_verdict_and_the_scan_exit_codes(
     """fishco commissioned S1..S3 (lot L7 for S3 only) and shipped S2 to shop-a; then it
     recalled lot L7. Offline, every signature is only ``unverified``; the server knows more."""
     operator = PrivateKey.from_seed(bytes(range(32)))  # TEST ONLY
-    for name in ("TRACEMARK_SERVER", "TRACEMARK_HOME", "TRACEMARK_DATABASE_URL", "TRACEMARK_API_KEY"):
+    for name in (
+        "TRACEMARK_SERVER",
+        "TRACEMARK_HOME",
+        "TRACEMARK_DATABASE_URL",
+        "TRACEMARK_API_KEY",
+    ):
         monkeypatch.delenv(name, raising=False)
     service = initialized(MemoryStore(), operator, now=T0 - 10_000)
     service.log_key = operator
@@ -498,7 +503,9 @@ def test_verify_with_a_server_gives_its_full_verdict_and_the_scan_exit_codes(
         assert (code, err) == (0, "")
         assert found[0]["status"] == "genuine" and found[0]["code"] == genuine
         assert found[0]["source"] == "anonymous"
-        code, out, err = run("codes", "verify", genuine, "--server", url, "--api-key", token, "--json")
+        code, out, err = run(
+            "codes", "verify", genuine, "--server", url, "--api-key", token, "--json"
+        )
         assert code == 0 and json.loads(out)[0]["source"] == "platform"  # vouched
         code, out, err = run("codes", "verify", genuine, "--server", url, "--api-key", "tmk_x_y")
         assert (code, out) == (2, "") and "API key" in err and err.count("\n") == 1

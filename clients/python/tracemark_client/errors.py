@@ -145,7 +145,8 @@ def api_error(status: int, body: bytes, retry_after: float | None = None) -> Api
         found = None
     if isinstance(found, dict):
         problem = found
-        legacy = found.get("error") if isinstance(found.get("error"), dict) else {}
+        error = found.get("error")
+        legacy: dict[str, Any] = error if isinstance(error, dict) else {}
         named = found.get("code", legacy.get("code"))
         said = found.get("detail", legacy.get("message"))
         if isinstance(named, str) and named:

@@ -450,9 +450,7 @@ class EntryResult:
         found = None
         if proof is not None:
             proof = _obj(proof, "entry proof")
-            found = EntryProof(
-                _get(proof, "tree_size", int, w), _strs(proof, "inclusion_path", w)
-            )
+            found = EntryProof(_get(proof, "tree_size", int, w), _strs(proof, "inclusion_path", w))
         return cls(
             _get(obj, "index", int, w),
             _get(obj, "leaf_hash", str, w),

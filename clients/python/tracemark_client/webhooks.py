@@ -45,7 +45,7 @@ TIMESTAMP_HEADER = "webhook-timestamp"
 SIGNATURE_HEADER = "webhook-signature"
 #: How far a timestamp may be from now, either way (a replay, or a clock far off).
 TOLERANCE_S = 300
-SECRET_PREFIX = "whsec_"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix of every secret, not one
 
 
 def _standard_key(secret: str) -> bytes | None:

@@ -33,6 +33,7 @@ PURE_CORE_MODULES = (
     "ledger.errors",
     "ledger.hashing",
     "ledger.merkle",
+    "ledger.tiles",
     "ledger.canonical",
     "ledger.keys",
     "ledger.note",

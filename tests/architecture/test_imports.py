@@ -34,6 +34,7 @@ PURE_CORE_MODULES = (
     "ledger.hashing",
     "ledger.merkle",
     "ledger.tiles",
+    "ledger.witnessing",
     "ledger.canonical",
     "ledger.keys",
     "ledger.note",

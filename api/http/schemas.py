@@ -506,7 +506,12 @@ class WebhookOut(BaseModel):
 
 
 class WebhookCreated(WebhookOut):
-    secret: str = Field(..., description="HMAC key of X-Tracemark-Signature; shown only once")
+    secret: str = Field(
+        ...,
+        description="The Standard Webhooks signing secret (whsec_ + base64 of 32 random "
+        "bytes) of the webhook-signature header; shown only once",
+        examples=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwJ8cX9rTAUHY="],
+    )
 
 
 class WebhookList(BaseModel):

@@ -24,7 +24,7 @@ from api.http.deps import KeyDep, PlatformDep
 from api.http.errors import PLATFORM_ERRORS, PlatformRoute
 from api.http.schemas import DeliveryList, WebhookCreated, WebhookList
 from api.http.state import PlatformState
-from api.webhooks import EVENT_ALIASES, EVENTS, check_url
+from api.webhooks import EVENT_ALIASES, EVENTS, check_url, new_secret
 from ledger import errors
 from ledger.service import now_ms
 from ledger.storage.platform import ApiKey, Webhook
@@ -81,7 +81,7 @@ def create_webhook(body: WebhookIn, key: KeyDep, platform: PlatformDep) -> dict[
         key.platform,
         url,
         events,
-        "whsec_" + secrets.token_urlsafe(32),
+        new_secret(),
         now_ms(),
     )
     platform.store.add_webhook(hook)

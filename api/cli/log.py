@@ -24,6 +24,7 @@ from api.cli.exits import BAD_INPUT, VERIFICATION_FAILED, fail, handled
 from api.cli.options import DbOpt, HomeOpt, JsonOpt, KeyOpt, now_ms
 from api.cli.output import b64, emit, err, out, raw, warn
 from api.cli.root import app
+from api.results import consistency_json, inclusion_json
 from ledger import errors
 from ledger.checkpoint import CosignatureVerifier
 from ledger.entries import NOTICE, sign_entry
@@ -288,13 +289,7 @@ def log_prove(
         )
     emit(
         json_out,
-        {
-            "index": proof.index,
-            "tree_size": proof.tree_size,
-            "leaf_hash": b64(proof.leaf_hash),
-            "root_hash": b64(proof.root_hash),
-            "inclusion_path": [b64(h) for h in proof.hashes],
-        },
+        inclusion_json(proof),
         lambda: (
             out.print(f"Entry {proof.index} is in the tree of size {proof.tree_size}"),
             out.print(f"root {b64(proof.root_hash)}"),
@@ -320,13 +315,7 @@ def log_consistency(
         )
     emit(
         json_out,
-        {
-            "old_size": proof.old_size,
-            "new_size": proof.new_size,
-            "old_root": b64(proof.old_root),
-            "new_root": b64(proof.new_root),
-            "consistency_path": [b64(h) for h in proof.hashes],
-        },
+        consistency_json(proof),
         lambda: (
             out.print(f"Tree {proof.old_size} is a prefix of tree {proof.new_size}"),
             [out.print(f"  {b64(h)}") for h in proof.hashes],

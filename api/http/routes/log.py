@@ -33,7 +33,7 @@ from api.http.schemas import (
     LogEntriesResponse,
 )
 from api.http.state import AppState
-from api.results import b64
+from api.results import b64, consistency_json, inclusion_json
 from ledger import errors
 from ledger.checkpoint import open_checkpoint
 from ledger.merkle import MAX_TREE_SIZE
@@ -141,14 +141,7 @@ def inclusion(
             f"index {index} is not below tree size {tree_size}", code="index_beyond_tree"
         )
     proof = state.service.inclusion_proof(index, tree_size)
-    return {
-        "index": proof.index,
-        "tree_size": proof.tree_size,
-        "leaf_hash": b64(proof.leaf_hash),
-        "root_hash": b64(proof.root_hash),
-        "inclusion_path": [b64(h) for h in proof.hashes],
-        "checkpoint": note or None,
-    }
+    return {**inclusion_json(proof), "checkpoint": note or None}
 
 
 @router.get(
@@ -168,14 +161,7 @@ def consistency(
             f"old size {old} is larger than new size {new_size}", code="invalid_range"
         )
     proof = state.service.consistency_proof(old, new_size)
-    return {
-        "old_size": proof.old_size,
-        "new_size": proof.new_size,
-        "old_root": b64(proof.old_root),
-        "new_root": b64(proof.new_root),
-        "consistency_path": [b64(h) for h in proof.hashes],
-        "checkpoint": note or None,
-    }
+    return {**consistency_json(proof), "checkpoint": note or None}
 
 
 # --- witnesses ------------------------------------------------------------------------------

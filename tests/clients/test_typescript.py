@@ -124,9 +124,8 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def _failures(output: str) -> str:
     """The failing tests' TAP blocks (the whole output is long), or the output's end."""
     lines = output.splitlines()
-    found = [
-        "\n".join(lines[i : i + 30]) for i, line in enumerate(lines) if line.lstrip().startswith("not ok")
-    ]
+    starts = [i for i, line in enumerate(lines) if line.lstrip().startswith("not ok")]
+    found = ["\n".join(lines[i : i + 30]) for i in starts]
     return "\n\n".join(found) or output[-4000:]
 
 

@@ -235,7 +235,9 @@ export class TracemarkClient {
       const reason = controller.signal.reason;
       if (reason instanceof TracemarkError) throw reason;
       if (signal?.aborted) throw signal.reason;
-      throw new TracemarkError("network_error", `${method} ${path}: ${(error as Error).message}`, { cause: error });
+      const inner = (error as { cause?: { message?: string } }).cause?.message; // undici's reason
+      const why = inner ? `${(error as Error).message} (${inner})` : (error as Error).message;
+      throw new TracemarkError("network_error", `${method} ${path}: ${why}`, { cause: error });
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);

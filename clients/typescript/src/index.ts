@@ -36,6 +36,7 @@ export { type Checkpoint } from "./note.js";
 export {
   DEFAULT_TOLERANCE_SECONDS,
   signWebhook,
+  webhookKey,
   verifyWebhook,
   type HeaderSource,
   type VerifiedWebhook,

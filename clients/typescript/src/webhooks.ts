@@ -6,7 +6,7 @@
  *     webhook-timestamp  integer seconds since the epoch
  *     webhook-signature  space-separated "v1,<base64 HMAC-SHA256(key, id.timestamp.body)>"
  *
- * where the key is the base64 part of the webhook's secret (``whsec_<base64>``). The HMAC is
+ * where the key is the base64 part of the webhook's secret (``whsec_<base64>``, ``webhookKey``). The HMAC is
  * over the raw body bytes as received: verify before parsing. Comparison is constant-time;
  * a timestamp more than ``toleranceSeconds`` (300) from ``now`` is refused (replays).
  */
@@ -56,14 +56,20 @@ function refuse(code: string, message: string): TracemarkError {
   return new TracemarkError(code, message);
 }
 
-/** The HMAC key of a ``whsec_<base64>`` secret (the prefix is optional). */
+/**
+ * The HMAC key of a secret, as the server derives it (api/webhooks.py ``webhook_key``): the
+ * bytes of the standard base64 after ``whsec_`` (24 to 64 bytes; the prefix is optional).
+ * A secret of Tracemark releases before Standard Webhooks (``whsec_`` + URL-safe text, no
+ * valid base64 key) keeps its old key, the UTF-8 bytes of the whole secret.
+ */
 export function webhookKey(secret: string): Uint8Array {
-  const text = typeof secret === "string" && secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
-  const key = typeof text === "string" && text ? fromBase64Lenient(text) : null;
-  if (key === null || key.length === 0) {
-    throw refuse("webhook_secret", "the webhook secret must be whsec_ followed by base64");
+  if (typeof secret !== "string" || secret === "" || secret === SECRET_PREFIX) {
+    throw refuse("webhook_secret", "the webhook secret is empty: it is the whsec_... shown when the webhook was created");
   }
-  return key;
+  const text = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
+  const key = fromBase64Lenient(text);
+  if (key !== null && key.length >= 24 && key.length <= 64) return key;
+  return utf8(secret);
 }
 
 function bodyBytes(body: string | Uint8Array): Uint8Array {

@@ -2,14 +2,17 @@
 // supply chain and names it in TRACEMARK_TS_LIVE (a JSON file: base URL, codes, API key, log
 // key). Without it these tests are skipped (run `make test` or that pytest file).
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 
-import { TracemarkClient, TracemarkError, verifyCode } from "../src/index.js";
+import { TracemarkClient, TracemarkError, verifyCode, verifyWebhook } from "../src/index.js";
 
 interface Live {
   base: string;
@@ -17,6 +20,7 @@ interface Live {
   platform: string;
   listing: string;
   seller: string;
+  other_seller: string;
   log_key: string;
   genuine: string;
   recalled: string;
@@ -27,6 +31,9 @@ interface Live {
 const where = process.env.TRACEMARK_TS_LIVE;
 const live = where ? (JSON.parse(readFileSync(where, "utf8")) as Live) : undefined;
 const skip = live === undefined ? "TRACEMARK_TS_LIVE is not set: no live server (run tests/clients/test_typescript.py)" : false;
+// Asynchronous on purpose: a blocked event loop lets the server close idle keep-alive
+// connections unseen, and the next request would pick up a dead one.
+const run = promisify(execFile);
 const PACKAGE = fileURLToPath(new URL("../../", import.meta.url));
 
 test("verify: genuine, recalled and counterfeit codes get the server's verdicts", { skip }, async () => {
@@ -99,12 +106,12 @@ test("the served trust bundle verifies offline the codes the server issued", { s
   await assert.rejects(client.trustBundle({ logKey: otherLog }), { code: "invalid_log_key" });
 });
 
-test("openapi-typescript regenerates the types from the served OpenAPI and they compile", { skip }, () => {
+test("openapi-typescript regenerates the types from the served OpenAPI and they compile", { skip }, async () => {
   const dir = mkdtempSync(join(tmpdir(), "tm-openapi-"));
   try {
     const out = join(dir, "openapi.d.ts");
     const bin = join(PACKAGE, "node_modules", ".bin");
-    execFileSync(join(bin, "openapi-typescript"), [`${live!.base}/openapi.json`, "-o", out], { stdio: "pipe" });
+    await run(join(bin, "openapi-typescript"), [`${live!.base}/openapi.json`, "-o", out]);
     const generated = readFileSync(out, "utf8");
     for (const id of ["verifyCode", "verifyBatch", "verifyListings", "getItem", "getTrustBundle"]) {
       assert.match(generated, new RegExp(`\\b${id}: \\{`), id);
@@ -121,11 +128,52 @@ test("openapi-typescript regenerates the types from the served OpenAPI and they 
       JSON.stringify({ extends: join(PACKAGE, "tsconfig.json"), compilerOptions: { rootDir: "src", noEmit: true }, include: ["src"] }),
     );
     try {
-      execFileSync(join(bin, "tsc"), ["-p", join(dir, "tsconfig.json")], { stdio: "pipe", encoding: "utf8" });
+      await run(join(bin, "tsc"), ["-p", join(dir, "tsconfig.json")]);
     } catch (error) {
       assert.fail(`the client does not compile against the served OpenAPI:\n${(error as { stdout?: string }).stdout ?? error}`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a real delivery from the server verifies with verifyWebhook", { skip }, async (t) => {
+  const received: { headers: Record<string, string | string[] | undefined>; body: Buffer }[] = [];
+  const receiver = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    received.push({ headers: req.headers, body: Buffer.concat(chunks) });
+    res.writeHead(204).end();
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+  t.after(() => receiver.close());
+  receiver.keepAliveTimeout = 100;
+  const port = (receiver.address() as AddressInfo).port;
+  const client = new TracemarkClient({ baseUrl: live!.base, apiKey: live!.api_key });
+  const hook = await client.createWebhook(`http://127.0.0.1:${port}/tracemark`, ["clone_suspected"]);
+  try {
+    assert.match(hook.secret, /^whsec_/);
+    assert.ok((await client.listWebhooks()).webhooks.some((w) => w.id === hook.id));
+    // The platform's key vouches for a seller who does not hold the item: a clone signal.
+    const verdict = await client.verify(live!.genuine, { platform: live!.platform, seller: live!.other_seller, listing_id: "L-clone" });
+    assert.equal(verdict.status, "suspect");
+    const deadline = Date.now() + 20_000;
+    while (received.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(received.length, 1, "no delivery within 20 s");
+    const delivery = received[0]!;
+    if (delivery.headers["webhook-signature"] === undefined) {
+      t.skip("this server signs deliveries with X-Tracemark-Signature only (before Standard Webhooks)");
+      return;
+    }
+    const verified = await verifyWebhook<{ type: string; platform: string }>(hook.secret, delivery.headers, delivery.body);
+    assert.equal(verified.event.type, "clone_suspected");
+    assert.equal(verified.event.platform, live!.platform);
+    assert.equal(verified.id, delivery.headers["webhook-id"]);
+    const tampered = Buffer.from(delivery.body.toString("utf8").replace("clone_suspected", "recall"));
+    await assert.rejects(verifyWebhook(hook.secret, delivery.headers, tampered), { code: "webhook_signature" });
+    const deliveries = await client.listDeliveries(hook.id);
+    assert.equal(deliveries.deliveries[0]?.status, "delivered");
+  } finally {
+    await client.deleteWebhook(hook.id);
   }
 });

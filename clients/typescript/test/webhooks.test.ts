@@ -66,5 +66,15 @@ test("missing headers and a malformed secret are refused", async () => {
     await assert.rejects(verifyWebhook(SECRET, head, BODY, { now: NOW }), { code: "webhook_headers_missing" }, name);
   }
   await assert.rejects(verifyWebhook("whsec_", headers(), BODY, { now: NOW }), { code: "webhook_secret" });
-  await assert.rejects(verifyWebhook("whsec_not base64!", headers(), BODY, { now: NOW }), { code: "webhook_secret" });
+  await assert.rejects(verifyWebhook("", headers(), BODY, { now: NOW }), { code: "webhook_secret" });
+});
+
+test("a secret of the releases before Standard Webhooks keeps its key (its whole UTF-8 text)", async () => {
+  const legacy = "whsec_Zm9v-YmFy_legacy-text";
+  const standard = "whsec_" + Buffer.from(legacy, "utf8").toString("base64");
+  const signature = await signWebhook(legacy, ID, TIMESTAMP, BODY);
+  assert.equal(signature, await signWebhook(standard, ID, TIMESTAMP, BODY));
+  assert.notEqual(signature, SIGNATURE);
+  await verifyWebhook(legacy, headers(signature), BODY, { now: NOW });
+  await assert.rejects(verifyWebhook(legacy, headers(), BODY, { now: NOW }), { code: "webhook_signature" });
 });

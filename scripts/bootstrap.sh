@@ -31,6 +31,8 @@ SYSTEM_PACKAGES=(
   libzbar0      # pyzbar's shared library: needed only for scanning codes from images
   poppler-utils # pdftoppm: the label tests rasterize print sheets to decode them
   chromium      # headless browser for the page tests (driven by playwright, no download)
+  golang-go                # Go, and Go's reference tlog and signed-note code, to check our
+  golang-golang-x-mod-dev  # tiles, proofs and checkpoints independently (tests/independent)
 )
 
 MIN_PYTHON="3.11"

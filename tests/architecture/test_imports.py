@@ -30,6 +30,8 @@ PURE_CORE_MODULES = (
     "ledger.errors",
     "ledger.hashing",
     "ledger.merkle",
+    "ledger.tiles",
+    "ledger.witnessing",
     "ledger.canonical",
     "ledger.keys",
     "ledger.note",

@@ -4,7 +4,9 @@
                web, imaging or CLI library (FORBIDDEN_IN_PURE_CORE) and no ledger adapter
                (FORBIDDEN_LEDGER_ADAPTERS); imports inside functions and under
                ``TYPE_CHECKING`` count too.
-    layering   nothing under ledger/ imports api or scanner; nothing under scanner/ imports api.
+    layering   nothing under ledger/ imports api or scanner; nothing under scanner/ imports api;
+               the Python client (clients/python, ``tracemark_client``) imports none of them:
+               a platform installs it alone. It imports the standard library and httpx only.
     __all__    every public module under ledger/ (not ``__init__.py``, not ``_private.py``)
                defines a literal ``__all__``, and every name in it is defined in the module.
 
@@ -15,6 +17,7 @@ by looking at imports, so it is left to review.
 from __future__ import annotations
 
 import ast
+import sys
 import textwrap
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -117,9 +120,14 @@ FORBIDDEN_LEDGER_ADAPTERS = ("ledger.storage", "ledger.service", "ledger.keyfile
 FORBIDDEN_FOR_PACKAGE = {
     "ledger": ("api", "scanner"),
     "scanner": ("api",),
+    "tracemark_client": ("ledger", "api", "scanner", "tests", "samples"),
 }
 
-CHECKED_PACKAGES = ("ledger", "api", "scanner")
+CHECKED_PACKAGES = ("ledger", "api", "scanner", "tracemark_client")
+#: Where each package's directory is (the client is its own distribution).
+PACKAGE_ROOTS = {"tracemark_client": REPO_ROOT / "clients" / "python"}
+#: What the client may import besides the standard library and itself.
+CLIENT_DEPENDENCIES = ("httpx",)
 
 
 # --- The checkers (pure functions over source text) -------------------------------------
@@ -291,8 +299,9 @@ def discover(
 ) -> list[SourceModule]:
     found = []
     for package in packages:
-        for path in sorted((root / package).rglob("*.py")):
-            parts = path.relative_to(root).with_suffix("").parts
+        base = PACKAGE_ROOTS.get(package, root) if root == REPO_ROOT else root
+        for path in sorted((base / package).rglob("*.py")):
+            parts = path.relative_to(base).with_suffix("").parts
             is_package = parts[-1] == "__init__"
             if is_package:
                 parts = parts[:-1]
@@ -323,7 +332,9 @@ PUBLIC_LEDGER = [m for m in MODULES if _in_package(m, "ledger") and _is_public(m
 
 def test_the_rules_see_the_tree() -> None:
     names = {m.name for m in MODULES}
-    assert {"ledger", "api", "scanner"} <= names, f"package __init__ files missing: {names}"
+    assert {"ledger", "api", "scanner", "tracemark_client"} <= names, (
+        f"package __init__ files missing: {names}"
+    )
     assert PURE, "no pure core module found: are the paths right?"
     assert PUBLIC_LEDGER
 
@@ -345,7 +356,18 @@ def test_layering(module: SourceModule, forbidden: tuple[str, ...]) -> None:
     assert not violations, "\n".join(violations)
 
 
-@pytest.mark.parametrize("module", PUBLIC_LEDGER, ids=lambda m: m.name)
+CLIENT = [m for m in MODULES if _in_package(m, "tracemark_client")]
+
+
+@pytest.mark.parametrize("module", CLIENT, ids=lambda m: m.name)
+def test_the_client_needs_only_the_standard_library_and_httpx(module: SourceModule) -> None:
+    allowed = {*sys.stdlib_module_names, "tracemark_client", *CLIENT_DEPENDENCIES}
+    found = imported_modules(module.source(), module.name, is_package=module.is_package)
+    outside = sorted({i.module for i in found if i.module.split(".")[0] not in allowed})
+    assert not outside, f"{module.name} imports {outside}"
+
+
+@pytest.mark.parametrize("module", PUBLIC_LEDGER + CLIENT, ids=lambda m: m.name)
 def test_public_module_defines_all(module: SourceModule) -> None:
     violations = all_violations(module.source(), module.name)
     assert not violations, "\n".join(violations)

@@ -88,17 +88,20 @@ export async function signWebhook(
 }
 
 /**
- * Verify a delivery and return its parsed event; throws ``TracemarkError`` with code
+ * Verify a delivery and return its parsed event. ``secret`` may be a list while you rotate
+ * (the old and the new secret): one match is enough. Throws ``TracemarkError`` with code
  * ``webhook_headers_missing``, ``webhook_timestamp``, ``webhook_signature`` or
  * ``webhook_secret``. ``body`` must be the raw body, not re-serialized JSON.
  */
 export async function verifyWebhook<T = unknown>(
-  secret: string,
+  secret: string | readonly string[],
   headers: HeaderSource,
   body: string | Uint8Array,
   options: WebhookOptions = {},
 ): Promise<VerifiedWebhook<T>> {
-  const key = webhookKey(secret);
+  const secrets = typeof secret === "string" ? [secret] : [...secret];
+  if (secrets.length === 0) throw refuse("webhook_secret", "no webhook secret given");
+  const keys = secrets.map(webhookKey);
   const id = header(headers, "webhook-id");
   const stamp = header(headers, "webhook-timestamp");
   const signatures = header(headers, "webhook-signature");
@@ -119,13 +122,15 @@ export async function verifyWebhook<T = unknown>(
     );
   }
   const bytes = bodyBytes(body);
-  const expected = await hmacSha256(key, concat(utf8(`${id}.${stamp}.`), bytes));
+  const signed = concat(utf8(`${id}.${stamp}.`), bytes);
+  const expected = await Promise.all(keys.map((key) => hmacSha256(key, signed)));
   let ok = false;
   for (const candidate of signatures.split(" ")) {
     const comma = candidate.indexOf(",");
     if (comma < 0 || candidate.slice(0, comma) !== "v1") continue; // other versions: not ours
     const mac = fromBase64(candidate.slice(comma + 1));
-    if (mac !== null && constantTimeEqual(mac, expected)) ok = true; // no early exit
+    if (mac === null) continue;
+    for (const mine of expected) if (constantTimeEqual(mac, mine)) ok = true; // no early exit
   }
   if (!ok) throw refuse("webhook_signature", "no webhook-signature matches the body with this secret");
   let event: T;

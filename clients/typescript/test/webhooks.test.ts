@@ -78,3 +78,10 @@ test("a secret of the releases before Standard Webhooks keeps its key (its whole
   await verifyWebhook(legacy, headers(signature), BODY, { now: NOW });
   await assert.rejects(verifyWebhook(legacy, headers(), BODY, { now: NOW }), { code: "webhook_signature" });
 });
+
+test("a list of secrets (rotation): one match is enough, none is refused", async () => {
+  const other = "whsec_" + Buffer.alloc(32, 7).toString("base64");
+  await verifyWebhook([other, SECRET], headers(), BODY, { now: NOW });
+  await assert.rejects(verifyWebhook([other], headers(), BODY, { now: NOW }), { code: "webhook_signature" });
+  await assert.rejects(verifyWebhook([], headers(), BODY, { now: NOW }), { code: "webhook_secret" });
+});

@@ -1488,7 +1488,8 @@ export interface components {
             created: number;
             /**
              * Secret
-             * @description HMAC key of X-Tracemark-Signature; shown only once
+             * @description The Standard Webhooks signing secret (whsec_ + base64 of 32 random bytes) of the webhook-signature header; shown only once
+             * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwJ8cX9rTAUHY=
              */
             secret: string;
         };

@@ -1,8 +1,9 @@
 /**
  * The online client: Tracemark's HTTP API with typed answers (types generated from the
  * served OpenAPI by openapi-typescript, src/generated/openapi.d.ts), RFC 9457 problems as
- * ``TracemarkError``, retries on 429 and 503 honouring ``Retry-After``, and a timeout per
- * attempt. Any ``fetch`` works (Node 20+, browsers, Deno, a test double).
+ * ``TracemarkError``, retries on 429 and 503 honouring ``Retry-After`` (else exponential
+ * backoff with full jitter) and, for reads and verifications only, on a lost connection or a
+ * timeout; a timeout per attempt. Any ``fetch`` works (Node 20+, browsers, Deno, a test double).
  */
 
 import type { components } from "./generated/openapi.js";
@@ -36,11 +37,11 @@ export interface ClientOptions {
   fetch?: typeof fetch;
   /** Milliseconds one attempt may take (default 10,000). */
   timeoutMs?: number;
-  /** Retries after a 429 or 503 (default 3). */
+  /** Retries after a 429 or 503, or a network error or timeout of a read or verify (default 3). */
   retries?: number;
   /** The longest wait between attempts, ms (default 30,000): a longer Retry-After fails. */
   maxRetryDelayMs?: number;
-  /** The first backoff when no Retry-After is given, ms (default 500; doubles). */
+  /** The backoff when no Retry-After is given: up to this many ms (default 500), doubling. */
   backoffMs?: number;
 }
 
@@ -50,6 +51,7 @@ export interface CallOptions {
 }
 
 const RETRIED = new Set([429, 503]);
+const VERIFICATIONS = new Set(["/v1/verify", "/v1/verify/batch", "/v1/listings/verify"]);
 
 /** Seconds or an HTTP date, as ms from now; null when absent or unreadable. */
 export function retryAfterMs(value: string | null, now = Date.now()): number | null {
@@ -199,10 +201,22 @@ export class TracemarkClient {
     if (body !== undefined) headers["Content-Type"] = "application/json";
     if (this.#apiKey !== undefined) headers["X-API-Key"] = this.#apiKey;
     const payload = body === undefined ? undefined : JSON.stringify(body);
+    // A lost connection or a timeout is retried only where doing it twice is harmless: reads
+    // and verifications, never registering a webhook (it may have been made).
+    const idempotent = method === "GET" || method === "DELETE" || VERIFICATIONS.has(path);
     for (let attempt = 0; ; attempt++) {
-      const response = await this.#attempt(method, path, headers, payload, options.signal);
+      const backoff = Math.random() * this.#backoffMs * 2 ** attempt; // full jitter
+      let response: Response;
+      try {
+        response = await this.#attempt(method, path, headers, payload, options.signal);
+      } catch (error) {
+        const transient = error instanceof TracemarkError && (error.code === "network_error" || error.code === "timeout");
+        if (!transient || !idempotent || attempt >= this.#retries) throw error;
+        await sleep(backoff, options.signal);
+        continue;
+      }
       if (response.ok) return response;
-      const wait = retryAfterMs(response.headers.get("Retry-After")) ?? this.#backoffMs * 2 ** attempt;
+      const wait = retryAfterMs(response.headers.get("Retry-After")) ?? backoff;
       if (RETRIED.has(response.status) && attempt < this.#retries && wait <= this.#maxRetryDelayMs) {
         await response.body?.cancel().catch(() => undefined);
         await sleep(wait, options.signal);

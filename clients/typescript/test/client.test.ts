@@ -100,9 +100,10 @@ test("the legacy error form is read when code and detail are missing", async () 
 });
 
 test("an attempt that takes too long is a timeout error", async () => {
-  const { fetch } = fakeFetch(["hang"]);
-  const client = new TracemarkClient({ baseUrl: "http://h", fetch, timeoutMs: 50 });
+  const { fetch, calls } = fakeFetch(["hang", "hang"]);
+  const client = new TracemarkClient({ baseUrl: "http://h", fetch, timeoutMs: 50, retries: 1, backoffMs: 1 });
   await assert.rejects(client.verify("c"), { code: "timeout" });
+  assert.equal(calls.length, 2);
 });
 
 test("the caller's AbortSignal stops the call and its retries", async () => {
@@ -113,12 +114,30 @@ test("the caller's AbortSignal stops the call and its retries", async () => {
   await assert.rejects(client.verify("c", {}, { signal: controller.signal }), { message: "user left" });
 });
 
-test("a network failure is a network_error", async () => {
+test("a network failure is a network_error, retried for verifications, not for webhook creation", async () => {
+  let calls = 0;
   const fetch = (async () => {
+    calls += 1;
     throw new TypeError("fetch failed");
   }) as typeof globalThis.fetch;
-  const client = new TracemarkClient({ baseUrl: "http://h", fetch });
+  const client = new TracemarkClient({ baseUrl: "http://h", fetch, retries: 2, backoffMs: 1 });
   await assert.rejects(client.verify("c"), { code: "network_error", status: 0 });
+  assert.equal(calls, 3);
+  calls = 0;
+  await assert.rejects(client.createWebhook("https://x.example/hook", ["recall"]), { code: "network_error" });
+  assert.equal(calls, 1);
+});
+
+test("a lost connection then an answer: the verification succeeds", async () => {
+  let calls = 0;
+  const fetch = (async () => {
+    calls += 1;
+    if (calls === 1) throw new TypeError("fetch failed", { cause: new Error("other side closed") });
+    return new Response(JSON.stringify(VERDICT), { status: 200, headers: { "content-type": "application/json" } });
+  }) as typeof globalThis.fetch;
+  const client = new TracemarkClient({ baseUrl: "http://h", fetch, backoffMs: 1 });
+  assert.deepEqual(await client.verify("c"), VERDICT);
+  assert.equal(calls, 2);
 });
 
 test("Retry-After: seconds or an HTTP date; a bad base URL is refused", () => {

@@ -51,10 +51,10 @@ from api.settings import Settings
 from ledger import errors
 from ledger.keyfile import load_private_key
 from ledger.keys import PrivateKey
-from ledger.service import LogService, now_ms
 from ledger.storage.platform import platform_store
-from ledger.storage.sql import SqlStore
-from ledger.verification import Verifier
+from ledger.storage.sql.log import SqlStore
+from ledger.usecases.service import LogService, now_ms
+from ledger.usecases.verify import Verifier
 
 __all__ = [
     "PROBLEM_JSON",

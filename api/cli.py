@@ -1,4 +1,4 @@
-"""The ``tracemark`` command line: thin commands over ledger.service.
+"""The ``tracemark`` command line: thin commands over ledger.usecases.service.
 
 Exit codes (documented in docs/cli.md):
     0 success · 1 unexpected failure · 2 bad input or usage · 3 verification failed
@@ -26,16 +26,16 @@ from rich.table import Table
 
 from api.settings import admission_from_env, is_loopback_url, local_url, public_url_from_env
 from ledger import errors
-from ledger.checkpoint import CosignatureVerifier
-from ledger.entries import NOTICE, sign_entry
 from ledger.files import private_dir
 from ledger.keyfile import load_private_key, save_private_key, save_public_key
 from ledger.keys import PrivateKey
-from ledger.merkle import verify_consistency, verify_inclusion
-from ledger.note import NoteVerifier
-from ledger.service import LogService, now_ms
-from ledger.storage.port import StoredCheckpoint
-from ledger.storage.sql import SqlStore
+from ledger.log.checkpoint import CosignatureVerifier
+from ledger.log.entries import NOTICE, sign_entry
+from ledger.log.merkle import verify_consistency, verify_inclusion
+from ledger.log.note import NoteVerifier
+from ledger.ports.log import StoredCheckpoint
+from ledger.storage.sql.log import SqlStore
+from ledger.usecases.service import LogService, now_ms
 
 __all__ = ["EXIT_CODES", "app", "main"]
 

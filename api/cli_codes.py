@@ -50,17 +50,17 @@ from api.settings import (
 from api.signing import AsOpt, parse_serials, parse_time
 from api.submit import RemoteVerifier
 from ledger import errors
-from ledger.canonical import parse_json
-from ledger.codes import CodeIdentity, check_code, issue_uri
-from ledger.entries import Envelope, LogEntry
-from ledger.events import COMMISSION, SerialSet, item_id
-from ledger.gs1 import gtin14
+from ledger.codes.gs1 import gtin14
+from ledger.codes.signed import CodeIdentity, check_code, issue_uri
+from ledger.codes.trust import TrustBundle
 from ledger.keyfile import load_private_key
 from ledger.keys import PrivateKey
-from ledger.queries import LedgerDirectory, trust_bundle
-from ledger.records import Item, KeyRecord, Product
-from ledger.service import now_ms
-from ledger.trust import TrustBundle
+from ledger.log.canonical import parse_json
+from ledger.log.entries import Envelope, LogEntry
+from ledger.provenance.events import COMMISSION, SerialSet, item_id
+from ledger.provenance.records import Item, KeyRecord, Product
+from ledger.usecases.queries import LedgerDirectory, trust_bundle
+from ledger.usecases.service import now_ms
 from ledger.verdicts import GENUINE, INVALID, UNVERIFIED
 from ledger.verdicts.scans import fails
 from scanner.labels import Label, render_labels, write_listing, write_sheet_pdf

@@ -20,7 +20,6 @@ from sqlalchemy.engine import make_url
 
 from api.cli import DbOpt, HomeOpt, JsonOpt, app, context, emit, handled, out
 from ledger import errors
-from ledger.service import LogService
 from ledger.storage.migrations import (
     BEHIND,
     CURRENT,
@@ -31,8 +30,9 @@ from ledger.storage.migrations import (
     schema_version,
 )
 from ledger.storage.platform import SqlPlatformStore
-from ledger.storage.roles import grant_service_role, role_url
-from ledger.storage.sql import SqlStore
+from ledger.storage.sql.log import SqlStore
+from ledger.storage.sql.roles import grant_service_role, role_url
+from ledger.usecases.service import LogService
 
 __all__ = ["db_app"]
 

@@ -31,8 +31,10 @@ from api.signing import (
     signer,
 )
 from ledger import errors
-from ledger.custody import claim_commitment
-from ledger.events import (
+from ledger.codes.gs1 import gtin14
+from ledger.keyfile import load_private_key, save_private_key
+from ledger.keys import PrivateKey
+from ledger.provenance.events import (
     CANCEL,
     CLAIM,
     COMMISSION,
@@ -45,9 +47,7 @@ from ledger.events import (
     SHIP,
     UNPACK,
 )
-from ledger.gs1 import gtin14
-from ledger.keyfile import load_private_key, save_private_key
-from ledger.keys import PrivateKey
+from ledger.provenance.rules.custody import claim_commitment
 
 __all__ = ["event_app"]
 

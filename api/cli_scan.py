@@ -36,12 +36,12 @@ from api.cli import DbOpt, HomeOpt, JsonOpt, app, err, fail, handled, out
 from api.cli_codes import DEFAULT_RESOLVER, PublicUrlOpt, open_bundle, public_url
 from api.submit import RemoteVerifier
 from ledger import errors
-from ledger.codes import check_code
-from ledger.service import LogService, now_ms
-from ledger.storage.sql import SqlStore
+from ledger.codes.signed import check_code
+from ledger.storage.sql.log import SqlStore
+from ledger.usecases.service import LogService, now_ms
+from ledger.usecases.verify import Verifier
 from ledger.verdicts import ScanContext
 from ledger.verdicts.scans import UNRECOGNISED, code_entry, fails, malformed
-from ledger.verification import Verifier
 from scanner.decode import ENGINES, decode_file
 from scanner.video import Sighting, scan_video
 

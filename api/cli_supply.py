@@ -41,8 +41,11 @@ from api.signing import (
     submit_or_write,
 )
 from ledger import errors
-from ledger.entries import Envelope, sign_entry
-from ledger.events import (
+from ledger.codes.gs1 import gtin14
+from ledger.keyfile import save_private_key, save_public_key
+from ledger.keys import PrivateKey, PublicKey
+from ledger.log.entries import Envelope, sign_entry
+from ledger.provenance.events import (
     ACTOR_REGISTER,
     ACTOR_UPDATE,
     KEY_ADD,
@@ -51,13 +54,10 @@ from ledger.events import (
     LISTING_DECLARE,
     item_id,
 )
-from ledger.export import export_epcis
-from ledger.gs1 import gtin14
-from ledger.handles import normalise_handle
-from ledger.keyfile import save_private_key, save_public_key
-from ledger.keys import PrivateKey, PublicKey
-from ledger.service import now_ms
-from ledger.storage.scans import SCAN_FIELDS
+from ledger.provenance.handles import normalise_handle
+from ledger.storage.sql.scans import SCAN_FIELDS
+from ledger.usecases.export import export_epcis
+from ledger.usecases.service import now_ms
 
 __all__ = ["actor_app", "export_app", "item_app", "key_app", "listing_app"]
 

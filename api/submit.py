@@ -23,9 +23,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from ledger import errors
-from ledger.entries import Envelope
-from ledger.records import KeyRecord
-from ledger.service import Accepted, LogService, now_ms
+from ledger.log.entries import Envelope
+from ledger.provenance.records import KeyRecord
+from ledger.usecases.service import Accepted, LogService, now_ms
 from ledger.verdicts import STATUSES
 
 __all__ = ["LocalSubmitter", "RemoteSubmitter", "RemoteVerifier", "Submitter"]

@@ -42,10 +42,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ledger import errors
-from ledger.entries import LogEntry
-from ledger.events import RECALL, item_id
-from ledger.records import Item
-from ledger.service import now_ms
+from ledger.log.entries import LogEntry
+from ledger.ports.log import LogStore
+from ledger.provenance.events import RECALL, item_id
+from ledger.provenance.records import Item
 from ledger.storage.platform import (
     CANCELLED,
     DELIVERED,
@@ -57,7 +57,7 @@ from ledger.storage.platform import (
     Watch,
     delivery_id,
 )
-from ledger.storage.port import LogStore
+from ledger.usecases.service import now_ms
 from ledger.verdicts import CLONE_REASONS, ScanContext, Verdict, clone_reasons
 
 __all__ = [

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger import errors
-from ledger.entries import sign_entry
-from ledger.events import (
+from ledger.keys import PrivateKey
+from ledger.log.entries import sign_entry
+from ledger.provenance.events import (
     ACTOR_REGISTER,
     COMMISSION,
     LISTING_DECLARE,
@@ -26,8 +27,7 @@ from ledger.events import (
     UNPACK,
     item_id,
 )
-from ledger.keys import PrivateKey
-from ledger.service import Accepted, LogService
+from ledger.usecases.service import Accepted, LogService
 from samples.story import (
     CLOCK_MS,
     DISTRIBUTOR,

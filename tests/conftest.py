@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from ledger.entries import NOTICE, sign_entry
 from ledger.keys import PrivateKey
-from ledger.service import LogService
-from ledger.storage.memory import MemoryStore
-from ledger.storage.sql import SqlStore
+from ledger.log.entries import NOTICE, sign_entry
+from ledger.storage.memory.log import MemoryStore
+from ledger.storage.sql.log import SqlStore
+from ledger.usecases.service import LogService
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_URL = os.environ.get("TRACEMARK_TEST_DATABASE_URL", DEFAULT_PG)

@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.codes import CodeIdentity, issue_uri
-from ledger.entries import sign_entry
-from ledger.events import (
+from ledger.codes.gs1 import check_digit
+from ledger.codes.signed import CodeIdentity, issue_uri
+from ledger.keys import PrivateKey
+from ledger.log.entries import sign_entry
+from ledger.provenance.events import (
     ACTOR_REGISTER,
     COMMISSION,
     LISTING_DECLARE,
@@ -22,9 +24,7 @@ from ledger.events import (
     SHIP,
     item_id,
 )
-from ledger.gs1 import check_digit
-from ledger.keys import PrivateKey
-from ledger.service import Accepted, LogService, Rejected
+from ledger.usecases.service import Accepted, LogService, Rejected
 
 T0 = 1_760_000_000_000  # a fixed clock for tests (ms)
 TZ = "+07:00"

@@ -23,11 +23,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.app import state_of
 from api.routes.log import ERRORS, MAX_ENTRIES, ErrorBody, b64, fresh_checkpoint, log_state
 from ledger import errors
-from ledger.entries import Envelope
-from ledger.gs1 import gtin14, validate_serial
-from ledger.identifiers import item_id
-from ledger.records import KeyRecord
-from ledger.service import Accepted, now_ms
+from ledger.codes.gs1 import gtin14, validate_serial
+from ledger.codes.identifiers import item_id
+from ledger.log.entries import Envelope
+from ledger.provenance.records import KeyRecord
+from ledger.usecases.service import Accepted, now_ms
 
 __all__ = ["router"]
 

@@ -10,7 +10,7 @@
 A server that holds the operator key signs a fresh checkpoint whenever the log grew before
 answering; a replica without the key serves the latest stored one. Witnesses are the
 cosignature verifier keys of ``Settings.witnesses`` (``TRACEMARK_WITNESSES``); their verified
-cosignatures are stored in the log's database (``ledger/storage/witnesses.py``), so every
+cosignatures are stored in the log's database (``ledger/storage/sql/witnesses.py``), so every
 worker and replica serves them (docs/api.md).
 """
 
@@ -30,14 +30,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.app import AppState, Problem, error_response, state_of
 from ledger import errors
-from ledger.checkpoint import open_checkpoint
-from ledger.merkle import MAX_TREE_SIZE
-from ledger.note import Signature, open_note
-from ledger.queries import trust_bundle
-from ledger.service import LogService, now_ms
-from ledger.storage.port import StoredCheckpoint
-from ledger.storage.witnesses import Cosignature
-from ledger.trust import TrustBundle
+from ledger.codes.trust import TrustBundle
+from ledger.log.checkpoint import open_checkpoint
+from ledger.log.merkle import MAX_TREE_SIZE
+from ledger.log.note import Signature, open_note
+from ledger.ports.log import StoredCheckpoint
+from ledger.storage.sql.witnesses import Cosignature
+from ledger.usecases.queries import trust_bundle
+from ledger.usecases.service import LogService, now_ms
 
 __all__ = [
     "ERRORS",
@@ -456,7 +456,7 @@ def _accept_cosigned(state: AppState, note: str) -> tuple[int, list[tuple[Signat
 )
 def trust(request: Request) -> Response:
     """The trust bundle (actors, prefixes, keys with revocations, latest checkpoint, resolvers)
-    signed with the operator key, for offline verification (ledger/trust.py). 503
+    signed with the operator key, for offline verification (ledger/codes/trust.py). 503
     ``no_operator_key`` on a server without the key."""
     state, routes = state_of(request), log_state(request)
     key = state.service.log_key

@@ -41,10 +41,10 @@ from api.overlay import (
 )
 from api.routes.log import error_responses
 from api.viewer import render_viewer_page
-from ledger.custody import gtin_owner
 from ledger.errors import NotFound
-from ledger.records import Actor, Product
-from ledger.service import now_ms
+from ledger.provenance.records import Actor, Product
+from ledger.provenance.rules.custody import gtin_owner
+from ledger.usecases.service import now_ms
 from scanner.qr import qr_matrix
 
 __all__ = ["EVENT_TICK_S", "STREAM_MAX_S", "render_viewer", "router"]

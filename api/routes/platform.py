@@ -43,11 +43,11 @@ from api.webhooks import (
     verify_event,
 )
 from ledger import errors
-from ledger.gs1 import gtin14
-from ledger.handles import handle_key
-from ledger.records import Actor, Handle, Item, Listing, Recall
-from ledger.rules import gtin_owner, is_recalled
-from ledger.service import now_ms
+from ledger.codes.gs1 import gtin14
+from ledger.ports.log import ProjectionReader
+from ledger.provenance.handles import handle_key
+from ledger.provenance.records import Actor, Handle, Item, Listing, Recall
+from ledger.provenance.rules.common import gtin_owner, is_recalled
 from ledger.storage.platform import (
     ApiKey,
     PlatformStore,
@@ -56,10 +56,10 @@ from ledger.storage.platform import (
     matches_api_key,
     platform_store,
 )
-from ledger.storage.port import ProjectionReader
+from ledger.usecases.service import now_ms
+from ledger.usecases.verify import VerifyResult
 from ledger.verdicts import PLATFORM, SUSPECT, ScanContext, Verdict
 from ledger.verdicts.listings import LISTING_REASONS, ListingFacts, judge
-from ledger.verification import VerifyResult
 
 __all__ = [
     "LISTING_REASONS",

@@ -27,12 +27,12 @@ from api.nonce import NonceExpired, NonceInvalid, open_nonce
 from api.routes.log import ERRORS, error_responses
 from api.routes.platform import PlatformError, observe_verdict, platform_key
 from ledger import errors
-from ledger.gs1 import DigitalLink, gtin14
-from ledger.queries import product_facts
-from ledger.service import now_ms
-from ledger.streams import SessionProof
+from ledger.codes.gs1 import DigitalLink, gtin14
+from ledger.provenance.rules.streams import SessionProof
+from ledger.usecases.queries import product_facts
+from ledger.usecases.service import now_ms
+from ledger.usecases.verify import VerifyResult, device_hash
 from ledger.verdicts import ANONYMOUS, OVERLAY, PLATFORM, RECALLED, ScanContext, judge_product
-from ledger.verification import VerifyResult, device_hash
 
 __all__ = ["Vouched", "result_json", "router", "verify_body"]
 
@@ -629,7 +629,7 @@ def _resolve_product(request: Request) -> Response:
     path = raw.decode("latin-1") if raw else request.url.path
     url = state.settings.resolver.rstrip("/") + path
     plain = {"Vary": resolver.VARY, "Cache-Control": resolver.cache_control(private=False)}
-    # A GTIN-8, -12 or -13 is its 14-digit zero-padded form, as in item codes (ledger.codes).
+    # A GTIN-8, -12 or -13 is its 14-digit zero-padded form, as in item codes (ledger.codes.signed).
     padded = _SHORT_GTIN.sub(lambda m: "/01/" + m.group(1).zfill(14), path)
     try:
         link = DigitalLink.from_uri(state.settings.resolver.rstrip("/") + padded)

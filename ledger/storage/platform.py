@@ -18,8 +18,8 @@ picks one for a log store (``platform_store``).
 
 from __future__ import annotations
 
-from ledger.storage.platform_memory import MemoryPlatformStore
-from ledger.storage.platform_port import (
+from ledger.ports.log import LogStore
+from ledger.ports.platform import (
     API_KEY_PREFIX,
     CANCELLED,
     DELIVERED,
@@ -36,10 +36,10 @@ from ledger.storage.platform_port import (
     matches_api_key,
     new_api_key,
 )
-from ledger.storage.platform_sql import SqlPlatformStore, platform_metadata
-from ledger.storage.port import LogStore
+from ledger.storage.memory.platform import MemoryPlatformStore
 from ledger.storage.secret_box import SecretBox
-from ledger.storage.sql import SqlStore
+from ledger.storage.sql.log import SqlStore
+from ledger.storage.sql.platform import SqlPlatformStore, platform_metadata
 
 __all__ = [
     "API_KEY_PREFIX",

@@ -32,11 +32,10 @@ from api.routes.platform import (
 )
 from api.settings import Settings
 from ledger import errors
-from ledger.codes import CodeIdentity, issue_uri
-from ledger.events import RECALL
+from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keys import PrivateKey
-from ledger.records import Actor, Recall
-from ledger.service import LogService, now_ms
+from ledger.provenance.events import RECALL
+from ledger.provenance.records import Actor, Recall
 from ledger.storage.platform import (
     PENDING,
     Attempt,
@@ -51,8 +50,9 @@ from ledger.storage.platform import (
     new_api_key,
     platform_store,
 )
+from ledger.usecases.service import LogService, now_ms
+from ledger.usecases.verify import Verifier
 from ledger.verdicts import ScanContext, Verdict
-from ledger.verification import Verifier
 from tests.conftest import BACKENDS, initialized, make_store
 from tests.supply import GTIN, GTIN_B, T0, Supply, gtin_for, ids, standard
 
@@ -211,7 +211,7 @@ def test_each_key_has_its_own_rate_limit(plat: Platform) -> None:
 def test_wrong_keys_spend_the_clients_public_tokens(
     tmp_path: Path, operator_key: PrivateKey
 ) -> None:
-    from ledger.storage.memory import MemoryStore
+    from ledger.storage.memory.log import MemoryStore
 
     service = initialized(MemoryStore(), operator_key)
     app = create_app(replace(settings(tmp_path), rate_limit_per_minute=3), service=service)
@@ -282,7 +282,7 @@ def test_unknown_producer_and_closed_listing(plat: Platform) -> None:
     [result] = plat.verify(listing(listing_id="U1", gtin=unknown, quantity=1))
     assert codes_of(result) == ["unknown_producer", "insufficient_stock"]
     assert result["stock"]["producer"] is None
-    from ledger.events import LISTING_CLOSE
+    from ledger.provenance.events import LISTING_CLOSE
 
     s.ok(
         LISTING_CLOSE,
@@ -652,7 +652,7 @@ def test_cli_add_list_revoke(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, operator_key: PrivateKey
 ) -> None:
     from api import cli_platform  # noqa: F401 - registers `tracemark platform` (api/cli.py hook)
-    from ledger.storage.sql import SqlStore
+    from ledger.storage.sql.log import SqlStore
 
     monkeypatch.setenv("TRACEMARK_WEBHOOK_WORKER", "0")
     home = tmp_path / "tm"

@@ -21,8 +21,8 @@ from PIL import Image
 from api.app import create_app
 from api.routes.scan import MAX_CODES, Status
 from api.settings import Settings
-from ledger.codes import CodeIdentity, issue_uri
-from ledger.service import now_ms
+from ledger.codes.signed import CodeIdentity, issue_uri
+from ledger.usecases.service import now_ms
 from ledger.verdicts import STATUSES
 from tests.api.conftest import RESOLVER, Api
 from tests.supply import GTIN, Supply, ids

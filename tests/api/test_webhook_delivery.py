@@ -24,9 +24,9 @@ from cryptography.x509.oid import NameOID
 from api import webhooks
 from api.webhooks import Dispatcher, PlatformConfig, check_url, resolve, send
 from ledger import errors
-from ledger.storage.memory import MemoryStore
-from ledger.storage.platform_memory import MemoryPlatformStore
-from ledger.storage.platform_port import Attempt, Webhook
+from ledger.ports.platform import Attempt, Webhook
+from ledger.storage.memory.log import MemoryStore
+from ledger.storage.memory.platform import MemoryPlatformStore
 
 PROD = PlatformConfig.from_env(production=True, env={})
 DEV = PlatformConfig.from_env(production=False, env={})

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from ledger.errors import ProofError
-from ledger.hashing import EMPTY_ROOT, leaf_hash, node_hash
-from ledger.merkle import (
+from ledger.log.hashing import EMPTY_ROOT, leaf_hash, node_hash
+from ledger.log.merkle import (
     CompactRange,
     RightEdge,
     assemble,

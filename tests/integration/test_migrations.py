@@ -44,14 +44,14 @@ from typer.testing import CliRunner
 from api.cli import app
 from ledger.errors import StorageUnavailable
 from ledger.keys import PrivateKey
-from ledger.service import LogService
 from ledger.storage.migrations import config, head, schema_version
 from ledger.storage.migrations.durable import DERIVED_TABLES, DURABLE_METADATA
 from ledger.storage.platform import SqlPlatformStore, new_api_key
-from ledger.storage.projection_sql import projection_metadata
-from ledger.storage.sql import SqlStore
-from ledger.storage.tables import APPEND_ONLY_TABLES, append_only_ddl
-from ledger.storage.witnesses import Cosignature, witness_metadata
+from ledger.storage.sql.log import SqlStore
+from ledger.storage.sql.projection import projection_metadata
+from ledger.storage.sql.tables import APPEND_ONLY_TABLES, append_only_ddl
+from ledger.storage.sql.witnesses import Cosignature, witness_metadata
+from ledger.usecases.service import LogService
 from ledger.verdicts import ScanContext, ScanRecord
 from tests.conftest import PG_URL, SQL_BACKENDS, initialized, notices, postgres_unavailable
 from tests.supply import GTIN, T0, ids, standard

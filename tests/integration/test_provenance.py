@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from ledger.custody import claim_commitment
-from ledger.entries import NOTICE, sign_entry
-from ledger.events import (
+from ledger.keys import PrivateKey
+from ledger.log.entries import NOTICE, sign_entry
+from ledger.provenance.events import (
     ACTOR_REGISTER,
     ACTOR_UPDATE,
     CANCEL,
@@ -35,8 +35,8 @@ from ledger.events import (
     UNPACK,
     item_id,
 )
-from ledger.keys import PrivateKey
-from ledger.records import Handle, Item, KeyRecord, Listing
+from ledger.provenance.records import Handle, Item, KeyRecord, Listing
+from ledger.provenance.rules.custody import claim_commitment
 from tests.conftest import BACKENDS, initialized, make_store
 from tests.supply import (
     GTIN,

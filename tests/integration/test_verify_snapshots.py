@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from api.routes.verify import result_json, verify_body
-from ledger.custody import claim_commitment
-from ledger.entries import NOTICE
-from ledger.events import (
+from ledger.keys import PrivateKey
+from ledger.log.entries import NOTICE
+from ledger.provenance.events import (
     CANCEL,
     CLAIM,
     DECOMMISSION,
@@ -28,9 +28,9 @@ from ledger.events import (
     SELL,
     UNPACK,
 )
-from ledger.keys import PrivateKey
+from ledger.provenance.rules.custody import claim_commitment
+from ledger.usecases.verify import ScanBuffer, Verifier, VerifyResult, _PerSnapshot
 from ledger.verdicts import ScanContext, ScanRecord
-from ledger.verification import ScanBuffer, Verifier, VerifyResult, _PerSnapshot
 from tests.supply import GTIN, TZ, VERIFY_RESOLVER, Supply, ids, signed_code, sscc_for
 
 RESOLVER = VERIFY_RESOLVER

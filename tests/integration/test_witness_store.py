@@ -1,4 +1,4 @@
-"""The witness cosignature store (ledger/storage/witnesses.py) on memory, SQLite and PostgreSQL.
+"""The witness cosignature store (ledger/storage/sql/witnesses.py) on memory, SQLite and PostgreSQL.
 
 The store keeps lines it is given; the routes verify them first (tests/api/test_log_routes.py).
 """
@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from ledger.errors import Conflict, InvalidInput
-from ledger.storage.port import LogStore
-from ledger.storage.sql import SqlStore
-from ledger.storage.witnesses import Cosignature
+from ledger.ports.log import LogStore
+from ledger.storage.sql.log import SqlStore
+from ledger.storage.sql.witnesses import Cosignature
 from tests.conftest import BACKENDS, make_store
 
 NOTE = "tracemark.test/log\n{size}\nroot{size}\n\n— tracemark.test/log op{size}\n"

@@ -1,4 +1,4 @@
-"""Property tests: ledger.merkle against the recursive reference (tests/reference.py)."""
+"""Property tests: ledger.log.merkle against the recursive reference (tests/reference.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.errors import InvalidInput, ProofError
-from ledger.merkle import (
+from ledger.log.merkle import (
     CompactRange,
     RightEdge,
     assemble,

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.hashing import node_hash
-from ledger.merkle import (
+from ledger.log.hashing import node_hash
+from ledger.log.merkle import (
     CompactRange,
     RightEdge,
     frontier_ids,
@@ -25,7 +25,7 @@ from ledger.merkle import (
     node_of_key,
     verify_inclusion,
 )
-from ledger.service import LogService
+from ledger.usecases.service import LogService
 from tests import reference
 
 

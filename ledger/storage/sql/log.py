@@ -14,17 +14,17 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import NullPool
 
-from ledger.errors import Conflict, InvalidInput, NotFound, StorageUnavailable
+from ledger.errors import InvalidInput, NotFound, StorageUnavailable
 from ledger.files import create_private_file
 from ledger.log.merkle import CompactRange, NodeId, frontier_ids, node_key, node_of_key
 from ledger.ports.log import (
@@ -41,6 +41,7 @@ from ledger.storage.sql.nodes import NodeCache
 from ledger.storage.sql.projection import SqlProjection, projection_metadata
 from ledger.storage.sql.scans import scan_sql, scans_from_rows, write_scans
 from ledger.storage.sql.tables import CheckpointRow, LogEntryRow, MerkleNodeRow
+from ledger.storage.sql.transaction import reason, transaction, unavailable
 from ledger.storage.sql.witnesses import SqlWitnessStore
 from ledger.verdicts import ScanRecord
 
@@ -161,16 +162,16 @@ class SqlStore:
                     self.close()
                     raise
         except OperationalError as exc:
-            raise StorageUnavailable(f"cannot open the database: {_reason(exc)}") from None
+            raise StorageUnavailable(f"cannot open the database: {reason(exc)}") from None
         except DBAPIError as exc:  # e.g. SQLite's "file is not a database"
             if getattr(exc.orig, "sqlstate", None) == "42501":  # insufficient_privilege
                 raise StorageUnavailable(
-                    f"cannot open the database: {_reason(exc)}; this role may not change the "
+                    f"cannot open the database: {reason(exc)}; this role may not change the "
                     "schema (a service role): run 'tracemark db upgrade' and 'tracemark db "
                     "roles' as the schema's owner first",
                     code="schema_needs_owner",
                 ) from None
-            raise InvalidInput(f"cannot open the database: {_reason(exc)}") from None
+            raise InvalidInput(f"cannot open the database: {reason(exc)}") from None
         except ValueError as exc:  # a URL SQLAlchemy cannot parse
             raise InvalidInput(f"bad database URL: {exc}") from None
 
@@ -213,28 +214,11 @@ class SqlStore:
             self._reader_engine.dispose()
         self.engine.dispose()
 
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        try:
-            with self.engine.connect() as conn:
-                conn.info["write"] = True
-                try:
-                    with conn.begin():
-                        yield conn
-                finally:
-                    conn.info["write"] = False
-        except IntegrityError as exc:
-            raise Conflict(f"the database refused the write: {_reason(exc)}") from None
-        except OperationalError as exc:
-            raise StorageUnavailable(f"database unavailable: {_reason(exc)}") from None
+    def _write(self) -> AbstractContextManager[Connection]:
+        return transaction(self.engine, write=True)
 
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        try:
-            with self.engine.connect() as conn, conn.begin():
-                yield conn
-        except OperationalError as exc:
-            raise StorageUnavailable(f"database unavailable: {_reason(exc)}") from None
+    def _read(self) -> AbstractContextManager[Connection]:
+        return transaction(self.engine, write=False)
 
     # --- the sequencer --------------------------------------------------------------
 
@@ -357,12 +341,12 @@ class SqlStore:
         except self._driver_error as exc:
             if raw is not None:
                 self._drop_reader(raw)
-            raise StorageUnavailable(f"database unavailable: {str(exc).splitlines()[0]}") from None
+            raise unavailable(exc) from None
         failed: str | None = None
         try:
             yield projection
         except self._driver_error as exc:
-            failed = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            failed = reason(exc)
         finally:
             self._readers.depth -= 1
             if outer:
@@ -373,7 +357,7 @@ class SqlStore:
                 try:
                     raw.driver_connection.execute("COMMIT")
                 except self._driver_error as exc:
-                    failed = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                    failed = reason(exc)
             if failed is not None:
                 self._drop_reader(raw)  # the next read reconnects
         if failed is not None:
@@ -524,7 +508,7 @@ class SqlStore:
         except self._driver_error as exc:
             if not self._readers.depth:  # inside a reader(), the reader handles its connection
                 self._drop_reader(raw)
-            raise StorageUnavailable(f"database unavailable: {str(exc).splitlines()[0]}") from None
+            raise unavailable(exc) from None
         return read
 
     # --- scan records (outside the log) ------------------------------------------------------
@@ -606,9 +590,3 @@ class SqlStore:
 
 def _checkpoint(row: Any) -> StoredCheckpoint:
     return StoredCheckpoint(int(row[0]), bytes(row[1]), str(row[2]))
-
-
-def _reason(exc: DBAPIError) -> str:
-    """The database's own message, first line only (no SQL, no parameters)."""
-    text = str(exc.orig) if exc.orig is not None else str(exc)
-    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__

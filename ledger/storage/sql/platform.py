@@ -9,8 +9,8 @@ compare-and-swap in the same transaction that enqueues its deliveries.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import Any
 
@@ -32,7 +32,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ledger.errors import Conflict, NotFound, StorageUnavailable
 from ledger.ports.platform import (
@@ -49,6 +48,7 @@ from ledger.storage.secret_box import SecretBox, is_sealed
 from ledger.storage.sql.log import ADVISORY_LOCK_KEY, SqlStore
 from ledger.storage.sql.projection import PROJECTION_TABLES
 from ledger.storage.sql.tables import LogEntryRow
+from ledger.storage.sql.transaction import transaction
 
 __all__ = ["SqlPlatformStore", "platform_metadata"]
 
@@ -232,28 +232,11 @@ class SqlPlatformStore:
             if "platform_listings_gtin" not in indexes:
                 conn.exec_driver_sql("CREATE INDEX platform_listings_gtin ON listings (gtin)")
 
-    @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        try:
-            with self.engine.connect() as conn:
-                conn.info["write"] = True  # SQLite: BEGIN IMMEDIATE (see SqlStore)
-                try:
-                    with conn.begin():
-                        yield conn
-                finally:
-                    conn.info["write"] = False
-        except IntegrityError:
-            raise Conflict("the database refused the write (a duplicate)") from None
-        except OperationalError as exc:
-            raise StorageUnavailable(f"database unavailable: {type(exc.orig).__name__}") from None
+    def _write(self) -> AbstractContextManager[Connection]:
+        return transaction(self.engine, write=True)
 
-    @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        try:
-            with self.engine.connect() as conn, conn.begin():
-                yield conn
-        except OperationalError as exc:
-            raise StorageUnavailable(f"database unavailable: {type(exc.orig).__name__}") from None
+    def _read(self) -> AbstractContextManager[Connection]:
+        return transaction(self.engine, write=False)
 
     # --- keys ----------------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, Index, Integer, MetaData, Table, Text
 from sqlalchemy.engine import Connection
 
-from ledger.errors import StorageUnavailable
+from ledger.storage.sql.transaction import unavailable
 from ledger.verdicts.evidence import VOUCHED, ScanContext, ScanRecord
 
 __all__ = [
@@ -182,8 +182,7 @@ def write_scans(
                 finally:
                     cursor.close()
         except driver_error as exc:
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise StorageUnavailable(f"database unavailable: {reason}") from None
+            raise unavailable(exc) from None
 
 
 def scans_from_rows(rows: Sequence[Any]) -> list[ScanRecord]:

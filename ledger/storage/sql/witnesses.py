@@ -22,17 +22,17 @@ is the fake with the same contract.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import BigInteger, Column, MetaData, Table, Text, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
 
-from ledger.errors import Conflict, InvalidInput, StorageUnavailable
+from ledger.errors import Conflict, InvalidInput
+from ledger.storage.sql.transaction import transaction
 
 __all__ = [
     "Cosignature",
@@ -129,20 +129,8 @@ class SqlWitnessStore:
         self.engine = engine
         self.dialect = dialect
 
-    @contextmanager
-    def _transaction(self, *, write: bool) -> Iterator[Connection]:
-        try:
-            with self.engine.connect() as conn:
-                conn.info["write"] = write  # SQLite: BEGIN IMMEDIATE (see SqlStore)
-                try:
-                    with conn.begin():
-                        yield conn
-                finally:
-                    conn.info["write"] = False
-        except IntegrityError:
-            raise Conflict("the database refused the write (a duplicate)") from None
-        except OperationalError as exc:
-            raise StorageUnavailable(f"database unavailable: {type(exc.orig).__name__}") from None
+    def _transaction(self, *, write: bool) -> AbstractContextManager[Connection]:
+        return transaction(self.engine, write=write)
 
     def add(
         self,

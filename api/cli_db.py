@@ -29,8 +29,8 @@ from ledger.storage.migrations import (
     SchemaVersion,
     schema_version,
 )
-from ledger.storage.platform import SqlPlatformStore
 from ledger.storage.sql.log import SqlStore
+from ledger.storage.sql.platform import SqlPlatformStore
 from ledger.storage.sql.roles import grant_service_role, role_url
 from ledger.usecases.service import LogService
 

@@ -23,8 +23,9 @@ from rich.table import Table
 
 from api.cli import DbOpt, HomeOpt, JsonOpt, app, context, emit, handled, out
 from ledger import errors
+from ledger.ports.platform import ApiKey, new_api_key
 from ledger.provenance.records import Actor
-from ledger.storage.platform import ApiKey, new_api_key, platform_store
+from ledger.storage.platform import platform_store
 from ledger.usecases.service import now_ms
 
 __all__ = ["platform_app"]

@@ -44,9 +44,7 @@ from urllib.parse import urlsplit
 from ledger import errors
 from ledger.log.entries import LogEntry
 from ledger.ports.log import LogStore
-from ledger.provenance.events import RECALL, item_id
-from ledger.provenance.records import Item
-from ledger.storage.platform import (
+from ledger.ports.platform import (
     CANCELLED,
     DELIVERED,
     FAILED,
@@ -57,6 +55,8 @@ from ledger.storage.platform import (
     Watch,
     delivery_id,
 )
+from ledger.provenance.events import RECALL, item_id
+from ledger.provenance.records import Item
 from ledger.usecases.service import now_ms
 from ledger.verdicts import CLONE_REASONS, ScanContext, Verdict, clone_reasons
 

@@ -35,7 +35,7 @@ from ledger.log.checkpoint import open_checkpoint
 from ledger.log.merkle import MAX_TREE_SIZE
 from ledger.log.note import Signature, open_note
 from ledger.ports.log import StoredCheckpoint
-from ledger.storage.sql.witnesses import Cosignature
+from ledger.ports.witnesses import Cosignature
 from ledger.usecases.queries import trust_bundle
 from ledger.usecases.service import LogService, now_ms
 

@@ -45,17 +45,11 @@ from api.webhooks import (
 from ledger import errors
 from ledger.codes.gs1 import gtin14
 from ledger.ports.log import ProjectionReader
+from ledger.ports.platform import ApiKey, PlatformStore, Watch, api_key_id, matches_api_key
 from ledger.provenance.handles import handle_key
 from ledger.provenance.records import Actor, Handle, Item, Listing, Recall
 from ledger.provenance.rules.common import gtin_owner, is_recalled
-from ledger.storage.platform import (
-    ApiKey,
-    PlatformStore,
-    Watch,
-    api_key_id,
-    matches_api_key,
-    platform_store,
-)
+from ledger.storage.platform import platform_store
 from ledger.usecases.service import now_ms
 from ledger.usecases.verify import VerifyResult
 from ledger.verdicts import PLATFORM, SUSPECT, ScanContext, Verdict

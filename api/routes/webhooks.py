@@ -22,7 +22,7 @@ from api.apidocs import api_key_header
 from api.routes.platform import PLATFORM_ERRORS, KeyDep, PlatformRoute, platform_of
 from api.webhooks import EVENT_ALIASES, EVENTS, check_url
 from ledger import errors
-from ledger.storage.platform import ApiKey, Webhook
+from ledger.ports.platform import ApiKey, Webhook
 from ledger.usecases.service import now_ms
 
 __all__ = ["MAX_WEBHOOKS", "router"]

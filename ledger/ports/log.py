@@ -14,13 +14,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ledger.log.hashing import CHAIN_GENESIS
 from ledger.log.merkle import CompactRange, NodeId
+from ledger.ports.platform import PlatformStore
+from ledger.ports.witnesses import WitnessStore
 from ledger.provenance.records import Changes, KeyRecord, View
-from ledger.storage.sql.witnesses import WitnessStore
-from ledger.verdicts import ScanRecord
+from ledger.verdicts.evidence import ScanRecord
+
+if TYPE_CHECKING:
+    from ledger.storage.secret_box import SecretBox
 
 __all__ = [
     "AppendBatch",
@@ -153,6 +157,11 @@ class LogStore(Protocol):
     def scan_signals(self, item: str, since: int, limit: int = 500) -> list[ScanRecord]:
         """Every distinct context ``item`` was scanned in since ``since``, anonymous (weak)
         ones too, newest first: what its producer is shown, never what the rules read."""
+        ...
+
+    def platform(self, secrets: SecretBox | None = None) -> PlatformStore:
+        """The platform's tables next to this log (API keys, webhooks, deliveries, watches):
+        in its database, webhook secrets sealed by ``secrets``; in memory for the fake."""
         ...
 
     @property

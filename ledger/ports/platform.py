@@ -1,8 +1,18 @@
 """The storage port of platform state: its records, API key and delivery ids, and the
 ``PlatformStore`` protocol (what the platform API and the webhook dispatcher need).
 
-``ledger/storage/platform.py`` describes the tables and picks an implementation:
-``platform_sql.SqlPlatformStore`` or the fake ``platform_memory.MemoryPlatformStore``.
+Platform state is operational, not evidence (like scan records): it never enters the log, and
+losing it loses no provenance. Six tables, next to the log's (``ledger.storage.sql.platform``):
+
+    platform_api_keys    key id, platform name, optional actor, SHA-256 of the token, revoked
+    platform_webhooks    a platform's URL, events and signing secret (soft-deleted)
+    platform_deliveries  one event for one webhook: the durable queue (status, next attempt)
+    platform_attempts    every delivery attempt: time, HTTP status, error, duration
+    platform_watches     listings a platform verified (GTIN, seller, items), for recall fan-out
+    platform_cursors     how far the recall poller has read the log
+
+A log store hands out its platform store (``LogStore.platform(secrets)``): ``SqlPlatformStore``
+in the log's database, or the fake ``MemoryPlatformStore`` (``ledger/storage/memory/``).
 API keys are ``tmk_<key id>_<base64url of 32 random bytes>``; only ``SHA-256(token)`` is
 stored and compared in constant time. A delivery's id is derived from its webhook and event
 ids, so enqueueing the same event twice (two replicas, a retried poll) stores it once.

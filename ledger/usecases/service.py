@@ -52,12 +52,12 @@ from ledger.ports.log import (
     StoredCheckpoint,
     StoredEntry,
 )
+from ledger.ports.witnesses import KeptCosignature
 from ledger.provenance.events import CLAIM, COMMISSION, REPACK, SerialSet
 from ledger.provenance.projection import MemoryProjection, ReplayFailure, replay
 from ledger.provenance.records import RECORD_TYPES, KeyRecord
 from ledger.provenance.rules.common import Admission
 from ledger.provenance.rules.custody import apply, self_signed_key
-from ledger.storage.sql.witnesses import KeptCosignature
 from ledger.usecases import queries
 
 __all__ = [

@@ -34,13 +34,10 @@ from api.settings import Settings
 from ledger import errors
 from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keys import PrivateKey
-from ledger.provenance.events import RECALL
-from ledger.provenance.records import Actor, Recall
-from ledger.storage.platform import (
+from ledger.ports.platform import (
     PENDING,
     Attempt,
     Delivery,
-    MemoryPlatformStore,
     PlatformStore,
     Watch,
     Webhook,
@@ -48,8 +45,11 @@ from ledger.storage.platform import (
     delivery_id,
     matches_api_key,
     new_api_key,
-    platform_store,
 )
+from ledger.provenance.events import RECALL
+from ledger.provenance.records import Actor, Recall
+from ledger.storage.memory.platform import MemoryPlatformStore
+from ledger.storage.platform import platform_store
 from ledger.usecases.service import LogService, now_ms
 from ledger.usecases.verify import Verifier
 from ledger.verdicts import ScanContext, Verdict

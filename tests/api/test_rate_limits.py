@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.routes.platform import platform_of
 from ledger.keys import PrivateKey
+from ledger.ports.platform import new_api_key
 from ledger.storage.memory.log import MemoryStore
-from ledger.storage.platform import new_api_key
 from tests.api.conftest import settings
 from tests.conftest import initialized
 from tests.supply import T0

@@ -24,9 +24,9 @@ from api.settings import Settings
 from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keys import PrivateKey
 from ledger.log.entries import sign_entry
+from ledger.ports.platform import new_api_key
 from ledger.provenance.events import COMMISSION, SHIP, STREAM_DECLARE
 from ledger.provenance.rules.streams import sign_scan
-from ledger.storage.platform import new_api_key
 from ledger.usecases.service import LogService, now_ms
 from tests.conftest import initialized, make_store
 from tests.supply import GTIN, T0, Supply, ids, standard

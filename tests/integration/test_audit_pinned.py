@@ -24,8 +24,8 @@ from api.cli import app
 from ledger.keys import PrivateKey
 from ledger.log.checkpoint import CosignatureVerifier, cosign_checkpoint
 from ledger.log.note import NoteVerifier, parse_note
+from ledger.ports.witnesses import Cosignature
 from ledger.storage.sql.log import SqlStore
-from ledger.storage.sql.witnesses import Cosignature
 from tests.conftest import ORIGIN, SQL_BACKENDS, initialized
 from tests.integration.test_tampered_columns import WITNESS, WITNESS_VKEY, build
 

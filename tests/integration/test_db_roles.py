@@ -32,9 +32,10 @@ from api.cli import app
 from ledger.errors import StorageUnavailable
 from ledger.keys import PrivateKey
 from ledger.log.merkle import verify_inclusion
-from ledger.storage.platform import SqlPlatformStore, Webhook
+from ledger.ports.platform import Webhook
 from ledger.storage.secret_box import SecretBox, new_key_text
 from ledger.storage.sql.log import SqlStore
+from ledger.storage.sql.platform import SqlPlatformStore
 from ledger.storage.sql.tables import APPEND_ONLY_TABLES
 from ledger.usecases.service import LogService
 from tests.conftest import PG_URL, initialized, notices, postgres_unavailable

@@ -44,13 +44,15 @@ from typer.testing import CliRunner
 from api.cli import app
 from ledger.errors import StorageUnavailable
 from ledger.keys import PrivateKey
+from ledger.ports.platform import new_api_key
+from ledger.ports.witnesses import Cosignature
 from ledger.storage.migrations import config, head, schema_version
 from ledger.storage.migrations.durable import DERIVED_TABLES, DURABLE_METADATA
-from ledger.storage.platform import SqlPlatformStore, new_api_key
 from ledger.storage.sql.log import SqlStore
+from ledger.storage.sql.platform import SqlPlatformStore
 from ledger.storage.sql.projection import projection_metadata
 from ledger.storage.sql.tables import APPEND_ONLY_TABLES, append_only_ddl
-from ledger.storage.sql.witnesses import Cosignature, witness_metadata
+from ledger.storage.sql.witnesses import witness_metadata
 from ledger.usecases.service import LogService
 from ledger.verdicts import ScanContext, ScanRecord
 from tests.conftest import PG_URL, SQL_BACKENDS, initialized, notices, postgres_unavailable

@@ -28,9 +28,10 @@ from ledger.log.audit import AuditReport
 from ledger.log.checkpoint import CosignatureVerifier, cosign_checkpoint
 from ledger.log.merkle import node_key
 from ledger.log.note import NoteVerifier, parse_note
+from ledger.ports.witnesses import Cosignature
 from ledger.storage.sql.log import SqlStore
 from ledger.storage.sql.tables import LogEntryRow
-from ledger.storage.sql.witnesses import Cosignature, witness_metadata
+from ledger.storage.sql.witnesses import witness_metadata
 from ledger.usecases.service import Accepted, LogService
 from tests.conftest import ORIGIN, SQL_BACKENDS, initialized, notices
 from tests.integration.test_tampering import drop_append_only_triggers

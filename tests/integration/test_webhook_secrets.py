@@ -26,9 +26,10 @@ from sqlalchemy import text
 from api.settings import Settings
 from api.webhooks import Dispatcher, PlatformConfig, verify_event
 from ledger.errors import InvalidInput, StorageUnavailable
-from ledger.storage.platform import SqlPlatformStore, Webhook
+from ledger.ports.platform import Webhook
 from ledger.storage.secret_box import SecretBox, new_key_text
 from ledger.storage.sql.log import SqlStore
+from ledger.storage.sql.platform import SqlPlatformStore
 
 SECRET = "whsec_" + "s3cr3t-value-for-the-test-only-0123456789"
 OLD = SecretBox.from_text(new_key_text("k1"))

@@ -12,8 +12,8 @@ import pytest
 
 from ledger.errors import Conflict, InvalidInput
 from ledger.ports.log import LogStore
+from ledger.ports.witnesses import Cosignature
 from ledger.storage.sql.log import SqlStore
-from ledger.storage.sql.witnesses import Cosignature
 from tests.conftest import BACKENDS, make_store
 
 NOTE = "tracemark.test/log\n{size}\nroot{size}\n\n— tracemark.test/log op{size}\n"

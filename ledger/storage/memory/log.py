@@ -18,7 +18,9 @@ from ledger.ports.log import (
 )
 from ledger.provenance.projection import MemoryProjection
 from ledger.provenance.records import TimelineRow
-from ledger.storage.sql.witnesses import MemoryWitnessStore
+from ledger.storage.memory.platform import MemoryPlatformStore
+from ledger.storage.memory.witnesses import MemoryWitnessStore
+from ledger.storage.secret_box import SecretBox
 from ledger.verdicts import ScanContext, ScanRecord
 
 __all__ = ["MemoryStore"]
@@ -155,6 +157,10 @@ class MemoryStore:
     def checkpoints(self) -> list[StoredCheckpoint]:
         with self._lock:
             return [self._checkpoints[size] for size in sorted(self._checkpoints)]
+
+    def platform(self, secrets: SecretBox | None = None) -> MemoryPlatformStore:
+        """The fake platform store over this log (nothing at rest, so no secrets to seal)."""
+        return MemoryPlatformStore(self)
 
     def close(self) -> None:
         """Nothing to release."""

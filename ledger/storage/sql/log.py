@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import Connection
@@ -36,6 +36,7 @@ from ledger.ports.log import (
     StoredEntry,
 )
 from ledger.storage.migrations import upgrade as migrate
+from ledger.storage.secret_box import SecretBox
 from ledger.storage.sql.engines import make_engine
 from ledger.storage.sql.nodes import NodeCache
 from ledger.storage.sql.projection import SqlProjection, projection_metadata
@@ -44,6 +45,9 @@ from ledger.storage.sql.tables import CheckpointRow, LogEntryRow, MerkleNodeRow
 from ledger.storage.sql.transaction import reason, transaction, unavailable
 from ledger.storage.sql.witnesses import SqlWitnessStore
 from ledger.verdicts import ScanRecord
+
+if TYPE_CHECKING:
+    from ledger.storage.sql.platform import SqlPlatformStore
 
 __all__ = ["ADVISORY_LOCK_KEY", "SqlStore", "normalize_url"]
 
@@ -202,6 +206,12 @@ class SqlStore:
             for table in projection_metadata.sorted_tables:  # indexes added to a kept table
                 for index in table.indexes:
                     index.create(conn, checkfirst=True)
+
+    def platform(self, secrets: SecretBox | None = None) -> SqlPlatformStore:
+        """The platform tables in this database; webhook secrets sealed by ``secrets``."""
+        from ledger.storage.sql.platform import SqlPlatformStore  # noqa: PLC0415 (imports us)
+
+        return SqlPlatformStore(self, secrets)
 
     def close(self) -> None:
         with self._readers_lock:

@@ -15,95 +15,24 @@ checks each copy, the operator's signature on the note, the note's root against 
 and, for the witnesses it is given, the cosignature itself (``kept`` reads them all).
 
 Per tree size, each witness's newest cosignature (by its own timestamp) is kept; only the
-newest ``keep`` tree sizes are kept, older rows are pruned on insert. ``MemoryWitnessStore``
-is the fake with the same contract.
+newest ``keep`` tree sizes are kept, older rows are pruned on insert. The port (records and
+``WitnessStore``) is ``ledger.ports.witnesses``; ``MemoryWitnessStore`` is the fake.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import BigInteger, Column, MetaData, Table, Text, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from ledger.errors import Conflict, InvalidInput
+from ledger.ports.witnesses import Cosignature, KeptCosignature, check_keep, split_view
 from ledger.storage.sql.transaction import transaction
 
-__all__ = [
-    "Cosignature",
-    "KeptCosignature",
-    "MemoryWitnessStore",
-    "SqlWitnessStore",
-    "WitnessStore",
-    "witness_metadata",
-]
-
-
-@dataclass(frozen=True, slots=True)
-class Cosignature:
-    """One witness's verified cosignature of a checkpoint."""
-
-    witness: str  # the witness's key name
-    key_id: bytes  # the 4-byte note key id of its cosignature key
-    timestamp: int  # seconds since the epoch, as the witness signed
-    line: str  # the signature line, "— <name> <base64>\n"
-
-
-@dataclass(frozen=True, slots=True)
-class KeptCosignature:
-    """One stored row, as stored (the key id as its hex text): what the audit checks."""
-
-    tree_size: int
-    witness: str
-    key_id: str
-    timestamp: int
-    line: str
-    note: str
-
-
-def _mismatch(tree_size: int) -> Conflict:
-    # Cannot happen for a verified checkpoint of one log (Ed25519 is deterministic, and the
-    # root was compared with the log's): a second note of one size is a split view.
-    return Conflict(
-        f"another checkpoint of size {tree_size} was cosigned before",
-        code="checkpoint_mismatch",
-    )
-
-
-def _check_keep(keep: int) -> None:
-    if keep < 1:
-        raise InvalidInput("keep at least one cosigned tree size")
-
-
-class WitnessStore(Protocol):
-    """What the witness routes need from storage."""
-
-    def add(
-        self,
-        tree_size: int,
-        note: str,
-        cosignatures: Sequence[Cosignature],
-        *,
-        keep: int,
-    ) -> None:
-        """Keep each witness's newest cosignature of ``note``, the operator's signed note of
-        ``tree_size``; Conflict if another note of this size was cosigned before. Then drop
-        every tree size but the newest ``keep``."""
-        ...
-
-    def cosigned(self, tree_size: int | None = None) -> str | None:
-        """The cosigned checkpoint of ``tree_size`` (default: the newest one cosigned): the
-        operator's note plus the kept cosignature lines, sorted; None when none is kept."""
-        ...
-
-    def kept(self) -> list[KeptCosignature]:
-        """Every kept row, by tree size, witness and key id (the audit reads them all)."""
-        ...
+__all__ = ["SqlWitnessStore", "witness_metadata"]
 
 
 # --- SQL ---------------------------------------------------------------------------------------
@@ -140,7 +69,7 @@ class SqlWitnessStore:
         *,
         keep: int,
     ) -> None:
-        _check_keep(keep)
+        check_keep(keep)
         dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         with self._transaction(write=True) as conn:
             other = conn.execute(
@@ -149,7 +78,7 @@ class SqlWitnessStore:
                 .limit(1)
             ).first()
             if other is not None:
-                raise _mismatch(tree_size)
+                raise split_view(tree_size)
             for cosig in cosignatures:
                 statement = dialect_insert(_cosigs).values(
                     tree_size=tree_size,
@@ -209,59 +138,3 @@ class SqlWitnessStore:
                 KeptCosignature(int(r[0]), str(r[1]), str(r[2]), int(r[3]), str(r[4]), str(r[5]))
                 for r in rows
             ]
-
-
-# --- memory ------------------------------------------------------------------------------------
-
-
-class MemoryWitnessStore:
-    """The fake: the operator's note and the lines by witness key, per tree size, under a
-    lock. ``MemoryStore`` holds one, so apps sharing a store share its cosignatures."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._sizes: dict[int, tuple[str, dict[tuple[str, bytes], Cosignature]]] = {}
-
-    def add(
-        self,
-        tree_size: int,
-        note: str,
-        cosignatures: Sequence[Cosignature],
-        *,
-        keep: int,
-    ) -> None:
-        _check_keep(keep)
-        with self._lock:
-            found = self._sizes.get(tree_size)
-            if found is not None and found[0] != note:
-                raise _mismatch(tree_size)
-            lines = found[1] if found is not None else {}
-            for cosig in cosignatures:
-                key = (cosig.witness, cosig.key_id)
-                if key not in lines or lines[key].timestamp < cosig.timestamp:
-                    lines[key] = cosig
-            if lines:
-                self._sizes[tree_size] = (note, lines)
-            for old in sorted(self._sizes)[:-keep]:
-                del self._sizes[old]
-
-    def cosigned(self, tree_size: int | None = None) -> str | None:
-        with self._lock:
-            if tree_size is None:
-                if not self._sizes:
-                    return None
-                tree_size = max(self._sizes)
-            found = self._sizes.get(tree_size)
-            if found is None:
-                return None
-            note, lines = found
-            return note + "".join(sorted(c.line for c in lines.values()))
-
-    def kept(self) -> list[KeptCosignature]:
-        with self._lock:
-            found = [
-                KeptCosignature(size, c.witness, c.key_id.hex(), c.timestamp, c.line, note)
-                for size, (note, lines) in self._sizes.items()
-                for c in lines.values()
-            ]
-        return sorted(found, key=lambda k: (k.tree_size, k.witness, k.key_id))

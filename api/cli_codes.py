@@ -51,13 +51,14 @@ from api.signing import AsOpt, parse_serials, parse_time
 from api.submit import RemoteVerifier
 from ledger import errors
 from ledger.codes.gs1 import gtin14
+from ledger.codes.identifiers import SerialSet, item_id
 from ledger.codes.signed import CodeIdentity, check_code, issue_uri
 from ledger.codes.trust import TrustBundle
 from ledger.keyfile import load_private_key
 from ledger.keys import PrivateKey
 from ledger.log.canonical import parse_json
 from ledger.log.entries import Envelope, LogEntry
-from ledger.provenance.events import COMMISSION, SerialSet, item_id
+from ledger.provenance.events.names import COMMISSION
 from ledger.provenance.records import Item, KeyRecord, Product
 from ledger.usecases.queries import LedgerDirectory, trust_bundle
 from ledger.usecases.service import now_ms

@@ -34,7 +34,7 @@ from ledger import errors
 from ledger.codes.gs1 import gtin14
 from ledger.keyfile import load_private_key, save_private_key
 from ledger.keys import PrivateKey
-from ledger.provenance.events import (
+from ledger.provenance.events.names import (
     CANCEL,
     CLAIM,
     COMMISSION,

@@ -23,7 +23,7 @@ from api.cli import DbOpt, HomeOpt, JsonOpt, _passphrase, app, fail, handled
 from api.signing import ActorOpt, AsOpt, OutOpt, ServerOpt, parse_time, signer
 from ledger.codes.signed import ItemCode
 from ledger.keyfile import load_private_key
-from ledger.provenance.events import STREAM_DECLARE
+from ledger.provenance.events.names import STREAM_DECLARE
 from ledger.provenance.rules.streams import sign_scan
 from ledger.usecases.service import now_ms
 

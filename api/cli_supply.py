@@ -42,17 +42,17 @@ from api.signing import (
 )
 from ledger import errors
 from ledger.codes.gs1 import gtin14
+from ledger.codes.identifiers import item_id
 from ledger.keyfile import save_private_key, save_public_key
 from ledger.keys import PrivateKey, PublicKey
 from ledger.log.entries import Envelope, sign_entry
-from ledger.provenance.events import (
+from ledger.provenance.events.names import (
     ACTOR_REGISTER,
     ACTOR_UPDATE,
     KEY_ADD,
     KEY_REVOKE,
     LISTING_CLOSE,
     LISTING_DECLARE,
-    item_id,
 )
 from ledger.provenance.handles import normalise_handle
 from ledger.storage.sql.scans import SCAN_FIELDS

@@ -21,10 +21,10 @@ from api.cli import Context, _passphrase, context, emit, err, fail, handled, out
 from api.settings import admission_from_env
 from api.submit import LocalSubmitter, RemoteSubmitter, Submitter
 from ledger import errors
+from ledger.codes.identifiers import parse_item_id
 from ledger.keyfile import load_private_key
 from ledger.keys import PrivateKey
 from ledger.log.entries import Envelope, sign_entry
-from ledger.provenance.events import parse_item_id
 from ledger.usecases.service import LogService
 
 __all__ = [

@@ -42,6 +42,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ledger import errors
+from ledger.codes.identifiers import item_id
 from ledger.log.entries import LogEntry
 from ledger.ports.log import LogStore
 from ledger.ports.platform import (
@@ -55,7 +56,7 @@ from ledger.ports.platform import (
     Watch,
     delivery_id,
 )
-from ledger.provenance.events import RECALL, item_id
+from ledger.provenance.events.names import RECALL
 from ledger.provenance.records import Item
 from ledger.usecases.service import now_ms
 from ledger.verdicts import CLONE_REASONS, ScanContext, Verdict, clone_reasons

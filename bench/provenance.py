@@ -43,9 +43,10 @@ from bench.append import _profile_summary, prepare, verifiers
 from bench.common import RESULTS_DIR, Comparison, Measure, Result, Target, time_rate
 from bench.workload import OPERATOR_NAME, ORIGIN, T0, operator_key
 from ledger.codes.gs1 import check_digit
+from ledger.codes.identifiers import item_id
 from ledger.keys import PrivateKey
 from ledger.log.entries import Envelope, sign_entry
-from ledger.provenance.events import ACTOR_REGISTER, COMMISSION, RECEIVE, SHIP, item_id
+from ledger.provenance.events.names import ACTOR_REGISTER, COMMISSION, RECEIVE, SHIP
 from ledger.provenance.records import Item, record_to_row
 from ledger.storage.sql.log import SqlStore
 from ledger.usecases import queries

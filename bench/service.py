@@ -58,17 +58,16 @@ from bench.common import BENCH_DIR, CACHE_DIR, RESULTS_DIR, Comparison, Measure,
 from bench.provenance import actor_key
 from bench.workload import OPERATOR_NAME, ORIGIN, T0, operator_key
 from ledger.codes.gs1 import check_digit
+from ledger.codes.identifiers import MAX_SERIALS_PER_COMMISSION, item_id
 from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keyfile import save_private_key
 from ledger.log.entries import Envelope, sign_entry
-from ledger.provenance.events import (
+from ledger.provenance.events.names import (
     ACTOR_REGISTER,
     COMMISSION,
     LISTING_DECLARE,
-    MAX_SERIALS_PER_COMMISSION,
     RECEIVE,
     SHIP,
-    item_id,
 )
 from ledger.storage.sql.log import SqlStore
 from ledger.usecases.service import LogService, Rejected, now_ms

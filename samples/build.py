@@ -34,10 +34,10 @@ from urllib.parse import quote
 from rich.console import Console
 
 from ledger import errors
+from ledger.codes.identifiers import item_id
 from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.codes.trust import TrustBundle
 from ledger.keyfile import save_private_key, save_public_key
-from ledger.provenance.events import item_id
 from ledger.storage.sql.log import SqlStore
 from ledger.usecases.queries import trust_bundle
 from ledger.usecases.service import LogService

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger import errors
+from ledger.codes.identifiers import item_id
 from ledger.keys import PrivateKey
 from ledger.log.entries import sign_entry
-from ledger.provenance.events import (
+from ledger.provenance.events.names import (
     ACTOR_REGISTER,
     COMMISSION,
     LISTING_DECLARE,
@@ -25,7 +26,6 @@ from ledger.provenance.events import (
     RECEIVE,
     SHIP,
     UNPACK,
-    item_id,
 )
 from ledger.usecases.service import Accepted, LogService
 from samples.story import (

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from api.submit import RemoteSubmitter
 from ledger import errors
+from ledger.codes.identifiers import item_id
 from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keyfile import load_private_key
 from ledger.keys import PrivateKey
@@ -25,7 +26,7 @@ from ledger.log.checkpoint import SignedCheckpoint, open_checkpoint
 from ledger.log.entries import sign_entry
 from ledger.log.merkle import verify_consistency, verify_inclusion
 from ledger.log.note import NoteVerifier
-from ledger.provenance.events import COMMISSION, LISTING_DECLARE, RECALL, RECEIVE, SHIP, item_id
+from ledger.provenance.events.names import COMMISSION, LISTING_DECLARE, RECALL, RECEIVE, SHIP
 from ledger.usecases.service import now_ms
 from samples.client import DemoError, Server, WebhookReceiver, tracemark
 from samples.story import DISTRIBUTOR, LISTING_B, PRODUCER, PRODUCTS, SELLER_A, SELLER_B, TZ, Member

@@ -12,17 +12,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.codes.gs1 import check_digit
+from ledger.codes.identifiers import item_id
 from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keys import PrivateKey
 from ledger.log.entries import sign_entry
-from ledger.provenance.events import (
+from ledger.provenance.events.names import (
     ACTOR_REGISTER,
     COMMISSION,
     LISTING_DECLARE,
     PACK,
     RECEIVE,
     SHIP,
-    item_id,
 )
 from ledger.usecases.service import Accepted, LogService, Rejected
 

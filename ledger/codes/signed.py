@@ -45,9 +45,9 @@ from ledger.codes.gs1 import (
     validate_lot,
     validate_serial,
 )
+from ledger.codes.identifiers import item_id
 from ledger.errors import InvalidInput, TracemarkError
 from ledger.keys import PrivateKey, PublicKey, VerifiedSignatures
-from ledger.provenance.events import item_id
 from ledger.verdicts.model import COUNTERFEIT, INVALID, UNVERIFIED, Reason, Verdict
 
 __all__ = [

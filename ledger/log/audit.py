@@ -20,7 +20,7 @@ from ledger.log.hashing import CHAIN_GENESIS, chain_next
 from ledger.log.hashing import leaf_hash as hash_leaf
 from ledger.log.merkle import CompactRange
 from ledger.log.note import NoteVerifier, parse_note
-from ledger.provenance.events import ACTOR_REGISTER, CLAIM, KEY_ADD
+from ledger.provenance.events.names import ACTOR_REGISTER, CLAIM, KEY_ADD
 
 __all__ = ["AuditReport", "Auditor", "Finding"]
 

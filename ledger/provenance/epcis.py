@@ -68,11 +68,12 @@ from typing import Any
 
 from ledger.codes.epc import ID_STEM
 from ledger.codes.gs1 import uri_escape
+from ledger.codes.identifiers import SerialSet, item_id
 from ledger.errors import InvalidInput
 from ledger.log.entries import LogEntry
 from ledger.log.hashing import leaf_hash
 from ledger.provenance.epcis_hash import event_hash
-from ledger.provenance.events import (
+from ledger.provenance.events.names import (
     CANCEL,
     CLAIM,
     COMMISSION,
@@ -84,8 +85,6 @@ from ledger.provenance.events import (
     SELL,
     SHIP,
     UNPACK,
-    SerialSet,
-    item_id,
 )
 
 __all__ = [

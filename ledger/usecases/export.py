@@ -24,11 +24,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from ledger.codes.identifiers import parse_item_id
 from ledger.errors import InvalidInput, LimitExceeded, NotFound
 from ledger.log.entries import LogEntry
 from ledger.ports.log import LogStore, ProjectionReader
 from ledger.provenance.epcis import Exporter, epcis_document, iso_time
-from ledger.provenance.events import CANCEL, EVENT_TYPES, RECEIVE, SHIP, parse_item_id
+from ledger.provenance.events.names import CANCEL, EVENT_TYPES, RECEIVE, SHIP
 from ledger.provenance.records import Actor, Item, Recall, Shipment
 from ledger.usecases.service import LogService
 

@@ -18,7 +18,7 @@ from ledger.codes.trust import bundle_body
 from ledger.errors import NotFound
 from ledger.keys import PublicKey
 from ledger.ports.log import LogStore, ProjectionReader
-from ledger.provenance.events import (
+from ledger.provenance.events.names import (
     CANCEL,
     CLAIM,
     COMMISSION,

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, cast
 
+from ledger.codes.identifiers import SerialSet
 from ledger.errors import (
     Conflict,
     InvalidInput,
@@ -53,7 +54,7 @@ from ledger.ports.log import (
     StoredEntry,
 )
 from ledger.ports.witnesses import KeptCosignature
-from ledger.provenance.events import CLAIM, COMMISSION, REPACK, SerialSet
+from ledger.provenance.events.names import CLAIM, COMMISSION, REPACK
 from ledger.provenance.projection import MemoryProjection, ReplayFailure, replay
 from ledger.provenance.records import RECORD_TYPES, KeyRecord
 from ledger.provenance.rules.common import Admission

@@ -32,7 +32,7 @@ from ledger.errors import InvalidInput, TracemarkError
 from ledger.keys import VerifiedSignatures
 from ledger.log.entries import NOTICE
 from ledger.ports.log import ProjectionReader
-from ledger.provenance.events import (
+from ledger.provenance.events.names import (
     CANCEL,
     CLAIM,
     DECOMMISSION,

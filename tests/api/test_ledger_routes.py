@@ -9,7 +9,7 @@ import pytest
 
 from ledger.log.entries import NOTICE, sign_entry
 from ledger.log.merkle import verify_inclusion
-from ledger.provenance.events import COMMISSION, KEY_REVOKE, RECALL
+from ledger.provenance.events.names import COMMISSION, KEY_REVOKE, RECALL
 from tests.api.conftest import Api
 from tests.api.test_log_routes import b64d, error_code
 from tests.supply import GTIN, GTIN_B, OTHER_GTIN, TZ, ids, key_for

@@ -46,7 +46,7 @@ from ledger.ports.platform import (
     matches_api_key,
     new_api_key,
 )
-from ledger.provenance.events import RECALL
+from ledger.provenance.events.names import RECALL
 from ledger.provenance.records import Actor, Recall
 from ledger.storage.memory.platform import MemoryPlatformStore
 from ledger.storage.platform import platform_store
@@ -282,7 +282,7 @@ def test_unknown_producer_and_closed_listing(plat: Platform) -> None:
     [result] = plat.verify(listing(listing_id="U1", gtin=unknown, quantity=1))
     assert codes_of(result) == ["unknown_producer", "insufficient_stock"]
     assert result["stock"]["producer"] is None
-    from ledger.provenance.events import LISTING_CLOSE
+    from ledger.provenance.events.names import LISTING_CLOSE
 
     s.ok(
         LISTING_CLOSE,

@@ -23,7 +23,7 @@ from api.resolver import LINKSET_JSON, MAX_AGE_S
 from api.settings import Settings
 from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keys import PrivateKey
-from ledger.provenance.events import RECALL
+from ledger.provenance.events.names import RECALL
 from ledger.usecases.service import LogService
 from tests.conftest import initialized, make_store
 from tests.supply import GTIN, GTIN_B, T0, Supply, gtin_for, ids, standard

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from api.nonce import epoch_expiry, issue_nonce
 from ledger.codes.signed import CodeIdentity, issue_uri
-from ledger.provenance.events import ACTOR_UPDATE, DECOMMISSION, RECALL, SELL, STREAM_DECLARE
+from ledger.provenance.events.names import ACTOR_UPDATE, DECOMMISSION, RECALL, SELL, STREAM_DECLARE
 from ledger.provenance.rules.streams import sign_scan
 from ledger.usecases.service import now_ms
 from tests.api.test_verdict_journeys import RESOLVER, World, code, codes, declare

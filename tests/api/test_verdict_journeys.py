@@ -25,7 +25,7 @@ from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keys import PrivateKey
 from ledger.log.entries import sign_entry
 from ledger.ports.platform import new_api_key
-from ledger.provenance.events import COMMISSION, SHIP, STREAM_DECLARE
+from ledger.provenance.events.names import COMMISSION, SHIP, STREAM_DECLARE
 from ledger.provenance.rules.streams import sign_scan
 from ledger.usecases.service import LogService, now_ms
 from tests.conftest import initialized, make_store

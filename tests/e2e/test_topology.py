@@ -37,6 +37,7 @@ import pytest
 
 from api.submit import RemoteSubmitter
 from ledger import errors
+from ledger.codes.identifiers import item_id
 from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keyfile import load_private_key
 from ledger.keys import PrivateKey
@@ -44,7 +45,7 @@ from ledger.log.checkpoint import open_checkpoint
 from ledger.log.entries import Envelope, LogEntry, sign_entry
 from ledger.log.merkle import verify_inclusion
 from ledger.log.note import NoteVerifier
-from ledger.provenance.events import ACTOR_REGISTER, COMMISSION, RECEIVE, SHIP, item_id
+from ledger.provenance.events.names import ACTOR_REGISTER, COMMISSION, RECEIVE, SHIP
 from ledger.storage.sql.log import SqlStore
 from ledger.usecases.service import LogService
 from tests.e2e.serving import (

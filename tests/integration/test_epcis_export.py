@@ -21,7 +21,7 @@ from ledger.errors import InvalidInput, LimitExceeded, NotFound
 from ledger.keys import PrivateKey
 from ledger.log.entries import NOTICE
 from ledger.provenance.epcis_hash import document_event_hashes, event_hash
-from ledger.provenance.events import (
+from ledger.provenance.events.names import (
     CANCEL,
     CLAIM,
     DECOMMISSION,

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from ledger.codes.identifiers import item_id
 from ledger.keys import PrivateKey
 from ledger.log.entries import NOTICE, sign_entry
-from ledger.provenance.events import (
+from ledger.provenance.events.names import (
     ACTOR_REGISTER,
     ACTOR_UPDATE,
     CANCEL,
@@ -33,7 +34,6 @@ from ledger.provenance.events import (
     SELL,
     SHIP,
     UNPACK,
-    item_id,
 )
 from ledger.provenance.records import Handle, Item, KeyRecord, Listing
 from ledger.provenance.rules.custody import claim_commitment

@@ -17,11 +17,12 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from ledger.codes.identifiers import item_id
 from ledger.errors import Conflict
 from ledger.keys import PrivateKey
 from ledger.log.entries import sign_entry
 from ledger.log.hashing import chain_next, leaf_hash
-from ledger.provenance.events import LISTING_DECLARE, SHIP, UNPACK, item_id
+from ledger.provenance.events.names import LISTING_DECLARE, SHIP, UNPACK
 from ledger.provenance.records import RECORD_TYPES
 from ledger.storage.sql.log import SqlStore
 from ledger.usecases.service import LogService, Rejected

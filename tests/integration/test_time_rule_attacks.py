@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from ledger.keys import PrivateKey
-from ledger.provenance.events import (
+from ledger.provenance.events.names import (
     CANCEL,
     CLAIM,
     DECOMMISSION,

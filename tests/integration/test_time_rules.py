@@ -6,7 +6,7 @@ SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from ledger.log.entries import LogEntry
-from ledger.provenance.events import SHIP
+from ledger.provenance.events.names import SHIP
 from ledger.provenance.projection import replay
 from ledger.provenance.records import Item
 from ledger.provenance.rules.common import MAX_SKEW_MS, Admission

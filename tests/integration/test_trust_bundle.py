@@ -17,7 +17,7 @@ from ledger.codes.signed import CodeIdentity, check_code, issue_uri
 from ledger.codes.trust import TrustBundle
 from ledger.errors import InvalidInput, SignatureError, VerificationError
 from ledger.keys import PrivateKey
-from ledger.provenance.events import KEY_REVOKE
+from ledger.provenance.events.names import KEY_REVOKE
 from ledger.usecases.queries import LedgerDirectory, trust_bundle
 from tests.conftest import SQL_BACKENDS, initialized, make_store
 from tests.supply import GTIN, T0, Supply, standard

@@ -18,7 +18,7 @@ import pytest
 from api.routes.verify import result_json, verify_body
 from ledger.keys import PrivateKey
 from ledger.log.entries import NOTICE
-from ledger.provenance.events import (
+from ledger.provenance.events.names import (
     CANCEL,
     CLAIM,
     DECOMMISSION,

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
-from ledger.provenance.events import RECALL
+from ledger.provenance.events.names import RECALL
 from ledger.usecases.verify import Verifier
 from ledger.verdicts import ScanContext
 from tests.supply import GTIN, VERIFY_RESOLVER, Supply, ids, signed_code, sscc_for

@@ -21,7 +21,7 @@ from api.app import create_app
 from api.routes.platform import platform_of, verify_event
 from ledger.keys import PrivateKey
 from ledger.ports.platform import new_api_key
-from ledger.provenance.events import RECALL
+from ledger.provenance.events.names import RECALL
 from ledger.usecases.service import now_ms
 from tests.api.test_platform import code, listing, settings, stock
 from tests.api.test_webhook_delivery import Listener, trickle

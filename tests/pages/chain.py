@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keys import PrivateKey
-from ledger.provenance.events import RECALL
+from ledger.provenance.events.names import RECALL
 from ledger.usecases.service import LogService
 from tests.conftest import initialized
 from tests.supply import GTIN, GTIN_B, PRODUCER_PREFIX, T0, Supply, gtin_for, ids, standard

@@ -16,7 +16,7 @@ from api.nonce import OverlayNonce, issue_nonce, open_nonce
 from api.overlay import ListingFacts, QrCode, listing_payload
 from api.routes.pages import render_viewer
 from ledger.keys import PrivateKey
-from ledger.provenance.events import LISTING_CLOSE
+from ledger.provenance.events.names import LISTING_CLOSE
 from ledger.provenance.records import Listing
 from ledger.storage.memory.log import MemoryStore
 from ledger.usecases.service import now_ms

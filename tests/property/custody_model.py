@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ledger.codes.identifiers import item_id
 from ledger.keys import PrivateKey, PublicKey
-from ledger.provenance.events import item_id
 from ledger.provenance.records import (
     ACTIVE,
     CLOSED,

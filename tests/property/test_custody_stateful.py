@@ -40,9 +40,10 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from ledger.codes.identifiers import item_id
 from ledger.keys import PrivateKey
 from ledger.log.entries import LogEntry, sign_entry
-from ledger.provenance.events import (
+from ledger.provenance.events.names import (
     ACTOR_UPDATE,
     CANCEL,
     CLAIM,
@@ -59,7 +60,6 @@ from ledger.provenance.events import (
     SELL,
     SHIP,
     UNPACK,
-    item_id,
 )
 from ledger.provenance.projection import replay
 from ledger.provenance.records import RECORD_TYPES, SOLD, Item

@@ -17,7 +17,7 @@ from api.settings import Settings
 from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keys import PrivateKey
 from ledger.log.note import NoteVerifier
-from ledger.provenance.events import RECALL
+from ledger.provenance.events.names import RECALL
 from ledger.storage.memory.log import MemoryStore
 from tests.api.test_submitter import served
 from tests.conftest import initialized

@@ -60,7 +60,7 @@ from ledger.keyfile import save_private_key, save_public_key
 from ledger.keys import PrivateKey
 from ledger.log.entries import NOTICE, sign_entry
 from ledger.log.merkle import node_key
-from ledger.provenance.events import SELL
+from ledger.provenance.events.names import SELL
 from ledger.storage.sql.log import SqlStore
 from ledger.usecases.service import LogService
 from tests.api.test_submitter import served

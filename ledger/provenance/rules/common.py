@@ -18,7 +18,7 @@ from ledger.codes.gs1 import company_prefix_candidates
 from ledger.errors import RuleViolation
 from ledger.keys import PublicKey
 from ledger.log.entries import GENESIS, Envelope
-from ledger.provenance.events import CLAIM
+from ledger.provenance.events.names import CLAIM
 from ledger.provenance.records import (
     DESTROYED,
     IN_TRANSIT,

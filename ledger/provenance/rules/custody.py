@@ -28,8 +28,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
+from ledger.codes.identifiers import SerialSet, item_id, parse_item_id
 from ledger.log.entries import Envelope
-from ledger.provenance.events import (
+from ledger.provenance.events.names import (
     CANCEL,
     CLAIM,
     COMMISSION,
@@ -41,9 +42,6 @@ from ledger.provenance.events import (
     SELL,
     SHIP,
     UNPACK,
-    SerialSet,
-    item_id,
-    parse_item_id,
 )
 from ledger.provenance.records import (
     ACTIVE,

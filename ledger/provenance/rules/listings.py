@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from ledger.provenance.events import LISTING_CLOSE, LISTING_DECLARE
+from ledger.provenance.events.names import LISTING_CLOSE, LISTING_DECLARE
 from ledger.provenance.records import CLOSED, OPEN, Listing, Recall
 from ledger.provenance.rules.common import (
     Entry,

@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from ledger.keys import PublicKey
 from ledger.log.entries import GENESIS, NOTICE
-from ledger.provenance.events import ACTOR_REGISTER, ACTOR_UPDATE, KEY_ADD, KEY_REVOKE
+from ledger.provenance.events.names import ACTOR_REGISTER, ACTOR_UPDATE, KEY_ADD, KEY_REVOKE
 from ledger.provenance.handles import handle_key
 from ledger.provenance.records import Actor, Handle, KeyRecord, Prefix, View
 from ledger.provenance.rules.common import OPERATOR_ID, Entry, check_time, signer, violation

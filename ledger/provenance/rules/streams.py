@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 
 from ledger.errors import InvalidInput
 from ledger.keys import SIGNATURE_SIZE, PrivateKey, PublicKey
-from ledger.provenance.events import STREAM_DECLARE
+from ledger.provenance.events.names import STREAM_DECLARE
 from ledger.provenance.records import (
     OPEN,
     Actor,

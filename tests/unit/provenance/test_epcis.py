@@ -31,7 +31,7 @@ from ledger.provenance.epcis import (
     log_uri,
 )
 from ledger.provenance.epcis_hash import document_event_hashes, event_hash
-from ledger.provenance.events import (
+from ledger.provenance.events.names import (
     CANCEL,
     CLAIM,
     COMMISSION,

@@ -25,7 +25,8 @@ from typing import Any, Protocol
 from ledger import errors
 from ledger.log.entries import Envelope
 from ledger.provenance.records import KeyRecord
-from ledger.usecases.service import Accepted, LogService, now_ms
+from ledger.usecases.append import Accepted
+from ledger.usecases.service import LogService, now_ms
 from ledger.verdicts import STATUSES
 
 __all__ = ["LocalSubmitter", "RemoteSubmitter", "RemoteVerifier", "Submitter"]

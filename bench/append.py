@@ -48,7 +48,8 @@ from ledger.log.hashing import CHAIN_GENESIS, chain_next, leaf_hash
 from ledger.log.merkle import CompactRange, node_key
 from ledger.ports.log import AppendBatch, BuildBatch
 from ledger.storage.sql.log import SqlStore
-from ledger.usecases.service import Accepted, LogService
+from ledger.usecases.append import Accepted
+from ledger.usecases.service import LogService
 
 __all__ = ["BATCH", "ENTRIES", "TARGET", "run"]
 

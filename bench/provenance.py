@@ -50,7 +50,8 @@ from ledger.provenance.events.names import ACTOR_REGISTER, COMMISSION, RECEIVE, 
 from ledger.provenance.records import Item, record_to_row
 from ledger.storage.sql.log import SqlStore
 from ledger.usecases import queries
-from ledger.usecases.service import Accepted, LogService
+from ledger.usecases.append import Accepted
+from ledger.usecases.service import LogService
 
 __all__ = ["LOOKUPS", "PAIRS", "PAIRS_PER_APPEND", "SERIALS", "TARGET", "run"]
 

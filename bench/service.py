@@ -70,7 +70,8 @@ from ledger.provenance.events.names import (
     SHIP,
 )
 from ledger.storage.sql.log import SqlStore
-from ledger.usecases.service import LogService, Rejected, now_ms
+from ledger.usecases.append import Rejected
+from ledger.usecases.service import LogService, now_ms
 
 __all__ = ["CODES", "LARGE", "RECIPE", "SMALL", "STAND_IN", "cached_ledger", "run"]
 

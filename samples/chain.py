@@ -27,7 +27,8 @@ from ledger.provenance.events.names import (
     SHIP,
     UNPACK,
 )
-from ledger.usecases.service import Accepted, LogService
+from ledger.usecases.append import Accepted
+from ledger.usecases.service import LogService
 from samples.story import (
     CLOCK_MS,
     DISTRIBUTOR,

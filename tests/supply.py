@@ -24,7 +24,8 @@ from ledger.provenance.events.names import (
     RECEIVE,
     SHIP,
 )
-from ledger.usecases.service import Accepted, LogService, Rejected
+from ledger.usecases.append import Accepted, Rejected
+from ledger.usecases.service import LogService
 
 T0 = 1_760_000_000_000  # a fixed clock for tests (ms)
 TZ = "+07:00"

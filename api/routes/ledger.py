@@ -27,7 +27,8 @@ from ledger.codes.gs1 import gtin14, validate_serial
 from ledger.codes.identifiers import item_id
 from ledger.log.entries import Envelope
 from ledger.provenance.records import KeyRecord
-from ledger.usecases.service import Accepted, now_ms
+from ledger.usecases.append import Accepted
+from ledger.usecases.service import now_ms
 
 __all__ = ["router"]
 

@@ -58,8 +58,9 @@ from ledger.provenance.records import (
 )
 from ledger.provenance.rules.common import is_recalled
 from ledger.provenance.rules.streams import SessionProof, session_of_proof
+from ledger.usecases.prove import InclusionProof
 from ledger.usecases.queries import ItemView, LedgerDirectory, TimelineStep, item_view
-from ledger.usecases.service import InclusionProof, LogService
+from ledger.usecases.service import LogService
 from ledger.verdicts import (
     ANONYMOUS,
     OVERLAY,
@@ -369,7 +370,11 @@ class _PerSnapshot(Generic[K, V]):
 
 
 class Verifier:
-    """Scan-verify over a LogService; safe to share between threads."""
+    """Scan-verify over a LogService; safe to share between threads.
+
+    One way to the log: every read (projection, entries, checkpoints, scans) goes through the
+    store port (``self.store``); the only thing asked of a use case is an inclusion proof,
+    from the service's ``Prover``, which keeps the proof caches every caller shares."""
 
     def __init__(
         self,
@@ -379,7 +384,8 @@ class Verifier:
         thresholds: Thresholds | None = None,
         buffer: ScanBuffer | None = None,
     ) -> None:
-        self.service = service
+        self.store = service.store
+        self.prover = service.prover
         self.resolvers = tuple(resolvers)
         self.thresholds = thresholds or Thresholds()
         self.buffer = buffer or ScanBuffer()
@@ -409,7 +415,7 @@ class Verifier:
         ``proof``, a seller's signature over this scan in its stream session, makes it a
         ``session`` context when it verifies
         (``ledger.provenance.rules.streams.session_of_proof``)."""
-        store = self.service.store
+        store = self.store
         with store.reader() as view:  # one snapshot for the verdict and what shows it
             size = view.log_size()
             if self._facts.at < size:
@@ -468,7 +474,7 @@ class Verifier:
         if item is None:
             return _Facts(code, None, None)
         changed = (
-            self.service.store.entry(item.last_index).integrated_time
+            self.store.entry(item.last_index).integrated_time
             if item.last_index > item.commissioned_index
             else item.commissioned_time
         )
@@ -503,7 +509,7 @@ class Verifier:
         reads. Anything else (a registration, a key, a recall of a lot or a GTIN, a
         commission and its product) and every kept value goes. In the caller's read
         snapshot; threads may advance at once (``_PerSnapshot.carry`` settles it)."""
-        store = self.service.store
+        store = self.store
         kept, details_at = self._facts.at, self._details.at
         checkpoint = store.checkpoint_size()
         items: frozenset[str] | None = None
@@ -524,7 +530,7 @@ class Verifier:
     def _detailed(
         self, verdict: Verdict, item: str, size: int, context: ScanContext
     ) -> VerifyResult:
-        snapshot = (size, self.service.store.checkpoint_size())
+        snapshot = (size, self.store.checkpoint_size())
         detail = self._details.get(snapshot, item)
         if detail is None:
             detail = self._detail(item, snapshot)
@@ -538,18 +544,20 @@ class Verifier:
         the latest checkpoint (none when that entry came after it)."""
         if len(self._steps) > _MAX_CACHED_STEPS:
             self._steps = {}
-        shown = item_view(self.service.store, item, self._steps)
+        shown = item_view(self.store, item, self._steps)
+        checkpoint = self.store.latest_checkpoint()
+        if checkpoint is None:
+            return shown, None, None, snapshot
+        last = shown.timeline[-1].index if shown.timeline else shown.record.commissioned_index
         try:
-            checkpoint = self.service.latest_checkpoint()
-            last = shown.timeline[-1].index if shown.timeline else shown.record.commissioned_index
             proof = (
-                self.service.inclusion_proof(last, checkpoint.tree_size)
+                self.prover.inclusion_proof(last, checkpoint.tree_size)
                 if last < checkpoint.tree_size
                 else None
             )
-            note: str | None = checkpoint.note
         except TracemarkError:
-            proof, note = None, None
+            return shown, None, None, snapshot
+        note: str | None = checkpoint.note
         return shown, proof, note, snapshot
 
     def _resolve_seller(
@@ -625,7 +633,7 @@ class Verifier:
         try:
             for attempt in (1, 2):
                 try:
-                    self.service.store.record_scans(batch, prune_before=prune)
+                    self.store.record_scans(batch, prune_before=prune)
                     break
                 except TracemarkError as exc:  # scans are evidence for clone rules, not log
                     if attempt == 2:

@@ -19,7 +19,8 @@ from pathlib import Path
 from ledger.keys import PrivateKey
 from ledger.log.entries import NOTICE, sign_entry
 from ledger.storage.sql.log import SqlStore
-from ledger.usecases.service import Accepted, LogService, now_ms
+from ledger.usecases.append import Accepted
+from ledger.usecases.service import LogService, now_ms
 
 __all__ = ["REPO_ROOT", "command", "main", "title"]
 

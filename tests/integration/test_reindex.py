@@ -25,7 +25,8 @@ from ledger.log.hashing import chain_next, leaf_hash
 from ledger.provenance.events.names import LISTING_DECLARE, SHIP, UNPACK
 from ledger.provenance.records import RECORD_TYPES
 from ledger.storage.sql.log import SqlStore
-from ledger.usecases.service import LogService, Rejected
+from ledger.usecases.append import Rejected
+from ledger.usecases.service import LogService
 from tests.conftest import SQL_BACKENDS, initialized, make_store
 from tests.integration.test_tampering import drop_append_only_triggers, insert_row
 from tests.supply import GTIN, T0, Supply, ids, sscc_for, standard

@@ -10,7 +10,8 @@ from ledger.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from ledger.log.entries import LogEntry
 from ledger.log.merkle import frontier_ids, verify_consistency, verify_inclusion
 from ledger.storage.sql.log import SqlStore
-from ledger.usecases.service import Accepted, LogService, Rejected
+from ledger.usecases.append import Accepted, Rejected
+from ledger.usecases.service import LogService
 from tests import reference
 from tests.conftest import BACKENDS, ORIGIN, SQL_BACKENDS, initialized, make_store, notices
 

@@ -32,7 +32,8 @@ from ledger.ports.witnesses import Cosignature
 from ledger.storage.sql.log import SqlStore
 from ledger.storage.sql.tables import LogEntryRow
 from ledger.storage.sql.witnesses import witness_metadata
-from ledger.usecases.service import Accepted, LogService
+from ledger.usecases.append import Accepted
+from ledger.usecases.service import LogService
 from tests.conftest import ORIGIN, SQL_BACKENDS, initialized, notices
 from tests.integration.test_tampering import drop_append_only_triggers
 

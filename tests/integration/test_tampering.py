@@ -29,7 +29,8 @@ from ledger.log.hashing import CHAIN_GENESIS, chain_next, leaf_hash
 from ledger.log.merkle import CompactRange, node_key
 from ledger.storage.sql.log import SqlStore
 from ledger.storage.sql.tables import APPEND_ONLY_TABLES
-from ledger.usecases.service import Accepted, LogService
+from ledger.usecases.append import Accepted
+from ledger.usecases.service import LogService
 from tests.conftest import SQL_BACKENDS, initialized, notices
 
 BATCHES = 3

@@ -66,7 +66,8 @@ from ledger.provenance.records import RECORD_TYPES, SOLD, Item
 from ledger.provenance.rules.custody import MAX_SKEW_MS, claim_commitment
 from ledger.storage.memory.log import MemoryStore
 from ledger.storage.sql.log import SqlStore
-from ledger.usecases.service import Accepted, LogService
+from ledger.usecases.append import Accepted
+from ledger.usecases.service import LogService
 from tests import conftest
 from tests.conftest import BACKENDS, initialized, postgres_unavailable
 from tests.property.custody_model import (

@@ -31,8 +31,8 @@ from ledger.keyfile import load_private_key, save_private_key, save_public_key
 from ledger.keys import PrivateKey
 from ledger.log.checkpoint import CosignatureVerifier
 from ledger.log.entries import NOTICE, sign_entry
-from ledger.log.merkle import verify_consistency, verify_inclusion
 from ledger.log.note import NoteVerifier
+from ledger.log.verify import verify_consistency, verify_inclusion
 from ledger.ports.log import StoredCheckpoint
 from ledger.storage.sql.log import SqlStore
 from ledger.usecases.service import LogService, now_ms

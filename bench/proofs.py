@@ -36,7 +36,7 @@ from rich.console import Console
 
 from bench.common import RESULTS_DIR, Comparison, Measure, Result, Target, time_rate
 from bench.logs import cached_log, cached_pymerkle, read_manifest
-from ledger.log.merkle import verify_inclusion
+from ledger.log.verify import verify_inclusion
 from ledger.storage.sql.log import SqlStore
 from ledger.usecases.service import LogService
 

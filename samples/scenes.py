@@ -24,8 +24,8 @@ from ledger.keyfile import load_private_key
 from ledger.keys import PrivateKey
 from ledger.log.checkpoint import SignedCheckpoint, open_checkpoint
 from ledger.log.entries import sign_entry
-from ledger.log.merkle import verify_consistency, verify_inclusion
 from ledger.log.note import NoteVerifier
+from ledger.log.verify import verify_consistency, verify_inclusion
 from ledger.provenance.events.names import COMMISSION, LISTING_DECLARE, RECALL, RECEIVE, SHIP
 from ledger.usecases.service import now_ms
 from samples.client import DemoError, Server, WebhookReceiver, tracemark

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from ledger.errors import TracemarkError
 from ledger.keys import PublicKey
 from ledger.log.checkpoint import CosignatureVerifier, open_checkpoint
+from ledger.log.compact import CompactRange
 from ledger.log.entries import GENESIS, LogEntry
 from ledger.log.hashing import CHAIN_GENESIS, chain_next
 from ledger.log.hashing import leaf_hash as hash_leaf
-from ledger.log.merkle import CompactRange
 from ledger.log.note import NoteVerifier, parse_note
 from ledger.provenance.events.names import ACTOR_REGISTER, CLAIM, KEY_ADD
 

@@ -16,8 +16,9 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ledger.log.compact import CompactRange
 from ledger.log.hashing import CHAIN_GENESIS
-from ledger.log.merkle import CompactRange, NodeId
+from ledger.log.merkle import NodeId
 from ledger.ports.platform import PlatformStore
 from ledger.ports.witnesses import WitnessStore
 from ledger.provenance.records import Changes, KeyRecord, View

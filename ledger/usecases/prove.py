@@ -13,12 +13,11 @@ from typing import cast
 from ledger.errors import InvalidInput, NotFound
 from ledger.keys import PublicKey
 from ledger.log.checkpoint import SignedCheckpoint, open_checkpoint
+from ledger.log.compact import CompactRange, RightEdge
 from ledger.log.entries import LogEntry
 from ledger.log.hashing import node_hash
 from ledger.log.merkle import (
     MAX_TREE_SIZE,
-    CompactRange,
-    RightEdge,
     assemble,
     consistency_plan,
     frontier_ids,

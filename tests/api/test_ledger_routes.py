@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from ledger.log.entries import NOTICE, sign_entry
-from ledger.log.merkle import verify_inclusion
+from ledger.log.verify import verify_inclusion
 from ledger.provenance.events.names import COMMISSION, KEY_REVOKE, RECALL
 from tests.api.conftest import Api
 from tests.api.test_log_routes import b64d, error_code

@@ -30,8 +30,8 @@ from ledger.log.checkpoint import (
     verify_cosignatures,
 )
 from ledger.log.entries import NOTICE, sign_entry
-from ledger.log.merkle import verify_consistency, verify_inclusion
 from ledger.log.note import NoteSigner
+from ledger.log.verify import verify_consistency, verify_inclusion
 from ledger.storage.memory.log import MemoryStore
 from ledger.storage.sql.log import SqlStore
 from ledger.usecases.service import LogService

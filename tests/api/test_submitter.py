@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from api.submit import RemoteSubmitter
 from ledger import errors
 from ledger.log.entries import sign_entry
-from ledger.log.merkle import verify_inclusion
+from ledger.log.verify import verify_inclusion
 from ledger.provenance.events.names import ACTOR_REGISTER, COMMISSION
 from tests.api.conftest import Api
 from tests.api.test_log_routes import b64d

@@ -28,7 +28,7 @@ from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keyfile import load_private_key
 from ledger.log.checkpoint import open_checkpoint
 from ledger.log.entries import sign_entry
-from ledger.log.merkle import verify_inclusion
+from ledger.log.verify import verify_inclusion
 from ledger.provenance.events.names import COMMISSION
 from ledger.storage.sql.log import SqlStore
 from ledger.usecases.service import LogService

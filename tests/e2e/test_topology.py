@@ -43,8 +43,8 @@ from ledger.keyfile import load_private_key
 from ledger.keys import PrivateKey
 from ledger.log.checkpoint import open_checkpoint
 from ledger.log.entries import Envelope, LogEntry, sign_entry
-from ledger.log.merkle import verify_inclusion
 from ledger.log.note import NoteVerifier
+from ledger.log.verify import verify_inclusion
 from ledger.provenance.events.names import ACTOR_REGISTER, COMMISSION, RECEIVE, SHIP
 from ledger.storage.sql.log import SqlStore
 from ledger.usecases.service import LogService

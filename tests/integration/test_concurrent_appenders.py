@@ -26,7 +26,7 @@ from sqlalchemy import text
 
 from ledger.keys import PrivateKey
 from ledger.log.entries import LogEntry
-from ledger.log.merkle import verify_consistency
+from ledger.log.verify import verify_consistency
 from ledger.storage.sql.log import ADVISORY_LOCK_KEY, SqlStore
 from ledger.usecases.service import now_ms
 from tests.conftest import SQL_BACKENDS, initialized

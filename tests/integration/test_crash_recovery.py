@@ -20,7 +20,7 @@ import pytest
 
 from ledger.keys import PrivateKey
 from ledger.log.entries import NOTICE, LogEntry, sign_entry
-from ledger.log.merkle import verify_consistency
+from ledger.log.verify import verify_consistency
 from ledger.storage.sql.log import SqlStore
 from ledger.usecases.service import LogService
 from tests.conftest import SQL_BACKENDS, initialized

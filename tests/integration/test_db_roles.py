@@ -31,7 +31,7 @@ from typer.testing import CliRunner
 from api.cli import app
 from ledger.errors import StorageUnavailable
 from ledger.keys import PrivateKey
-from ledger.log.merkle import verify_inclusion
+from ledger.log.verify import verify_inclusion
 from ledger.ports.platform import Webhook
 from ledger.storage.secret_box import SecretBox, new_key_text
 from ledger.storage.sql.log import SqlStore

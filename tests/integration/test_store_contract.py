@@ -8,7 +8,8 @@ import pytest
 
 from ledger.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from ledger.log.entries import LogEntry
-from ledger.log.merkle import frontier_ids, verify_consistency, verify_inclusion
+from ledger.log.merkle import frontier_ids
+from ledger.log.verify import verify_consistency, verify_inclusion
 from ledger.storage.sql.log import SqlStore
 from ledger.usecases.append import Accepted, Rejected
 from ledger.usecases.service import LogService

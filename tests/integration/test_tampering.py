@@ -24,9 +24,10 @@ from sqlalchemy.engine import Connection
 
 from ledger.keys import PrivateKey
 from ledger.log.audit import AuditReport
+from ledger.log.compact import CompactRange
 from ledger.log.entries import NOTICE, LogEntry, sign_entry
 from ledger.log.hashing import CHAIN_GENESIS, chain_next, leaf_hash
-from ledger.log.merkle import CompactRange, node_key
+from ledger.log.merkle import node_key
 from ledger.storage.sql.log import SqlStore
 from ledger.storage.sql.tables import APPEND_ONLY_TABLES
 from ledger.usecases.append import Accepted

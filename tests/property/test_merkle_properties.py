@@ -7,18 +7,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.errors import InvalidInput, ProofError
+from ledger.log.compact import CompactRange, RightEdge, root_of
 from ledger.log.merkle import (
-    CompactRange,
-    RightEdge,
     assemble,
     consistency_plan,
     inclusion_hashes,
     inclusion_path,
     node_of_key,
-    root_of,
-    verify_consistency,
-    verify_inclusion,
 )
+from ledger.log.verify import verify_consistency, verify_inclusion
 from tests import reference
 
 sizes = st.integers(min_value=1, max_value=300)

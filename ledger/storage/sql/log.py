@@ -26,7 +26,8 @@ from sqlalchemy.pool import NullPool
 
 from ledger.errors import InvalidInput, NotFound, StorageUnavailable
 from ledger.files import create_private_file
-from ledger.log.merkle import CompactRange, NodeId, frontier_ids, node_key, node_of_key
+from ledger.log.compact import CompactRange
+from ledger.log.merkle import NodeId, frontier_ids, node_key, node_of_key
 from ledger.ports.log import (
     AppendBatch,
     BuildBatch,

@@ -55,7 +55,7 @@ from ledger.errors import InvalidInput
 from ledger.keyfile import load_or_create_secrets_key
 from ledger.log.checkpoint import CosignatureVerifier
 from ledger.provenance.rules.common import Admission
-from ledger.storage.secret_box import SecretBox
+from ledger.secret_box import SecretBox
 from ledger.verdicts import Thresholds
 
 __all__ = [

@@ -25,7 +25,7 @@ from ledger.provenance.records import Changes, KeyRecord, View
 from ledger.verdicts.evidence import ScanRecord
 
 if TYPE_CHECKING:
-    from ledger.storage.secret_box import SecretBox
+    from ledger.secret_box import SecretBox
 
 __all__ = [
     "AppendBatch",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ledger.ports.log import LogStore
 from ledger.ports.platform import PlatformStore
-from ledger.storage.secret_box import SecretBox
+from ledger.secret_box import SecretBox
 
 __all__ = ["platform_store"]
 

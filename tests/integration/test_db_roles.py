@@ -33,7 +33,7 @@ from ledger.errors import StorageUnavailable
 from ledger.keys import PrivateKey
 from ledger.log.verify import verify_inclusion
 from ledger.ports.platform import Webhook
-from ledger.storage.secret_box import SecretBox, new_key_text
+from ledger.secret_box import SecretBox, new_key_text
 from ledger.storage.sql.log import SqlStore
 from ledger.storage.sql.platform import SqlPlatformStore
 from ledger.storage.sql.tables import APPEND_ONLY_TABLES

@@ -1,4 +1,4 @@
-"""Webhook secrets are encrypted at rest (ledger/storage/secret_box.py) and still sign.
+"""Webhook secrets are encrypted at rest (ledger/secret_box.py) and still sign.
 
 at-rest            the stored column holds ``enc:v1:<key id>:...``, never the secret
 still-signs        a delivery's X-Tracemark-Signature verifies with the secret the
@@ -27,7 +27,7 @@ from api.settings import Settings
 from api.webhooks import Dispatcher, PlatformConfig, verify_event
 from ledger.errors import InvalidInput, StorageUnavailable
 from ledger.ports.platform import Webhook
-from ledger.storage.secret_box import SecretBox, new_key_text
+from ledger.secret_box import SecretBox, new_key_text
 from ledger.storage.sql.log import SqlStore
 from ledger.storage.sql.platform import SqlPlatformStore
 

@@ -18,9 +18,9 @@ from ledger.ports.log import (
 )
 from ledger.provenance.projection import MemoryProjection
 from ledger.provenance.records import TimelineRow
+from ledger.secret_box import SecretBox
 from ledger.storage.memory.platform import MemoryPlatformStore
 from ledger.storage.memory.witnesses import MemoryWitnessStore
-from ledger.storage.secret_box import SecretBox
 from ledger.verdicts import ScanContext, ScanRecord
 
 __all__ = ["MemoryStore"]

@@ -36,8 +36,8 @@ from ledger.ports.log import (
     StoredCheckpoint,
     StoredEntry,
 )
+from ledger.secret_box import SecretBox
 from ledger.storage.migrations import upgrade as migrate
-from ledger.storage.secret_box import SecretBox
 from ledger.storage.sql.engines import make_engine
 from ledger.storage.sql.nodes import NodeCache
 from ledger.storage.sql.projection import SqlProjection, projection_metadata

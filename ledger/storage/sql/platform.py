@@ -44,7 +44,7 @@ from ledger.ports.platform import (
     Webhook,
 )
 from ledger.provenance.records import OPEN, Listing, record_from_row
-from ledger.storage.secret_box import SecretBox, is_sealed
+from ledger.secret_box import SecretBox, is_sealed
 from ledger.storage.sql.log import ADVISORY_LOCK_KEY, SqlStore
 from ledger.storage.sql.projection import PROJECTION_TABLES
 from ledger.storage.sql.tables import LogEntryRow

@@ -29,8 +29,10 @@ COPY README.md ./
 COPY api ./api
 COPY ledger ./ledger
 COPY scanner ./scanner
+# The Python client (its own distribution): the CLI's --server mode uses it.
+COPY clients/python ./clients/python
 # pip and setuptools are not needed to run: they leave the image (about 20 MB smaller).
-RUN /opt/tracemark/bin/pip install --no-deps -c requirements.lock . \
+RUN /opt/tracemark/bin/pip install --no-deps -c requirements.lock . ./clients/python \
     && /opt/tracemark/bin/pip uninstall -y -q pip setuptools \
     && /opt/tracemark/bin/python -m compileall -q /opt/tracemark/lib
 

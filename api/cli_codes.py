@@ -315,6 +315,14 @@ def codes_verify(
             "custody, listings, recalls and clone signals, not only the signature.",
         ),
     ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TRACEMARK_API_KEY",
+            help="A platform API key (with --server): the verdicts are vouched for by the "
+            "platform (source: platform).",
+        ),
+    ] = None,
     trust: Annotated[
         Path | None, typer.Option(help="Verify offline with this trust bundle.")
     ] = None,
@@ -342,8 +350,10 @@ def codes_verify(
     if codes == ["-"]:
         codes = [line.strip() for line in typer.get_text_stream("stdin") if line.strip()][:10_000]
     if server is not None:
-        _verify_online(codes, server, trust, json_out)
+        _verify_online(codes, server, trust, json_out, api_key)
         return
+    if api_key:
+        fail("--api-key goes with --server", 2)
     with handled():
         if trust is not None:
             bundle = open_bundle(trust, log_key, max_age_hours)
@@ -361,12 +371,14 @@ def codes_verify(
         raise typer.Exit(2)  # unreadable is bad input, never the counterfeit exit
 
 
-def _verify_online(codes: Sequence[str], server: str, trust: Path | None, json_out: bool) -> None:
+def _verify_online(
+    codes: Sequence[str], server: str, trust: Path | None, json_out: bool, api_key: str | None
+) -> None:
     """``codes verify --server``: POST /v1/verify per code, the exit codes of ``scan``."""
     with handled():
         if trust is not None:
             raise errors.InvalidInput("choose --server or --trust, not both")
-        remote = RemoteVerifier(server)
+        remote = RemoteVerifier(server, api_key=api_key)
         try:
             found = [remote.verify(code, {}) for code in codes]
         except errors.StorageUnavailable as exc:  # as scan: an unreachable server is 1

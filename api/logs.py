@@ -48,7 +48,7 @@ request_id: ContextVar[str | None] = ContextVar("tracemark_request_id", default=
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _SECRETS = (
     (re.compile(r"\b(tmk_[0-9a-f]{16})_[A-Za-z0-9_-]+"), r"\1_***"),
-    (re.compile(r"\bwhsec_[A-Za-z0-9_-]+"), "whsec_***"),
+    (re.compile(r"\bwhsec_[A-Za-z0-9_+/=-]+"), "whsec_***"),
     (
         re.compile(
             r"(?i)\b(authorization|proxy-authorization|cookie|set-cookie|x-api-key)"

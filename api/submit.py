@@ -3,38 +3,43 @@ and the server's verdicts (``RemoteVerifier``, for ``scan`` and ``codes verify -
 
 Both submitters take envelopes signed on this machine (keys never leave it) and return one
 result per envelope: ``{"index": int, "leaf_hash": base64}`` or ``{"error": {"code",
-"message"}}``. The server contract (docs/api.md):
+"message"}}``. The remote ones are thin wrappers over the Python client
+(clients/python, ``tracemark_client.Client``: timeouts, retries on 429/503 honouring
+Retry-After, and on connection errors for lookups and verifications). The server contract
+(docs/api.md):
 
     POST {server}/v1/entries       {"entries": [envelope, ...]}  ->  {"results": [result, ...]}
     GET  {server}/v1/keys/{key_id}  ->  {"key_id", "actor_id", "public_key", ...}
     POST {server}/v1/verify         {"code", "context"}  ->  a verdict {"status", "reasons", ...}
 
-Errors of the server come back as JSON ``{"error": {"code", "message"}}`` with a 4xx or 5xx
-status and are raised as the matching Tracemark error.
+The client's errors become the matching Tracemark errors here (``_ledger_error``): a problem
+by its HTTP status, no answer as ``StorageUnavailable`` (the CLI's exit 1), an answer outside
+the contract as ``InvalidInput``.
 """
 
 from __future__ import annotations
 
 import base64
-import json
-import urllib.error
-import urllib.request
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ledger import errors
 from ledger.log.entries import Envelope
 from ledger.provenance.records import KeyRecord
 from ledger.usecases.append import Accepted
 from ledger.usecases.service import LogService, now_ms
-from ledger.verdicts import STATUSES
+
+if TYPE_CHECKING:  # the client is imported by the --server mode only: `serve` never needs it
+    import tracemark_client as tm
 
 __all__ = ["LocalSubmitter", "RemoteSubmitter", "RemoteVerifier", "Submitter"]
 
-_TIMEOUT_S = 30
-_MAX_RESPONSE = 16 * 1024 * 1024
+_TIMEOUT_S = 30.0
 _STATUS_ERRORS: dict[int, type[errors.TracemarkError]] = {
     400: errors.InvalidInput,
+    401: errors.InvalidInput,  # --api-key unknown or revoked: bad usage, exit 2
+    403: errors.InvalidInput,
     404: errors.NotFound,
     409: errors.Conflict,
     413: errors.LimitExceeded,
@@ -75,74 +80,60 @@ class LocalSubmitter:
 
 
 class RemoteSubmitter:
-    """Talks to a running ``tracemark serve`` over HTTP(S) with the standard library."""
+    """Talks to a running ``tracemark serve`` over HTTP(S) through ``tracemark_client``: a
+    client (and connection) per call, as a CLI command makes few calls, so that nothing is
+    left open between them."""
 
-    def __init__(self, server: str, *, api_key: str | None = None) -> None:
+    def __init__(
+        self, server: str, *, api_key: str | None = None, retry: tm.Retry | None = None
+    ) -> None:
         if not server.startswith(("http://", "https://")):
             raise errors.InvalidInput("--server must be an http:// or https:// URL")
         self.server = server.rstrip("/")
         self.api_key = api_key  # a platform API key: its verifications are vouched
+        self.retry = retry
 
-    def _call(self, method: str, path: str, payload: Any = None) -> Any:
-        data = None if payload is None else json.dumps(payload).encode("utf-8")
-        request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
-            self.server + path,
-            data=data,
-            method=method,
-            headers={
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-                **({"X-API-Key": self.api_key} if self.api_key else {}),
-            },
+    def client(self) -> tm.Client:
+        import tracemark_client  # noqa: PLC0415 - only the --server mode needs it
+
+        return tracemark_client.Client(
+            self.server, api_key=self.api_key, timeout=_TIMEOUT_S, retry=self.retry
         )
-        try:
-            with urllib.request.urlopen(request, timeout=_TIMEOUT_S) as response:  # noqa: S310
-                return json.loads(response.read(_MAX_RESPONSE))
-        except urllib.error.HTTPError as exc:
-            raise _server_error(exc) from None
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise errors.StorageUnavailable(f"server {self.server} unreachable: {reason}") from None
-        except ValueError:
-            raise errors.InvalidInput(
-                f"server {self.server} sent a response that is not JSON"
-            ) from None
 
     def submit(self, envelopes: Sequence[Envelope]) -> list[dict[str, Any]]:
-        answer = self._call("POST", "/v1/entries", {"entries": [e.to_obj() for e in envelopes]})
-        results = answer.get("results") if isinstance(answer, dict) else None
-        if not isinstance(results, list) or len(results) != len(envelopes):
-            raise errors.InvalidInput(f"server {self.server} answered without one result per entry")
-        return results
+        with _ledger_errors(self.server), self.client() as client:
+            answer = client.submit_entries([e.to_obj() for e in envelopes])
+        return [dict(r.raw) for r in answer.results]
 
     def actor_of(self, key_id: str) -> str | None:
         try:
-            answer = self._call("GET", f"/v1/keys/{key_id}")
+            with _ledger_errors(self.server), self.client() as client:
+                return client.get_key(key_id).actor_id
         except errors.NotFound:
             return None
-        actor = answer.get("actor_id") if isinstance(answer, dict) else None
-        return actor if isinstance(actor, str) else None
 
 
 class RemoteVerifier(RemoteSubmitter):
-    """``POST /v1/verify`` on a Tracemark server, with the submitter's HTTP conventions:
-    timeout, bounded answers, the server's ``{"error"}`` raised as the matching error."""
+    """``POST /v1/verify`` on a Tracemark server: the verdict as the server sent it."""
 
     def verify(self, code: str, context: Mapping[str, str]) -> dict[str, Any]:
-        answer = self._call("POST", "/v1/verify", {"code": code, "context": dict(context)})
-        if not isinstance(answer, dict) or answer.get("status") not in STATUSES:
-            raise errors.InvalidInput(f"server {self.server} answered /v1/verify without a verdict")
-        return answer
+        with _ledger_errors(self.server), self.client() as client:
+            return dict(client.verify(code, context=context).raw)
 
 
-def _server_error(exc: urllib.error.HTTPError) -> errors.TracemarkError:
+@contextmanager
+def _ledger_errors(server: str) -> Iterator[None]:
+    """The client's errors as the Tracemark errors the CLI maps to exit codes."""
+    import tracemark_client as tm  # noqa: PLC0415 - only the --server mode needs it
+
     try:
-        body = json.loads(exc.read(64 * 1024))
-        error = body["error"]
-        code, message = str(error["code"]), str(error["message"])
-    except (ValueError, KeyError, TypeError):
-        code, message = "http_error", f"server answered HTTP {exc.code}"
-    kind = _STATUS_ERRORS.get(
-        exc.code, errors.StorageUnavailable if exc.code >= 500 else errors.TracemarkError
-    )
-    return kind(message, code=code)
+        yield
+    except tm.ApiError as exc:
+        kind = _STATUS_ERRORS.get(
+            exc.status, errors.StorageUnavailable if exc.status >= 500 else errors.TracemarkError
+        )
+        raise kind(exc.message, code=exc.code) from None
+    except tm.TransportError as exc:
+        raise errors.StorageUnavailable(exc.message) from None
+    except tm.InvalidResponse as exc:
+        raise errors.InvalidInput(f"server {server}: {exc.message}") from None

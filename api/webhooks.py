@@ -2,8 +2,9 @@
 poller and the background worker (``Dispatcher``, ``Worker``).
 
 Events (``recall``, ``clone_suspected``) become deliveries, one per subscribed webhook, stored
-in the platform tables (ledger/storage/platform.py) and sent with an HMAC signature
-(``X-Tracemark-Signature``) and exponential backoff. Settings are ``TRACEMARK_WEBHOOK_*``
+in the platform tables (ledger/storage/platform.py) and sent signed as Standard Webhooks
+(``webhook-id``, ``webhook-timestamp``, ``webhook-signature``; ``verify_delivery`` is the
+receiver's check) with exponential backoff. Settings are ``TRACEMARK_WEBHOOK_*``
 (``PlatformConfig``). The routes that manage webhooks are in api/routes/webhooks.py.
 
 A receiver is untrusted, in what its name resolves to and in how it answers:
@@ -25,12 +26,14 @@ A receiver is untrusted, in what its name resolves to and in how it answers:
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import ipaddress
 import json
 import logging
 import os
+import secrets
 import socket
 import ssl
 import threading
@@ -65,17 +68,25 @@ __all__ = [
     "CLONE_REASONS",
     "EVENTS",
     "EVENT_ALIASES",
+    "ID_HEADER",
+    "LEGACY_SIGNATURE_HEADER",
     "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
     "Dispatcher",
     "PlatformConfig",
     "Target",
     "Worker",
     "check_url",
     "clone_reasons",
+    "delivery_headers",
+    "is_legacy_secret",
+    "new_secret",
     "resolve",
     "send",
-    "sign_event",
-    "verify_event",
+    "sign_delivery",
+    "sign_legacy",
+    "verify_delivery",
+    "webhook_key",
 ]
 
 log = logging.getLogger("tracemark.platform")
@@ -85,29 +96,114 @@ EVENTS = ("recall", "clone_suspected")
 EVENT_ALIASES = {"clone_signal": "clone_suspected"}
 
 
-SIGNATURE_HEADER = "X-Tracemark-Signature"
+#: Standard Webhooks (https://www.standardwebhooks.com, spec 1.0.0): the delivery id (stable
+#: across retries: the receiver's idempotency key), the attempt's unix seconds, and
+#: ``v1,<base64 HMAC-SHA256(key, id + "." + timestamp + "." + body)>``, a space-separated list.
+ID_HEADER = "webhook-id"
+TIMESTAMP_HEADER = "webhook-timestamp"
+SIGNATURE_HEADER = "webhook-signature"
+#: The header of releases before Standard Webhooks, still sent (deprecated) to webhooks whose
+#: secret is of the old form (``is_legacy_secret``); docs/decisions.md 32.
+LEGACY_SIGNATURE_HEADER = "X-Tracemark-Signature"
 SIGNATURE_TOLERANCE_S = 300
+SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix of every secret, not one
 _RECALL_CURSOR = "recalls"
 _MAX_LISTED = 1_000
 
 
-def sign_event(secret: str, timestamp: int, body: bytes) -> str:
-    """``t=<unix>,v1=<hex HMAC-SHA256(secret, t + "." + body)>``."""
+def new_secret() -> str:
+    """``whsec_`` + standard base64 of 32 random bytes (the Standard Webhooks form)."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+def _standard_key(secret: str) -> bytes | None:
+    """The key of a standard secret (padded standard base64 of 24 to 64 bytes), else None."""
+    text = secret.removeprefix(SECRET_PREFIX)
+    try:
+        key = base64.b64decode(text.encode("ascii"), validate=True)
+    except (ValueError, UnicodeError):  # binascii.Error is a ValueError
+        return None
+    return key if 24 <= len(key) <= 64 else None
+
+
+def is_legacy_secret(secret: str) -> bool:
+    """A secret of the releases before Standard Webhooks (``whsec_`` + URL-safe text)."""
+    return _standard_key(secret) is None
+
+
+def webhook_key(secret: str) -> bytes:
+    """The HMAC key of a secret: the bytes its standard base64 encodes, or, for a legacy
+    secret, the UTF-8 bytes of the whole secret (the key ``X-Tracemark-Signature`` used;
+    ``"whsec_" + base64(secret)`` is the same key in the standard form)."""
+    key = _standard_key(secret)
+    return secret.encode("utf-8") if key is None else key
+
+
+def sign_delivery(secret: str, webhook_id: str, timestamp: int, body: bytes) -> str:
+    """``v1,<base64 HMAC-SHA256(key, id.timestamp.body)>`` (a ``webhook-signature`` value)."""
+    if not webhook_id or "." in webhook_id:
+        raise errors.InvalidInput("a webhook id is not empty and has no '.'")
+    signed = f"{webhook_id}.{timestamp}.".encode() + body
+    mac = hmac.new(webhook_key(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(mac).decode("ascii")
+
+
+def delivery_headers(secret: str, webhook_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """The Standard Webhooks headers of one attempt (plus the deprecated
+    ``X-Tracemark-Signature`` for a legacy secret)."""
+    headers = {
+        ID_HEADER: webhook_id,
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: sign_delivery(secret, webhook_id, timestamp, body),
+    }
+    if is_legacy_secret(secret):
+        headers[LEGACY_SIGNATURE_HEADER] = sign_legacy(secret, timestamp, body)
+    return headers
+
+
+def verify_delivery(
+    secret: str | Sequence[str],
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    now_s: int,
+    tolerance_s: int = SIGNATURE_TOLERANCE_S,
+) -> None:
+    """What a receiver does (raises SignatureError otherwise): the three headers are there,
+    the timestamp is within ``tolerance_s`` of ``now_s`` either way, and one of the listed
+    ``v1`` signatures is the HMAC under one of the secrets (every pair compared in constant
+    time). ``tracemark_client.webhooks.verify`` is the same check for platforms."""
+    found = {name.lower(): value for name, value in headers.items()}
+    webhook_id = found.get(ID_HEADER, "")
+    stamp = found.get(TIMESTAMP_HEADER, "")
+    listed = found.get(SIGNATURE_HEADER, "")
+    if not webhook_id or not listed or not (stamp.isascii() and stamp.isdigit()):
+        raise errors.SignatureError("missing or malformed webhook-* headers")
+    if abs(now_s - int(stamp)) > tolerance_s:
+        raise errors.SignatureError("the webhook timestamp is too old (or from the future)")
+    given: list[bytes] = []
+    for item in listed.split(" "):
+        version, _, value = item.partition(",")
+        if version == "v1":
+            try:
+                given.append(base64.b64decode(value.encode("ascii"), validate=True))
+            except (ValueError, UnicodeError):
+                continue
+    keys = [secret] if isinstance(secret, str) else list(secret)
+    matched = False
+    for key in keys:
+        expected = base64.b64decode(sign_delivery(key, webhook_id, int(stamp), body)[3:])
+        for candidate in given:
+            matched |= hmac.compare_digest(expected, candidate)
+    if not matched:
+        raise errors.SignatureError("the webhook signature does not verify")
+
+
+def sign_legacy(secret: str, timestamp: int, body: bytes) -> str:
+    """The deprecated ``X-Tracemark-Signature``: ``t=<unix>,v1=<hex HMAC-SHA256(secret as
+    UTF-8, t + "." + body)>``, sent only for legacy secrets."""
     mac = hmac.new(secret.encode("utf-8"), str(timestamp).encode() + b"." + body, hashlib.sha256)
     return f"t={timestamp},v1={mac.hexdigest()}"
-
-
-def verify_event(secret: str, header: str, body: bytes, *, now_s: int) -> None:
-    """What a receiver does: check the signature and that it is fresh (raises otherwise)."""
-    fields = dict(part.partition("=")[::2] for part in header.split(","))
-    stamp = fields.get("t", "")
-    if not stamp.isdigit() or "v1" not in fields:
-        raise errors.SignatureError(f"malformed {SIGNATURE_HEADER} header")
-    if abs(now_s - int(stamp)) > SIGNATURE_TOLERANCE_S:
-        raise errors.SignatureError("the signature is too old (or from the future)")
-    expected = sign_event(secret, int(stamp), body).partition("v1=")[2]
-    if not hmac.compare_digest(expected, fields["v1"]):
-        raise errors.SignatureError("the webhook signature does not verify")
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -603,7 +699,7 @@ class Dispatcher:
                 "User-Agent": "Tracemark-Webhooks/1",
                 "X-Tracemark-Event": delivery.event_type,
                 "X-Tracemark-Delivery": delivery.delivery_id,
-                SIGNATURE_HEADER: sign_event(hook.secret, now // 1000, body),
+                **delivery_headers(hook.secret, delivery.delivery_id, now // 1000, body),
             }
             # resolved and checked again here (DNS may have changed since the webhook was
             # registered), and the connection goes to the address that was checked

@@ -1,10 +1,13 @@
 """What the demo talks through: a Tracemark server over HTTP, a local webhook receiver, and
 the ``tracemark`` command line.
 
-``Server`` sends JSON requests with the standard library and raises ``DemoError`` with the
-server's own error message for an unexpected status. ``WebhookReceiver`` is the platform's
-end of a webhook: a small HTTP server on 127.0.0.1 in a thread that keeps each delivery and
-checks its HMAC signature (``api.webhooks.verify_event``) before believing it.
+The API calls a platform or a participant makes go through the Python client
+(clients/python, ``tracemark_client.Client``), as a platform's own code would; ``Server``
+remains for what the client does not cover (the log's checkpoint and proofs, the resolver's
+JSON): JSON requests with the standard library, ``DemoError`` with the server's own error
+message for an unexpected status. ``WebhookReceiver`` is the platform's end of a webhook: a
+small HTTP server on 127.0.0.1 in a thread that keeps each delivery and checks its Standard
+Webhooks signature (``tracemark_client.webhooks.verify``) before believing it.
 ``tracemark(...)`` runs the CLI as a person would type it, in this repository's Python.
 """
 
@@ -25,8 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from api.webhooks import SIGNATURE_HEADER, verify_event
-from ledger import errors
+from tracemark_client import WebhookVerificationError, webhooks
 
 __all__ = ["REPO", "Delivery", "DemoError", "Server", "WebhookReceiver", "tracemark"]
 
@@ -111,14 +113,14 @@ class WebhookReceiver:
 
     def __init__(self) -> None:
         self.secrets: dict[str, str] = {}
-        self._arrived: queue.Queue[tuple[bytes, str]] = queue.Queue()
+        self._arrived: queue.Queue[tuple[bytes, dict[str, str]]] = queue.Queue()
         received = self._arrived
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(min(length, _MAX_BODY))
-                received.put((body, self.headers.get(SIGNATURE_HEADER, "")))
+                received.put((body, dict(self.headers.items())))
                 self.send_response(204)
                 self.end_headers()
 
@@ -147,21 +149,21 @@ class WebhookReceiver:
         deadline = time.monotonic() + timeout_s
         while (left := deadline - time.monotonic()) > 0:
             try:
-                body, header = self._arrived.get(timeout=left)
+                body, headers = self._arrived.get(timeout=left)
             except queue.Empty:
                 break
             event = json.loads(body)
             if event.get("type") == kind and event.get("platform") == platform:
-                return Delivery(event, self._signed(event, header, body))
+                return Delivery(event, self._signed(event, headers, body))
         raise DemoError(f"no {kind} webhook for {platform} arrived within {timeout_s:.0f} s")
 
-    def _signed(self, event: Mapping[str, Any], header: str, body: bytes) -> bool:
+    def _signed(self, event: Mapping[str, Any], headers: Mapping[str, str], body: bytes) -> bool:
         secret = self.secrets.get(str(event.get("webhook_id")))
         if secret is None:
             return False
         try:
-            verify_event(secret, header, body, now_s=int(time.time()))
-        except errors.TracemarkError:
+            webhooks.verify(secret, headers, body)  # signature, and a timestamp within 5 min
+        except WebhookVerificationError:
             return False
         return True
 
@@ -170,7 +172,9 @@ def tracemark(*args: str, timeout_s: float = CLI_TIMEOUT_S) -> subprocess.Comple
     """Run ``tracemark ARGS`` (this repository's, in this Python) and return what it did.
     ``TRACEMARK_*`` settings of the caller's shell are left out: the demo passes its own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACEMARK_")}
-    env["PYTHONPATH"] = str(REPO)
+    # this checkout's code, and its Python client (bootstrap installs it; a checkout that
+    # is not the installed one still runs its own)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "clients" / "python")])
     try:
         return subprocess.run(  # noqa: S603 - our interpreter, fixed arguments, no shell
             [sys.executable, "-m", "api.cli", *args],

@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import tracemark_client as tm
 from rich.console import Console
 from rich.table import Table
 
-from api.submit import RemoteSubmitter
 from ledger import errors
 from ledger.codes.identifiers import item_id
 from ledger.codes.signed import CodeIdentity, issue_uri
@@ -53,7 +53,7 @@ class Story:
         self.stamp = time.strftime("%y%m%d%H%M%S")
         self.steps = 0
         self.wrong_server = False
-        self.submitter = RemoteSubmitter(server.url)
+        self.client = tm.Client(server.url)  # the Python client, as a participant's code
         self.verifier = NoteVerifier.from_vkey(manifest["log_vkey"])
         self.resolver: str = manifest["resolver"]
         self.serials = [f"PQD{self.stamp}{n}" for n in (1, 2, 3)]
@@ -62,6 +62,7 @@ class Story:
         self.listing = f"{self.stamp}0001"
         self.codes: list[str] = []
         self.api_keys: dict[str, dict[str, Any]] = {}
+        self.platforms: dict[str, tm.Client] = {}  # a client with each platform's API key
         self.start: SignedCheckpoint | None = None
         self._keys: dict[str, PrivateKey] = {}
 
@@ -88,9 +89,10 @@ class Story:
 
     def submit(self, kind: str, body: dict[str, Any], member: Member) -> dict[str, Any]:
         """Sign ``body`` with ``member``'s key here and send it: the result the server gave."""
+        envelope = sign_entry(kind, body, self.key(member))
         try:
-            return self.submitter.submit([sign_entry(kind, body, self.key(member))])[0]
-        except errors.TracemarkError as exc:
+            return dict(self.client.submit_entries([envelope.to_obj()]).results[0].raw)
+        except tm.TracemarkClientError as exc:
             raise DemoError(f"{kind}: {exc.message}") from None
 
     def record(self, kind: str, member: Member, **fields: Any) -> int:
@@ -101,9 +103,11 @@ class Story:
             raise DemoError(f"{kind} refused: {error['code']}: {error['message']}")
         return int(result["index"])
 
-    def item(self, n: int = 0) -> dict[str, Any]:
-        found: dict[str, Any] = self.server.get(f"/v1/items/{LITRE.gtin}/{self.serials[n]}")
-        return found
+    def item(self, n: int = 0) -> tm.Item:
+        try:
+            return self.client.get_item(LITRE.gtin, self.serials[n])
+        except tm.TracemarkClientError as exc:
+            raise DemoError(f"GET /v1/items: {exc.message}") from None
 
     def checkpoint(self) -> SignedCheckpoint:
         note = self.server.get("/v1/log/checkpoint", accept="text/plain")
@@ -198,17 +202,17 @@ class Story:
         for sender, receiver, shipment in moves:
             self.record(SHIP, sender, shipment=shipment, to=receiver.actor_id, items=self.items)
             state = self.item()
-            if state["status"] != "in_transit" or state["custodian"] != sender.actor_id:
+            if state.status != "in_transit" or state.custodian != sender.actor_id:
                 raise DemoError(
-                    f"after shipping, the item is {state['status']} with {state['custodian']}"
+                    f"after shipping, the item is {state.status} with {state.custodian}"
                 )
             self.did(
                 f"{sender.actor_id} shipped {shipment}: in transit, still held by {sender.actor_id}"
             )
             self.record(RECEIVE, receiver, shipment=shipment, **{"from": sender.actor_id})
             state = self.item()
-            if state["custodian"] != receiver.actor_id:
-                raise DemoError(f"after the receipt, the item is held by {state['custodian']}")
+            if state.custodian != receiver.actor_id:
+                raise DemoError(f"after the receipt, the item is held by {state.custodian}")
             self.did(f"{receiver.actor_id} received {shipment}: now held by {receiver.actor_id}")
         self.why(
             "custody passes only when the receiver signs the receipt, so nobody can push "
@@ -229,12 +233,15 @@ class Story:
         result = self.submit(LISTING_DECLARE, body, SELLER_A)
         if "error" in result:
             raise DemoError(f"seller A's listing was refused: {result['error']['message']}")
-        status = self.server.get(f"/v1/listings/tiktok/{self.listing}")
-        if not status["backed"]:
-            raise DemoError(f"seller A's listing is not backed: {status['reasons']}")
+        try:
+            status = self.client.get_listing("tiktok", self.listing)
+        except tm.TracemarkClientError as exc:
+            raise DemoError(f"GET /v1/listings: {exc.message}") from None
+        if not status.backed:
+            raise DemoError(f"seller A's listing is not backed: {status.reasons}")
         self.did(
             f"tiktok:{self.listing} by {SELLER_A.actor_id}: backed by genuine stock "
-            f"({status['stock']} held)"
+            f"({status.stock} held)"
         )
         copy = dict(
             body,
@@ -289,6 +296,7 @@ class Story:
                 self.cli("platform", "add", platform, "--home", str(self.home), "--json")
             )
             self.api_keys[platform] = made
+            self.platforms[platform] = tm.Client(self.server.url, api_key=made["api_key"])
         self.did("the operator made API keys for tiktok and shopee (tracemark platform add)")
         listings = [
             {
@@ -307,20 +315,18 @@ class Story:
                 "quantity": 50,
             },
         ]
-        answer = self.server.post(
-            "/v1/listings/verify",
-            {"listings": listings},
-            headers={"X-API-Key": self.api_keys["tiktok"]["api_key"]},
-        )
-        mine, stranger = answer["results"]
-        if mine["status"] != "genuine" or stranger["status"] == "genuine":
-            raise DemoError(f"listing verdicts {mine['status']} and {stranger['status']}")
+        try:
+            mine, stranger = self.platforms["tiktok"].verify_listings(listings)
+        except tm.TracemarkClientError as exc:
+            raise DemoError(f"POST /v1/listings/verify: {exc.message}") from None
+        if mine.status != "genuine" or stranger.status == "genuine":
+            raise DemoError(f"listing verdicts {mine.status} and {stranger.status}")
         self.did(
-            f"seller A's listing: [green]genuine[/] ({mine['stock']['held']} held, "
-            f"{len(mine['codes'])} codes checked)"
+            f"seller A's listing: [green]genuine[/] ({mine.stock['held']} held, "
+            f"{len(mine.codes)} codes checked)"
         )
-        codes = ", ".join(r["code"] for r in stranger["reasons"])
-        self.did(f"an unknown shop selling 50 bottles: [red]{stranger['status']}[/] ({codes})")
+        codes = ", ".join(r.code for r in stranger.reasons)
+        self.did(f"an unknown shop selling 50 bottles: [red]{stranger.status}[/] ({codes})")
         self.why(
             "a platform can check every listing before it goes live: is the seller verified, "
             "does it hold that much stock from a registered producer, is anything recalled"
@@ -328,18 +334,16 @@ class Story:
 
     def webhooks(self, receiver: WebhookReceiver) -> None:
         self.step("Webhooks: the platforms subscribe to recalls and clone signals")
-        for platform, made in self.api_keys.items():
-            hook = self.server.post(
-                "/v1/webhooks",
-                {"url": receiver.url, "events": ["recall", "clone_suspected"]},
-                headers={"X-API-Key": made["api_key"]},
-                expect=(201,),
-            )
-            receiver.secrets[hook["id"]] = hook["secret"]
-            self.did(f"{platform}: webhook {hook['id']} -> {receiver.url}")
+        for platform, client in self.platforms.items():
+            try:
+                made = client.create_webhook(receiver.url, ["recall", "clone_suspected"])
+            except tm.TracemarkClientError as exc:
+                raise DemoError(f"POST /v1/webhooks: {exc.message}") from None
+            receiver.secrets[made.webhook.id] = made.secret
+            self.did(f"{platform}: webhook {made.webhook.id} -> {receiver.url}")
         self.why(
-            "platforms learn about recalls and clones as they happen, signed with a secret "
-            "only they hold (HMAC), instead of polling"
+            "platforms learn about recalls and clones as they happen, signed as Standard "
+            "Webhooks with a secret only they hold, instead of polling"
         )
 
     def clone_in_stream(self, receiver: WebhookReceiver) -> None:
@@ -416,10 +420,13 @@ class Story:
         self.did(
             f"tiktok's webhook got the recall, naming listing {self.listing} (signature verified)"
         )
-        verdict = self.server.get(self.codes[0].removeprefix(self.resolver))
-        if verdict["status"] != "recalled":
-            raise DemoError(f"a recalled bottle scans as {verdict['status']}")
-        self.did(f"the label now scans as [red]recalled[/]: {verdict['reasons'][0]['message']}")
+        try:
+            verdict = self.platforms["tiktok"].verify(self.codes[0])  # POST /v1/verify
+        except tm.TracemarkClientError as exc:
+            raise DemoError(f"POST /v1/verify: {exc.message}") from None
+        if verdict.status != "recalled":
+            raise DemoError(f"a recalled bottle scans as {verdict.status}")
+        self.did(f"the label now scans as [red]recalled[/]: {verdict.reasons[0].message}")
         self.why(
             "a recall is one signed entry; every later scan and every affected platform "
             "sees it at once"
@@ -466,3 +473,6 @@ class Story:
                     f"[yellow]could not revoke the {platform} API key {made['key_id']}[/]"
                 )
         self.api_keys.clear()
+        for client in (self.client, *self.platforms.values()):
+            client.close()
+        self.platforms.clear()

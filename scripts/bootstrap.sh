@@ -8,9 +8,11 @@
 #
 # Steps: (1) check python3 >= 3.11; (2) install the Debian packages in SYSTEM_PACKAGES
 # when missing and we may (root or passwordless sudo, apt-get present), else print how;
-# (3) create .venv, upgrade pip, `pip install -c requirements.lock -e '.[dev]'`.
+# (3) create .venv, upgrade pip, `pip install -c requirements.lock -e '.[dev]'`, and the
+# Python client `-e clients/python` (tracemark_client: the CLI's --server mode, the demo).
 # Step 3 is skipped when .venv/.bootstrap-<extras>.stamp holds the hash of
-# pyproject.toml + requirements.lock + this script, so a second run takes well under 2 s.
+# pyproject.toml + requirements.lock + clients/python/pyproject.toml + this script, so a
+# second run takes well under 2 s.
 #
 # Environment: PYTHON (interpreter to create .venv with, default python3).
 set -euo pipefail
@@ -29,11 +31,14 @@ SYSTEM_PACKAGES=(
   libzbar0      # pyzbar's shared library: needed only for scanning codes from images
   poppler-utils # pdftoppm: the label tests rasterize print sheets to decode them
   chromium      # headless browser for the page tests (driven by playwright, no download)
+  golang-go                # Go, and Go's reference tlog and signed-note code, to check our
+  golang-golang-x-mod-dev  # tiles, proofs and checkpoints independently (tests/independent)
 )
 
 MIN_PYTHON="3.11"
 PYTHON="${PYTHON:-python3}"
 VENV=".venv"
+CLIENT="clients/python" # the Python client, its own distribution (tracemark-client)
 EXTRAS="dev"
 FORCE=0
 
@@ -144,7 +149,7 @@ ensure_venv_module() {
 # --- 3. Virtual environment -----------------------------------------------------------
 
 stamp_key() {
-  cat pyproject.toml requirements.lock "$SELF" | sha256sum | cut -d' ' -f1
+  cat pyproject.toml requirements.lock "$CLIENT/pyproject.toml" "$SELF" | sha256sum | cut -d' ' -f1
 }
 
 stamp_file() { # stamp_file EXTRAS
@@ -182,6 +187,8 @@ ensure_venv() {
   "$VENV/bin/python" -m pip install -q --upgrade pip
   say "installing tracemark -e .[$EXTRAS] (constrained by requirements.lock)"
   "$VENV/bin/python" -m pip install -q -c requirements.lock -e ".[$EXTRAS]"
+  say "installing the Python client -e $CLIENT"
+  "$VENV/bin/python" -m pip install -q -c requirements.lock -e "$CLIENT"
 
   echo "$key" >"$stamp"
   # A superset of extras satisfies the plain dev set too.

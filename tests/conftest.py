@@ -8,6 +8,7 @@ PostgreSQL cases are skipped with the reason printed in the summary (-ra).
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,10 @@ from ledger.log.entries import NOTICE, sign_entry
 from ledger.storage.memory.log import MemoryStore
 from ledger.storage.sql.log import SqlStore
 from ledger.usecases.service import LogService
+
+# The Python client is its own distribution (clients/python, installed by scripts/bootstrap.sh);
+# this checkout's copy comes first, as PYTHONPATH puts this checkout's server code first.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "clients" / "python"))
 
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_URL = os.environ.get("TRACEMARK_TEST_DATABASE_URL", DEFAULT_PG)

@@ -12,7 +12,8 @@ shared with the webhook routes (api/routes/webhooks.py); gathering a listing's f
 listing route and ``observe_verdict`` (clone signals of verdicts). The verdict rules are
 ledger/verdicts/listings.py's (``judge``); webhook delivery is api/webhooks.py's. The names
 other modules import from here keep working: ``judge``, ``LISTING_REASONS``,
-``ListingFacts``, ``PlatformConfig``, ``check_url``, ``sign_event``, ``verify_event``.
+``ListingFacts``, ``PlatformConfig``, ``check_url`` (webhook signing moved to Standard
+Webhooks: ``api.webhooks.sign_delivery`` / ``verify_delivery``).
 """
 
 from __future__ import annotations
@@ -39,8 +40,6 @@ from api.webhooks import (
     Worker,
     check_url,
     clone_reasons,
-    sign_event,
-    verify_event,
 )
 from ledger import errors
 from ledger.codes.gs1 import gtin14
@@ -69,8 +68,6 @@ __all__ = [
     "platform_error",
     "platform_of",
     "router",
-    "sign_event",
-    "verify_event",
 ]
 
 log = logging.getLogger("tracemark.platform")

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from api.apidocs import api_key_header
 from api.routes.platform import PLATFORM_ERRORS, KeyDep, PlatformRoute, platform_of
-from api.webhooks import EVENT_ALIASES, EVENTS, check_url
+from api.webhooks import EVENT_ALIASES, EVENTS, check_url, new_secret
 from ledger import errors
 from ledger.ports.platform import ApiKey, Webhook
 from ledger.usecases.service import now_ms
@@ -54,7 +54,12 @@ class WebhookOut(BaseModel):
 
 
 class WebhookCreated(WebhookOut):
-    secret: str = Field(..., description="HMAC key of X-Tracemark-Signature; shown only once")
+    secret: str = Field(
+        ...,
+        description="The Standard Webhooks signing secret (whsec_ + base64 of 32 random "
+        "bytes) of the webhook-signature header; shown only once",
+        examples=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwJ8cX9rTAUHY="],
+    )
 
 
 class WebhookList(BaseModel):
@@ -118,7 +123,7 @@ def create_webhook(body: WebhookIn, request: Request, key: KeyDep) -> dict[str, 
         key.platform,
         url,
         events,
-        "whsec_" + secrets.token_urlsafe(32),
+        new_secret(),
         now_ms(),
     )
     platform.store.add_webhook(hook)

@@ -33,7 +33,7 @@ from tests.api.test_schema import APP
 
 REPO = Path(__file__).resolve().parents[2]
 CODEGEN = REPO / ".venv" / "tools" / "codegen" / "bin"
-PACKAGE = "tracemark_client"
+PACKAGE = "tracemark_openapi"  # not tracemark_client: that is clients/python, installed
 #: What openapi-python-client 0.29 cannot express, and so reports: an image sent as the raw
 #: body (only application/octet-stream is generated for /v1/scan) and a text/plain body (the
 #: witness cosignature, for witnesses, not platforms, so not generated).

@@ -9,7 +9,9 @@
                key files, private files) imports an adapter: the core and the use cases reach
                storage through ledger/ports only.
     ports      ledger/ports imports no database driver (FORBIDDEN_IN_PORTS) and no use case.
-    layering   nothing under ledger/ imports api or scanner; nothing under scanner/ imports api.
+    layering   nothing under ledger/ imports api or scanner; nothing under scanner/ imports api;
+               the Python client (clients/python, ``tracemark_client``) imports none of them:
+               a platform installs it alone. It imports the standard library and httpx only.
     __all__    every public module under ledger/ (not ``__init__.py``, not ``_private.py``)
                defines a literal ``__all__``, and every name in it is defined in the module.
 
@@ -20,6 +22,7 @@ by looking at imports, so it is left to review.
 from __future__ import annotations
 
 import ast
+import sys
 import textwrap
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -36,6 +39,8 @@ PURE_CORE_MODULES = (
     "ledger.log.hashing",
     "ledger.log.merkle",
     "ledger.log.canonical",
+    "ledger.log.tiles",
+    "ledger.log.witnessing",
     "ledger.keys",
     "ledger.log.note",
     "ledger.log.checkpoint",
@@ -150,9 +155,14 @@ FORBIDDEN_IN_PORTS = (
 FORBIDDEN_FOR_PACKAGE = {
     "ledger": ("api", "scanner"),
     "scanner": ("api",),
+    "tracemark_client": ("ledger", "api", "scanner", "tests", "samples"),
 }
 
-CHECKED_PACKAGES = ("ledger", "api", "scanner")
+CHECKED_PACKAGES = ("ledger", "api", "scanner", "tracemark_client")
+#: Where each package's directory is (the client is its own distribution).
+PACKAGE_ROOTS = {"tracemark_client": REPO_ROOT / "clients" / "python"}
+#: What the client may import besides the standard library and itself.
+CLIENT_DEPENDENCIES = ("httpx",)
 
 
 # --- The checkers (pure functions over source text) -------------------------------------
@@ -324,8 +334,9 @@ def discover(
 ) -> list[SourceModule]:
     found = []
     for package in packages:
-        for path in sorted((root / package).rglob("*.py")):
-            parts = path.relative_to(root).with_suffix("").parts
+        base = PACKAGE_ROOTS.get(package, root) if root == REPO_ROOT else root
+        for path in sorted((base / package).rglob("*.py")):
+            parts = path.relative_to(base).with_suffix("").parts
             is_package = parts[-1] == "__init__"
             if is_package:
                 parts = parts[:-1]
@@ -362,7 +373,9 @@ PORTS = [m for m in MODULES if _in_package(m, "ledger.ports")]
 
 def test_the_rules_see_the_tree() -> None:
     names = {m.name for m in MODULES}
-    assert {"ledger", "api", "scanner"} <= names, f"package __init__ files missing: {names}"
+    assert {"ledger", "api", "scanner", "tracemark_client"} <= names, (
+        f"package __init__ files missing: {names}"
+    )
     assert PURE, "no pure core module found: are the paths right?"
     assert PUBLIC_LEDGER
 
@@ -408,7 +421,18 @@ def test_layering(module: SourceModule, forbidden: tuple[str, ...]) -> None:
     assert not violations, "\n".join(violations)
 
 
-@pytest.mark.parametrize("module", PUBLIC_LEDGER, ids=lambda m: m.name)
+CLIENT = [m for m in MODULES if _in_package(m, "tracemark_client")]
+
+
+@pytest.mark.parametrize("module", CLIENT, ids=lambda m: m.name)
+def test_the_client_needs_only_the_standard_library_and_httpx(module: SourceModule) -> None:
+    allowed = {*sys.stdlib_module_names, "tracemark_client", *CLIENT_DEPENDENCIES}
+    found = imported_modules(module.source(), module.name, is_package=module.is_package)
+    outside = sorted({i.module for i in found if i.module.split(".")[0] not in allowed})
+    assert not outside, f"{module.name} imports {outside}"
+
+
+@pytest.mark.parametrize("module", PUBLIC_LEDGER + CLIENT, ids=lambda m: m.name)
 def test_public_module_defines_all(module: SourceModule) -> None:
     violations = all_violations(module.source(), module.name)
     assert not violations, "\n".join(violations)

@@ -63,7 +63,9 @@ def environment(settings: Mapping[str, str]) -> dict[str, str]:
         for key, value in os.environ.items()
         if not key.startswith("TRACEMARK_") and key != "PYTHONPATH"
     }
-    return {**env, "PYTHONPATH": str(ROOT), **settings}
+    # this checkout's code and its Python client (clients/python), whatever is installed
+    path = os.pathsep.join([str(ROOT), str(ROOT / "clients" / "python")])
+    return {**env, "PYTHONPATH": path, **settings}
 
 
 def run_cli(env: Mapping[str, str], *args: str) -> Any:

@@ -1,8 +1,8 @@
 """Webhook secrets are encrypted at rest (ledger/secret_box.py) and still sign.
 
 at-rest            the stored column holds ``enc:v1:<key id>:...``, never the secret
-still-signs        a delivery's X-Tracemark-Signature verifies with the secret the
-                   platform was given at registration
+still-signs        a delivery's webhook-signature (Standard Webhooks) verifies with the
+                   secret the platform was given at registration
 bound-to-row       a sealed value copied to another webhook's row does not open
 legacy-resealed    a plain-text secret from before encryption is sealed on open
 rotation           with the new key first, opening re-seals rows under the old key;
@@ -24,14 +24,14 @@ import pytest
 from sqlalchemy import text
 
 from api.settings import Settings
-from api.webhooks import Dispatcher, PlatformConfig, verify_event
+from api.webhooks import Dispatcher, PlatformConfig, new_secret, verify_delivery
 from ledger.errors import InvalidInput, StorageUnavailable
 from ledger.ports.platform import Webhook
 from ledger.secret_box import SecretBox, new_key_text
 from ledger.storage.sql.log import SqlStore
 from ledger.storage.sql.platform import SqlPlatformStore
 
-SECRET = "whsec_" + "s3cr3t-value-for-the-test-only-0123456789"
+SECRET = new_secret()
 OLD = SecretBox.from_text(new_key_text("k1"))
 NEW = SecretBox.from_text(new_key_text("k2"))
 BOTH = SecretBox((NEW.keys[0], OLD.keys[0]))  # k2 seals, k1 still opens
@@ -59,9 +59,9 @@ def test_at_rest_and_still_signs(store: SqlStore) -> None:
     platform.add_webhook(hook())
     column = stored(store)["wh_1"]
     assert column.startswith("enc:v1:k1:")
-    assert SECRET not in column and "s3cr3t" not in column
+    assert SECRET not in column and SECRET[6:20] not in column
     raw = (Path(str(store.engine.url.database))).read_bytes()
-    assert b"s3cr3t" not in raw  # nor anywhere in the database file
+    assert SECRET[6:20].encode() not in raw  # nor anywhere in the database file
     assert platform.get_webhook("wh_1") == hook()
 
     sent: list[tuple[bytes, dict[str, str]]] = []
@@ -74,7 +74,7 @@ def test_at_rest_and_still_signs(store: SqlStore) -> None:
     assert dispatcher.emit("shop", "recall", "evt_1", {"x": 1}, 5_000_000) == 1
     assert dispatcher.deliver_pending(5_000_000) == 1
     [(body, headers)] = sent
-    verify_event(SECRET, headers["X-Tracemark-Signature"], body, now_s=5_000)
+    verify_delivery(SECRET, headers, body, now_s=5_000)
 
 
 def test_bound_to_its_row(store: SqlStore) -> None:

@@ -18,7 +18,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.routes.platform import platform_of, verify_event
+from api.routes.platform import platform_of
+from api.webhooks import verify_delivery
 from ledger.keys import PrivateKey
 from ledger.ports.platform import new_api_key
 from ledger.provenance.events.names import RECALL
@@ -144,9 +145,7 @@ def test_signed_events_arrive_and_failures_are_retried_with_backoff(
     assert event["data"]["listings"] == [
         {"listing_id": "L-1", "seller": "shop-a", "source": "ledger"}
     ]
-    verify_event(
-        good["secret"], ok[0].headers["X-Tracemark-Signature"], ok[0].body, now_s=now // 1000
-    )
+    verify_delivery(good["secret"], ok[0].headers, ok[0].body, now_s=now // 1000)
     assert ok[0].headers["X-Tracemark-Event"] == "recall"
 
     # The failing endpoint: attempts at now, +2 s, +4 s after that, +8 s after that; then failed.
@@ -157,12 +156,11 @@ def test_signed_events_arrive_and_failures_are_retried_with_backoff(
     assert platform.dispatcher.deliver_pending(now + 10**9) == 0
     failing = [r for r in receiver.got if r.path == "/fail"]
     assert len(failing) == 4
-    for request in failing:  # each attempt is signed afresh, with the bad webhook's secret
-        stamp = int(request.headers["X-Tracemark-Signature"].split(",")[0][2:])
-        verify_event(
-            bad["secret"], request.headers["X-Tracemark-Signature"], request.body, now_s=stamp
-        )
-    assert len({r.headers["X-Tracemark-Delivery"] for r in failing}) == 1
+    for request, at in zip(failing, times, strict=True):  # each attempt signed afresh
+        assert request.headers["webhook-timestamp"] == str(at // 1000)
+        verify_delivery(bad["secret"], request.headers, request.body, now_s=at // 1000)
+    # the webhook-id is the delivery's: the same on every retry (the receiver's idempotency key)
+    assert len({r.headers["webhook-id"] for r in failing}) == 1
     [delivery] = world.get(f"/v1/webhooks/{bad['id']}/deliveries")["deliveries"]
     assert delivery["status"] == "failed" and delivery["attempts"] == 4
     assert delivery["next_attempt"] is None and delivery["last_status_code"] == 500
@@ -195,9 +193,7 @@ def test_signed_events_arrive_and_failures_are_retried_with_backoff(
     later = now_ms()
     assert platform.dispatcher.deliver_pending(later) == 1
     signal = [r for r in receiver.got if r.path == "/ok"][-1]
-    verify_event(
-        good["secret"], signal.headers["X-Tracemark-Signature"], signal.body, now_s=later // 1000
-    )
+    verify_delivery(good["secret"], signal.headers, signal.body, now_s=later // 1000)
     data = json.loads(signal.body)
     assert data["type"] == "clone_suspected" and data["data"]["seen"]["listing_id"] == "X-9"
     assert data["data"]["item"]["serial"] == "G1"

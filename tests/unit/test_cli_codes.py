@@ -13,10 +13,12 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from api.cli import app
+from api.routes.platform import platform_of
 from api.settings import Settings
 from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keys import PrivateKey
 from ledger.log.note import NoteVerifier
+from ledger.ports.platform import new_api_key
 from ledger.provenance.events.names import RECALL
 from ledger.storage.memory.log import MemoryStore
 from tests.api.test_submitter import served
@@ -464,7 +466,12 @@ def test_verify_with_a_server_gives_its_full_verdict_and_the_scan_exit_codes(
     """fishco commissioned S1..S3 (lot L7 for S3 only) and shipped S2 to shop-a; then it
     recalled lot L7. Offline, every signature is only ``unverified``; the server knows more."""
     operator = PrivateKey.from_seed(bytes(range(32)))  # TEST ONLY
-    for name in ("TRACEMARK_SERVER", "TRACEMARK_HOME", "TRACEMARK_DATABASE_URL"):
+    for name in (
+        "TRACEMARK_SERVER",
+        "TRACEMARK_HOME",
+        "TRACEMARK_DATABASE_URL",
+        "TRACEMARK_API_KEY",
+    ):
         monkeypatch.delenv(name, raising=False)
     service = initialized(MemoryStore(), operator, now=T0 - 10_000)
     service.log_key = operator
@@ -483,7 +490,10 @@ def test_verify_with_a_server_gives_its_full_verdict_and_the_scan_exit_codes(
     settings = Settings(
         home=tmp_path, key_file=tmp_path / "absent.key", resolver=RESOLVER, rate_limit_per_minute=0
     )
-    with served(create_app(settings, service=service)) as url:
+    app = create_app(settings, service=service)
+    record, token = new_api_key("tiktok", "", secret=b"\x05" * 32, now=T0, rate_limit=600)
+    platform_of(app).store.add_key(record)
+    with served(app) as url:
 
         def verify(*codes: str) -> tuple[int, list[dict[str, Any]], str]:
             code, out, err = run("codes", "verify", *codes, "--server", url, "--json")
@@ -492,6 +502,13 @@ def test_verify_with_a_server_gives_its_full_verdict_and_the_scan_exit_codes(
         code, found, err = verify(genuine)
         assert (code, err) == (0, "")
         assert found[0]["status"] == "genuine" and found[0]["code"] == genuine
+        assert found[0]["source"] == "anonymous"
+        code, out, err = run(
+            "codes", "verify", genuine, "--server", url, "--api-key", token, "--json"
+        )
+        assert code == 0 and json.loads(out)[0]["source"] == "platform"  # vouched
+        code, out, err = run("codes", "verify", genuine, "--server", url, "--api-key", "tmk_x_y")
+        assert (code, out) == (2, "") and "API key" in err and err.count("\n") == 1
         assert found[0]["provenance"][0]["actor"] == "fishco"  # more than a signature check
         code, found, _ = verify(genuine, recalled)
         assert code == 3 and [f["status"] for f in found] == ["genuine", "recalled"]
@@ -514,3 +531,5 @@ def test_verify_with_a_server_gives_its_full_verdict_and_the_scan_exit_codes(
     assert (code, out) == (1, "") and "unreachable" in err and err.count("\n") == 1
     code, out, err = run("codes", "verify", genuine, "--server", "vt.example.test")
     assert (code, out) == (2, "") and "--server must be an http" in err
+    code, out, err = run("codes", "verify", genuine, "--api-key", token)
+    assert (code, out) == (2, "") and "--api-key goes with --server" in err

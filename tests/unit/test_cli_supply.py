@@ -250,7 +250,8 @@ class _Stub(BaseHTTPRequestHandler):
         if self.path.endswith("/0000000000000000"):
             self._send(404, {"error": {"code": "unknown_key", "message": "no such key"}})
         else:
-            self._send(200, {"key_id": self.path.rsplit("/", 1)[1], "actor_id": "fishco"})
+            key_id = self.path.rsplit("/", 1)[1]
+            self._send(200, {"key_id": key_id, "actor_id": "fishco", "public_key": "ed25519:x"})
 
 
 @pytest.fixture

@@ -67,6 +67,7 @@ def test_query_values_are_hidden() -> None:
         "{'authorization': 'Basic c2VjcmV0c2VjcmV0'}",
         "Cookie: session=c2VjcmV0c2VjcmV0",
         "webhook secret whsec_c2VjcmV0c2VjcmV0 created",
+        "webhook secret whsec_ab+/c2VjcmV0c2VjcmV0= created",  # standard base64 (decision 32)
         "storage redis://:c2VjcmV0c2VjcmV0@cache:6379/0 down",
     ],
 )

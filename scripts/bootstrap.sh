@@ -13,6 +13,8 @@
 # Step 3 is skipped when .venv/.bootstrap-<extras>.stamp holds the hash of
 # pyproject.toml + requirements.lock + clients/python/pyproject.toml + this script, so a
 # second run takes well under 2 s.
+# (4) with Node.js 20+, `npm ci` in clients/typescript, again only when its package.json or
+# package-lock.json changed (a stamp in its node_modules).
 #
 # Environment: PYTHON (interpreter to create .venv with, default python3).
 set -euo pipefail
@@ -64,7 +66,7 @@ while (($#)); do
       shift
       ;;
     -h | --help)
-      sed -n '2,14p' "$SELF" | sed 's/^# \{0,1\}//'
+      sed -n '2,19p' "$SELF" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *) die "unknown argument '$1' (try --help)" ;;
@@ -212,6 +214,34 @@ ensure_codegen() {
   echo "$key" >"$stamp"
 }
 
+# The TypeScript client's dev dependencies (clients/typescript, package-lock.json), for
+# tests/clients/test_typescript.py. Optional: without Node.js 20+ those tests are skipped.
+TS_CLIENT="clients/typescript"
+ensure_ts_client() {
+  local key stamp="$TS_CLIENT/node_modules/.bootstrap.stamp" major
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    say "node/npm not found: the TypeScript client tests will be skipped (install Node.js 20+ and npm)"
+    return 0
+  fi
+  major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+  if ((major < 20)); then
+    say "node $(node --version) is older than 20: the TypeScript client tests will be skipped"
+    return 0
+  fi
+  key="$(cat "$TS_CLIENT/package.json" "$TS_CLIENT/package-lock.json" | sha256sum | cut -d' ' -f1)"
+  if ((!FORCE)) && [[ -f $stamp && "$(cat "$stamp")" == "$key" ]]; then
+    return 0
+  fi
+  say "npm ci in $TS_CLIENT (package-lock.json)"
+  if ! (cd "$TS_CLIENT" && npm ci --no-audit --no-fund --loglevel=error); then
+    say "warning: npm ci failed in $TS_CLIENT (offline, or the registry is unreachable)." \
+      "Fix: run 'make setup' again when online, or point npm at a mirror" \
+      "(npm config set registry https://<mirror>/). Until then the TypeScript client tests are skipped."
+    return 0
+  fi
+  echo "$key" >"$stamp"
+}
+
 [[ -f requirements.lock ]] || die "requirements.lock is missing; restore it from git or run 'make lock'"
 check_python
 ensure_system_packages "${SYSTEM_PACKAGES[@]}"
@@ -226,3 +256,4 @@ fi
 ensure_venv_module
 ensure_venv
 ensure_codegen
+ensure_ts_client

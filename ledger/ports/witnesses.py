@@ -13,7 +13,14 @@ from typing import Protocol
 
 from ledger.errors import Conflict, InvalidInput
 
-__all__ = ["Cosignature", "KeptCosignature", "WitnessStore", "check_keep", "split_view"]
+__all__ = [
+    "Cosignature",
+    "FollowedLog",
+    "KeptCosignature",
+    "WitnessStore",
+    "check_keep",
+    "split_view",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +42,17 @@ class KeptCosignature:
     key_id: str
     timestamp: int
     line: str
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class FollowedLog:
+    """What Tracemark, as a witness of another log, last cosigned for it (C2SP tlog-witness):
+    the tree size and root hash, and the signed checkpoint note it cosigned."""
+
+    origin: str
+    tree_size: int
+    root_hash: bytes
     note: str
 
 
@@ -77,4 +95,15 @@ class WitnessStore(Protocol):
 
     def kept(self) -> list[KeptCosignature]:
         """Every kept row, by tree size, witness and key id (the audit reads them all)."""
+        ...
+
+    def followed(self, origin: str) -> FollowedLog | None:
+        """As a witness: what was last cosigned for the log of ``origin`` (None: never)."""
+        ...
+
+    def advance(self, old_size: int, log: FollowedLog) -> FollowedLog | None:
+        """As a witness, atomically: record ``log`` as cosigned if what was last cosigned for
+        its origin has ``old_size`` (0 when never), and return None; otherwise change nothing
+        and return what is recorded (a ``FollowedLog`` of size 0 when never). The check and
+        the write are one step, so two requests can never roll a log back (tlog-witness)."""
         ...

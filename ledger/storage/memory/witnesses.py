@@ -5,7 +5,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from ledger.ports.witnesses import Cosignature, KeptCosignature, check_keep, split_view
+from ledger.ports.witnesses import (
+    Cosignature,
+    FollowedLog,
+    KeptCosignature,
+    check_keep,
+    split_view,
+)
 
 __all__ = ["MemoryWitnessStore"]
 
@@ -17,6 +23,7 @@ class MemoryWitnessStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._sizes: dict[int, tuple[str, dict[tuple[str, bytes], Cosignature]]] = {}
+        self._followed: dict[str, FollowedLog] = {}
 
     def add(
         self,
@@ -61,3 +68,15 @@ class MemoryWitnessStore:
                 for c in lines.values()
             ]
         return sorted(found, key=lambda k: (k.tree_size, k.witness, k.key_id))
+
+    def followed(self, origin: str) -> FollowedLog | None:
+        with self._lock:
+            return self._followed.get(origin)
+
+    def advance(self, old_size: int, log: FollowedLog) -> FollowedLog | None:
+        with self._lock:
+            known = self._followed.get(log.origin)
+            if (known.tree_size if known is not None else 0) != old_size:
+                return known or FollowedLog(log.origin, 0, b"", "")
+            self._followed[log.origin] = log
+            return None

@@ -25,11 +25,27 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, MetaData, Table, Text, delete, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    delete,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from ledger.ports.witnesses import Cosignature, KeptCosignature, check_keep, split_view
+from ledger.ports.witnesses import (
+    Cosignature,
+    FollowedLog,
+    KeptCosignature,
+    check_keep,
+    split_view,
+)
 from ledger.storage.sql.transaction import transaction
 
 __all__ = ["SqlWitnessStore", "witness_metadata"]
@@ -46,6 +62,15 @@ _cosigs = Table(
     Column("key_id", Text, primary_key=True),
     Column("timestamp", BigInteger, nullable=False),
     Column("line", Text, nullable=False),
+    Column("note", Text, nullable=False),
+)
+# As a witness of other logs: per origin, what was last cosigned (C2SP tlog-witness).
+_followed = Table(
+    "witnessed_logs",
+    witness_metadata,
+    Column("origin", Text, primary_key=True),
+    Column("tree_size", BigInteger, nullable=False),
+    Column("root_hash", LargeBinary, nullable=False),
     Column("note", Text, nullable=False),
 )
 
@@ -138,3 +163,42 @@ class SqlWitnessStore:
                 KeptCosignature(int(r[0]), str(r[1]), str(r[2]), int(r[3]), str(r[4]), str(r[5]))
                 for r in rows
             ]
+
+    def followed(self, origin: str) -> FollowedLog | None:
+        c = _followed.c
+        with self._transaction(write=False) as conn:
+            row = conn.execute(
+                select(c.tree_size, c.root_hash, c.note).where(c.origin == origin)
+            ).first()
+        if row is None:
+            return None
+        return FollowedLog(origin, int(row[0]), bytes(row[1]), str(row[2]))
+
+    def advance(self, old_size: int, log: FollowedLog) -> FollowedLog | None:
+        c = _followed.c
+        values = {"tree_size": log.tree_size, "root_hash": log.root_hash, "note": log.note}
+        with self._transaction(write=True) as conn:
+            done = conn.execute(
+                update(_followed)
+                .where(c.origin == log.origin, c.tree_size == old_size)
+                .values(**values)
+            ).rowcount
+            if not done and old_size == 0:  # never cosigned: the first record
+                dialect_insert = (
+                    postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+                )
+                inserted = conn.execute(
+                    dialect_insert(_followed)
+                    .values(origin=log.origin, **values)
+                    .on_conflict_do_nothing(index_elements=["origin"])
+                    .returning(c.origin)
+                ).first()
+                done = int(inserted is not None)
+            if done == 1:
+                return None
+            row = conn.execute(
+                select(c.tree_size, c.root_hash, c.note).where(c.origin == log.origin)
+            ).first()
+        if row is None:
+            return FollowedLog(log.origin, 0, b"", "")
+        return FollowedLog(log.origin, int(row[0]), bytes(row[1]), str(row[2]))

@@ -15,8 +15,8 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ledger.service import ConsistencyProof, InclusionProof
-    from ledger.verification import VerifyResult
+    from ledger.usecases.prove import ConsistencyProof, InclusionProof
+    from ledger.usecases.verify import VerifyResult
 
 __all__ = ["b64", "consistency_json", "inclusion_json", "result_json"]
 

@@ -53,11 +53,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from api.proxies import Network, parse_trusted_proxies
-from ledger.checkpoint import CosignatureVerifier
 from ledger.errors import InvalidInput
 from ledger.keyfile import load_or_create_secrets_key
-from ledger.rules import Admission
-from ledger.storage.secret_box import SecretBox
+from ledger.log.checkpoint import CosignatureVerifier
+from ledger.provenance.rules.common import Admission
+from ledger.secret_box import SecretBox
 from ledger.verdicts import Thresholds
 
 __all__ = [

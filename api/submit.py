@@ -25,9 +25,10 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ledger import errors
-from ledger.entries import Envelope
-from ledger.records import KeyRecord
-from ledger.service import Accepted, LogService, now_ms
+from ledger.log.entries import Envelope
+from ledger.provenance.records import KeyRecord
+from ledger.usecases.append import Accepted
+from ledger.usecases.service import LogService, now_ms
 
 if TYPE_CHECKING:  # the client is imported by the --server mode only: `serve` never needs it
     import tracemark_client as tm

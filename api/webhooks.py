@@ -46,11 +46,10 @@ from urllib.parse import urlsplit
 
 from api.settings import WebhookSettings
 from ledger import errors
-from ledger.entries import LogEntry
-from ledger.events import RECALL, item_id
-from ledger.records import Item
-from ledger.service import now_ms
-from ledger.storage.platform import (
+from ledger.codes.identifiers import item_id
+from ledger.log.entries import LogEntry
+from ledger.ports.log import LogStore
+from ledger.ports.platform import (
     CANCELLED,
     DELIVERED,
     FAILED,
@@ -61,7 +60,9 @@ from ledger.storage.platform import (
     Watch,
     delivery_id,
 )
-from ledger.storage.port import LogStore
+from ledger.provenance.events.names import RECALL
+from ledger.provenance.records import Item
+from ledger.usecases.service import now_ms
 from ledger.verdicts import CLONE_REASONS, ScanContext, Verdict, clone_reasons
 
 __all__ = [

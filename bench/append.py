@@ -43,12 +43,14 @@ from rich.console import Console
 
 from bench.common import RESULTS_DIR, Comparison, Measure, Result, Target, time_rate
 from bench.workload import OPERATOR_NAME, ORIGIN, T0, operator_key, sign_notices
-from ledger.entries import GENESIS, Envelope, sign_entry
-from ledger.hashing import CHAIN_GENESIS, chain_next, leaf_hash
-from ledger.merkle import CompactRange, node_key
-from ledger.service import Accepted, LogService
-from ledger.storage.port import AppendBatch, BuildBatch
-from ledger.storage.sql import SqlStore
+from ledger.log.compact import CompactRange
+from ledger.log.entries import GENESIS, Envelope, sign_entry
+from ledger.log.hashing import CHAIN_GENESIS, chain_next, leaf_hash
+from ledger.log.merkle import node_key
+from ledger.ports.log import AppendBatch, BuildBatch
+from ledger.storage.sql.log import SqlStore
+from ledger.usecases.append import Accepted
+from ledger.usecases.service import LogService
 
 __all__ = ["BATCH", "ENTRIES", "TARGET", "run"]
 

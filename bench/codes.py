@@ -1,6 +1,6 @@
 """Signed item codes: offline checks against raw Ed25519, and label printing against qrcode.
 
-Figure 1  ``ledger.codes.check_code(uri, directory)`` of 5,000 genuine codes against a small
+Figure 1  ``ledger.codes.signed.check_code(uri, directory)`` of 5,000 genuine codes against a small
           in-memory key directory (as tests/unit/test_codes.py builds one): parse the
           Digital Link, find the producer, verify, give the verdict. Codes per second.
 Baseline  The fastest raw Ed25519 verification available to Python over the same signed
@@ -35,7 +35,7 @@ from rich.console import Console
 
 from bench.append import _profile_summary, verifiers
 from bench.common import RESULTS_DIR, Comparison, Measure, Result, Target, time_rate
-from ledger.codes import CodeIdentity, DirectoryKey, check_code, code_message, issue_uri
+from ledger.codes.signed import CodeIdentity, DirectoryKey, check_code, code_message, issue_uri
 from ledger.keys import PrivateKey
 from ledger.verdicts import UNVERIFIED
 from scanner.labels import Label, label_filename, render_labels

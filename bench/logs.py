@@ -28,8 +28,9 @@ from rich.console import Console
 from bench.common import CACHE_DIR, progress_task
 from bench.workload import OPERATOR_NAME, ORIGIN, T0, operator_key, sign_notices
 from ledger.errors import TracemarkError
-from ledger.service import LogService, Rejected
-from ledger.storage.sql import SqlStore
+from ledger.storage.sql.log import SqlStore
+from ledger.usecases.append import Rejected
+from ledger.usecases.service import LogService
 
 __all__ = ["BUILD_BATCH", "RECIPE", "cached_log", "cached_pymerkle", "read_manifest"]
 

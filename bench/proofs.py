@@ -36,9 +36,9 @@ from rich.console import Console
 
 from bench.common import RESULTS_DIR, Comparison, Measure, Result, Target, time_rate
 from bench.logs import cached_log, cached_pymerkle, read_manifest
-from ledger.merkle import verify_inclusion
-from ledger.service import LogService
-from ledger.storage.sql import SqlStore
+from ledger.log.verify import verify_inclusion
+from ledger.storage.sql.log import SqlStore
+from ledger.usecases.service import LogService
 
 __all__ = ["LARGE", "PROOFS", "SMALL", "STAND_IN", "WARM_PROOFS", "run"]
 

@@ -42,14 +42,16 @@ from rich.console import Console
 from bench.append import _profile_summary, prepare, verifiers
 from bench.common import RESULTS_DIR, Comparison, Measure, Result, Target, time_rate
 from bench.workload import OPERATOR_NAME, ORIGIN, T0, operator_key
-from ledger import queries
-from ledger.entries import Envelope, sign_entry
-from ledger.events import ACTOR_REGISTER, COMMISSION, RECEIVE, SHIP, item_id
-from ledger.gs1 import check_digit
+from ledger.codes.gs1 import check_digit
+from ledger.codes.identifiers import item_id
 from ledger.keys import PrivateKey
-from ledger.records import Item, record_to_row
-from ledger.service import Accepted, LogService
-from ledger.storage.sql import SqlStore
+from ledger.log.entries import Envelope, sign_entry
+from ledger.provenance.events.names import ACTOR_REGISTER, COMMISSION, RECEIVE, SHIP
+from ledger.provenance.records import Item, record_to_row
+from ledger.storage.sql.log import SqlStore
+from ledger.usecases import queries
+from ledger.usecases.append import Accepted
+from ledger.usecases.service import LogService
 
 __all__ = ["LOOKUPS", "PAIRS", "PAIRS_PER_APPEND", "SERIALS", "TARGET", "run"]
 

@@ -33,7 +33,7 @@ from rich.console import Console
 
 from bench.append import _profile_summary
 from bench.common import RESULTS_DIR, Comparison, Measure, Result, Target
-from ledger.codes import CodeIdentity, issue_uri
+from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keys import PrivateKey
 from scanner.decode import decode
 from scanner.qr import qr_matrix

@@ -57,21 +57,21 @@ from bench.append import _profile_summary
 from bench.common import BENCH_DIR, CACHE_DIR, RESULTS_DIR, Comparison, Measure, Result, Target
 from bench.provenance import actor_key
 from bench.workload import OPERATOR_NAME, ORIGIN, T0, operator_key
-from ledger.codes import CodeIdentity, issue_uri
-from ledger.entries import Envelope, sign_entry
-from ledger.events import (
+from ledger.codes.gs1 import check_digit
+from ledger.codes.identifiers import MAX_SERIALS_PER_COMMISSION, item_id
+from ledger.codes.signed import CodeIdentity, issue_uri
+from ledger.keyfile import save_private_key
+from ledger.log.entries import Envelope, sign_entry
+from ledger.provenance.events.names import (
     ACTOR_REGISTER,
     COMMISSION,
     LISTING_DECLARE,
-    MAX_SERIALS_PER_COMMISSION,
     RECEIVE,
     SHIP,
-    item_id,
 )
-from ledger.gs1 import check_digit
-from ledger.keyfile import save_private_key
-from ledger.service import LogService, Rejected, now_ms
-from ledger.storage.sql import SqlStore
+from ledger.storage.sql.log import SqlStore
+from ledger.usecases.append import Rejected
+from ledger.usecases.service import LogService, now_ms
 
 __all__ = ["CODES", "LARGE", "RECIPE", "SMALL", "STAND_IN", "cached_ledger", "run"]
 
@@ -616,9 +616,9 @@ def _profile(db: Path, codes: list[str]) -> str:
     """cProfile of the verify path in process: Verifier.verify + result_json, as the route
     runs them, on a working copy (scans are recorded)."""
     from api.results import result_json
-    from ledger.service import now_ms
+    from ledger.usecases.service import now_ms
+    from ledger.usecases.verify import Verifier
     from ledger.verdicts import ScanContext
-    from ledger.verification import Verifier
 
     store = SqlStore(f"sqlite:///{db}", create=False)
     try:

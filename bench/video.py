@@ -54,7 +54,7 @@ from bench.common import (
     Target,
     progress_task,
 )
-from ledger.codes import CodeIdentity, issue_uri
+from ledger.codes.signed import CodeIdentity, issue_uri
 from scanner.sightings import Sighting
 from scanner.video import scan_video
 

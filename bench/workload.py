@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import hashlib
 
-from ledger.entries import NOTICE, Envelope, sign_entry
 from ledger.keys import PrivateKey
+from ledger.log.entries import NOTICE, Envelope, sign_entry
 
 __all__ = [
     "BODY_TEXT",

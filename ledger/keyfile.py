@@ -11,7 +11,7 @@ from pathlib import Path
 from ledger.errors import InvalidInput, NotFound
 from ledger.files import PRIVATE_FILE_MODE, private_dir
 from ledger.keys import PrivateKey
-from ledger.storage.secret_box import SecretBox, new_key_text
+from ledger.secret_box import SecretBox, new_key_text
 
 __all__ = [
     "UNENCRYPTED_WARNING",

@@ -34,13 +34,13 @@ from urllib.parse import quote
 from rich.console import Console
 
 from ledger import errors
-from ledger.codes import CodeIdentity, issue_uri
-from ledger.events import item_id
+from ledger.codes.identifiers import item_id
+from ledger.codes.signed import CodeIdentity, issue_uri
+from ledger.codes.trust import TrustBundle
 from ledger.keyfile import save_private_key, save_public_key
-from ledger.queries import trust_bundle
-from ledger.service import LogService
-from ledger.storage.sql import SqlStore
-from ledger.trust import TrustBundle
+from ledger.storage.sql.log import SqlStore
+from ledger.usecases.queries import trust_bundle
+from ledger.usecases.service import LogService
 from samples.chain import record_story, story_time
 from samples.story import (
     CAST,

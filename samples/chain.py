@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger import errors
-from ledger.entries import sign_entry
-from ledger.events import (
+from ledger.codes.identifiers import item_id
+from ledger.keys import PrivateKey
+from ledger.log.entries import sign_entry
+from ledger.provenance.events.names import (
     ACTOR_REGISTER,
     COMMISSION,
     LISTING_DECLARE,
@@ -24,10 +26,9 @@ from ledger.events import (
     RECEIVE,
     SHIP,
     UNPACK,
-    item_id,
 )
-from ledger.keys import PrivateKey
-from ledger.service import Accepted, LogService
+from ledger.usecases.append import Accepted
+from ledger.usecases.service import LogService
 from samples.story import (
     CLOCK_MS,
     DISTRIBUTOR,

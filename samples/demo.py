@@ -4,7 +4,7 @@ Start the server first (``make run``: it builds the sample in ``samples/out`` an
 it), then ``make demo`` in another terminal. Each step prints what happened and why:
 
      1. the producer commissions three one-litre bottles (signed locally, POST /v1/entries)
-     2. their signed QR labels (ledger.codes, scanner.labels)
+     2. their signed QR labels (ledger.codes.signed, scanner.labels)
      3. custody: producer -> distributor -> seller A (ship, receive; GET /v1/items)
      4. seller A's listing; seller B's copy of it is refused (listing.declare)
      5. a viewer scans a label (the resolver's JSON; its inclusion proof checked here)

@@ -18,15 +18,16 @@ from rich.console import Console
 from rich.table import Table
 
 from ledger import errors
-from ledger.checkpoint import SignedCheckpoint, open_checkpoint
-from ledger.codes import CodeIdentity, issue_uri
-from ledger.entries import sign_entry
-from ledger.events import COMMISSION, LISTING_DECLARE, RECALL, RECEIVE, SHIP, item_id
+from ledger.codes.identifiers import item_id
+from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keyfile import load_private_key
 from ledger.keys import PrivateKey
-from ledger.merkle import verify_consistency, verify_inclusion
-from ledger.note import NoteVerifier
-from ledger.service import now_ms
+from ledger.log.checkpoint import SignedCheckpoint, open_checkpoint
+from ledger.log.entries import sign_entry
+from ledger.log.note import NoteVerifier
+from ledger.log.verify import verify_consistency, verify_inclusion
+from ledger.provenance.events.names import COMMISSION, LISTING_DECLARE, RECALL, RECEIVE, SHIP
+from ledger.usecases.service import now_ms
 from samples.client import DemoError, Server, WebhookReceiver, tracemark
 from samples.story import DISTRIBUTOR, LISTING_B, PRODUCER, PRODUCTS, SELLER_A, SELLER_B, TZ, Member
 from scanner.labels import Label, label_filename, render_labels

@@ -17,7 +17,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
-from ledger.gs1 import check_digit
+from ledger.codes.gs1 import check_digit
 from ledger.keys import PrivateKey
 
 __all__ = [

@@ -1,6 +1,6 @@
 """Printable labels for signed item codes: PNG and SVG files, PDF print sheets, listings.
 
-A label is the item's QR code (``ledger.codes.issue_uri``, error correction M, quiet zone of
+A label is the item's QR code (``ledger.codes.signed.issue_uri``, error correction M, quiet zone of
 4 modules) with the human-readable text under it::
 
     (01) 08930001000018
@@ -40,7 +40,7 @@ from xml.sax.saxutils import escape
 
 from PIL import Image, ImageDraw, ImageFont
 
-from ledger.codes import CodeIdentity, ItemCode
+from ledger.codes.signed import CodeIdentity, ItemCode
 from ledger.errors import InvalidInput
 from scanner.qr import Matrix, batch_params, qr_matrix
 

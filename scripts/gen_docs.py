@@ -102,8 +102,8 @@ def openapi_schema() -> dict[str, Any]:
     """The schema of an app over an empty in-memory store: no key, database or network."""
     from api.http.app import create_app  # noqa: PLC0415 - only the generator needs the app
     from api.settings import Settings  # noqa: PLC0415
-    from ledger.service import LogService  # noqa: PLC0415
-    from ledger.storage.memory import MemoryStore  # noqa: PLC0415
+    from ledger.storage.memory.log import MemoryStore  # noqa: PLC0415
+    from ledger.usecases.service import LogService  # noqa: PLC0415
 
     nowhere = Path("/nonexistent")
     settings = Settings(home=nowhere, key_file=nowhere / "operator.key")

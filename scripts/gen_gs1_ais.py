@@ -1,4 +1,4 @@
-"""Generate ledger/gs1_ais.py (plain data) from the GS1 Barcode Syntax Dictionary.
+"""Generate ledger/codes/gs1_ais.py (plain data) from the GS1 Barcode Syntax Dictionary.
 
     .venv/bin/python scripts/gen_gs1_ais.py [DICTIONARY] [--output PATH] [--check]
 
@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DICTIONARY = (
     REPO.parent / "shared" / "conformance" / "digital-link" / "gs1-syntax-dictionary.txt"
 )
-DEFAULT_OUTPUT = REPO / "ledger" / "gs1_ais.py"
+DEFAULT_OUTPUT = REPO / "ledger" / "codes" / "gs1_ais.py"
 
 _COMPONENT = re.compile(r"^\[?[NXYZ](?:\d+|\.\.\d+)\]?(?:,[a-z0-9]+)*$")
 _AIS = re.compile(r"^(\d{2,4})(?:-(\d{2,4}))?$")

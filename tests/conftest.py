@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from ledger.entries import NOTICE, sign_entry
 from ledger.keys import PrivateKey
-from ledger.service import LogService
-from ledger.storage.memory import MemoryStore
-from ledger.storage.sql import SqlStore
+from ledger.log.entries import NOTICE, sign_entry
+from ledger.storage.memory.log import MemoryStore
+from ledger.storage.sql.log import SqlStore
+from ledger.usecases.service import LogService
 
 # The Python client is its own distribution (clients/python, installed by scripts/bootstrap.sh);
 # this checkout's copy comes first, as PYTHONPATH puts this checkout's server code first.

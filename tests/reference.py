@@ -1,7 +1,7 @@
 """A deliberately simple, recursive RFC 9162 implementation: the oracle for property tests.
 
 Written straight from the RFC's definitions (MTH, PATH, PROOF/SUBPROOF in sections
-2.1.1, 2.1.3.1 and 2.1.4.1), with no shared code from ledger.merkle.
+2.1.1, 2.1.3.1 and 2.1.4.1), with no shared code from ledger.log.merkle.
 """
 
 from __future__ import annotations

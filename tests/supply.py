@@ -11,20 +11,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ledger.codes import CodeIdentity, issue_uri
-from ledger.entries import sign_entry
-from ledger.events import (
+from ledger.codes.gs1 import check_digit
+from ledger.codes.identifiers import item_id
+from ledger.codes.signed import CodeIdentity, issue_uri
+from ledger.keys import PrivateKey
+from ledger.log.entries import sign_entry
+from ledger.provenance.events.names import (
     ACTOR_REGISTER,
     COMMISSION,
     LISTING_DECLARE,
     PACK,
     RECEIVE,
     SHIP,
-    item_id,
 )
-from ledger.gs1 import check_digit
-from ledger.keys import PrivateKey
-from ledger.service import Accepted, LogService, Rejected
+from ledger.usecases.append import Accepted, Rejected
+from ledger.usecases.service import LogService
 
 T0 = 1_760_000_000_000  # a fixed clock for tests (ms)
 TZ = "+07:00"

@@ -49,15 +49,16 @@ from api.settings import (
     parse_public_url,
 )
 from ledger import errors
-from ledger.canonical import parse_json
-from ledger.codes import CodeIdentity, check_code, issue_uri
-from ledger.entries import Envelope, LogEntry
-from ledger.events import COMMISSION, SerialSet, item_id
-from ledger.gs1 import gtin14
+from ledger.codes.gs1 import gtin14
+from ledger.codes.identifiers import SerialSet, item_id
+from ledger.codes.signed import CodeIdentity, check_code, issue_uri
+from ledger.codes.trust import TrustBundle
 from ledger.keyfile import load_private_key
 from ledger.keys import PrivateKey
-from ledger.records import Item, KeyRecord, Product
-from ledger.trust import TrustBundle
+from ledger.log.canonical import parse_json
+from ledger.log.entries import Envelope, LogEntry
+from ledger.provenance.events.names import COMMISSION
+from ledger.provenance.records import Item, KeyRecord, Product
 from ledger.verdicts import GENUINE, INVALID, UNVERIFIED
 from ledger.verdicts.scans import fails
 
@@ -315,7 +316,7 @@ def codes_verify(
     suspect or recalled, 3 when one is, 2 when one is invalid, 1 when the server cannot be
     reached.
     """
-    from ledger.queries import LedgerDirectory  # noqa: PLC0415
+    from ledger.usecases.queries import LedgerDirectory  # noqa: PLC0415
 
     if codes == ["-"]:
         codes = [line.strip() for line in typer.get_text_stream("stdin") if line.strip()][:10_000]
@@ -396,7 +397,7 @@ def trust_export(
 ) -> None:
     """Write a trust bundle signed with the operator key: producers, keys, revocations, and
     the latest checkpoint. Prints the log's verifier key that verifiers must pin."""
-    from ledger.queries import trust_bundle  # noqa: PLC0415
+    from ledger.usecases.queries import trust_bundle  # noqa: PLC0415
 
     ctx = context(home, database_url, key_file)
     with handled():

@@ -19,8 +19,8 @@ from ledger.keyfile import load_private_key
 from ledger.keys import PrivateKey
 
 if TYPE_CHECKING:
-    from ledger.service import LogService
-    from ledger.storage.sql import SqlStore
+    from ledger.storage.sql.log import SqlStore
+    from ledger.usecases.service import LogService
 
 __all__ = ["Context", "context", "passphrase"]
 
@@ -32,7 +32,7 @@ class Context:
     key_file: Path
 
     def store(self) -> SqlStore:
-        from ledger.storage.sql import SqlStore  # noqa: PLC0415 - loads SQLAlchemy
+        from ledger.storage.sql.log import SqlStore  # noqa: PLC0415 - loads SQLAlchemy
 
         return SqlStore(self.database_url)
 
@@ -40,7 +40,7 @@ class Context:
         """The log service over this database, with the admission rules of the environment
         (``TRACEMARK_MAX_BACKDATE_H``); signing with the operator key when asked."""
         from api.settings import admission_from_env  # noqa: PLC0415
-        from ledger.service import LogService  # noqa: PLC0415 - loads the storage
+        from ledger.usecases.service import LogService  # noqa: PLC0415 - loads the storage
 
         if key is None and with_key:
             key = self.load_key()

@@ -26,7 +26,7 @@ from ledger import errors
 
 if TYPE_CHECKING:
     from ledger.storage.migrations import SchemaVersion
-    from ledger.storage.sql import SqlStore
+    from ledger.storage.sql.log import SqlStore
 
 __all__ = ["db_app"]
 
@@ -40,7 +40,7 @@ app.add_typer(db_app, name="db")
 def _open(url: str) -> SqlStore:
     """The store at ``url``, schema untouched; NotFound if a SQLite file does not exist
     (a mistyped path must not become a new, empty database)."""
-    from ledger.storage.sql import SqlStore  # noqa: PLC0415
+    from ledger.storage.sql.log import SqlStore  # noqa: PLC0415
 
     store = SqlStore(url, create=False)
     path = store.engine.url.database
@@ -95,8 +95,8 @@ def db_upgrade(
     json_out: JsonOpt = False,
 ) -> None:
     """Migrate the database to this version's schema and refill remade projection tables."""
-    from ledger.service import LogService  # noqa: PLC0415
     from ledger.storage.migrations import EMPTY, schema_version  # noqa: PLC0415
+    from ledger.usecases.service import LogService  # noqa: PLC0415
 
     ctx = context(home, database_url, None)
     with handled():
@@ -151,9 +151,9 @@ def db_roles(
     """
     from sqlalchemy.engine import make_url  # noqa: PLC0415
 
-    from ledger.service import LogService  # noqa: PLC0415
-    from ledger.storage.platform import SqlPlatformStore  # noqa: PLC0415
-    from ledger.storage.roles import grant_service_role, role_url  # noqa: PLC0415
+    from ledger.storage.sql.platform import SqlPlatformStore  # noqa: PLC0415
+    from ledger.storage.sql.roles import grant_service_role, role_url  # noqa: PLC0415
+    from ledger.usecases.service import LogService  # noqa: PLC0415
 
     ctx = context(home, database_url, None)
     with handled():

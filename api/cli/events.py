@@ -35,8 +35,10 @@ from api.cli.output import err
 from api.cli.root import app
 from api.cli.signing import Signer, make_submitter, signer
 from ledger import errors
-from ledger.custody import claim_commitment
-from ledger.events import (
+from ledger.codes.gs1 import gtin14
+from ledger.keyfile import load_private_key, save_private_key
+from ledger.keys import PrivateKey
+from ledger.provenance.events.names import (
     CANCEL,
     CLAIM,
     COMMISSION,
@@ -49,9 +51,7 @@ from ledger.events import (
     SHIP,
     UNPACK,
 )
-from ledger.gs1 import gtin14
-from ledger.keyfile import load_private_key, save_private_key
-from ledger.keys import PrivateKey
+from ledger.provenance.rules.custody import claim_commitment
 
 __all__ = ["event_app"]
 

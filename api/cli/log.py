@@ -26,18 +26,18 @@ from api.cli.output import b64, emit, err, out, raw, warn
 from api.cli.root import app
 from api.results import consistency_json, inclusion_json
 from ledger import errors
-from ledger.checkpoint import CosignatureVerifier
-from ledger.entries import NOTICE, sign_entry
 from ledger.keyfile import save_private_key, save_public_key
 from ledger.keys import PrivateKey
-from ledger.merkle import verify_consistency, verify_inclusion
-from ledger.note import NoteVerifier
+from ledger.log.checkpoint import CosignatureVerifier
+from ledger.log.entries import NOTICE, sign_entry
+from ledger.log.note import NoteVerifier
+from ledger.log.verify import verify_consistency, verify_inclusion
 
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-    from ledger.service import LogService
-    from ledger.storage.port import StoredCheckpoint
+    from ledger.ports.log import StoredCheckpoint
+    from ledger.usecases.service import LogService
 
 __all__ = ["log_app"]
 

@@ -19,8 +19,8 @@ import typer
 
 from api.settings import DEFAULT_PUBLIC_URL, parse_public_url, public_url_from_env
 from ledger import errors
-from ledger.events import parse_item_id
-from ledger.trust import TrustBundle
+from ledger.codes.identifiers import parse_item_id
+from ledger.codes.trust import TrustBundle
 
 __all__ = [
     "DEFAULT_RESOLVER",
@@ -172,7 +172,8 @@ def public_url(option: str | None, *, default: str | None = DEFAULT_PUBLIC_URL) 
 
 
 def now_ms() -> int:
-    """The wall clock in milliseconds (as ledger.service's ``now_ms``, without its imports)."""
+    """The wall clock in milliseconds (``now_ms`` of ledger/usecases/service.py, without
+    importing the storage)."""
     return time.time_ns() // 1_000_000
 
 

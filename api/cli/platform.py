@@ -27,10 +27,10 @@ from api.cli.options import DbOpt, HomeOpt, JsonOpt, now_ms
 from api.cli.output import emit, out
 from api.cli.root import app
 from ledger import errors
-from ledger.records import Actor
+from ledger.provenance.records import Actor
 
 if TYPE_CHECKING:
-    from ledger.storage.platform import ApiKey
+    from ledger.ports.platform import ApiKey
 
 __all__ = ["platform_app"]
 
@@ -71,7 +71,8 @@ def platform_add(
     json_out: JsonOpt = False,
 ) -> None:
     """Create an API key for platform NAME and print it once (only its hash is kept)."""
-    from ledger.storage.platform import new_api_key, platform_store  # noqa: PLC0415
+    from ledger.ports.platform import new_api_key  # noqa: PLC0415
+    from ledger.storage.platform import platform_store  # noqa: PLC0415
 
     ctx = context(home, database_url, None)
     with handled():

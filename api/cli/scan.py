@@ -45,12 +45,12 @@ from api.cli.options import (
 from api.cli.output import err, out
 from api.cli.root import app
 from ledger import errors
-from ledger.codes import check_code
+from ledger.codes.signed import check_code
 from ledger.verdicts import ScanContext
 from ledger.verdicts.scans import UNRECOGNISED, code_entry, fails, malformed
 
 if TYPE_CHECKING:
-    from ledger.verification import Verifier
+    from ledger.usecases.verify import Verifier
     from scanner.video import Sighting
 
 __all__: list[str] = []
@@ -98,9 +98,9 @@ def _context(listing: str | None, seller: str | None, stream: str | None) -> dic
 
 @contextmanager
 def _local_verifier(home: Path, database_url: str | None, resolver: str) -> Iterator[Verifier]:
-    from ledger.service import LogService  # noqa: PLC0415
-    from ledger.storage.sql import SqlStore  # noqa: PLC0415
-    from ledger.verification import Verifier  # noqa: PLC0415
+    from ledger.storage.sql.log import SqlStore  # noqa: PLC0415
+    from ledger.usecases.service import LogService  # noqa: PLC0415
+    from ledger.usecases.verify import Verifier  # noqa: PLC0415
 
     url = database_url or f"sqlite:///{home / 'tracemark.db'}"
     no_ledger = (

@@ -16,9 +16,9 @@ from api.cli.context import Context, context, passphrase
 from api.cli.exits import BAD_INPUT, CONFLICT, VERIFICATION_FAILED, fail
 from api.cli.options import local_tz, parse_time
 from api.cli.output import emit, out, warn
-from ledger.entries import Envelope, sign_entry
 from ledger.keyfile import load_private_key
 from ledger.keys import PrivateKey
+from ledger.log.entries import Envelope, sign_entry
 
 if TYPE_CHECKING:
     from api.submit import Submitter

@@ -34,10 +34,10 @@ from api.cli.options import (
 )
 from api.cli.root import app
 from api.cli.signing import signer
-from ledger.codes import ItemCode
-from ledger.events import STREAM_DECLARE
+from ledger.codes.signed import ItemCode
 from ledger.keyfile import load_private_key
-from ledger.streams import sign_scan
+from ledger.provenance.events.names import STREAM_DECLARE
+from ledger.provenance.rules.streams import sign_scan
 
 __all__ = ["stream_app"]
 

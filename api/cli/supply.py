@@ -34,20 +34,20 @@ from api.cli.output import emit, err, out
 from api.cli.root import app
 from api.cli.signing import make_submitter, operator_signer, signer, submit_or_write
 from ledger import errors
-from ledger.entries import Envelope, sign_entry
-from ledger.events import (
+from ledger.codes.gs1 import gtin14
+from ledger.codes.identifiers import item_id
+from ledger.keyfile import save_private_key, save_public_key
+from ledger.keys import PrivateKey, PublicKey
+from ledger.log.entries import Envelope, sign_entry
+from ledger.provenance.events.names import (
     ACTOR_REGISTER,
     ACTOR_UPDATE,
     KEY_ADD,
     KEY_REVOKE,
     LISTING_CLOSE,
     LISTING_DECLARE,
-    item_id,
 )
-from ledger.gs1 import gtin14
-from ledger.handles import normalise_handle
-from ledger.keyfile import save_private_key, save_public_key
-from ledger.keys import PrivateKey, PublicKey
+from ledger.provenance.handles import normalise_handle
 
 __all__ = ["actor_app", "export_app", "item_app", "key_app", "listing_app"]
 
@@ -441,7 +441,7 @@ def item_signals(
 
     Weak signals come from requests nobody vouched for: they never change a verdict, but a
     producer may want to look (docs/threat-model.md)."""
-    from ledger.storage.scans import SCAN_FIELDS  # noqa: PLC0415
+    from ledger.storage.sql.scans import SCAN_FIELDS  # noqa: PLC0415
 
     ctx = context(home, database_url, None)
     with handled():
@@ -532,7 +532,7 @@ def export_epcis_command(
 ) -> None:
     """Write an EPCIS 2.0 JSON-LD document (GS1 schema-valid; event IDs are CBV 2.0 event
     hashes): the whole log, one item with its history, one actor, or a range of indices."""
-    from ledger.export import export_epcis  # noqa: PLC0415
+    from ledger.usecases.export import export_epcis  # noqa: PLC0415
 
     ctx = context(home, database_url, None)
     with handled():

@@ -44,7 +44,7 @@ from api.logs import access_line, new_request_id, request_id
 from api.proxies import client_address
 from api.settings import Settings
 from ledger import errors
-from ledger.service import LogService, now_ms
+from ledger.usecases.service import LogService, now_ms
 
 __all__ = ["check_ready", "create_app", "from_env"]
 

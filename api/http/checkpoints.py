@@ -15,8 +15,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from ledger import errors
-from ledger.service import LogService, now_ms
-from ledger.storage.port import StoredCheckpoint
+from ledger.ports.log import StoredCheckpoint
+from ledger.usecases.service import LogService, now_ms
 
 __all__ = ["KEEP_NOTES", "CheckpointCache", "fresh_checkpoint", "key_usable", "note_of_size"]
 

@@ -1,7 +1,7 @@
 """Typed dependencies of the routes: what a route may ask for in its signature.
 
     StateDep    the app's state (api/http/state.py): settings, service, verifier, metrics...
-    ServiceDep  the log service (ledger/service.py)
+    ServiceDep  the log service (ledger/usecases/service.py)
     PlatformDep the platform API's state: its tables, dispatcher and per-key limiters
     KeyDep      the caller's platform API key, checked (401 without a valid one, 429 over its
                 limit); ``platform_key`` is the same check for routes where a key is optional
@@ -20,8 +20,8 @@ from api.http.errors import PlatformError
 from api.http.ratelimit import RATE_LIMIT_FIELDS
 from api.http.state import AppState, PlatformState
 from ledger import errors
-from ledger.service import LogService
-from ledger.storage.platform import ApiKey, api_key_id, matches_api_key
+from ledger.ports.platform import ApiKey, api_key_id, matches_api_key
+from ledger.usecases.service import LogService
 
 __all__ = [
     "KeyDep",

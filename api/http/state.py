@@ -23,10 +23,11 @@ from api.webhooks import Dispatcher, Worker
 from ledger import errors
 from ledger.keyfile import load_private_key
 from ledger.keys import PrivateKey
-from ledger.service import LogService
-from ledger.storage.platform import ApiKey, PlatformStore, platform_store
-from ledger.storage.sql import SqlStore
-from ledger.verification import Verifier
+from ledger.ports.platform import ApiKey, PlatformStore
+from ledger.storage.platform import platform_store
+from ledger.storage.sql.log import SqlStore
+from ledger.usecases.service import LogService
+from ledger.usecases.verify import Verifier
 
 __all__ = ["AppState", "PlatformState", "ScanSlots", "build_state", "load_operator_key"]
 

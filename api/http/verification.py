@@ -27,10 +27,10 @@ from api.http.state import AppState
 from api.results import result_json
 from api.webhooks import clone_reasons
 from ledger import errors
-from ledger.service import now_ms
-from ledger.streams import SessionProof
+from ledger.provenance.rules.streams import SessionProof
+from ledger.usecases.service import now_ms
+from ledger.usecases.verify import VerifyResult, device_hash
 from ledger.verdicts import ANONYMOUS, OVERLAY, PLATFORM, SUSPECT, ScanContext
-from ledger.verification import VerifyResult, device_hash
 
 __all__ = [
     "Vouched",

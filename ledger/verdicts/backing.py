@@ -2,7 +2,8 @@
 does the overlay show for it.
 
 ``backing`` takes ``BackingFacts`` (gathered from the projection by
-``ledger.queries.listing_status``) and returns a ``ListingStatus``: backed or not, with every
+``ledger.usecases.queries.listing_status``) and returns a ``ListingStatus``: backed or not, with
+every
 reason in words, and whether a buyer may receive a recalled item. ``badge_state`` is the
 overlay's state of that status. The listing *verdict* of a platform check (seller, codes,
 clone rules) is ``ledger.verdicts.listings.judge``.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ledger.records import OPEN, Actor, Listing
+from ledger.provenance.records import OPEN, Actor, Listing
 
 __all__ = ["BADGE_STATES", "BackingFacts", "ListingStatus", "backing", "badge_state"]
 

@@ -138,7 +138,7 @@ class Thresholds:
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """``code``: the offline check (ledger.codes); ``seller_known``: whether the context's
+    """``code``: the offline check (ledger.codes.signed); ``seller_known``: whether the context's
     seller, if any, is a registered actor; ``recent``: other contexts that saw the item
     within the window (the service passes vouched ones only; ``decide`` checks again);
     ``unknown_sellers``: the sellers of those contexts that no registered actor is."""

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.handles import handle_key
-from ledger.records import OPEN, Actor, Listing, Recall
+from ledger.provenance.handles import handle_key
+from ledger.provenance.records import OPEN, Actor, Listing, Recall
 from ledger.verdicts.clones import clone_reasons
 from ledger.verdicts.model import COUNTERFEIT, GENUINE, RECALLED, SUSPECT, Reason, Verdict
 

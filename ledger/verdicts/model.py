@@ -3,7 +3,7 @@
     status   genuine | suspect | counterfeit | recalled | invalid | unverified
     reasons  machine-readable code, a human sentence, and the evidence behind it
 
-The offline check of a code (``ledger.codes``) can only conclude ``invalid`` (the text
+The offline check of a code (``ledger.codes.signed``) can only conclude ``invalid`` (the text
 cannot be read as a Tracemark code: a length, a check digit, a missing signature: "scan it
 again or type it carefully", never "fake"), ``unverified`` (the producer's signature is
 valid, the item's state is unknown) or ``counterfeit`` (it parses but the signature fails);

@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ledger.codes import ItemCode
+from ledger.codes.signed import ItemCode
 from ledger.errors import InvalidInput
 from ledger.verdicts.model import COUNTERFEIT, INVALID, RECALLED, SUSPECT, Reason, Verdict
 

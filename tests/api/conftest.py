@@ -17,10 +17,10 @@ from fastapi.testclient import TestClient
 
 from api.http.app import create_app
 from api.settings import Settings
-from ledger.checkpoint import CosignatureVerifier
-from ledger.entries import Envelope
 from ledger.keys import PrivateKey
-from ledger.service import LogService, now_ms
+from ledger.log.checkpoint import CosignatureVerifier
+from ledger.log.entries import Envelope
+from ledger.usecases.service import LogService, now_ms
 from tests.conftest import BACKENDS, initialized, make_store
 from tests.supply import Supply, standard
 

@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from api.http.app import create_app
 from api.logs import JsonFormatter
 from ledger.keys import PrivateKey
-from ledger.storage.memory import MemoryStore
-from ledger.storage.platform import new_api_key
+from ledger.ports.platform import new_api_key
+from ledger.storage.memory.log import MemoryStore
 from tests.api.conftest import settings
 from tests.conftest import initialized
 from tests.supply import T0

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from ledger.entries import NOTICE, sign_entry
-from ledger.events import COMMISSION, KEY_REVOKE, RECALL
-from ledger.merkle import verify_inclusion
+from ledger.log.entries import NOTICE, sign_entry
+from ledger.log.verify import verify_inclusion
+from ledger.provenance.events.names import COMMISSION, KEY_REVOKE, RECALL
 from tests.api.conftest import Api
 from tests.api.test_log_routes import b64d, error_code
 from tests.supply import GTIN, GTIN_B, OTHER_GTIN, TZ, ids, key_for

@@ -1,7 +1,7 @@
 """The transparency-log routes: checkpoint, entries, proofs, witness cosignatures, trust.
 
-Every answer is checked the way a client would: proofs with ledger.merkle against the
-signed checkpoint, cosigned notes with ledger.checkpoint, the trust bundle with
+Every answer is checked the way a client would: proofs with ledger.log.merkle against the
+signed checkpoint, cosigned notes with ledger.log.checkpoint, the trust bundle with
 TrustBundle.open and the log's pinned verifier key.
 """
 
@@ -18,7 +18,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.http.app import create_app
-from ledger.checkpoint import (
+from ledger.codes.trust import TrustBundle
+from ledger.errors import Conflict
+from ledger.keys import PrivateKey
+from ledger.log.checkpoint import (
     Checkpoint,
     CosignatureVerifier,
     cosign_checkpoint,
@@ -26,15 +29,12 @@ from ledger.checkpoint import (
     sign_checkpoint,
     verify_cosignatures,
 )
-from ledger.entries import NOTICE, sign_entry
-from ledger.errors import Conflict
-from ledger.keys import PrivateKey
-from ledger.merkle import verify_consistency, verify_inclusion
-from ledger.note import NoteSigner
-from ledger.service import LogService
-from ledger.storage.memory import MemoryStore
-from ledger.storage.sql import SqlStore
-from ledger.trust import TrustBundle
+from ledger.log.entries import NOTICE, sign_entry
+from ledger.log.note import NoteSigner
+from ledger.log.verify import verify_consistency, verify_inclusion
+from ledger.storage.memory.log import MemoryStore
+from ledger.storage.sql.log import SqlStore
+from ledger.usecases.service import LogService
 from tests.api.conftest import (
     OTHER_WITNESS_KEY,
     WITNESS,
@@ -498,6 +498,6 @@ def test_trust_bundle_checkpoint_verifies(api: Api) -> None:
 
 
 def _now() -> int:
-    from ledger.service import now_ms
+    from ledger.usecases.service import now_ms
 
     return now_ms()

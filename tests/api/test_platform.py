@@ -23,16 +23,12 @@ from api.http.verification import observe_verdict
 from api.settings import Settings, webhook_settings_from_env
 from api.webhooks import check_url, verify_delivery
 from ledger import errors
-from ledger.codes import CodeIdentity, issue_uri
-from ledger.events import RECALL
+from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keys import PrivateKey
-from ledger.records import Actor, Recall
-from ledger.service import LogService, now_ms
-from ledger.storage.platform import (
+from ledger.ports.platform import (
     PENDING,
     Attempt,
     Delivery,
-    MemoryPlatformStore,
     PlatformStore,
     Watch,
     Webhook,
@@ -40,11 +36,15 @@ from ledger.storage.platform import (
     delivery_id,
     matches_api_key,
     new_api_key,
-    platform_store,
 )
+from ledger.provenance.events.names import RECALL
+from ledger.provenance.records import Actor, Recall
+from ledger.storage.memory.platform import MemoryPlatformStore
+from ledger.storage.platform import platform_store
+from ledger.usecases.service import LogService, now_ms
+from ledger.usecases.verify import Verifier
 from ledger.verdicts import ScanContext, Verdict
 from ledger.verdicts.listings import LISTING_REASONS, ListingFacts, judge
-from ledger.verification import Verifier
 from tests.conftest import BACKENDS, initialized, make_store
 from tests.supply import GTIN, GTIN_B, T0, Supply, gtin_for, ids, standard
 
@@ -203,7 +203,7 @@ def test_each_key_has_its_own_rate_limit(plat: Platform) -> None:
 def test_wrong_keys_spend_the_clients_public_tokens(
     tmp_path: Path, operator_key: PrivateKey
 ) -> None:
-    from ledger.storage.memory import MemoryStore
+    from ledger.storage.memory.log import MemoryStore
 
     service = initialized(MemoryStore(), operator_key)
     app = create_app(replace(settings(tmp_path), rate_limit_per_minute=3), service=service)
@@ -274,7 +274,7 @@ def test_unknown_producer_and_closed_listing(plat: Platform) -> None:
     [result] = plat.verify(listing(listing_id="U1", gtin=unknown, quantity=1))
     assert codes_of(result) == ["unknown_producer", "insufficient_stock"]
     assert result["stock"]["producer"] is None
-    from ledger.events import LISTING_CLOSE
+    from ledger.provenance.events.names import LISTING_CLOSE
 
     s.ok(
         LISTING_CLOSE,
@@ -631,7 +631,7 @@ def test_cli_add_list_revoke(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, operator_key: PrivateKey
 ) -> None:
     from api.cli import platform  # noqa: F401 - registers `tracemark platform` (api/cli/__init__.py hook
-    from ledger.storage.sql import SqlStore
+    from ledger.storage.sql.log import SqlStore
 
     monkeypatch.setenv("TRACEMARK_WEBHOOK_WORKER", "0")
     home = tmp_path / "tm"

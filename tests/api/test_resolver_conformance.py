@@ -21,10 +21,10 @@ from hypothesis import strategies as st
 from api.http.app import create_app
 from api.http.resolver import LINKSET_JSON, MAX_AGE_S
 from api.settings import Settings
-from ledger.codes import CodeIdentity, issue_uri
-from ledger.events import RECALL
+from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keys import PrivateKey
-from ledger.service import LogService
+from ledger.provenance.events.names import RECALL
+from ledger.usecases.service import LogService
 from tests.conftest import initialized, make_store
 from tests.supply import GTIN, GTIN_B, T0, Supply, gtin_for, ids, standard
 

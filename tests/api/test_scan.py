@@ -22,8 +22,8 @@ from api.http.app import create_app
 from api.http.routes.scan import MAX_CODES
 from api.http.schemas import Status
 from api.settings import Settings
-from ledger.codes import CodeIdentity, issue_uri
-from ledger.service import now_ms
+from ledger.codes.signed import CodeIdentity, issue_uri
+from ledger.usecases.service import now_ms
 from ledger.verdicts import STATUSES
 from tests.api.conftest import RESOLVER, Api
 from tests.supply import GTIN, Supply, ids

@@ -21,7 +21,7 @@ from schemathesis.checks import (
 from api.http.app import create_app
 from api.settings import Settings
 from ledger.keys import PrivateKey
-from ledger.storage.memory import MemoryStore
+from ledger.storage.memory.log import MemoryStore
 from tests.conftest import initialized
 from tests.supply import GTIN, T0, standard
 

@@ -19,9 +19,9 @@ from fastapi import FastAPI
 
 from api.submit import RemoteSubmitter
 from ledger import errors
-from ledger.entries import sign_entry
-from ledger.events import ACTOR_REGISTER, COMMISSION
-from ledger.merkle import verify_inclusion
+from ledger.log.entries import sign_entry
+from ledger.log.verify import verify_inclusion
+from ledger.provenance.events.names import ACTOR_REGISTER, COMMISSION
 from tests.api.conftest import Api
 from tests.api.test_log_routes import b64d
 from tests.supply import GTIN, key_for

@@ -9,10 +9,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from api.http.nonce import epoch_expiry, issue_nonce
-from ledger.codes import CodeIdentity, issue_uri
-from ledger.events import ACTOR_UPDATE, DECOMMISSION, RECALL, SELL, STREAM_DECLARE
-from ledger.service import now_ms
-from ledger.streams import sign_scan
+from ledger.codes.signed import CodeIdentity, issue_uri
+from ledger.provenance.events.names import ACTOR_UPDATE, DECOMMISSION, RECALL, SELL, STREAM_DECLARE
+from ledger.provenance.rules.streams import sign_scan
+from ledger.usecases.service import now_ms
 from tests.api.test_verdict_journeys import RESOLVER, World, code, codes, declare
 from tests.api.test_verdict_journeys import world as world  # noqa: PLC0414 - the fixture
 from tests.supply import GTIN, ids

@@ -21,13 +21,13 @@ from api.http.app import create_app
 from api.http.nonce import epoch_expiry, issue_nonce
 from api.http.state import PlatformState
 from api.settings import Settings
-from ledger.codes import CodeIdentity, issue_uri
-from ledger.entries import sign_entry
-from ledger.events import COMMISSION, SHIP, STREAM_DECLARE
+from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keys import PrivateKey
-from ledger.service import LogService, now_ms
-from ledger.storage.platform import new_api_key
-from ledger.streams import sign_scan
+from ledger.log.entries import sign_entry
+from ledger.ports.platform import new_api_key
+from ledger.provenance.events.names import COMMISSION, SHIP, STREAM_DECLARE
+from ledger.provenance.rules.streams import sign_scan
+from ledger.usecases.service import LogService, now_ms
 from tests.conftest import initialized, make_store
 from tests.supply import GTIN, T0, Supply, ids, standard
 

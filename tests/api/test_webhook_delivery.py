@@ -25,9 +25,9 @@ from api import webhooks
 from api.settings import WebhookSettings, webhook_settings_from_env
 from api.webhooks import Dispatcher, check_url, resolve, send
 from ledger import errors
-from ledger.storage.memory import MemoryStore
-from ledger.storage.platform_memory import MemoryPlatformStore
-from ledger.storage.platform_port import Attempt, Webhook
+from ledger.ports.platform import Attempt, Webhook
+from ledger.storage.memory.log import MemoryStore
+from ledger.storage.memory.platform import MemoryPlatformStore
 
 PROD = webhook_settings_from_env({}, production=True)
 DEV = webhook_settings_from_env({}, production=False)

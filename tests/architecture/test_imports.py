@@ -1,9 +1,14 @@
 """Import rules and ``__all__``, checked by parsing the source with ``ast`` (nothing is imported).
 
     pure-core  the pure core modules of ledger/ (PURE_CORE_MODULES) import no I/O, database,
-               web, imaging or CLI library (FORBIDDEN_IN_PURE_CORE) and no ledger adapter
-               (FORBIDDEN_LEDGER_ADAPTERS); imports inside functions and under
-               ``TYPE_CHECKING`` count too.
+               web, imaging or CLI library (FORBIDDEN_IN_PURE_CORE), no ledger adapter and
+               no use case or port (FORBIDDEN_IN_PURE_LEDGER); imports inside functions and
+               under ``TYPE_CHECKING`` count too. Every module of the core packages
+               (PURE_CORE_PACKAGES) must be listed, so a new one cannot slip past the rule.
+    adapters   nothing under ledger/ but the adapters themselves (LEDGER_ADAPTERS: storage,
+               key files, private files) imports an adapter: the core and the use cases reach
+               storage through ledger/ports only.
+    ports      ledger/ports imports no database driver (FORBIDDEN_IN_PORTS) and no use case.
     layering   nothing under ledger/ imports api or scanner; nothing under scanner/ imports api;
                the Python client (clients/python, ``tracemark_client``) imports none of them:
                a platform installs it alone. It imports the standard library and httpx only.
@@ -31,20 +36,20 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # (see STYLE.md, "A pure core, thin adapters"). Those not written yet are skipped.
 PURE_CORE_MODULES = (
     "ledger.errors",
-    "ledger.hashing",
-    "ledger.merkle",
-    "ledger.tiles",
-    "ledger.witnessing",
-    "ledger.canonical",
+    "ledger.log.hashing",
+    "ledger.log.merkle",
+    "ledger.log.canonical",
+    "ledger.log.tiles",
+    "ledger.log.witnessing",
     "ledger.keys",
-    "ledger.note",
-    "ledger.checkpoint",
-    "ledger.entries",
-    "ledger.audit",
-    "ledger.gs1",
-    "ledger.gs1_syntax",
-    "ledger.codes",
-    "ledger.events",
+    "ledger.log.note",
+    "ledger.log.checkpoint",
+    "ledger.log.entries",
+    "ledger.log.audit",
+    "ledger.codes.gs1",
+    "ledger.codes.gs1_syntax",
+    "ledger.codes.signed",
+    "ledger.provenance.events",
     "ledger.verdicts",
     "ledger.verdicts.model",
     "ledger.verdicts.evidence",
@@ -54,21 +59,38 @@ PURE_CORE_MODULES = (
     "ledger.verdicts.scans",
     "ledger.verdicts.backing",
     "ledger.verdicts.products",
-    "ledger.streams",
-    "ledger.handles",
-    "ledger.epcis_hash",
-    "ledger.epc",
-    "ledger.epcis",
-    "ledger.gs1_ais",
-    "ledger.records",
-    "ledger.custody",
-    "ledger.rules",
-    "ledger.registry",
-    "ledger.listings",
-    "ledger.identifiers",
-    "ledger.trust",
-    "ledger.projection",
+    "ledger.provenance.rules.streams",
+    "ledger.provenance.handles",
+    "ledger.provenance.epcis_hash",
+    "ledger.codes.epc",
+    "ledger.provenance.epcis",
+    "ledger.codes.gs1_ais",
+    "ledger.provenance.records",
+    "ledger.provenance.rules.custody",
+    "ledger.provenance.rules.common",
+    "ledger.provenance.rules.registry",
+    "ledger.provenance.rules.listings",
+    "ledger.codes.identifiers",
+    "ledger.codes.trust",
+    "ledger.provenance.projection",
+    "ledger.log",
+    "ledger.log.verify",
+    "ledger.log.compact",
+    "ledger.codes",
+    "ledger.provenance",
+    "ledger.provenance.rules",
+    "ledger.provenance.events.names",
+    "ledger.provenance.events.fields",
+    "ledger.provenance.events.actors",
+    "ledger.provenance.events.keys",
+    "ledger.provenance.events.supply",
+    "ledger.provenance.events.listings",
+    "ledger.provenance.events.streams",
+    "ledger.secret_box",
 )
+
+# Packages whose every module is pure core (and so must be in PURE_CORE_MODULES).
+PURE_CORE_PACKAGES = ("ledger.log", "ledger.provenance", "ledger.codes", "ledger.verdicts")
 
 # Top-level modules the pure core may not import (a module and all its submodules):
 # files, processes, sockets, clocks, databases, web frameworks and clients, image and code
@@ -113,8 +135,21 @@ FORBIDDEN_IN_PURE_CORE = (
     "rich",
 )
 
-# The ledger's own adapters, which the pure core may not depend on.
-FORBIDDEN_LEDGER_ADAPTERS = ("ledger.storage", "ledger.service", "ledger.keyfile", "ledger.queries")
+# The ledger's own adapters: storage, key files, private files. Only adapters import them.
+LEDGER_ADAPTERS = ("ledger.storage", "ledger.keyfile", "ledger.files")
+
+# The pure core depends on neither adapters nor the use cases and ports built over it.
+FORBIDDEN_LEDGER_ADAPTERS = (*LEDGER_ADAPTERS, "ledger.usecases", "ledger.ports")
+
+# Ports name what the use cases need from storage, in the core's types: no database driver.
+FORBIDDEN_IN_PORTS = (
+    "sqlite3",
+    "sqlalchemy",
+    "sqlmodel",
+    "psycopg",
+    *LEDGER_ADAPTERS,
+    "ledger.usecases",
+)
 
 # Layering: what each package may never import.
 FORBIDDEN_FOR_PACKAGE = {
@@ -328,6 +363,12 @@ LAYERED = [
     if _in_package(m, package)
 ]
 PUBLIC_LEDGER = [m for m in MODULES if _in_package(m, "ledger") and _is_public(m)]
+NOT_ADAPTERS = [
+    m
+    for m in MODULES
+    if _in_package(m, "ledger") and not any(_in_package(m, a) for a in LEDGER_ADAPTERS)
+]
+PORTS = [m for m in MODULES if _in_package(m, "ledger.ports")]
 
 
 def test_the_rules_see_the_tree() -> None:
@@ -344,6 +385,30 @@ def test_pure_core_imports_no_io_or_adapters(module: SourceModule) -> None:
     forbidden = FORBIDDEN_IN_PURE_CORE + FORBIDDEN_LEDGER_ADAPTERS
     violations = import_violations(
         module.source(), module.name, forbidden, is_package=module.is_package
+    )
+    assert not violations, "\n".join(violations)
+
+
+def test_every_module_of_the_core_packages_is_checked_pure() -> None:
+    core = {m.name for m in MODULES if any(_in_package(m, p) for p in PURE_CORE_PACKAGES)}
+    assert core, "no core package found: are the paths right?"
+    missing = sorted(core - set(PURE_CORE_MODULES))
+    assert not missing, f"add to PURE_CORE_MODULES (or move out of the core): {missing}"
+
+
+@pytest.mark.parametrize("module", NOT_ADAPTERS, ids=lambda m: m.name)
+def test_only_adapters_import_adapters(module: SourceModule) -> None:
+    violations = import_violations(
+        module.source(), module.name, LEDGER_ADAPTERS, is_package=module.is_package
+    )
+    assert not violations, "\n".join(violations)
+
+
+@pytest.mark.parametrize("module", PORTS, ids=lambda m: m.name)
+def test_ports_import_no_driver(module: SourceModule) -> None:
+    assert PORTS, "no port found"
+    violations = import_violations(
+        module.source(), module.name, FORBIDDEN_IN_PORTS, is_package=module.is_package
     )
     assert not violations, "\n".join(violations)
 
@@ -388,8 +453,8 @@ def test_checker_flags_forbidden_imports_in_every_form() -> None:
         from pathlib import Path
         from ledger.storage import Store
         from ledger import keyfile
-        from . import service
-        from .storage.sql import SqlStore
+        from ..usecases import service
+        from ..storage.sql import SqlStore
         import ossaudiodev, hashlib
         from ledger.errors import InvalidInput
 
@@ -403,19 +468,19 @@ def test_checker_flags_forbidden_imports_in_every_form() -> None:
         """
     )
     forbidden = FORBIDDEN_IN_PURE_CORE + FORBIDDEN_LEDGER_ADAPTERS
-    violations = import_violations(source, "ledger.merkle", forbidden)
+    violations = import_violations(source, "ledger.log.merkle", forbidden)
     assert violations == [
-        "ledger.merkle:1 imports os",
-        "ledger.merkle:2 imports sqlalchemy",
-        "ledger.merkle:3 imports pathlib",
-        "ledger.merkle:4 imports ledger.storage",
-        "ledger.merkle:5 imports ledger.keyfile",
-        "ledger.merkle:6 imports ledger.service",
-        "ledger.merkle:7 imports ledger.storage",
-        "ledger.merkle:12 imports socket",
-        "ledger.merkle:13 imports subprocess",
-        "ledger.merkle:14 imports time",
-        "ledger.merkle:17 imports PIL",
+        "ledger.log.merkle:1 imports os",
+        "ledger.log.merkle:2 imports sqlalchemy",
+        "ledger.log.merkle:3 imports pathlib",
+        "ledger.log.merkle:4 imports ledger.storage",
+        "ledger.log.merkle:5 imports ledger.keyfile",
+        "ledger.log.merkle:6 imports ledger.usecases",
+        "ledger.log.merkle:7 imports ledger.storage",
+        "ledger.log.merkle:12 imports socket",
+        "ledger.log.merkle:13 imports subprocess",
+        "ledger.log.merkle:14 imports time",
+        "ledger.log.merkle:17 imports PIL",
     ]
 
 

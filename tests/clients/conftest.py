@@ -17,8 +17,8 @@ from fastapi import FastAPI
 from api.http.app import create_app
 from api.http.state import PlatformState
 from ledger.keys import PrivateKey
-from ledger.service import LogService, now_ms
-from ledger.storage.platform import new_api_key
+from ledger.ports.platform import new_api_key
+from ledger.usecases.service import LogService, now_ms
 from tests.api.test_platform import code, settings, stock
 from tests.api.test_submitter import served
 from tests.conftest import initialized, make_store

@@ -17,11 +17,11 @@ import asyncio
 import pytest
 import tracemark_client as tm
 
-from ledger.codes import CodeIdentity, issue_uri
-from ledger.entries import sign_entry
-from ledger.events import COMMISSION
-from ledger.service import now_ms
-from ledger.storage.platform import new_api_key
+from ledger.codes.signed import CodeIdentity, issue_uri
+from ledger.log.entries import sign_entry
+from ledger.ports.platform import new_api_key
+from ledger.provenance.events.names import COMMISSION
+from ledger.usecases.service import now_ms
 from tests.api.test_platform import RESOLVER, listing
 from tests.clients.conftest import Live
 from tests.supply import GTIN, ids, key_for

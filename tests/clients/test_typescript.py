@@ -30,9 +30,9 @@ import pytest
 import api.webhooks
 from api.http.app import create_app
 from ledger.keys import PrivateKey
-from ledger.note import NoteVerifier
-from ledger.storage.platform import new_api_key
-from ledger.storage.sql import SqlStore
+from ledger.log.note import NoteVerifier
+from ledger.ports.platform import new_api_key
+from ledger.storage.sql.log import SqlStore
 from tests.clients import typescript_vectors
 from tests.pages.chain import LISTING, PLATFORM, build_chain, fresh_service
 from tests.pages.conftest import page_settings

@@ -18,8 +18,8 @@ import tracemark_client as tm
 from tracemark_client import webhooks
 
 from api.webhooks import delivery_headers
-from ledger.events import RECALL
-from ledger.service import now_ms
+from ledger.provenance.events.names import RECALL
+from ledger.usecases.service import now_ms
 from tests.api.test_webhook_signatures import (
     VECTOR_BODY,
     VECTOR_ID,

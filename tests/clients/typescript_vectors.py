@@ -1,7 +1,7 @@
 """Cross-implementation vectors for the TypeScript offline verifier (clients/typescript).
 
 The Python core makes a trust bundle and item codes with TEST ONLY keys (fixed seeds), checks
-each code with ``ledger.codes.check_code`` against the opened bundle, and writes what it
+each code with ``ledger.codes.signed.check_code`` against the opened bundle, and writes what it
 found: the TypeScript tests must reach the same verdict (status, reason codes, item) for every
 case, and refuse the same bad bundles. Deterministic (Ed25519 signatures are), so the file
 committed as clients/typescript/test/vectors.json is exactly what ``build()`` returns;
@@ -17,13 +17,13 @@ import base64
 import json
 from typing import Any
 
-from ledger.checkpoint import Checkpoint, sign_checkpoint
-from ledger.codes import CodeIdentity, check_code, issue_uri, sign_code
+from ledger.codes.gs1 import check_digit
+from ledger.codes.signed import CodeIdentity, check_code, issue_uri, sign_code
+from ledger.codes.trust import TrustBundle
 from ledger.errors import TracemarkError
-from ledger.gs1 import check_digit
 from ledger.keys import PrivateKey
-from ledger.note import NoteSigner
-from ledger.trust import TrustBundle
+from ledger.log.checkpoint import Checkpoint, sign_checkpoint
+from ledger.log.note import NoteSigner
 
 __all__ = ["build"]
 

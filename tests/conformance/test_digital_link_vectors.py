@@ -3,7 +3,7 @@
 gs1_syntax_engine (gs1/gs1-syntax-engine dl.c unit tests) is the reference suite:
 parse, generate, URI escape/unescape and the valid path key-qualifier sequences.
 
-Option-dependent cases: ``ledger.gs1`` implements none of gs1-syntax-engine's non-default
+Option-dependent cases: ``ledger.codes.gs1`` implements none of gs1-syntax-engine's non-default
 parser options (``permit_convenience_alphas`` for /gtin/, ``permit_zero_suppressed_gtin`` for
 GTIN-8/12/13 in (01), ``permit_unknown_ais``, ``validate_unknown_ai_not_dl_attr=false``).
 Every one of them only widens what is accepted, so a case that expects a rejection under an
@@ -25,8 +25,7 @@ from typing import Any
 
 import pytest
 
-from ledger.errors import InvalidInput
-from ledger.gs1 import (
+from ledger.codes.gs1 import (
     DEFAULT_STEM,
     DigitalLink,
     build_uri,
@@ -34,6 +33,7 @@ from ledger.gs1 import (
     uri_escape,
     uri_unescape,
 )
+from ledger.errors import InvalidInput
 
 VECTORS = Path(__file__).parents[1] / "vectors"
 DATA: dict[str, Any] = json.loads((VECTORS / "digital-link-vectors.json").read_text("utf-8"))
@@ -55,7 +55,9 @@ def skip_if_option_needed(case: dict[str, Any]) -> None:
     options = case.get("options")
     if options and case["valid"]:
         names = ", ".join(f"{k}={v}" for k, v in sorted(options.items()))
-        pytest.skip(f"needs gs1-syntax-engine option(s) not implemented by ledger.gs1: {names}")
+        pytest.skip(
+            f"needs gs1-syntax-engine option(s) not implemented by ledger.codes.gs1: {names}"
+        )
 
 
 def ai_pairs(bracketed: str) -> list[tuple[str, str]]:

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from ledger.epcis_hash import (
+from ledger.errors import InvalidInput
+from ledger.provenance.epcis_hash import (
     MAX_DEPTH,
     MAX_STRING,
     document_event_hashes,
@@ -24,7 +25,6 @@ from ledger.epcis_hash import (
     event_hash,
     event_prehash,
 )
-from ledger.errors import InvalidInput
 
 EPCIS = Path(__file__).parents[1] / "vectors" / "epcis"
 MANIFEST = json.loads((EPCIS / "manifest.json").read_text(encoding="utf-8"))

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from ledger.codes.gs1 import check_digit, gtin14, is_valid_gtin
 from ledger.errors import InvalidInput
-from ledger.gs1 import check_digit, gtin14, is_valid_gtin
 
 VECTORS = Path(__file__).parents[1] / "vectors"
 DATA: dict[str, Any] = json.loads((VECTORS / "gtin-check-digits.json").read_text("utf-8"))

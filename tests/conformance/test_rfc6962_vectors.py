@@ -8,19 +8,16 @@ from pathlib import Path
 import pytest
 
 from ledger.errors import ProofError
-from ledger.hashing import EMPTY_ROOT, leaf_hash, node_hash
-from ledger.merkle import (
-    CompactRange,
-    RightEdge,
+from ledger.log.compact import CompactRange, RightEdge, root_of
+from ledger.log.hashing import EMPTY_ROOT, leaf_hash, node_hash
+from ledger.log.merkle import (
     assemble,
     consistency_plan,
     inclusion_hashes,
     inclusion_path,
     node_of_key,
-    root_of,
-    verify_consistency,
-    verify_inclusion,
 )
+from ledger.log.verify import verify_consistency, verify_inclusion
 
 VECTORS = Path(__file__).parents[1] / "vectors"
 RFC = json.loads((VECTORS / "rfc6962-vectors.json").read_text())

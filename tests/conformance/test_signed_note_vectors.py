@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from ledger.checkpoint import Checkpoint, open_checkpoint
 from ledger.errors import InvalidInput, LimitExceeded, SignatureError
 from ledger.keys import PrivateKey
-from ledger.note import NoteSigner, NoteVerifier, open_note, parse_note, sign_note
+from ledger.log.checkpoint import Checkpoint, open_checkpoint
+from ledger.log.note import NoteSigner, NoteVerifier, open_note, parse_note, sign_note
 
 VECTORS = Path(__file__).parents[1] / "vectors"
 DATA: dict[str, Any] = json.loads((VECTORS / "signed-note-vectors.json").read_text("utf-8"))

@@ -3,7 +3,7 @@
 The operator key stays with the test (as with the server's operator): actors are
 registered with ``tracemark actor register --server``, entries go through the CLI and the
 CLI's RemoteSubmitter (two threads at once), codes are verified with POST /v1/verify over
-many connections (both workers answer), inclusion proofs are checked with ledger.merkle,
+many connections (both workers answer), inclusion proofs are checked with ledger.log.merkle,
 and after a SIGTERM the log audits clean. Every wait is bounded; the server is always
 stopped.
 """
@@ -24,14 +24,14 @@ from typing import Any
 import pytest
 
 from api.submit import RemoteSubmitter
-from ledger.checkpoint import open_checkpoint
-from ledger.codes import CodeIdentity, issue_uri
-from ledger.entries import sign_entry
-from ledger.events import COMMISSION
+from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keyfile import load_private_key
-from ledger.merkle import verify_inclusion
-from ledger.service import LogService
-from ledger.storage.sql import SqlStore
+from ledger.log.checkpoint import open_checkpoint
+from ledger.log.entries import sign_entry
+from ledger.log.verify import verify_inclusion
+from ledger.provenance.events.names import COMMISSION
+from ledger.storage.sql.log import SqlStore
+from ledger.usecases.service import LogService
 from tests.api.test_log_routes import b64d
 from tests.e2e.serving import (
     CLI_TIMEOUT_S,

@@ -37,16 +37,17 @@ import pytest
 
 from api.submit import RemoteSubmitter
 from ledger import errors
-from ledger.checkpoint import open_checkpoint
-from ledger.codes import CodeIdentity, issue_uri
-from ledger.entries import Envelope, LogEntry, sign_entry
-from ledger.events import ACTOR_REGISTER, COMMISSION, RECEIVE, SHIP, item_id
+from ledger.codes.identifiers import item_id
+from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keyfile import load_private_key
 from ledger.keys import PrivateKey
-from ledger.merkle import verify_inclusion
-from ledger.note import NoteVerifier
-from ledger.service import LogService
-from ledger.storage.sql import SqlStore
+from ledger.log.checkpoint import open_checkpoint
+from ledger.log.entries import Envelope, LogEntry, sign_entry
+from ledger.log.note import NoteVerifier
+from ledger.log.verify import verify_inclusion
+from ledger.provenance.events.names import ACTOR_REGISTER, COMMISSION, RECEIVE, SHIP
+from ledger.storage.sql.log import SqlStore
+from ledger.usecases.service import LogService
 from tests.e2e.serving import (
     ROOT,
     TRACEMARK,

@@ -3,7 +3,7 @@
 tests/independent/tlogcheck/main.go uses golang.org/x/mod/sumdb/tlog and sumdb/note, which
 Debian's golang-golang-x-mod-dev package carries (scripts/bootstrap.sh installs it with
 golang-go). The log here is a real one: entries signed and appended through the service on
-the in-memory and the SQLite store, exported as tiles with ``ledger.tilelog``, and the
+the in-memory and the SQLite store, exported as tiles with ``ledger.usecases.tiles``, and the
 service's own JSON proofs handed to Go as well. Tampering with a tile, an entry bundle or
 the checkpoint must make the Go check fail.
 """
@@ -21,18 +21,18 @@ from pathlib import Path
 
 import pytest
 
-from ledger.entries import NOTICE, Envelope, sign_entry
 from ledger.keys import PrivateKey
-from ledger.service import LogService
-from ledger.storage.memory import MemoryStore
-from ledger.storage.sql import SqlStore
-from ledger.tilelog import export_tiles, read_tile
-from ledger.tiles import (
+from ledger.log.entries import NOTICE, Envelope, sign_entry
+from ledger.log.tiles import (
     TileId,
     consistency_proof_from_tiles,
     inclusion_proof_from_tiles,
     parse_tile_path,
 )
+from ledger.storage.memory.log import MemoryStore
+from ledger.storage.sql.log import SqlStore
+from ledger.usecases.service import LogService
+from ledger.usecases.tiles import export_tiles, read_tile
 
 HERE = Path(__file__).parent
 GOPATH = Path("/usr/share/gocode")

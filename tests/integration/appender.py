@@ -16,10 +16,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ledger.entries import NOTICE, sign_entry
 from ledger.keys import PrivateKey
-from ledger.service import Accepted, LogService, now_ms
-from ledger.storage.sql import SqlStore
+from ledger.log.entries import NOTICE, sign_entry
+from ledger.storage.sql.log import SqlStore
+from ledger.usecases.append import Accepted
+from ledger.usecases.service import LogService, now_ms
 
 __all__ = ["REPO_ROOT", "command", "main", "title"]
 

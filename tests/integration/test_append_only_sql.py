@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy.exc import DBAPIError
 
 from ledger.keys import PrivateKey
-from ledger.service import LogService
-from ledger.storage.sql import SqlStore
-from ledger.storage.tables import APPEND_ONLY_TABLES
+from ledger.storage.sql.log import SqlStore
+from ledger.storage.sql.tables import APPEND_ONLY_TABLES
+from ledger.usecases.service import LogService
 from tests.conftest import initialized, notices
 
 _ENTRY = "leaf_hash, chain_hash, statement_hash, entry_type, signer, integrated_time, data"

@@ -21,11 +21,11 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from ledger.checkpoint import CosignatureVerifier, cosign_checkpoint
 from ledger.keys import PrivateKey
-from ledger.note import NoteVerifier, parse_note
-from ledger.storage.sql import SqlStore
-from ledger.storage.witnesses import Cosignature
+from ledger.log.checkpoint import CosignatureVerifier, cosign_checkpoint
+from ledger.log.note import NoteVerifier, parse_note
+from ledger.ports.witnesses import Cosignature
+from ledger.storage.sql.log import SqlStore
 from tests.conftest import ORIGIN, SQL_BACKENDS, initialized
 from tests.integration.test_tampered_columns import WITNESS, WITNESS_VKEY, build
 

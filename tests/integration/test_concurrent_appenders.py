@@ -24,11 +24,11 @@ from subprocess import Popen
 import pytest
 from sqlalchemy import text
 
-from ledger.entries import LogEntry
 from ledger.keys import PrivateKey
-from ledger.merkle import verify_consistency
-from ledger.service import now_ms
-from ledger.storage.sql import ADVISORY_LOCK_KEY, SqlStore
+from ledger.log.entries import LogEntry
+from ledger.log.verify import verify_consistency
+from ledger.storage.sql.log import ADVISORY_LOCK_KEY, SqlStore
+from ledger.usecases.service import now_ms
 from tests.conftest import SQL_BACKENDS, initialized
 from tests.integration.appender import REPO_ROOT, command, title
 

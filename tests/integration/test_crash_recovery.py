@@ -18,11 +18,11 @@ import time
 
 import pytest
 
-from ledger.entries import NOTICE, LogEntry, sign_entry
 from ledger.keys import PrivateKey
-from ledger.merkle import verify_consistency
-from ledger.service import LogService
-from ledger.storage.sql import SqlStore
+from ledger.log.entries import NOTICE, LogEntry, sign_entry
+from ledger.log.verify import verify_consistency
+from ledger.storage.sql.log import SqlStore
+from ledger.usecases.service import LogService
 from tests.conftest import SQL_BACKENDS, initialized
 from tests.integration.appender import REPO_ROOT, command, title
 

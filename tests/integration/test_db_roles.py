@@ -31,12 +31,13 @@ from typer.testing import CliRunner
 from api.cli import app
 from ledger.errors import StorageUnavailable
 from ledger.keys import PrivateKey
-from ledger.merkle import verify_inclusion
-from ledger.service import LogService
-from ledger.storage.platform import SqlPlatformStore, Webhook
-from ledger.storage.secret_box import SecretBox, new_key_text
-from ledger.storage.sql import SqlStore
-from ledger.storage.tables import APPEND_ONLY_TABLES
+from ledger.log.verify import verify_inclusion
+from ledger.ports.platform import Webhook
+from ledger.secret_box import SecretBox, new_key_text
+from ledger.storage.sql.log import SqlStore
+from ledger.storage.sql.platform import SqlPlatformStore
+from ledger.storage.sql.tables import APPEND_ONLY_TABLES
+from ledger.usecases.service import LogService
 from tests.conftest import PG_URL, initialized, notices, postgres_unavailable
 
 pytestmark = pytest.mark.postgres

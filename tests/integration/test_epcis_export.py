@@ -17,12 +17,11 @@ from typing import Any
 
 import pytest
 
-from ledger import export
-from ledger.custody import claim_commitment
-from ledger.entries import NOTICE
-from ledger.epcis_hash import document_event_hashes, event_hash
 from ledger.errors import InvalidInput, LimitExceeded, NotFound
-from ledger.events import (
+from ledger.keys import PrivateKey
+from ledger.log.entries import NOTICE
+from ledger.provenance.epcis_hash import document_event_hashes, event_hash
+from ledger.provenance.events.names import (
     CANCEL,
     CLAIM,
     DECOMMISSION,
@@ -32,8 +31,9 @@ from ledger.events import (
     SELL,
     UNPACK,
 )
-from ledger.export import export_epcis
-from ledger.keys import PrivateKey
+from ledger.provenance.rules.custody import claim_commitment
+from ledger.usecases import export
+from ledger.usecases.export import export_epcis
 from tests.conftest import BACKENDS, initialized, make_store
 from tests.epcis_schema import validate_epcis
 from tests.supply import GTIN, GTIN_B, T0, TZ, Supply, ids, sscc_for, standard

@@ -25,7 +25,7 @@ from api.cli import app
 from ledger.errors import InvalidInput
 from ledger.keyfile import save_private_key
 from ledger.keys import PrivateKey
-from ledger.storage.sql import SqlStore
+from ledger.storage.sql.log import SqlStore
 from tests.conftest import initialized, notices
 
 

@@ -44,14 +44,16 @@ from typer.testing import CliRunner
 from api.cli import app
 from ledger.errors import StorageUnavailable
 from ledger.keys import PrivateKey
-from ledger.service import LogService
+from ledger.ports.platform import new_api_key
+from ledger.ports.witnesses import Cosignature
 from ledger.storage.migrations import config, head, schema_version
 from ledger.storage.migrations.durable import DERIVED_TABLES, DURABLE_METADATA
-from ledger.storage.platform import SqlPlatformStore, new_api_key
-from ledger.storage.projection_sql import projection_metadata
-from ledger.storage.sql import SqlStore
-from ledger.storage.tables import APPEND_ONLY_TABLES, append_only_ddl
-from ledger.storage.witnesses import Cosignature, witness_metadata
+from ledger.storage.sql.log import SqlStore
+from ledger.storage.sql.platform import SqlPlatformStore
+from ledger.storage.sql.projection import projection_metadata
+from ledger.storage.sql.tables import APPEND_ONLY_TABLES, append_only_ddl
+from ledger.storage.sql.witnesses import witness_metadata
+from ledger.usecases.service import LogService
 from ledger.verdicts import ScanContext, ScanRecord
 from tests.conftest import PG_URL, SQL_BACKENDS, initialized, notices, postgres_unavailable
 from tests.supply import GTIN, T0, ids, standard
@@ -65,9 +67,9 @@ PLATFORM_TABLES = {
     "platform_cursors",
 }
 RELEASE_0001_TABLES = {*APPEND_ONLY_TABLES, "scan_records", *PLATFORM_TABLES}
-HEAD_TABLES = {*RELEASE_0001_TABLES, "witness_cosignatures", "scan_contexts"}
+HEAD_TABLES = {*RELEASE_0001_TABLES, "witness_cosignatures", "scan_contexts", "witnessed_logs"}
 #: This version's schema revision (pinned: a new migration must say so here).
-HEAD = "0005"
+HEAD = "0006"
 KEYS = {"log_entries": "idx", "merkle_nodes": "node_key", "checkpoints": "tree_size"}
 
 
@@ -373,7 +375,7 @@ def test_a_development_build_database_keeps_its_witness_table(
     url = fresh_url()
     make_previous_release(url)
     store = SqlStore(url, create=False)
-    witness_metadata.create_all(store.engine)
+    witness_metadata.tables["witness_cosignatures"].create(store.engine)  # as those builds did
     store.witnesses.add(1, "note\n", [Cosignature("w", b"1234", 5, "— w x\n")], keep=5)
     store.close()
 

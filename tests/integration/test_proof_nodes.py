@@ -1,6 +1,6 @@
 """Proofs served through the stores' node reads and SqlStore's node cache.
 
-The cache keeps chunks of 64 consecutive nodes from level 2 up (ledger/storage/nodes.py),
+The cache keeps chunks of 64 consecutive nodes from level 2 up (ledger/storage/sql/nodes.py),
 and a chunk at a level's right edge holds only the nodes that existed when it was read. These
 tests make proofs fill such chunks, grow the log past them, and prove again; and they damage
 storage under a chunk, where a missing node must be reported, never replaced by its neighbour.
@@ -15,10 +15,10 @@ from sqlalchemy import text
 
 from ledger.errors import NotFound
 from ledger.keys import PrivateKey
-from ledger.merkle import node_key
-from ledger.service import LogService
-from ledger.storage.port import LogStore
-from ledger.storage.sql import SqlStore
+from ledger.log.merkle import node_key
+from ledger.ports.log import LogStore
+from ledger.storage.sql.log import SqlStore
+from ledger.usecases.service import LogService
 from tests import reference
 from tests.conftest import BACKENDS, SQL_BACKENDS, initialized, make_store, notices
 from tests.integration.test_tampering import drop_append_only_triggers

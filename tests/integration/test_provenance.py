@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from ledger.custody import claim_commitment
-from ledger.entries import NOTICE, sign_entry
-from ledger.events import (
+from ledger.codes.identifiers import item_id
+from ledger.keys import PrivateKey
+from ledger.log.entries import NOTICE, sign_entry
+from ledger.provenance.events.names import (
     ACTOR_REGISTER,
     ACTOR_UPDATE,
     CANCEL,
@@ -33,10 +34,9 @@ from ledger.events import (
     SELL,
     SHIP,
     UNPACK,
-    item_id,
 )
-from ledger.keys import PrivateKey
-from ledger.records import Handle, Item, KeyRecord, Listing
+from ledger.provenance.records import Handle, Item, KeyRecord, Listing
+from ledger.provenance.rules.custody import claim_commitment
 from tests.conftest import BACKENDS, initialized, make_store
 from tests.supply import (
     GTIN,

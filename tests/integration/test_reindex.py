@@ -17,14 +17,16 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from ledger.entries import sign_entry
+from ledger.codes.identifiers import item_id
 from ledger.errors import Conflict
-from ledger.events import LISTING_DECLARE, SHIP, UNPACK, item_id
-from ledger.hashing import chain_next, leaf_hash
 from ledger.keys import PrivateKey
-from ledger.records import RECORD_TYPES
-from ledger.service import LogService, Rejected
-from ledger.storage.sql import SqlStore
+from ledger.log.entries import sign_entry
+from ledger.log.hashing import chain_next, leaf_hash
+from ledger.provenance.events.names import LISTING_DECLARE, SHIP, UNPACK
+from ledger.provenance.records import RECORD_TYPES
+from ledger.storage.sql.log import SqlStore
+from ledger.usecases.append import Rejected
+from ledger.usecases.service import LogService
 from tests.conftest import SQL_BACKENDS, initialized, make_store
 from tests.integration.test_tampering import drop_append_only_triggers, insert_row
 from tests.supply import GTIN, T0, Supply, ids, sscc_for, standard

@@ -22,10 +22,10 @@ from rich.console import Console
 
 from api.http.app import create_app
 from api.settings import Settings
-from ledger.codes import ItemCode, check_code
-from ledger.service import LogService
-from ledger.storage.sql import SqlStore
-from ledger.trust import TrustBundle
+from ledger.codes.signed import ItemCode, check_code
+from ledger.codes.trust import TrustBundle
+from ledger.storage.sql.log import SqlStore
+from ledger.usecases.service import LogService
 from samples import build, demo, run
 from samples.chain import story_time
 from samples.story import SELLER_A, SELLER_B

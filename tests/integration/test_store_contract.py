@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from ledger.entries import LogEntry
 from ledger.errors import Conflict, InvalidInput, NotFound, RuleViolation
-from ledger.merkle import frontier_ids, verify_consistency, verify_inclusion
-from ledger.service import Accepted, LogService, Rejected
-from ledger.storage.sql import SqlStore
+from ledger.log.entries import LogEntry
+from ledger.log.merkle import frontier_ids
+from ledger.log.verify import verify_consistency, verify_inclusion
+from ledger.storage.sql.log import SqlStore
+from ledger.usecases.append import Accepted, Rejected
+from ledger.usecases.service import LogService
 from tests import reference
 from tests.conftest import BACKENDS, ORIGIN, SQL_BACKENDS, initialized, make_store, notices
 

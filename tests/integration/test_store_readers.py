@@ -10,8 +10,8 @@ import pytest
 
 from ledger.errors import StorageUnavailable
 from ledger.keys import PrivateKey
-from ledger.records import Actor, KeyRecord
-from ledger.storage.sql import SqlStore
+from ledger.provenance.records import Actor, KeyRecord
+from ledger.storage.sql.log import SqlStore
 from tests.conftest import SQL_BACKENDS, initialized, postgres_unavailable, sqlite_url
 
 
@@ -78,7 +78,7 @@ def test_a_lost_postgres_connection_is_replaced(pg_url: str, operator_key: Priva
 def test_cached_reads_follow_the_log(store: SqlStore, operator_key: PrivateKey) -> None:
     """Readers share what they read per log size; an append (a larger log) must show the
     new state at once, including where the earlier read found nothing."""
-    from ledger.service import LogService
+    from ledger.usecases.service import LogService
     from tests.supply import Supply
 
     supply = Supply(LogService(store), operator_key)
@@ -99,7 +99,7 @@ def test_cached_reads_follow_the_log(store: SqlStore, operator_key: PrivateKey) 
 
 
 def test_reindex_drops_what_readers_cached(store: SqlStore, operator_key: PrivateKey) -> None:
-    from ledger.service import LogService
+    from ledger.usecases.service import LogService
 
     service = LogService(store)
     # Change the projection behind the store's back (a stand-in for a stale projection that

@@ -23,15 +23,17 @@ from sqlalchemy import inspect, text
 from typer.testing import CliRunner
 
 from api.cli import app
-from ledger.audit import AuditReport
-from ledger.checkpoint import CosignatureVerifier, cosign_checkpoint
 from ledger.keys import PrivateKey
-from ledger.merkle import node_key
-from ledger.note import NoteVerifier, parse_note
-from ledger.service import Accepted, LogService
-from ledger.storage.sql import SqlStore
-from ledger.storage.tables import LogEntryRow
-from ledger.storage.witnesses import Cosignature, witness_metadata
+from ledger.log.audit import AuditReport
+from ledger.log.checkpoint import CosignatureVerifier, cosign_checkpoint
+from ledger.log.merkle import node_key
+from ledger.log.note import NoteVerifier, parse_note
+from ledger.ports.witnesses import Cosignature
+from ledger.storage.sql.log import SqlStore
+from ledger.storage.sql.tables import LogEntryRow
+from ledger.storage.sql.witnesses import witness_metadata
+from ledger.usecases.append import Accepted
+from ledger.usecases.service import LogService
 from tests.conftest import ORIGIN, SQL_BACKENDS, initialized, notices
 from tests.integration.test_tampering import drop_append_only_triggers
 

@@ -22,14 +22,16 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from ledger.audit import AuditReport
-from ledger.entries import NOTICE, LogEntry, sign_entry
-from ledger.hashing import CHAIN_GENESIS, chain_next, leaf_hash
 from ledger.keys import PrivateKey
-from ledger.merkle import CompactRange, node_key
-from ledger.service import Accepted, LogService
-from ledger.storage.sql import SqlStore
-from ledger.storage.tables import APPEND_ONLY_TABLES
+from ledger.log.audit import AuditReport
+from ledger.log.compact import CompactRange
+from ledger.log.entries import NOTICE, LogEntry, sign_entry
+from ledger.log.hashing import CHAIN_GENESIS, chain_next, leaf_hash
+from ledger.log.merkle import node_key
+from ledger.storage.sql.log import SqlStore
+from ledger.storage.sql.tables import APPEND_ONLY_TABLES
+from ledger.usecases.append import Accepted
+from ledger.usecases.service import LogService
 from tests.conftest import SQL_BACKENDS, initialized, notices
 
 BATCHES = 3

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from ledger.custody import claim_commitment
-from ledger.events import (
+from ledger.keys import PrivateKey
+from ledger.provenance.events.names import (
     CANCEL,
     CLAIM,
     DECOMMISSION,
@@ -24,9 +24,9 @@ from ledger.events import (
     SHIP,
     UNPACK,
 )
-from ledger.keys import PrivateKey
-from ledger.records import Item
-from ledger.rules import MAX_BACKDATE_MS
+from ledger.provenance.records import Item
+from ledger.provenance.rules.common import MAX_BACKDATE_MS
+from ledger.provenance.rules.custody import claim_commitment
 from tests.supply import GTIN, GTIN_B, TZ, Supply, ids, sscc_for
 
 HOUR = 3_600_000

@@ -5,12 +5,12 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from ledger.entries import LogEntry
-from ledger.events import SHIP
-from ledger.projection import replay
-from ledger.records import Item
-from ledger.rules import MAX_SKEW_MS, Admission
-from ledger.service import LogService
+from ledger.log.entries import LogEntry
+from ledger.provenance.events.names import SHIP
+from ledger.provenance.projection import replay
+from ledger.provenance.records import Item
+from ledger.provenance.rules.common import MAX_SKEW_MS, Admission
+from ledger.usecases.service import LogService
 from tests.supply import GTIN, Supply, ids, sscc_for
 
 HOUR = 3_600_000

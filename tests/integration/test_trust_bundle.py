@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from ledger.codes import CodeIdentity, check_code, issue_uri
+from ledger.codes.signed import CodeIdentity, check_code, issue_uri
+from ledger.codes.trust import TrustBundle
 from ledger.errors import InvalidInput, SignatureError, VerificationError
-from ledger.events import KEY_REVOKE
 from ledger.keys import PrivateKey
-from ledger.queries import LedgerDirectory, trust_bundle
-from ledger.trust import TrustBundle
+from ledger.provenance.events.names import KEY_REVOKE
+from ledger.usecases.queries import LedgerDirectory, trust_bundle
 from tests.conftest import SQL_BACKENDS, initialized, make_store
 from tests.supply import GTIN, T0, Supply, standard
 

@@ -17,9 +17,9 @@ import pytest
 
 from api.http.verification import verify_body
 from api.results import result_json
-from ledger.custody import claim_commitment
-from ledger.entries import NOTICE
-from ledger.events import (
+from ledger.keys import PrivateKey
+from ledger.log.entries import NOTICE
+from ledger.provenance.events.names import (
     CANCEL,
     CLAIM,
     DECOMMISSION,
@@ -29,9 +29,9 @@ from ledger.events import (
     SELL,
     UNPACK,
 )
-from ledger.keys import PrivateKey
+from ledger.provenance.rules.custody import claim_commitment
+from ledger.usecases.verify import ScanBuffer, Verifier, VerifyResult, _PerSnapshot
 from ledger.verdicts import ScanContext, ScanRecord
-from ledger.verification import ScanBuffer, Verifier, VerifyResult, _PerSnapshot
 from tests.supply import GTIN, TZ, VERIFY_RESOLVER, Supply, ids, signed_code, sscc_for
 
 RESOLVER = VERIFY_RESOLVER

@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 
 from api.http.app import create_app
 from api.settings import Settings
-from ledger.events import RECALL
+from ledger.provenance.events.names import RECALL
+from ledger.usecases.verify import Verifier
 from ledger.verdicts import ScanContext
-from ledger.verification import Verifier
 from tests.supply import GTIN, VERIFY_RESOLVER, Supply, ids, signed_code, sscc_for
 
 RESOLVER = VERIFY_RESOLVER

@@ -4,8 +4,8 @@ place, and a bounded number per item, while vouched contexts are always kept."""
 
 from __future__ import annotations
 
+from ledger.usecases.verify import Verifier, WeakSignalGate
 from ledger.verdicts import ScanContext
-from ledger.verification import Verifier, WeakSignalGate
 from tests.supply import GTIN, VERIFY_RESOLVER, Supply, ids, signed_code
 
 

@@ -1,4 +1,4 @@
-"""Webhook secrets are encrypted at rest (ledger/storage/secret_box.py) and still sign.
+"""Webhook secrets are encrypted at rest (ledger/secret_box.py) and still sign.
 
 at-rest            the stored column holds ``enc:v1:<key id>:...``, never the secret
 still-signs        a delivery's webhook-signature (Standard Webhooks) verifies with the
@@ -26,9 +26,10 @@ from sqlalchemy import text
 from api.settings import Settings, WebhookSettings
 from api.webhooks import Dispatcher, new_secret, verify_delivery
 from ledger.errors import InvalidInput, StorageUnavailable
-from ledger.storage.platform import SqlPlatformStore, Webhook
-from ledger.storage.secret_box import SecretBox, new_key_text
-from ledger.storage.sql import SqlStore
+from ledger.ports.platform import Webhook
+from ledger.secret_box import SecretBox, new_key_text
+from ledger.storage.sql.log import SqlStore
+from ledger.storage.sql.platform import SqlPlatformStore
 
 SECRET = new_secret()
 OLD = SecretBox.from_text(new_key_text("k1"))

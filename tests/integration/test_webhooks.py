@@ -19,10 +19,10 @@ from fastapi.testclient import TestClient
 
 from api.http.app import create_app
 from api.webhooks import verify_delivery
-from ledger.events import RECALL
 from ledger.keys import PrivateKey
-from ledger.service import now_ms
-from ledger.storage.platform import new_api_key
+from ledger.ports.platform import new_api_key
+from ledger.provenance.events.names import RECALL
+from ledger.usecases.service import now_ms
 from tests.api.test_platform import code, listing, settings, stock
 from tests.api.test_webhook_delivery import Listener, trickle
 from tests.conftest import SQL_BACKENDS, initialized, make_store

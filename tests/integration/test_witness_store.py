@@ -1,19 +1,20 @@
-"""The witness cosignature store (ledger/storage/witnesses.py) on memory, SQLite and PostgreSQL.
+"""The witness cosignature store (ledger/storage/sql/witnesses.py) on memory, SQLite and PostgreSQL.
 
 The store keeps lines it is given; the routes verify them first (tests/api/test_log_routes.py).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ledger.errors import Conflict, InvalidInput
-from ledger.storage.port import LogStore
-from ledger.storage.sql import SqlStore
-from ledger.storage.witnesses import Cosignature
+from ledger.ports.log import LogStore
+from ledger.ports.witnesses import Cosignature, FollowedLog
+from ledger.storage.sql.log import SqlStore
 from tests.conftest import BACKENDS, make_store
 
 NOTE = "tracemark.test/log\n{size}\nroot{size}\n\n— tracemark.test/log op{size}\n"
@@ -100,3 +101,64 @@ def test_cosignatures_outlive_the_store_object(
         assert again.witnesses.cosigned() == note(5) + cosig("alice", ALICE, 100).line
     finally:
         again.close()
+
+
+# --- as a witness of other logs (C2SP tlog-witness): compare-and-set per origin ------------
+
+
+def followed(origin: str, size: int) -> FollowedLog:
+    return FollowedLog(origin, size, bytes([size % 256]) * 32, note(size))
+
+
+def test_a_witness_records_each_log_from_zero(store: LogStore) -> None:
+    book = store.witnesses
+    assert book.followed("a.test/log") is None
+    assert book.advance(0, followed("a.test/log", 5)) is None
+    assert book.followed("a.test/log") == followed("a.test/log", 5)
+    assert book.advance(5, followed("a.test/log", 9)) is None
+    assert book.followed("a.test/log") == followed("a.test/log", 9)
+    assert book.followed("b.test/log") is None  # one record per origin
+
+
+def test_a_stale_old_size_changes_nothing_and_says_what_is_recorded(store: LogStore) -> None:
+    book = store.witnesses
+    book.advance(0, followed("a.test/log", 5))
+    # a second "first" request, a rollback and a skip ahead all lose
+    for old in (0, 3, 9):
+        assert book.advance(old, followed("a.test/log", 20)) == followed("a.test/log", 5)
+    assert book.followed("a.test/log") == followed("a.test/log", 5)
+    # never cosigned: the answer is size 0
+    assert book.advance(4, followed("b.test/log", 6)) == FollowedLog("b.test/log", 0, b"", "")
+    assert book.followed("b.test/log") is None
+
+
+def test_an_empty_tree_can_be_followed(store: LogStore) -> None:
+    book = store.witnesses
+    assert book.advance(0, followed("a.test/log", 0)) is None
+    assert book.advance(0, followed("a.test/log", 3)) is None
+    assert book.followed("a.test/log") == followed("a.test/log", 3)
+
+
+def test_racing_requests_never_roll_a_log_back(store: LogStore) -> None:
+    """Many threads advance one log from the same old size: exactly one wins each round."""
+    book = store.witnesses
+    book.advance(0, followed("a.test/log", 1))
+    results: list[FollowedLog | None] = []
+    lock = threading.Lock()
+    for round_size in (1, 2, 3):
+        results.clear()
+
+        def attempt(target: int, old: int = round_size) -> None:
+            outcome = book.advance(old, followed("a.test/log", target))
+            with lock:
+                results.append(outcome)
+
+        threads = [threading.Thread(target=attempt, args=(round_size + 1 + i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert results.count(None) == 1
+        winner = book.followed("a.test/log")
+        assert winner is not None and winner.tree_size > round_size
+        book.advance(winner.tree_size, followed("a.test/log", round_size + 1))

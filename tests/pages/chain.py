@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ledger.codes import CodeIdentity, issue_uri
-from ledger.events import RECALL
+from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keys import PrivateKey
-from ledger.service import LogService
+from ledger.provenance.events.names import RECALL
+from ledger.usecases.service import LogService
 from tests.conftest import initialized
 from tests.supply import GTIN, GTIN_B, PRODUCER_PREFIX, T0, Supply, gtin_for, ids, standard
 

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from api.http.app import create_app
 from api.settings import Settings
 from ledger.keys import PrivateKey
-from ledger.storage.memory import MemoryStore
+from ledger.storage.memory.log import MemoryStore
 from tests.pages.chain import Chain, build_chain, fresh_service
 
 RESOLVER = "https://tm.example.test"

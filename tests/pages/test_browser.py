@@ -31,8 +31,8 @@ import pytest
 from api.http.app import create_app
 from api.http.nonce import issue_nonce
 from ledger.keys import PrivateKey
-from ledger.service import LogService, now_ms
-from ledger.storage.sql import SqlStore
+from ledger.storage.sql.log import SqlStore
+from ledger.usecases.service import LogService, now_ms
 from tests.pages.chain import (
     LIVE_LISTING,
     NAMES,

@@ -15,11 +15,11 @@ from api.http.nonce import OverlayNonce, issue_nonce, open_nonce
 from api.http.pages.i18n import pick_language, reason_headline
 from api.http.pages.overlay import ListingFacts, QrCode, listing_payload
 from api.http.pages.viewer import render_viewer
-from ledger.events import LISTING_CLOSE
 from ledger.keys import PrivateKey
-from ledger.records import Listing
-from ledger.service import now_ms
-from ledger.storage.memory import MemoryStore
+from ledger.provenance.events.names import LISTING_CLOSE
+from ledger.provenance.records import Listing
+from ledger.storage.memory.log import MemoryStore
+from ledger.usecases.service import now_ms
 from ledger.verdicts.backing import ListingStatus, badge_state
 from tests.pages.chain import LISTING, LIVE_LISTING, NAMES, PLATFORM, STREAM, fresh_service
 from tests.pages.conftest import HTML, RESOLVER, Served, page_settings

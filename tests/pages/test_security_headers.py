@@ -15,7 +15,7 @@ from api.proxies import client_address, parse_trusted_proxies
 from api.settings import Settings
 from ledger import errors
 from ledger.keys import PrivateKey
-from ledger.storage.memory import MemoryStore
+from ledger.storage.memory.log import MemoryStore
 from tests.pages.chain import LISTING, PLATFORM, STREAM, build_chain, fresh_service
 from tests.pages.conftest import HTML, RESOLVER, Served
 from tests.pages.test_pages_in_process import listing_url, overlay_json, path_of

@@ -1,6 +1,7 @@
 """An independent model of custody, for the stateful test in test_custody_stateful.py.
 
-Written from the rules' documentation (docs/format.md), not from ``ledger.custody``: given
+Written from the rules' documentation (docs/format.md), not from
+``ledger.provenance.rules.custody``: given
 the model's state and one signed entry, ``CustodyModel.outcome`` predicts whether the log
 accepts it or which rule code refuses it (the first failing check), and ``apply`` performs
 an accepted entry on the model. The test compares the prediction with the log's answer
@@ -17,10 +18,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ledger.custody import MAX_SKEW_MS, claim_commitment
-from ledger.events import item_id
+from ledger.codes.identifiers import item_id
 from ledger.keys import PrivateKey, PublicKey
-from ledger.records import (
+from ledger.provenance.records import (
     ACTIVE,
     CLOSED,
     DESTROYED,
@@ -35,6 +35,7 @@ from ledger.records import (
     Shipment,
     View,
 )
+from ledger.provenance.rules.custody import MAX_SKEW_MS, claim_commitment
 from tests.supply import GTIN, GTIN_B, OTHER_GTIN, OTHER_PREFIX, PRODUCER_PREFIX, gtin_for
 
 OPERATOR_KEY = PrivateKey.from_seed(bytes(range(32)))  # TEST ONLY (as the operator_key fixture)

@@ -6,7 +6,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.canonical import MAX_SAFE_INTEGER, canonical_json, parse_json
+from ledger.log.canonical import MAX_SAFE_INTEGER, canonical_json, parse_json
 
 text = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
 scalars = (

@@ -10,7 +10,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.codes import CodeIdentity, ItemCode, _canonical, issue_uri
+from ledger.codes.signed import CodeIdentity, ItemCode, _canonical, issue_uri
 from ledger.errors import InvalidInput
 from ledger.keys import PrivateKey
 

@@ -8,7 +8,8 @@ recalled, unknown item, serial already commissioned, SSCC in another's prefix, .
 both accepted and rejected paths run.
 
 The model (tests/property/custody_model.py) is written from the rules' documentation, not
-from ``ledger.custody``: it predicts every outcome (accepted, or the rule code of the
+from ``ledger.provenance.rules.custody``: it predicts every outcome (accepted, or the rule code of
+the
 refusal) and after every step the stored projection must agree with it item by item.
 Invariants after every step:
 
@@ -39,9 +40,10 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from ledger.custody import MAX_SKEW_MS, claim_commitment
-from ledger.entries import LogEntry, sign_entry
-from ledger.events import (
+from ledger.codes.identifiers import item_id
+from ledger.keys import PrivateKey
+from ledger.log.entries import LogEntry, sign_entry
+from ledger.provenance.events.names import (
     ACTOR_UPDATE,
     CANCEL,
     CLAIM,
@@ -58,14 +60,14 @@ from ledger.events import (
     SELL,
     SHIP,
     UNPACK,
-    item_id,
 )
-from ledger.keys import PrivateKey
-from ledger.projection import replay
-from ledger.records import RECORD_TYPES, SOLD, Item
-from ledger.service import Accepted, LogService
-from ledger.storage.memory import MemoryStore
-from ledger.storage.sql import SqlStore
+from ledger.provenance.projection import replay
+from ledger.provenance.records import RECORD_TYPES, SOLD, Item
+from ledger.provenance.rules.custody import MAX_SKEW_MS, claim_commitment
+from ledger.storage.memory.log import MemoryStore
+from ledger.storage.sql.log import SqlStore
+from ledger.usecases.append import Accepted
+from ledger.usecases.service import LogService
 from tests import conftest
 from tests.conftest import BACKENDS, initialized, postgres_unavailable
 from tests.property.custody_model import (

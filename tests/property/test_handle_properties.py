@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.errors import InvalidInput
-from ledger.handles import CASE_INSENSITIVE, normalise_handle
+from ledger.provenance.handles import CASE_INSENSITIVE, normalise_handle
 
 PLATFORMS = st.sampled_from(sorted(CASE_INSENSITIVE))
 ACCOUNTS = st.text(

@@ -1,4 +1,4 @@
-"""Property tests: ledger.merkle against the recursive reference (tests/reference.py)."""
+"""Property tests: ledger.log.merkle against the recursive reference (tests/reference.py)."""
 
 from __future__ import annotations
 
@@ -7,18 +7,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.errors import InvalidInput, ProofError
-from ledger.merkle import (
-    CompactRange,
-    RightEdge,
+from ledger.log.compact import CompactRange, RightEdge, root_of
+from ledger.log.merkle import (
     assemble,
     consistency_plan,
     inclusion_hashes,
     inclusion_path,
     node_of_key,
-    root_of,
-    verify_consistency,
-    verify_inclusion,
 )
+from ledger.log.verify import verify_consistency, verify_inclusion
 from tests import reference
 
 sizes = st.integers(min_value=1, max_value=300)

@@ -7,7 +7,9 @@ import base64
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.checkpoint import (
+from ledger.errors import InvalidInput, SignatureError
+from ledger.keys import PrivateKey
+from ledger.log.checkpoint import (
     MAX_TIMESTAMP,
     Checkpoint,
     CosignatureVerifier,
@@ -15,9 +17,7 @@ from ledger.checkpoint import (
     sign_checkpoint,
     verify_cosignatures,
 )
-from ledger.errors import InvalidInput, SignatureError
-from ledger.keys import PrivateKey
-from ledger.note import NoteSigner, NoteVerifier, open_note, parse_note, sign_note
+from ledger.log.note import NoteSigner, NoteVerifier, open_note, parse_note, sign_note
 
 SIGNER = NoteSigner("example.com/log", PrivateKey.from_seed(bytes(range(32))))
 OTHER = NoteSigner("example.com/other", PrivateKey.from_seed(bytes(range(1, 33))))

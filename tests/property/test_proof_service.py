@@ -14,18 +14,11 @@ from collections.abc import Sequence
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.hashing import node_hash
-from ledger.merkle import (
-    CompactRange,
-    RightEdge,
-    frontier_ids,
-    inclusion_hashes,
-    inclusion_path,
-    node_key,
-    node_of_key,
-    verify_inclusion,
-)
-from ledger.service import LogService
+from ledger.log.compact import CompactRange, RightEdge
+from ledger.log.hashing import node_hash
+from ledger.log.merkle import frontier_ids, inclusion_hashes, inclusion_path, node_key, node_of_key
+from ledger.log.verify import verify_inclusion
+from ledger.usecases.service import LogService
 from tests import reference
 
 

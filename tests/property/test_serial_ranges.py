@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.identifiers import SerialRange, _ranges_overlap
+from ledger.codes.identifiers import SerialRange, _ranges_overlap
 
 
 @st.composite

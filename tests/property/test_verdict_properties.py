@@ -14,9 +14,10 @@ from dataclasses import replace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.codes import CodeIdentity, issue_uri
+from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keys import PrivateKey
-from ledger.storage.memory import MemoryStore
+from ledger.storage.memory.log import MemoryStore
+from ledger.usecases.verify import Verifier
 from ledger.verdicts import (
     ANONYMOUS,
     GENUINE,
@@ -32,7 +33,6 @@ from ledger.verdicts import (
     Verdict,
     decide,
 )
-from ledger.verification import Verifier
 from tests.conftest import initialized
 from tests.supply import GTIN, T0, ids, standard
 

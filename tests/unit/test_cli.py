@@ -18,7 +18,7 @@ from typer.core import TyperOption
 from typer.testing import CliRunner
 
 from api.cli import app
-from ledger.checkpoint import Checkpoint
+from ledger.log.checkpoint import Checkpoint
 
 runner = CliRunner()
 

@@ -21,11 +21,11 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from ledger.checkpoint import open_checkpoint
-from ledger.entries import NOTICE, sign_entry
 from ledger.keyfile import load_private_key
-from ledger.service import LogService
-from ledger.storage.sql import SqlStore
+from ledger.log.checkpoint import open_checkpoint
+from ledger.log.entries import NOTICE, sign_entry
+from ledger.storage.sql.log import SqlStore
+from ledger.usecases.service import LogService
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSPHRASE = "checkpointer passphrase"  # TEST ONLY

@@ -14,12 +14,12 @@ from typer.testing import CliRunner
 from api.cli import app
 from api.http.app import create_app
 from api.settings import Settings
-from ledger.codes import CodeIdentity, issue_uri
-from ledger.events import RECALL
+from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keys import PrivateKey
-from ledger.note import NoteVerifier
-from ledger.storage.memory import MemoryStore
-from ledger.storage.platform import new_api_key
+from ledger.log.note import NoteVerifier
+from ledger.ports.platform import new_api_key
+from ledger.provenance.events.names import RECALL
+from ledger.storage.memory.log import MemoryStore
 from tests.api.test_submitter import served
 from tests.conftest import initialized
 from tests.e2e.serving import free_port

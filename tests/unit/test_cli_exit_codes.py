@@ -55,14 +55,14 @@ from typer.testing import CliRunner
 from api.cli import app
 from api.http.app import create_app
 from api.settings import Settings
-from ledger.codes import CodeIdentity, issue_uri
-from ledger.entries import NOTICE, sign_entry
-from ledger.events import SELL
+from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keyfile import save_private_key, save_public_key
 from ledger.keys import PrivateKey
-from ledger.merkle import node_key
-from ledger.service import LogService
-from ledger.storage.sql import SqlStore
+from ledger.log.entries import NOTICE, sign_entry
+from ledger.log.merkle import node_key
+from ledger.provenance.events.names import SELL
+from ledger.storage.sql.log import SqlStore
+from ledger.usecases.service import LogService
 from tests.api.test_submitter import served
 from tests.conftest import initialized
 from tests.integration.test_tampering import drop_append_only_triggers

@@ -24,12 +24,12 @@ from typer.testing import CliRunner
 from api.cli import app
 from api.http.app import create_app
 from api.settings import Settings
-from ledger.codes import CodeIdentity, issue_uri
+from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keyfile import save_private_key
 from ledger.keys import PrivateKey
-from ledger.note import NoteVerifier
-from ledger.service import LogService
-from ledger.storage.sql import SqlStore
+from ledger.log.note import NoteVerifier
+from ledger.storage.sql.log import SqlStore
+from ledger.usecases.service import LogService
 from tests.api.test_submitter import served
 from tests.conftest import initialized
 from tests.supply import GTIN, T0, Supply, ids, standard

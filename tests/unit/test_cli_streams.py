@@ -11,12 +11,12 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from ledger.codes import CodeIdentity, issue_uri
+from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keys import PrivateKey
-from ledger.records import StreamSegment, StreamSession
-from ledger.service import now_ms
-from ledger.storage.sql import SqlStore
-from ledger.streams import SessionProof, session_of_proof
+from ledger.provenance.records import StreamSegment, StreamSession
+from ledger.provenance.rules.streams import SessionProof, session_of_proof
+from ledger.storage.sql.log import SqlStore
+from ledger.usecases.service import now_ms
 from ledger.verdicts import ScanContext, ScanRecord
 from tests.supply import GTIN, PRODUCER_PREFIX
 

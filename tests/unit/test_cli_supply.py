@@ -16,8 +16,8 @@ from api.cli import app
 from api.cli.options import parse_serials, parse_time
 from api.submit import RemoteSubmitter
 from ledger import errors
-from ledger.entries import NOTICE, sign_entry
 from ledger.keys import PrivateKey
+from ledger.log.entries import NOTICE, sign_entry
 from tests.epcis_schema import validate_epcis
 from tests.supply import GTIN, PRODUCER_PREFIX, sscc_for
 

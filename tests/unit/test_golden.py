@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ledger.checkpoint import Checkpoint, sign_checkpoint
-from ledger.entries import GENESIS, NOTICE, sign_entry
-from ledger.hashing import CHAIN_GENESIS, chain_next, leaf_hash
 from ledger.keys import PrivateKey
-from ledger.merkle import root_of
-from ledger.note import NoteSigner
+from ledger.log.checkpoint import Checkpoint, sign_checkpoint
+from ledger.log.compact import root_of
+from ledger.log.entries import GENESIS, NOTICE, sign_entry
+from ledger.log.hashing import CHAIN_GENESIS, chain_next, leaf_hash
+from ledger.log.note import NoteSigner
 
 KEY = PrivateKey.from_seed(b"\x42" * 32)  # TEST ONLY: seed 0x42 x 32
 ORIGIN = "example.vn/log"

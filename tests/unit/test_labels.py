@@ -22,7 +22,7 @@ import zxingcpp
 from PIL import Image, PdfParser
 from pyzbar import pyzbar
 
-from ledger.codes import CodeIdentity, issue_uri
+from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.errors import InvalidInput
 from ledger.keys import PrivateKey
 from scanner.labels import (

@@ -18,7 +18,7 @@ from api.logs import (
     scrub,
 )
 from api.settings import Settings
-from ledger.storage.secret_box import new_key_text
+from ledger.secret_box import new_key_text
 
 TOKEN = "tmk_0123456789abcdef_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3I"  # TEST ONLY
 

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from ledger.codes import CodeIdentity, issue_uri
+from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.errors import InvalidInput, LimitExceeded
 from ledger.keys import PrivateKey
 from scanner import decode as decoding

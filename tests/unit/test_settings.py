@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from api.settings import Settings, is_loopback_url, local_url
-from ledger.checkpoint import CosignatureVerifier
 from ledger.errors import InvalidInput
 from ledger.keys import PrivateKey
-from ledger.note import NoteSigner
+from ledger.log.checkpoint import CosignatureVerifier
+from ledger.log.note import NoteSigner
 
 ROOT = Path(__file__).resolve().parents[2]
 ALICE_KEY = PrivateKey.from_seed(b"alice-witness-TEST-ONLY-32-bytes")  # TEST ONLY

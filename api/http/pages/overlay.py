@@ -1,6 +1,6 @@
 """The streamer's overlay and the listing page its QR opens.
 
-``listing_payload`` turns a listing's backing (``ledger.queries.ListingStatus``) and the
+``listing_payload`` turns a listing's backing (``ledger.usecases.queries.ListingStatus``) and the
 current QR into the JSON the overlay renders, with its words in the page's language; the
 same JSON feeds the server-sent events, the polling endpoint and the first paint.
 ``render_overlay_page`` is the OBS browser source (transparent, 1920x1080); its small

@@ -26,11 +26,12 @@ from api.http.errors import ERRORS
 from api.http.schemas import ActorOut, ItemOut, KeyOut, ListingOut, SubmitEntriesResponse
 from api.results import b64
 from ledger import errors
-from ledger.entries import Envelope
-from ledger.gs1 import gtin14, validate_serial
-from ledger.identifiers import item_id
-from ledger.records import KeyRecord
-from ledger.service import Accepted, now_ms
+from ledger.codes.gs1 import gtin14, validate_serial
+from ledger.codes.identifiers import item_id
+from ledger.log.entries import Envelope
+from ledger.provenance.records import KeyRecord
+from ledger.usecases.append import Accepted
+from ledger.usecases.service import now_ms
 
 __all__ = ["MAX_ENTRIES", "router"]
 

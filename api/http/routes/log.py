@@ -10,7 +10,7 @@
 A server that holds the operator key signs a fresh checkpoint whenever the log grew before
 answering; a replica without the key serves the latest stored one. Witnesses are the
 cosignature verifier keys of ``Settings.witnesses`` (``TRACEMARK_WITNESSES``); their verified
-cosignatures are stored in the log's database (``ledger/storage/witnesses.py``), so every
+cosignatures are stored in the log's database (``ledger/storage/sql/witnesses.py``), so every
 worker and replica serves them (docs/api.md).
 """
 
@@ -35,13 +35,13 @@ from api.http.schemas import (
 from api.http.state import AppState
 from api.results import b64, consistency_json, inclusion_json
 from ledger import errors
-from ledger.checkpoint import open_checkpoint
-from ledger.merkle import MAX_TREE_SIZE
-from ledger.note import Signature, open_note
-from ledger.queries import trust_bundle
-from ledger.service import now_ms
-from ledger.storage.witnesses import Cosignature
-from ledger.trust import TrustBundle
+from ledger.codes.trust import TrustBundle
+from ledger.log.checkpoint import open_checkpoint
+from ledger.log.merkle import MAX_TREE_SIZE
+from ledger.log.note import Signature, open_note
+from ledger.ports.witnesses import Cosignature
+from ledger.usecases.queries import trust_bundle
+from ledger.usecases.service import now_ms
 
 __all__ = ["MAX_ENTRIES", "router"]
 
@@ -262,7 +262,7 @@ def _accept_cosigned(state: AppState, note: str) -> tuple[int, list[tuple[Signat
 )
 def trust(state: StateDep) -> Response:
     """The trust bundle (actors, prefixes, keys with revocations, latest checkpoint, resolvers)
-    signed with the operator key, for offline verification (ledger/trust.py). 503
+    signed with the operator key, for offline verification (ledger/codes/trust.py). 503
     ``no_operator_key`` on a server without the key."""
     routes = state.checkpoints
     key = state.service.log_key

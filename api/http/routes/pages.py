@@ -42,10 +42,10 @@ from api.http.pages.overlay import (
     render_refusal_page,
 )
 from api.http.state import AppState
-from ledger.custody import gtin_owner
 from ledger.errors import NotFound
-from ledger.records import Actor, Product
-from ledger.service import now_ms
+from ledger.provenance.records import Actor, Product
+from ledger.provenance.rules.custody import gtin_owner
+from ledger.usecases.service import now_ms
 from scanner.qr import qr_matrix
 
 __all__ = ["EVENT_TICK_S", "STREAM_MAX_S", "router"]

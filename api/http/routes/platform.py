@@ -26,13 +26,13 @@ from api.http.errors import PLATFORM_ERRORS, ErrorResponse, PlatformError, Platf
 from api.http.schemas import ListingsResponse
 from api.http.verification import observe_verdict
 from ledger import errors
-from ledger.gs1 import gtin14
-from ledger.handles import handle_key
-from ledger.records import Actor, Handle, Item, Listing, Recall
-from ledger.rules import gtin_owner, is_recalled
-from ledger.service import now_ms
-from ledger.storage.platform import Watch
-from ledger.storage.port import ProjectionReader
+from ledger.codes.gs1 import gtin14
+from ledger.ports.log import ProjectionReader
+from ledger.ports.platform import Watch
+from ledger.provenance.handles import handle_key
+from ledger.provenance.records import Actor, Handle, Item, Listing, Recall
+from ledger.provenance.rules.common import gtin_owner, is_recalled
+from ledger.usecases.service import now_ms
 from ledger.verdicts import PLATFORM, ScanContext, Verdict
 from ledger.verdicts.listings import ListingFacts, judge
 

@@ -27,8 +27,8 @@ from api.http.state import AppState
 from api.http.verification import dumps, scan_context, verify_body, verify_code
 from api.results import result_json
 from ledger import errors
-from ledger.gs1 import DigitalLink, gtin14
-from ledger.queries import product_facts
+from ledger.codes.gs1 import DigitalLink, gtin14
+from ledger.usecases.queries import product_facts
 from ledger.verdicts import ANONYMOUS, RECALLED, judge_product
 
 __all__ = ["router"]
@@ -300,7 +300,7 @@ def _resolve_product(request: Request, state: AppState) -> Response:
     path = raw.decode("latin-1") if raw else request.url.path
     url = state.settings.resolver.rstrip("/") + path
     plain = {"Vary": resolver.VARY, "Cache-Control": resolver.cache_control(private=False)}
-    # A GTIN-8, -12 or -13 is its 14-digit zero-padded form, as in item codes (ledger.codes).
+    # A GTIN-8, -12 or -13 is its 14-digit zero-padded form, as in item codes (ledger.codes.signed).
     padded = _SHORT_GTIN.sub(lambda m: "/01/" + m.group(1).zfill(14), path)
     try:
         link = DigitalLink.from_uri(state.settings.resolver.rstrip("/") + padded)

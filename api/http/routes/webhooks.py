@@ -26,8 +26,8 @@ from api.http.schemas import DeliveryList, WebhookCreated, WebhookList
 from api.http.state import PlatformState
 from api.webhooks import EVENT_ALIASES, EVENTS, check_url, new_secret
 from ledger import errors
-from ledger.service import now_ms
-from ledger.storage.platform import ApiKey, Webhook
+from ledger.ports.platform import ApiKey, Webhook
+from ledger.usecases.service import now_ms
 
 __all__ = ["MAX_WEBHOOKS", "router"]
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-from ledger.storage import tables
-from ledger.storage.platform_sql import platform_metadata
-from ledger.storage.projection_sql import PROJECTION_TABLES
-from ledger.storage.scans import scan_metadata
-from ledger.storage.witnesses import witness_metadata
+from ledger.storage.sql import tables
+from ledger.storage.sql.platform import platform_metadata
+from ledger.storage.sql.projection import PROJECTION_TABLES
+from ledger.storage.sql.scans import scan_metadata
+from ledger.storage.sql.witnesses import witness_metadata
 
 __all__ = ["DERIVED_TABLES", "DURABLE_METADATA"]
 

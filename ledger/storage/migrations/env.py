@@ -25,7 +25,7 @@ from alembic.util import CommandError
 from sqlalchemy.engine import Connection
 
 from ledger.storage.migrations.durable import DERIVED_TABLES, DURABLE_METADATA
-from ledger.storage.sql import ADVISORY_LOCK_KEY, SqlStore
+from ledger.storage.sql.log import ADVISORY_LOCK_KEY, SqlStore
 
 __all__: list[str] = []
 

@@ -1,0 +1,1 @@
+"""The log: hashes, Merkle trees and proofs, signed notes, checkpoints, entries, audit."""

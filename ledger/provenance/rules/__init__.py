@@ -1,0 +1,1 @@
+"""The rules: who may record what, and what an accepted entry changes."""

@@ -1,0 +1,1 @@
+"""The SQL adapters (SQLite, PostgreSQL): log, projection, scans, witnesses, platform."""

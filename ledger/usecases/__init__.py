@@ -1,0 +1,1 @@
+"""Use cases: what adapters (HTTP, CLI) call, over the ports."""

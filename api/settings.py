@@ -21,6 +21,11 @@
     TRACEMARK_SCAN_SALT      salt of the coarse device hashes kept with scans (random)
     TRACEMARK_WITNESSES      cosignature verifier keys of the log's witnesses, separated by
                              commas or whitespace (none)
+    TRACEMARK_WITNESS_NAME   this server as a C2SP witness of other logs: its key name (none:
+                             not a witness); with TRACEMARK_WITNESS_KEY_FILE (its own Ed25519
+                             key, not the operator's; TRACEMARK_WITNESS_KEY_PASSPHRASE) and
+                             TRACEMARK_WITNESS_LOGS (note verifier keys of the logs it follows,
+                             separated by commas or whitespace; a key's name is its origin)
     TRACEMARK_SECRETS_KEY    keys that encrypt webhook secrets at rest, <id>:<base64url 32
                              bytes>, the first encrypts (required in production; development
                              makes $TRACEMARK_HOME/secrets.key)
@@ -56,6 +61,7 @@ from api.proxies import Network, parse_trusted_proxies
 from ledger.errors import InvalidInput
 from ledger.keyfile import load_or_create_secrets_key
 from ledger.log.checkpoint import CosignatureVerifier
+from ledger.log.note import NoteVerifier, check_key_name
 from ledger.provenance.rules.common import Admission
 from ledger.secret_box import SecretBox
 from ledger.verdicts import Thresholds
@@ -68,6 +74,7 @@ __all__ = [
     "RATE_LIMIT_SCHEMES",
     "Settings",
     "WebhookSettings",
+    "WitnessRole",
     "admission_from_env",
     "is_loopback_url",
     "local_url",
@@ -187,6 +194,46 @@ def _witnesses(env: Mapping[str, str]) -> tuple[CosignatureVerifier, ...]:
     return tuple(found.values())
 
 
+@dataclass(frozen=True)
+class WitnessRole:
+    """This server as a C2SP tlog-witness of other logs (``POST /witness/add-checkpoint``)."""
+
+    name: str
+    key_file: Path
+    passphrase: bytes | None
+    #: The logs it follows: their note verifier keys; each key's name is the log's origin.
+    logs: tuple[NoteVerifier, ...]
+
+
+def _witness_role(env: Mapping[str, str], home: Path) -> WitnessRole | None:
+    """``TRACEMARK_WITNESS_*``; None when TRACEMARK_WITNESS_NAME is unset."""
+    name = env.get("TRACEMARK_WITNESS_NAME", "").strip()
+    if not name:
+        return None
+    try:
+        check_key_name(name)
+    except InvalidInput as exc:
+        raise InvalidInput(f"TRACEMARK_WITNESS_NAME: {exc.message}") from None
+    logs: dict[str, NoteVerifier] = {}
+    for vkey in re.split(r"[\s,]+", env.get("TRACEMARK_WITNESS_LOGS", "")):
+        if not vkey:
+            continue
+        try:
+            verifier = NoteVerifier.from_vkey(vkey)
+        except InvalidInput as exc:
+            raise InvalidInput(f"TRACEMARK_WITNESS_LOGS: {exc.message}") from None
+        logs[vkey] = verifier
+    if not logs:
+        raise InvalidInput("TRACEMARK_WITNESS_NAME needs TRACEMARK_WITNESS_LOGS (logs to follow)")
+    passphrase = env.get("TRACEMARK_WITNESS_KEY_PASSPHRASE")
+    return WitnessRole(
+        name,
+        Path(env.get("TRACEMARK_WITNESS_KEY_FILE") or home / "witness.key"),
+        passphrase.encode() if passphrase else None,
+        tuple(logs.values()),
+    )
+
+
 def admission_from_env(env: Mapping[str, str] | None = None) -> Admission:
     """The admission rules' settings: ``TRACEMARK_MAX_BACKDATE_H`` (hours, default 72)."""
     env = os.environ if env is None else env
@@ -275,6 +322,8 @@ class Settings:
     scan_salt: bytes = field(default_factory=lambda: secrets.token_bytes(16))
     overlay_nonce_window_s: int = 600
     witnesses: tuple[CosignatureVerifier, ...] = ()
+    #: This server as a witness of other logs (None: not a witness).
+    witness_role: WitnessRole | None = None
     #: Seals webhook secrets at rest; None in development means $TRACEMARK_HOME/secrets.key.
     secrets_key: SecretBox | None = None
     admission: Admission = field(default_factory=Admission)
@@ -345,6 +394,7 @@ class Settings:
             scan_salt=salt.encode() if salt else secrets.token_bytes(16),
             overlay_nonce_window_s=_int(env, "TRACEMARK_OVERLAY_NONCE_S", 600, low=60),
             witnesses=_witnesses(env),
+            witness_role=_witness_role(env, home),
             secrets_key=SecretBox.from_text(secrets_text) if secrets_text else None,
             admission=admission_from_env(env),
             scan_concurrency=_int(env, "TRACEMARK_SCAN_CONCURRENCY", 2, low=1),

@@ -559,3 +559,64 @@ def log_export_tiles(
             markup=False,
         ),
     )
+
+
+@log_app.command("witness")
+def log_witness(
+    url: Annotated[
+        str,
+        typer.Argument(help="The witness's submission prefix, e.g. https://w.example/witness."),
+    ],
+    witness: Annotated[
+        str,
+        typer.Option(
+            "--witness-key",
+            help="The witness's cosignature verifier key (<name>+<id>+<key>), pinned.",
+        ),
+    ],
+    home: HomeOpt = Path(".tracemark"),
+    database_url: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Ask a C2SP witness to cosign the latest checkpoint, and keep its cosignature.
+
+    Sends add-checkpoint (with a consistency proof from the size the witness last
+    cosigned), checks the answer with the pinned --witness-key, and stores the line: GET
+    /checkpoint and /v1/log/checkpoint?cosigned=1 then serve it. Exit 0 cosigned, 3 the
+    witness refused or answered a bad cosignature, 5 unreachable, 2 bad input.
+    """
+    import httpx  # noqa: PLC0415
+
+    from ledger.usecases.cosign import ask_witness  # noqa: PLC0415
+
+    if not url.startswith(("http://", "https://")):
+        fail("the witness URL must be an http:// or https:// URL", BAD_INPUT)
+    ctx = context(home, database_url, None)
+    with handled():
+        verifier = CosignatureVerifier.from_vkey(witness)
+        service = ctx.service()
+
+        def post(body: bytes) -> tuple[int, str, str]:
+            try:
+                response = httpx.post(
+                    url.rstrip("/") + "/add-checkpoint",
+                    content=body,
+                    headers={"Content-Type": "text/plain; charset=utf-8"},
+                    timeout=30.0,
+                )
+            except httpx.HTTPError as exc:
+                raise errors.StorageUnavailable(f"witness {url} unreachable: {exc}") from None
+            return response.status_code, response.headers.get("content-type", ""), response.text
+
+        with closing(service.store):
+            kept = ask_witness(service, verifier, post)
+            size = service.latest_checkpoint().tree_size
+    data = {"witness": kept.witness, "tree_size": size, "timestamp": kept.timestamp}
+    emit(
+        json_out,
+        data,
+        lambda: out.print(
+            f"{kept.witness} cosigned the checkpoint of size {size} at {kept.timestamp}",
+            markup=False,
+        ),
+    )

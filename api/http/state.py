@@ -87,11 +87,28 @@ class AppState:
     metrics: Metrics = field(default_factory=Metrics)
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(600))
     log_key: PrivateKey | None = None
+    #: This server's own witness key, when it is a witness of other logs (settings.witness_role).
+    witness_key: PrivateKey | None = None
     #: The log routes' recent checkpoint notes, trust bundle and key check.
     checkpoints: CheckpointCache = field(default_factory=CheckpointCache)
     scan_slots: ScanSlots = field(default_factory=lambda: ScanSlots(2))
     #: Serialised parts of verify results by code and snapshot (api/http/verification.py).
     rendered: dict[Any, bytes] = field(default_factory=dict)
+
+
+def load_witness_key(settings: Settings) -> PrivateKey | None:
+    """The witness role's own key (not the operator's); None when not a witness."""
+    role = settings.witness_role
+    if role is None:
+        return None
+    if not role.key_file.exists():
+        raise errors.InvalidInput(f"TRACEMARK_WITNESS_NAME needs its key {role.key_file}")
+    key, warnings = load_private_key(role.key_file, role.passphrase)
+    if settings.production and warnings:
+        raise errors.InvalidInput(
+            f"TRACEMARK_ENV=production refuses this witness key: {warnings[0]}"
+        )
+    return key
 
 
 def load_operator_key(settings: Settings) -> PrivateKey | None:
@@ -137,6 +154,7 @@ def build_state(settings: Settings, *, service: LogService | None = None) -> App
         metrics,
         limiter,
         log_key=service.log_key,
+        witness_key=load_witness_key(settings),
         scan_slots=ScanSlots(settings.scan_concurrency),
     )
 

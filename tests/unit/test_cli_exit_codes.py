@@ -58,6 +58,7 @@ from api.settings import Settings
 from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keyfile import save_private_key, save_public_key
 from ledger.keys import PrivateKey
+from ledger.log.checkpoint import CosignatureVerifier
 from ledger.log.entries import NOTICE, sign_entry
 from ledger.log.merkle import node_key
 from ledger.provenance.events.names import SELL
@@ -293,6 +294,7 @@ SHOP = "--as={keys}/shop-a.key"
 DISTRI = "--as={keys}/distri.key"
 UNKNOWN = ("--as={keys}/stranger.key", "--actor", "fishco")  # a key no actor registered
 DB_DEAD = ("--database-url", DEAD)
+WITNESS_VKEY = CosignatureVerifier.from_public_key("w.example", STRANGER.public_key).to_vkey()
 ITEM = f"01/{GTIN}/21/S"
 
 CASES: list[Case] = [
@@ -319,6 +321,13 @@ CASES: list[Case] = [
     c("log consistency", 2, "5", "2"),
     c("log consistency", 3, "3", "5", prepare=tamper_node),
     c("log consistency", 5, "1", "5", *DB_DEAD),
+    c("log export-tiles", 0, "{tmp}/tiles"),
+    c("log export-tiles", 2, "{files}/trust.json/tiles"),  # under a file
+    c("log export-tiles", 5, "{tmp}/tiles", *DB_DEAD),
+    c("log witness", 2, "ftp://w.example", "--witness-key", WITNESS_VKEY),
+    c("log witness", 2, "http://127.0.0.1:9", "--witness-key", "not-a-key"),
+    c("log witness", 5, "http://127.0.0.1:9", "--witness-key", WITNESS_VKEY),  # unreachable
+    c("log witness", 5, "http://127.0.0.1:9", "--witness-key", WITNESS_VKEY, *DB_DEAD),
     c("log key", 0),
     c("log key", 2, prepare=empty_home),
     c("log key", 5, *DB_DEAD),
@@ -607,6 +616,7 @@ CASES: list[Case] = [
 #: Commands whose success is tested elsewhere, and why.
 ELSEWHERE = {
     "serve": "it serves until stopped: tests/e2e start it",
+    "log witness": "it needs a witness: tests/api/test_witness_role.py",
     "db roles": "it needs PostgreSQL roles: tests/integration/test_db_roles.py",
 }
 #: Commands that open no database (no case 5).

@@ -40,6 +40,7 @@ from ledger.log.checkpoint import open_checkpoint
 from ledger.log.merkle import MAX_TREE_SIZE
 from ledger.log.note import Signature, open_note
 from ledger.ports.witnesses import Cosignature
+from ledger.usecases.cosign import KEEP_COSIGNED
 from ledger.usecases.queries import trust_bundle
 from ledger.usecases.service import now_ms
 
@@ -49,8 +50,6 @@ log = logging.getLogger("tracemark")
 
 #: Entries one GET /v1/log/entries answers at most.
 MAX_ENTRIES = 1_000
-#: Cosigned tree sizes kept in the database.
-KEEP_COSIGNED = 64
 TRUST_TTL_MS = 60_000
 MAX_COSIGNED_NOTE = 65_536
 _TEXT = "text/plain; charset=utf-8"

@@ -1,0 +1,90 @@
+"""A supply-chain story for offline proof bundles, and the keys a verifier pins.
+
+``bundle_story()`` runs, on a memory store: fishco commissions lot L7 (A1-A3) and a stray
+item B9, packs A1 and A2 into a case and the case onto a pallet, ships the pallet to the
+distributor, who unpacks it and ships the case to shop-a; shop-a sells A1; fishco then
+recalls lot L7. Two witnesses cosign the last checkpoint. The bundles of A1 (with its code)
+and B9 are built at ``BUNDLE_NOW``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.codes.identifiers import item_id
+from ledger.keys import PrivateKey
+from ledger.log.checkpoint import CosignatureVerifier, cosign_checkpoint
+from ledger.log.note import NoteVerifier, parse_note
+from ledger.ports.witnesses import Cosignature
+from ledger.provenance.events.names import RECALL, SELL, UNPACK
+from ledger.storage.memory.log import MemoryStore
+from ledger.usecases.bundles import build_item_bundle
+from ledger.usecases.service import LogService
+from tests.supply import GTIN, T0, VERIFY_RESOLVER, Supply, signed_code, sscc_for, standard
+
+ORIGIN = "tracemark.test/log"
+OPERATOR = PrivateKey.from_seed(bytes(range(32)))  # TEST ONLY
+WITNESS_KEYS = {name: PrivateKey.from_seed(name.encode().ljust(32, b".")) for name in ("w1", "w2")}
+WITNESSES = tuple(
+    CosignatureVerifier.from_public_key(f"{name}.example", key.public_key)
+    for name, key in WITNESS_KEYS.items()
+)
+LOG_VKEY = NoteVerifier.from_public_key(ORIGIN, OPERATOR.public_key).to_vkey()
+A1, B9 = item_id(GTIN, "A1"), item_id(GTIN, "B9")
+
+
+@dataclass
+class Story:
+    supply: Supply
+    service: LogService
+    code: str
+    now: int
+
+
+def bundle_story(*, witnessed: bool = True) -> Story:
+    service = LogService(MemoryStore())
+    service.initialize(origin=ORIGIN, operator_name="Test Operator", key=OPERATOR, now=T0 - 10_000)
+    service.log_key = OPERATOR
+    s = standard(service, OPERATOR)
+    s.commission("fishco", GTIN, {"list": ["A1", "A2", "A3"]}, lot="L7")
+    s.commission("fishco", GTIN, {"list": ["B9"]}, lot="L8")
+    case, pallet = f"00/{sscc_for(1)}", f"00/{sscc_for(2)}"
+    s.pack("fishco", case, [A1, item_id(GTIN, "A2")])
+    s.pack("fishco", pallet, [case])
+    s.ship("fishco", "distri", [pallet], "S-1")
+    s.receive("distri", "fishco", "S-1")
+    s.ok(UNPACK, s.event("distri", parent=pallet), s.keys["distri"])
+    s.ship("distri", "shop-a", [case], "D-1")
+    s.receive("shop-a", "distri", "D-1")
+    s.ok(UNPACK, s.event("shop-a", parent=case), s.keys["shop-a"])
+    s.ok(SELL, s.event("shop-a", items=[A1]), s.keys["shop-a"])
+    s.ok(
+        RECALL,
+        s.event("fishco", gtin=GTIN, scope="lot", lot="L7", reason="histamine"),
+        s.keys["fishco"],
+    )
+    checkpoint = service.checkpoint(now=s.tick())
+    if witnessed:
+        for name, key in WITNESS_KEYS.items():
+            note = cosign_checkpoint(checkpoint.note, f"{name}.example", key, 1_700_000_000)
+            line = parse_note(note).signatures[-1]
+            stamp = int.from_bytes(line.signature[:8], "big")
+            service.store.witnesses.add(
+                checkpoint.tree_size,
+                checkpoint.note,
+                [Cosignature(line.name, line.key_id, stamp, line.line)],
+                keep=10,
+            )
+    return Story(s, service, signed_code(s, "A1", lot="L7"), s.tick())
+
+
+def bundle_of(story: Story, item: str, code: str | None = None) -> dict[str, Any]:
+    return build_item_bundle(
+        story.service.prover,
+        item,
+        log_key=OPERATOR,
+        resolvers=[VERIFY_RESOLVER],
+        code=code,
+        now=story.now,
+    )

@@ -9,6 +9,9 @@ and B9 are built at ``BUNDLE_NOW``.
 
 from __future__ import annotations
 
+import base64
+import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +24,7 @@ from ledger.provenance.events.names import RECALL, SELL, UNPACK
 from ledger.storage.memory.log import MemoryStore
 from ledger.usecases.bundles import build_item_bundle
 from ledger.usecases.service import LogService
+from ledger.verdicts.bundles import sign_statement
 from tests.supply import GTIN, T0, VERIFY_RESOLVER, Supply, signed_code, sscc_for, standard
 
 ORIGIN = "tracemark.test/log"
@@ -88,3 +92,85 @@ def bundle_of(story: Story, item: str, code: str | None = None) -> dict[str, Any
         code=code,
         now=story.now,
     )
+
+
+# --- tamperings: each names the checks it must make fail (Python and TypeScript alike) -----
+
+
+def _flip_proof(b: dict[str, Any]) -> None:
+    entry = b["entries"][3]
+    raw = bytearray(base64.b64decode(entry["inclusion_proof"][0]))
+    raw[0] ^= 1
+    entry["inclusion_proof"][0] = base64.b64encode(bytes(raw)).decode()
+
+
+def _drop(index: int) -> Callable[[dict[str, Any]], None]:
+    def mutate(b: dict[str, Any]) -> None:
+        b["entries"] = [e for e in b["entries"] if e["index"] != index]
+
+    return mutate
+
+
+def _edit_leaf(b: dict[str, Any]) -> None:
+    entry = b["entries"][-1]
+    leaf = base64.b64decode(entry["leaf"]).replace(b"histamine", b"histamin!")
+    entry["leaf"] = base64.b64encode(leaf).decode()
+
+
+def _resign(b: dict[str, Any]) -> None:
+    """What a dishonest operator could do: sign a statement of its own choosing."""
+    b["statement"]["indices"] = [e["index"] for e in b["entries"]]
+    b["signature"] = sign_statement(b["statement"], OPERATOR)
+
+
+def _swap_in(other: dict[str, Any], index: int) -> Callable[[dict[str, Any]], None]:
+    def mutate(b: dict[str, Any]) -> None:
+        swapped = next(e for e in other["entries"] if e["index"] == index)
+        b["entries"] = sorted([*b["entries"], swapped], key=lambda e: e["index"])
+        _resign(b)
+
+    return mutate
+
+
+def _summary_resigned(b: dict[str, Any]) -> None:
+    b["statement"]["summary"].update(custodian="shop-b", recalled=False)
+    _resign(b)
+
+
+def tamperings(other: dict[str, Any]) -> dict[str, tuple[Callable[[dict[str, Any]], None], set[str]]]:
+    """Mutations of A1's bundle (``other``: B9's, for swaps) and the checks each breaks."""
+    return {
+        "flipped-proof-hash": (_flip_proof, {"inclusion"}),
+        "dropped-recall": (_drop(18), {"statement", "verdict"}),
+        "dropped-commission": (_drop(9), {"statement", "entries", "verdict"}),
+        "dropped-key-registration": (_drop(1), {"statement", "signatures"}),
+        "edited-summary": (
+            lambda b: b["statement"]["summary"].update(recalled=False),
+            {"statement", "verdict"},
+        ),
+        "edited-leaf": (_edit_leaf, {"inclusion", "signatures"}),
+        "edited-item": (
+            lambda b: b.update(item=B9),
+            {"statement", "entries", "code", "verdict"},
+        ),
+        "edited-signature": (
+            lambda b: b.update(signature=base64.b64encode(bytes(64)).decode()),
+            {"statement"},
+        ),
+        "edited-checkpoint": (
+            lambda b: b.update(checkpoint=b["checkpoint"].replace("\n19\n", "\n20\n")),
+            {"checkpoint", "inclusion", "statement"},
+        ),
+        "edited-trust": (
+            lambda b: b["trust"]["bundle"]["actors"][0].update(name="Evil"),
+            {"trust", "code"},
+        ),
+        "swapped-in-entry-of-another-item-resigned": (_swap_in(other, 8), {"entries"}),
+        "summary-contradicting-entries-resigned": (_summary_resigned, {"verdict"}),
+    }
+
+
+def tampered(good: dict[str, Any], other: dict[str, Any], name: str) -> dict[str, Any]:
+    bundle = copy.deepcopy(good)
+    tamperings(other)[name][0](bundle)
+    return bundle

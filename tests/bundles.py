@@ -137,7 +137,10 @@ def _summary_resigned(b: dict[str, Any]) -> None:
     _resign(b)
 
 
-def tamperings(other: dict[str, Any]) -> dict[str, tuple[Callable[[dict[str, Any]], None], set[str]]]:
+Mutation = Callable[[dict[str, Any]], None]
+
+
+def tamperings(other: dict[str, Any]) -> dict[str, tuple[Mutation, set[str]]]:
     """Mutations of A1's bundle (``other``: B9's, for swaps) and the checks each breaks."""
     return {
         "flipped-proof-hash": (_flip_proof, {"inclusion"}),

@@ -4,10 +4,8 @@ story on a memory store, tests/bundles.py)."""
 
 from __future__ import annotations
 
-import base64
 import copy
 import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest

@@ -19,6 +19,7 @@ from ledger.codes.identifiers import item_id
 from ledger.keys import PrivateKey
 from ledger.log.checkpoint import CosignatureVerifier, cosign_checkpoint
 from ledger.log.note import NoteVerifier, parse_note
+from ledger.ports.log import LogStore
 from ledger.ports.witnesses import Cosignature
 from ledger.provenance.events.names import RECALL, SELL, UNPACK
 from ledger.storage.memory.log import MemoryStore
@@ -46,8 +47,8 @@ class Story:
     now: int
 
 
-def bundle_story(*, witnessed: bool = True) -> Story:
-    service = LogService(MemoryStore())
+def bundle_story(*, witnessed: bool = True, store: LogStore | None = None) -> Story:
+    service = LogService(MemoryStore() if store is None else store)
     service.initialize(origin=ORIGIN, operator_name="Test Operator", key=OPERATOR, now=T0 - 10_000)
     service.log_key = OPERATOR
     s = standard(service, OPERATOR)

@@ -35,6 +35,8 @@
     TRACEMARK_TRUSTED_PROXIES addresses or networks of the reverse proxies whose
                              X-Forwarded-For is believed (none)
     TRACEMARK_OVERLAY_FRAME_ANCESTORS  CSP sources that may frame the overlay ('self' https:)
+    TRACEMARK_WEBHOOK_WORKER / _MAX_ATTEMPTS / _TIMEOUT_S / _ALLOW_PRIVATE   webhook delivery
+                             (``WebhookSettings``; 1 / 8 / 5 / 0)
 
 docs/operations.md has the same table.
 """
@@ -65,14 +67,16 @@ __all__ = [
     "PUBLIC_URL_HINT",
     "RATE_LIMIT_SCHEMES",
     "Settings",
+    "WebhookSettings",
     "admission_from_env",
     "is_loopback_url",
     "local_url",
     "parse_public_url",
     "public_url_from_env",
+    "webhook_settings_from_env",
 ]
 
-#: URL schemes of TRACEMARK_RATE_LIMIT_STORAGE (api/ratelimit.py).
+#: URL schemes of TRACEMARK_RATE_LIMIT_STORAGE (api/http/ratelimit.py).
 RATE_LIMIT_SCHEMES = ("memory", "redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster")
 LOG_FORMATS = ("json", "text")
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -203,6 +207,56 @@ def _frame_ancestors(env: Mapping[str, str]) -> str:
     return text
 
 
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    text = env.get(name, "").strip().lower()
+    return default if not text else text in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    """Webhook delivery settings (``TRACEMARK_WEBHOOK_*``; docs/api.md; api/webhooks.py).
+
+    Development allows loopback URLs (local receivers, tests); private, link-local and other
+    non-global addresses need ``TRACEMARK_WEBHOOK_ALLOW_PRIVATE=1`` in any mode.
+    """
+
+    allow_loopback: bool = True
+    allow_private: bool = False
+    worker: bool = True
+    interval_s: float = 1.0
+    max_attempts: int = 8
+    base_delay_ms: int = 10_000
+    max_delay_ms: int = 3_600_000
+    timeout_s: float = 5.0
+    lease_ms: int = 60_000
+    batch: int = 50
+    lanes: int = 16
+
+    def delay_ms(self, attempts: int) -> int:
+        """Wait after the ``attempts``-th failure: base, 2x base, 4x base ... (capped)."""
+        return int(min(self.max_delay_ms, self.base_delay_ms * 2 ** max(0, attempts - 1)))
+
+
+def webhook_settings_from_env(
+    env: Mapping[str, str] | None = None, *, production: bool
+) -> WebhookSettings:
+    """``TRACEMARK_WEBHOOK_ALLOW_PRIVATE``, ``_WORKER``, ``_MAX_ATTEMPTS``, ``_TIMEOUT_S``."""
+    env = os.environ if env is None else env
+    private = _flag(env, "TRACEMARK_WEBHOOK_ALLOW_PRIVATE", False)
+    try:
+        attempts = int(env.get("TRACEMARK_WEBHOOK_MAX_ATTEMPTS") or 8)
+        timeout = float(env.get("TRACEMARK_WEBHOOK_TIMEOUT_S") or 5)
+    except ValueError:
+        raise InvalidInput("TRACEMARK_WEBHOOK_* must be numbers") from None
+    return WebhookSettings(
+        allow_loopback=private or not production,
+        allow_private=private,
+        worker=_flag(env, "TRACEMARK_WEBHOOK_WORKER", True),
+        max_attempts=max(1, min(attempts, 20)),
+        timeout_s=max(0.5, min(timeout, 30.0)),
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"
@@ -231,6 +285,13 @@ class Settings:
     log_level: str = "info"
     trusted_proxies: tuple[Network, ...] = ()
     overlay_frame_ancestors: str = "'self' https:"
+    #: Webhook delivery; left out (None), read from TRACEMARK_WEBHOOK_* for this mode.
+    webhooks: WebhookSettings = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.webhooks is None:
+            webhooks = webhook_settings_from_env(production=self.production)
+            object.__setattr__(self, "webhooks", webhooks)
 
     @property
     def production(self) -> bool:
@@ -290,6 +351,7 @@ class Settings:
             **_operations(env, production=mode == "production"),
             trusted_proxies=parse_trusted_proxies(env.get("TRACEMARK_TRUSTED_PROXIES", "")),
             overlay_frame_ancestors=_frame_ancestors(env),
+            webhooks=webhook_settings_from_env(env, production=mode == "production"),
         )
 
 

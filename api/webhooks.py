@@ -5,7 +5,8 @@ Events (``recall``, ``clone_suspected``) become deliveries, one per subscribed w
 in the platform tables (ledger/storage/platform.py) and sent signed as Standard Webhooks
 (``webhook-id``, ``webhook-timestamp``, ``webhook-signature``; ``verify_delivery`` is the
 receiver's check) with exponential backoff. Settings are ``TRACEMARK_WEBHOOK_*``
-(``PlatformConfig``). The routes that manage webhooks are in api/routes/webhooks.py.
+(``WebhookSettings``, api/settings.py). The routes that manage webhooks are in
+api/http/routes/webhooks.py.
 
 A receiver is untrusted, in what its name resolves to and in how it answers:
 
@@ -32,7 +33,6 @@ import hmac
 import ipaddress
 import json
 import logging
-import os
 import secrets
 import socket
 import ssl
@@ -44,6 +44,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
+from api.settings import WebhookSettings
 from ledger import errors
 from ledger.codes.identifiers import item_id
 from ledger.log.entries import LogEntry
@@ -73,7 +74,6 @@ __all__ = [
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
     "Dispatcher",
-    "PlatformConfig",
     "Target",
     "Worker",
     "check_url",
@@ -206,53 +206,6 @@ def sign_legacy(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={mac.hexdigest()}"
 
 
-def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
-    text = env.get(name, "").strip().lower()
-    return default if not text else text in ("1", "true", "yes", "on")
-
-
-@dataclass(frozen=True, slots=True)
-class PlatformConfig:
-    """Webhook settings (``TRACEMARK_WEBHOOK_*``; docs/api.md).
-
-    Development allows loopback URLs (local receivers, tests); private, link-local and other
-    non-global addresses need ``TRACEMARK_WEBHOOK_ALLOW_PRIVATE=1`` in any mode.
-    """
-
-    allow_loopback: bool = True
-    allow_private: bool = False
-    worker: bool = True
-    interval_s: float = 1.0
-    max_attempts: int = 8
-    base_delay_ms: int = 10_000
-    max_delay_ms: int = 3_600_000
-    timeout_s: float = 5.0
-    lease_ms: int = 60_000
-    batch: int = 50
-    lanes: int = 16
-
-    @classmethod
-    def from_env(cls, *, production: bool, env: Mapping[str, str] | None = None) -> PlatformConfig:
-        env = os.environ if env is None else env
-        private = _flag(env, "TRACEMARK_WEBHOOK_ALLOW_PRIVATE", False)
-        try:
-            attempts = int(env.get("TRACEMARK_WEBHOOK_MAX_ATTEMPTS") or 8)
-            timeout = float(env.get("TRACEMARK_WEBHOOK_TIMEOUT_S") or 5)
-        except ValueError:
-            raise errors.InvalidInput("TRACEMARK_WEBHOOK_* must be numbers") from None
-        return cls(
-            allow_loopback=private or not production,
-            allow_private=private,
-            worker=_flag(env, "TRACEMARK_WEBHOOK_WORKER", True),
-            max_attempts=max(1, min(attempts, 20)),
-            timeout_s=max(0.5, min(timeout, 30.0)),
-        )
-
-    def delay_ms(self, attempts: int) -> int:
-        """Wait after the ``attempts``-th failure: base, 2x base, 4x base ... (capped)."""
-        return int(min(self.max_delay_ms, self.base_delay_ms * 2 ** max(0, attempts - 1)))
-
-
 def _refused(message: str) -> errors.InvalidInput:
     return errors.InvalidInput(message, code="webhook_url_refused")
 
@@ -290,7 +243,7 @@ class Target:
         return name if self.port == default else f"{name}:{self.port}"
 
 
-def _judge(address: Address, config: PlatformConfig) -> Address:
+def _judge(address: Address, config: WebhookSettings) -> Address:
     """The address to connect to (an IPv4-mapped one is its IPv4), or raise if refused."""
     if isinstance(address, ipaddress.IPv6Address):
         if address.ipv4_mapped is not None:
@@ -319,7 +272,7 @@ def _judge(address: Address, config: PlatformConfig) -> Address:
     return address
 
 
-def resolve(url: str, config: PlatformConfig) -> Target:
+def resolve(url: str, config: WebhookSettings) -> Target:
     """The URL's host looked up once, every address judged (raises InvalidInput with code
     ``webhook_url_refused`` if the URL or any address is refused)."""
     if _UNSAFE_URL.intersection(url) or not url.isascii():
@@ -347,7 +300,7 @@ def resolve(url: str, config: PlatformConfig) -> Target:
     return Target(parts.scheme, parts.hostname, port, path, tuple(addresses))
 
 
-def check_url(url: str, config: PlatformConfig) -> str:
+def check_url(url: str, config: WebhookSettings) -> str:
     """An http(s) URL whose host resolves only to addresses the config allows (else raises)."""
     resolve(url, config)
     return url
@@ -457,7 +410,7 @@ class Dispatcher:
         self,
         store: PlatformStore,
         log_store: LogStore,
-        config: PlatformConfig,
+        config: WebhookSettings,
         post: Post | None = None,
     ) -> None:
         self.store, self.log_store, self.config = store, log_store, config
@@ -631,7 +584,7 @@ class Dispatcher:
         """Send what is due at ``now``, one lane per webhook; how many deliveries were taken.
 
         A lane sends its webhook's due deliveries one at a time, in order, on a thread of the
-        pool (``PlatformConfig.lanes`` threads); a webhook whose lane is still busy is skipped
+        pool (``WebhookSettings.lanes`` threads); a webhook whose lane is still busy is skipped
         and its due deliveries are put off by one deadline, so that they neither fill the
         next batch nor wait behind it. A lane takes only as many deliveries as it can send
         within their lease, even if each one runs into the deadline. With ``wait`` (tests)

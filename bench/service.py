@@ -5,7 +5,7 @@ Figure    ``POST /v1/verify`` with a genuine code and its context (platform ``ti
           the full verdict (producer signature, item state, listing and seller, clone rules
           over recent scans, the scan recorded) with provenance and an inclusion proof.
           Requests per second and p99 latency, from wrk (2 threads, 32 connections,
-          ``--latency``) on 127.0.0.1 against ``uvicorn api.app:from_env --factory
+          ``--latency``) on 127.0.0.1 against ``uvicorn api.http.app:from_env --factory
           --workers 2`` on a cached SQLite ledger of 10,000 items and of 1,000,000
           (``--large``; without it, 100,000 stands in and is labelled so).
 Baseline  ``GET /v1/ping`` (constant JSON: same app, middleware, server and wrk settings),
@@ -348,7 +348,7 @@ def _http(url: str, body: dict[str, Any] | None = None, timeout: float = 10.0) -
 
 
 class Server:
-    """``uvicorn api.app:from_env --factory --workers 2`` on a working copy of a ledger."""
+    """``uvicorn api.http.app:from_env --factory --workers 2`` on a working copy of a ledger."""
 
     def __init__(self, label: str, source: Path, work: Path) -> None:
         self.label = label
@@ -391,7 +391,7 @@ class Server:
             sys.executable,
             "-m",
             "uvicorn",
-            "api.app:from_env",
+            "api.http.app:from_env",
             "--factory",
             "--workers",
             str(WORKERS),
@@ -615,7 +615,7 @@ class Subject:
 def _profile(db: Path, codes: list[str]) -> str:
     """cProfile of the verify path in process: Verifier.verify + result_json, as the route
     runs them, on a working copy (scans are recorded)."""
-    from api.routes.verify import result_json
+    from api.results import result_json
     from ledger.usecases.service import now_ms
     from ledger.usecases.verify import Verifier
     from ledger.verdicts import ScanContext
@@ -1024,7 +1024,7 @@ def _result(
             "duration_s": duration,
             "warm_up_s": WARMUP_S,
             "server": (
-                f"python -m uvicorn api.app:from_env --factory --workers {WORKERS} "
+                f"python -m uvicorn api.http.app:from_env --factory --workers {WORKERS} "
                 "--host 127.0.0.1 --log-level warning"
             ),
             "env": {

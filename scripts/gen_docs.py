@@ -100,7 +100,7 @@ def render_openapi(schema: dict[str, Any]) -> str:
 
 def openapi_schema() -> dict[str, Any]:
     """The schema of an app over an empty in-memory store: no key, database or network."""
-    from api.app import create_app  # noqa: PLC0415 - only the generator needs the app
+    from api.http.app import create_app  # noqa: PLC0415 - only the generator needs the app
     from api.settings import Settings  # noqa: PLC0415
     from ledger.storage.memory.log import MemoryStore  # noqa: PLC0415
     from ledger.usecases.service import LogService  # noqa: PLC0415

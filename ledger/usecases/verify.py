@@ -535,7 +535,7 @@ class Verifier:
         if detail is None:
             detail = self._detail(item, snapshot)
             self._details.put(snapshot, item, detail)
-        # Its own snapshot, not this one: the same JSON, kept once (api.routes.verify).
+        # Its own snapshot, not this one: the same JSON, kept once (api.http.routes.verify).
         view, proof, note, read_at = detail
         return VerifyResult(verdict, view, proof, note, snapshot=read_at, context=context)
 

@@ -2,7 +2,7 @@
 the codes offered with it say, as one explained verdict.
 
 ``judge`` takes ``ListingFacts`` (seller, GTIN, stock, recalls, gathered by the platform
-route, api/routes/platform.py) and code verdicts; every rule that fires is a reason, and
+route, api/http/routes/platform.py) and code verdicts; every rule that fires is a reason, and
 every reason code is in ``LISTING_REASONS`` (and docs/api.md) with the status it implies.
 """
 

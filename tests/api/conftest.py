@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from api.http.app import create_app
 from api.settings import Settings
 from ledger.keys import PrivateKey
 from ledger.log.checkpoint import CosignatureVerifier

@@ -14,9 +14,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from api.http.app import create_app
 from api.logs import JsonFormatter
-from api.routes.platform import platform_of
 from ledger.keys import PrivateKey
 from ledger.ports.platform import new_api_key
 from ledger.storage.memory.log import MemoryStore
@@ -127,7 +126,7 @@ def test_an_unexpected_error_is_logged_with_the_id_and_answered_500(
 
 def test_no_api_key_or_credential_reaches_the_logs(app: FastAPI, lines: Lines) -> None:
     record, token = new_api_key("tiktok", "", secret=b"\x09" * 32, now=T0, rate_limit=100)
-    platform_of(app).store.add_key(record)
+    app.state.tracemark.platform.store.add_key(record)
     client = TestClient(app)
     secrets = {
         "X-API-Key": token,

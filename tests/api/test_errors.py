@@ -16,8 +16,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.routes.platform import platform_of
+from api.http.app import create_app
 from ledger.keys import PrivateKey
 from ledger.ports.platform import new_api_key
 from ledger.storage.memory.log import MemoryStore
@@ -54,7 +53,7 @@ def client(app: FastAPI) -> TestClient:
 @pytest.fixture(scope="module")
 def api_key(app: FastAPI, client: TestClient) -> str:
     record, token = new_api_key("tiktok", "", secret=b"\x07" * 32, now=T0, rate_limit=100_000)
-    platform_of(app).store.add_key(record)
+    app.state.tracemark.platform.store.add_key(record)
     return token
 
 

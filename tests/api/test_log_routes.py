@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from api.http.app import create_app
 from ledger.codes.trust import TrustBundle
 from ledger.errors import Conflict
 from ledger.keys import PrivateKey
@@ -58,7 +58,7 @@ def grow(api: Api, count: int = 3, tag: str = "n") -> None:
 
 
 def error_code(response) -> str:  # type: ignore[no-untyped-def]
-    """The code of an error answer, checked to be an RFC 9457 problem (api/app.py)."""
+    """The code of an error answer, checked to be an RFC 9457 problem (api/http/app.py)."""
     assert response.headers["content-type"] == "application/problem+json", response.headers
     body = response.json()
     assert set(body) == {"type", "title", "status", "detail", "code", "error"}, body

@@ -1,4 +1,4 @@
-"""The OpenAPI schema as a client generator reads it (api/apidocs.py, docs/decisions.md 30):
+"""The OpenAPI schema as a client generator reads it (api/http/apidocs.py, docs/decisions.md 30):
 pinned operation ids, clean schema names, the ``ApiKey`` security scheme where the key is read,
 every query parameter the resolver reads declared, and examples that are valid requests and
 answers."""
@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
-from api.apidocs import API_KEY_SCHEME, LINK_TYPE_QUERY, refine_openapi
-from api.routes import ledger, log, platform, verify
+from api.http.apidocs import API_KEY_SCHEME, LINK_TYPE_QUERY, refine_openapi
+from api.http.routes import ledger, log, platform, verify
 from tests.api.test_schema import APP
 
 SCHEMA: dict[str, Any] = APP.openapi()

@@ -1,4 +1,4 @@
-"""/docs (Swagger UI) and /redoc (ReDoc) load everything from this server (api/apidocs.py):
+"""/docs (Swagger UI) and /redoc (ReDoc) load everything from this server (api/http/apidocs.py):
 in process, the pages name only local assets, which are served and are the vendored files
 the README's table names; in a real headless Chromium (when installed), both pages render the
 API with every request that leaves the server refused."""
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.apidocs import ASSETS, ASSETS_PATH
+from api.http.apidocs import ASSETS, ASSETS_PATH
 from tests.api.test_schema import APP
 
 PAGES = ("/docs", "/redoc")

@@ -16,20 +16,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from api.app import create_app
 from api.cli import app as cli_app
-from api.routes.platform import (
-    LISTING_REASONS,
-    ListingFacts,
-    PlatformConfig,
-    PlatformState,
-    check_url,
-    judge,
-    observe_verdict,
-    platform_of,
-)
-from api.settings import Settings
-from api.webhooks import verify_delivery
+from api.http.app import create_app
+from api.http.state import PlatformState
+from api.http.verification import observe_verdict
+from api.settings import Settings, webhook_settings_from_env
+from api.webhooks import check_url, verify_delivery
 from ledger import errors
 from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keys import PrivateKey
@@ -52,6 +44,7 @@ from ledger.storage.platform import platform_store
 from ledger.usecases.service import LogService, now_ms
 from ledger.usecases.verify import Verifier
 from ledger.verdicts import ScanContext, Verdict
+from ledger.verdicts.listings import LISTING_REASONS, ListingFacts, judge
 from tests.conftest import BACKENDS, initialized, make_store
 from tests.supply import GTIN, GTIN_B, T0, Supply, gtin_for, ids, standard
 
@@ -100,7 +93,7 @@ class Platform:
 
     @property
     def state(self) -> PlatformState:
-        return platform_of(self.app)
+        return self.app.state.tracemark.platform
 
     def key(self, name: str = "tiktok", rate_limit: int = 6_000) -> str:
         record, token = new_api_key(
@@ -448,9 +441,9 @@ def test_webhook_input_and_count_limits(plat: Platform) -> None:
 
 
 def test_url_policy() -> None:
-    dev = PlatformConfig.from_env(production=False, env={})
-    prod = PlatformConfig.from_env(production=True, env={})
-    private = PlatformConfig.from_env(production=True, env={"TRACEMARK_WEBHOOK_ALLOW_PRIVATE": "1"})
+    dev = webhook_settings_from_env({}, production=False)
+    prod = webhook_settings_from_env({}, production=True)
+    private = webhook_settings_from_env({"TRACEMARK_WEBHOOK_ALLOW_PRIVATE": "1"}, production=True)
     assert check_url("http://127.0.0.1:8080/h", dev)
     with pytest.raises(errors.InvalidInput, match="development"):
         check_url("http://127.0.0.1:8080/h", prod)
@@ -462,9 +455,7 @@ def test_url_policy() -> None:
         check_url("https://no-such-host.invalid/h", dev)
     assert [dev.delay_ms(n) for n in (1, 2, 3)] == [10_000, 20_000, 40_000]
     assert dev.delay_ms(30) == dev.max_delay_ms
-    assert not PlatformConfig.from_env(
-        production=False, env={"TRACEMARK_WEBHOOK_WORKER": "0"}
-    ).worker
+    assert not webhook_settings_from_env({"TRACEMARK_WEBHOOK_WORKER": "0"}, production=False).worker
 
 
 def later() -> int:
@@ -560,11 +551,11 @@ def test_clone_signals_reach_the_platforms_that_watch_the_item(plat: Platform) -
     said = ScanContext("shopee", "live-9", "", "shopee:12345")
     result = verifier.verify(code(s, "F0007"), said, now=s.now)
     assert result.verdict.status == "suspect"
-    observe_verdict(plat.app, result, s.now)
+    observe_verdict(plat.app.state.tracemark, result, s.now)
     assert plat.state.dispatcher.deliver_pending(later()) == 0
     vouched = replace(said, source="platform")
     result = verifier.verify(code(s, "F0007"), vouched, now=s.now)
-    observe_verdict(plat.app, result, s.now)
+    observe_verdict(plat.app.state.tracemark, result, s.now)
     verifier.flush(s.now)  # scans are written by a background thread: finish before close
     assert plat.state.dispatcher.deliver_pending(later()) == 1
 
@@ -639,7 +630,7 @@ runner = CliRunner()
 def test_cli_add_list_revoke(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, operator_key: PrivateKey
 ) -> None:
-    from api import cli_platform  # noqa: F401 - registers `tracemark platform` (api/cli.py hook)
+    from api.cli import platform  # noqa: F401 - registers `tracemark platform` (api/cli/__init__.py hook
     from ledger.storage.sql.log import SqlStore
 
     monkeypatch.setenv("TRACEMARK_WEBHOOK_WORKER", "0")

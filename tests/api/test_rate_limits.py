@@ -8,8 +8,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.routes.platform import platform_of
+from api.http.app import create_app
 from ledger.keys import PrivateKey
 from ledger.ports.platform import new_api_key
 from ledger.storage.memory.log import MemoryStore
@@ -49,7 +48,7 @@ def test_a_keyed_request_carries_its_key_limit(tmp_path: Path, monkeypatch) -> N
     monkeypatch.setenv("TRACEMARK_WEBHOOK_WORKER", "0")
     api = client(tmp_path, 1)
     record, token = new_api_key("tiktok", "", secret=b"\x05" * 32, now=T0, rate_limit=2)
-    platform_of(api.app).store.add_key(record)  # type: ignore[arg-type]
+    api.app.state.tracemark.platform.store.add_key(record)  # type: ignore[arg-type]
     answers = [api.get("/v1/webhooks", headers={"X-API-Key": token}) for _ in range(3)]
     assert [a.status_code for a in answers] == [200, 200, 429]
     assert answers[0].headers["RateLimit-Policy"] == '"key";q=2;w=60'

@@ -18,8 +18,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from api.app import create_app
-from api.resolver import LINKSET_JSON, MAX_AGE_S
+from api.http.app import create_app
+from api.http.resolver import LINKSET_JSON, MAX_AGE_S
 from api.settings import Settings
 from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keys import PrivateKey

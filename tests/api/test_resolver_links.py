@@ -1,5 +1,5 @@
 """The pieces of the resolver that decide nothing by themselves: link types, Link headers,
-entity tags (api/resolver.py) and the product-level verdict (ledger/verdicts/products.py)."""
+entity tags (api/http/resolver.py) and the product-level verdict (ledger/verdicts/products.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import itertools
 
 import pytest
 
-from api import resolver
+from api.http import resolver
 from ledger.verdicts import GENUINE, INVALID, RECALLED, ProductFacts, judge_product
 
 URL = "https://vt.example.test/01/08930001000011/21/F0001"

@@ -18,8 +18,9 @@ import qrcode
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from api.app import create_app
-from api.routes.scan import MAX_CODES, Status
+from api.http.app import create_app
+from api.http.routes.scan import MAX_CODES
+from api.http.schemas import Status
 from api.settings import Settings
 from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.usecases.service import now_ms

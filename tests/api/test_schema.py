@@ -18,7 +18,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from api.app import create_app
+from api.http.app import create_app
 from api.settings import Settings
 from ledger.keys import PrivateKey
 from ledger.storage.memory.log import MemoryStore

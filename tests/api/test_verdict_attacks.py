@@ -8,7 +8,7 @@ import base64
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from api.nonce import epoch_expiry, issue_nonce
+from api.http.nonce import epoch_expiry, issue_nonce
 from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.provenance.events.names import ACTOR_UPDATE, DECOMMISSION, RECALL, SELL, STREAM_DECLARE
 from ledger.provenance.rules.streams import sign_scan

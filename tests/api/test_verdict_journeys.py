@@ -17,9 +17,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.nonce import epoch_expiry, issue_nonce
-from api.routes.platform import PlatformState, platform_of
+from api.http.app import create_app
+from api.http.nonce import epoch_expiry, issue_nonce
+from api.http.state import PlatformState
 from api.settings import Settings
 from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keys import PrivateKey
@@ -46,7 +46,7 @@ class World:
 
     @property
     def platform(self) -> PlatformState:
-        return platform_of(self.app)
+        return self.app.state.tracemark.platform
 
     def key(self, name: str) -> str:
         record, token = new_api_key(

@@ -1,4 +1,4 @@
-"""POST /v1/verify reads its body in one step (api/jsonroute.py): every malformed request
+"""POST /v1/verify reads its body in one step (api/http/jsonroute.py): every malformed request
 still gets the 422 ``invalid_request`` FastAPI's own handling gave, with a message that
 says what is wrong, and the OpenAPI document still describes the body."""
 

@@ -22,14 +22,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from api import webhooks
-from api.webhooks import Dispatcher, PlatformConfig, check_url, resolve, send
+from api.settings import WebhookSettings, webhook_settings_from_env
+from api.webhooks import Dispatcher, check_url, resolve, send
 from ledger import errors
 from ledger.ports.platform import Attempt, Webhook
 from ledger.storage.memory.log import MemoryStore
 from ledger.storage.memory.platform import MemoryPlatformStore
 
-PROD = PlatformConfig.from_env(production=True, env={})
-DEV = PlatformConfig.from_env(production=False, env={})
+PROD = webhook_settings_from_env({}, production=True)
+DEV = webhook_settings_from_env({}, production=False)
 
 # Each form names a loopback, link-local (cloud metadata), private or otherwise non-global
 # address: refused in production, whatever the spelling.
@@ -219,7 +220,7 @@ def answering() -> Iterator[tuple[Listener, list[bytes]]]:
     listener.close()
 
 
-def deliver(config: PlatformConfig, url: str) -> list[Attempt]:
+def deliver(config: WebhookSettings, url: str) -> list[Attempt]:
     """One recall event to one webhook at ``url``, sent by a dispatcher over the memory
     stores; the attempts made."""
     platform = MemoryPlatformStore(MemoryStore())

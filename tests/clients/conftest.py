@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 
-from api.app import create_app
-from api.routes.platform import PlatformState, platform_of
+from api.http.app import create_app
+from api.http.state import PlatformState
 from ledger.keys import PrivateKey
 from ledger.ports.platform import new_api_key
 from ledger.usecases.service import LogService, now_ms
@@ -35,7 +35,7 @@ class Live:
 
     @property
     def platform(self) -> PlatformState:
-        return platform_of(self.app)
+        return self.app.state.tracemark.platform
 
     def code(self, serial: str) -> str:
         return code(self.supply, serial)
@@ -58,7 +58,7 @@ def live(
     service.checkpoint(now=now_ms())  # verdicts carry an inclusion proof to a checkpoint
     app = create_app(settings(tmp_path), service=service)
     record, token = new_api_key("tiktok", "", secret=b"\x07" * 32, now=start, rate_limit=6_000)
-    platform_of(app).store.add_key(record)
+    app.state.tracemark.platform.store.add_key(record)
     with served(app) as url:
         yield Live(url, app, supply, service, token)
     store.close()

@@ -28,8 +28,7 @@ from typing import Any
 import pytest
 
 import api.webhooks
-from api.app import create_app
-from api.routes.platform import platform_of
+from api.http.app import create_app
 from ledger.keys import PrivateKey
 from ledger.log.note import NoteVerifier
 from ledger.ports.platform import new_api_key
@@ -88,7 +87,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     chain = build_chain(service, operator, base)
     app = create_app(page_settings(tmp, resolver=base), service=service)
     record, token = new_api_key(PLATFORM, "", secret=b"\x07" * 32, now=T0, rate_limit=6_000)
-    platform_of(app).store.add_key(record)
+    app.state.tracemark.platform.store.add_key(record)
     origin = service.info().origin
     fixture: dict[str, Any] = {
         "base": base,

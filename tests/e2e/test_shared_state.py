@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from api.ratelimit import open_storage
+from api.http.ratelimit import open_storage
 from tests.e2e.serving import (
     HTTP_TIMEOUT_S,
     environment,

@@ -20,7 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 from rich.console import Console
 
-from api.app import create_app
+from api.http.app import create_app
 from api.settings import Settings
 from ledger.codes.signed import ItemCode, check_code
 from ledger.codes.trust import TrustBundle

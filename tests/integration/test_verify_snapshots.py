@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from api.routes.verify import result_json, verify_body
+from api.http.verification import verify_body
+from api.results import result_json
 from ledger.keys import PrivateKey
 from ledger.log.entries import NOTICE
 from ledger.provenance.events.names import (

@@ -4,9 +4,11 @@ through the Verifier and through the HTTP app in process."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from api.http.app import create_app
 from api.settings import Settings
 from ledger.provenance.events.names import RECALL
 from ledger.usecases.verify import Verifier
@@ -79,11 +81,13 @@ def test_the_story(story: Supply) -> None:
     verifier.flush(s.now)  # scans are written by a background thread: finish before close
 
 
-def test_the_http_resolver_and_verify_api(story: Supply) -> None:
+def test_the_http_resolver_and_verify_api(story: Supply, tmp_path: Path) -> None:
     s = story
     s.commission("fishco", GTIN, {"list": ["H1"]}, lot="L7", product={"name": "Nuoc mam"})
     s.service.checkpoint(now=s.now)
-    app = create_app(Settings(resolver=RESOLVER, rate_limit_per_minute=0), service=s.service)
+    # The home is the test's: an app over SQL makes its secrets key there (development).
+    settings = Settings(home=tmp_path, resolver=RESOLVER, rate_limit_per_minute=0)
+    app = create_app(settings, service=s.service)
     with TestClient(app) as client:
         uri = code(s, "H1")
         page = client.get(uri.removeprefix(RESOLVER), headers={"accept": "text/html"})

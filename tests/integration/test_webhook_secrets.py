@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from api.settings import Settings
-from api.webhooks import Dispatcher, PlatformConfig, new_secret, verify_delivery
+from api.settings import Settings, WebhookSettings
+from api.webhooks import Dispatcher, new_secret, verify_delivery
 from ledger.errors import InvalidInput, StorageUnavailable
 from ledger.ports.platform import Webhook
 from ledger.secret_box import SecretBox, new_key_text
@@ -70,7 +70,7 @@ def test_at_rest_and_still_signs(store: SqlStore) -> None:
         sent.append((body, dict(headers)))
         return 200, ""
 
-    dispatcher = Dispatcher(platform, store, PlatformConfig(), post)
+    dispatcher = Dispatcher(platform, store, WebhookSettings(), post)
     assert dispatcher.emit("shop", "recall", "evt_1", {"x": 1}, 5_000_000) == 1
     assert dispatcher.deliver_pending(5_000_000) == 1
     [(body, headers)] = sent

@@ -17,8 +17,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.routes.platform import platform_of
+from api.http.app import create_app
 from api.webhooks import verify_delivery
 from ledger.keys import PrivateKey
 from ledger.ports.platform import new_api_key
@@ -109,7 +108,7 @@ def world(
     supply = standard(service, operator_key)
     stock(supply)
     app = create_app(settings(tmp_path), service=service)
-    platform = platform_of(app)
+    platform = app.state.tracemark.platform
     key, token = new_api_key("tiktok", "", secret=b"\x42" * 32, now=T0, rate_limit=6_000)
     platform.store.add_key(key)
     yield World(app, TestClient(app), supply, token)
@@ -120,7 +119,7 @@ def test_signed_events_arrive_and_failures_are_retried_with_backoff(
     world: World, receiver: Receiver
 ) -> None:
     s = world.supply
-    platform = platform_of(world.app)
+    platform = world.app.state.tracemark.platform
     config = replace(platform.config, max_attempts=4, base_delay_ms=2_000, timeout_s=3.0)
     platform.config = platform.dispatcher.config = config
     good = world.post(
@@ -201,7 +200,7 @@ def test_signed_events_arrive_and_failures_are_retried_with_backoff(
 
 def test_the_worker_delivers_by_itself(world: World, receiver: Receiver) -> None:
     s = world.supply
-    platform = platform_of(world.app)
+    platform = world.app.state.tracemark.platform
     platform.config = platform.dispatcher.config = replace(
         platform.config, worker=True, interval_s=0.05
     )
@@ -224,7 +223,7 @@ def test_a_slow_receiver_fails_at_the_deadline_and_delays_no_one_else(
     """A receiver that trickles a header line every 3 s (each read gets data in time) is
     cut off at the 5 s deadline, recorded as a failure and retried with backoff; a recall for
     a fast receiver, queued just after the slow one's, arrives while the slow one stalls."""
-    platform = platform_of(world.app)
+    platform = world.app.state.tracemark.platform
     platform.config = platform.dispatcher.config = replace(
         platform.config, worker=True, interval_s=0.05, timeout_s=5.0, base_delay_ms=60_000
     )

@@ -28,8 +28,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from api.app import create_app
-from api.nonce import issue_nonce
+from api.http.app import create_app
+from api.http.nonce import issue_nonce
 from ledger.keys import PrivateKey
 from ledger.storage.sql.log import SqlStore
 from ledger.usecases.service import LogService, now_ms
@@ -190,7 +190,7 @@ def test_viewer_pages_on_a_phone(live: Live) -> None:
 
 def test_suspect_and_unverified_banners(live: Live) -> None:
     """States the small chain does not reach on its own, rendered from verdict JSON."""
-    from api.routes.pages import render_viewer
+    from api.http.pages.viewer import render_viewer
 
     item = {
         "gtin": GTIN,

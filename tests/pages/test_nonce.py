@@ -1,4 +1,4 @@
-"""The overlay nonce helpers (api/nonce.py), without a browser or a server."""
+"""The overlay nonce helpers (api/http/nonce.py), without a browser or a server."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from api.nonce import (
+from api.http.nonce import (
     DOMAIN,
     NONCE_LENGTH,
     NonceExpired,

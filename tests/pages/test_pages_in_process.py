@@ -10,11 +10,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.i18n import pick_language, reason_headline
-from api.nonce import OverlayNonce, issue_nonce, open_nonce
-from api.overlay import ListingFacts, QrCode, listing_payload
-from api.routes.pages import render_viewer
+from api.http.app import create_app
+from api.http.nonce import OverlayNonce, issue_nonce, open_nonce
+from api.http.pages.i18n import pick_language, reason_headline
+from api.http.pages.overlay import ListingFacts, QrCode, listing_payload
+from api.http.pages.viewer import render_viewer
 from ledger.keys import PrivateKey
 from ledger.provenance.events.names import LISTING_CLOSE
 from ledger.provenance.records import Listing

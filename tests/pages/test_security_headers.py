@@ -1,4 +1,4 @@
-"""Security headers on every HTML page (api/pageheaders.py) and the client address behind
+"""Security headers on every HTML page (api/http/headers.py) and the client address behind
 trusted proxies only (api/proxies.py), in process."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
-from api.app import create_app
+from api.http.app import create_app
 from api.proxies import client_address, parse_trusted_proxies
 from api.settings import Settings
 from ledger import errors
@@ -65,7 +65,7 @@ def test_the_api_docs(served: Served) -> None:
     for path in ("/docs", "/redoc"):
         response = served.client.get(path)
         assert_unframeable_page(response)
-        # Served from here (api/apidocs.py): no CDN, one inline script allowed by its hash.
+        # Served from here (api/http/apidocs.py): no CDN, one inline script allowed by its hash.
         first, *hashes = csp(response)["script-src"].split()
         assert first == "'self'" and all(h.startswith("'sha256-") for h in hashes)
         assert "http" not in response.headers["content-security-policy"]

@@ -11,9 +11,8 @@ import zxingcpp
 from PIL import Image
 from typer.testing import CliRunner
 
-from api.app import create_app
 from api.cli import app
-from api.routes.platform import platform_of
+from api.http.app import create_app
 from api.settings import Settings
 from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keys import PrivateKey
@@ -492,7 +491,7 @@ def test_verify_with_a_server_gives_its_full_verdict_and_the_scan_exit_codes(
     )
     app = create_app(settings, service=service)
     record, token = new_api_key("tiktok", "", secret=b"\x05" * 32, now=T0, rate_limit=600)
-    platform_of(app).store.add_key(record)
+    app.state.tracemark.platform.store.add_key(record)
     with served(app) as url:
 
         def verify(*codes: str) -> tuple[int, list[dict[str, Any]], str]:

@@ -52,8 +52,8 @@ from typer.core import TyperGroup
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from api.app import create_app
 from api.cli import app
+from api.http.app import create_app
 from api.settings import Settings
 from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keyfile import save_private_key, save_public_key

@@ -21,8 +21,8 @@ import qrcode
 from PIL import Image
 from typer.testing import CliRunner
 
-from api.app import create_app
 from api.cli import app
+from api.http.app import create_app
 from api.settings import Settings
 from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keyfile import save_private_key

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from api.signing import parse_serials, parse_time
+from api.cli.options import parse_serials, parse_time
 from api.submit import RemoteSubmitter
 from ledger import errors
 from ledger.keys import PrivateKey

@@ -1,4 +1,4 @@
-"""Rate limits (api/ratelimit.py): the count, the header fields, a storage shared by two
+"""Rate limits (api/http/ratelimit.py): the count, the header fields, a storage shared by two
 limiters as by two workers (Redis at 127.0.0.1:6379), and a failing storage."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from api.ratelimit import RateLimiter, open_storage, redacted
+from api.http.ratelimit import RateLimiter, open_storage, redacted
 from api.settings import Settings
 from ledger.errors import InvalidInput
 

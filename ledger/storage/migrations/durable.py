@@ -15,7 +15,7 @@ from ledger.storage.sql import tables
 from ledger.storage.sql.platform import platform_metadata
 from ledger.storage.sql.projection import PROJECTION_TABLES
 from ledger.storage.sql.scans import scan_metadata
-from ledger.storage.sql.witnesses import witness_metadata
+from ledger.storage.sql.witnesses import witness_metadata, witnessed_metadata
 
 __all__ = ["DERIVED_TABLES", "DURABLE_METADATA"]
 
@@ -26,6 +26,7 @@ DURABLE_METADATA: tuple[MetaData, ...] = (
     scan_metadata,
     platform_metadata,
     witness_metadata,
+    witnessed_metadata,
 )
 #: Projection tables: derived from the log, remade by ``create_schema``, never migrated.
 DERIVED_TABLES = frozenset(PROJECTION_TABLES)

@@ -1,7 +1,7 @@
 """Witness cosignatures of the log's checkpoints, kept outside the log.
 
 A witness (C2SP tlog-witness) hands back the operator's checkpoint note with its C2SP
-tlog-cosignature line appended; ``api/routes/log.py`` verifies it and keeps it here, so every
+tlog-cosignature line appended; ``api/http/routes/log.py`` verifies it and keeps it here, so every
 worker and replica of the service serves it (``GET /v1/log/checkpoint?cosigned=1``), and a
 restart loses nothing. Operational state, not evidence: anyone can re-verify a cosignature
 from its line, and losing one loses no provenance. One table:
@@ -48,7 +48,7 @@ from ledger.ports.witnesses import (
 )
 from ledger.storage.sql.transaction import transaction
 
-__all__ = ["SqlWitnessStore", "witness_metadata"]
+__all__ = ["SqlWitnessStore", "witness_metadata", "witnessed_metadata"]
 
 
 # --- SQL ---------------------------------------------------------------------------------------
@@ -64,10 +64,13 @@ _cosigs = Table(
     Column("line", Text, nullable=False),
     Column("note", Text, nullable=False),
 )
-# As a witness of other logs: per origin, what was last cosigned (C2SP tlog-witness).
+# As a witness of other logs: per origin, what was last cosigned (C2SP tlog-witness). State
+# about other logs, not this log's evidence: on its own metadata, outside what the audit of
+# this log reads (the tampered-columns test enumerates witness_metadata).
+witnessed_metadata = MetaData()
 _followed = Table(
     "witnessed_logs",
-    witness_metadata,
+    witnessed_metadata,
     Column("origin", Text, primary_key=True),
     Column("tree_size", BigInteger, nullable=False),
     Column("root_hash", LargeBinary, nullable=False),

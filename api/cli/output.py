@@ -1,0 +1,37 @@
+"""What the CLI prints: the two consoles, JSON for programs (``--json``), protocol text."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console
+
+__all__ = ["b64", "emit", "err", "out", "raw", "warn"]
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+
+def emit(as_json: bool, data: dict[str, Any], human: Callable[[], None]) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    else:
+        human()
+
+
+def raw(text: str) -> None:
+    """Write protocol text (signed notes) byte-exact: no wrapping, no markup."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def warn(message: str) -> None:
+    err.print(f"tracemark: warning: {message}", markup=False, soft_wrap=True)
+
+
+def b64(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")

@@ -1,0 +1,1 @@
+"""The HTTP adapter: the FastAPI app, its state, routes and pages."""

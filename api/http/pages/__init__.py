@@ -1,0 +1,1 @@
+"""HTML pages: the viewer, the overlay and what they share."""

@@ -1,0 +1,314 @@
+"""The streamer's overlay and the listing page its QR opens.
+
+``listing_payload`` turns a listing's backing (``ledger.usecases.queries.ListingStatus``) and the
+current QR into the JSON the overlay renders, with its words in the page's language; the
+same JSON feeds the server-sent events, the polling endpoint and the first paint.
+``render_overlay_page`` is the OBS browser source (transparent, 1920x1080); its small
+script only sets text, classes and the QR path from that JSON (never HTML).
+``render_listing_page`` and ``render_refusal_page`` are what a viewer's phone shows after
+scanning the overlay's QR: the verified listing, or why the code is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from api.http.pages.i18n import format_time, text
+from api.http.pages.kit import ICONS, esc, page, qr_path
+from ledger.verdicts.backing import ListingStatus, badge_state
+
+__all__ = [
+    "BADGE_STATES",
+    "ListingFacts",
+    "QrCode",
+    "badge_state",
+    "listing_payload",
+    "overlay_csp",
+    "render_listing_page",
+    "render_overlay_page",
+    "render_refusal_page",
+]
+
+BADGE_STATES = ("backed", "not_backed", "recalled", "closed", "unknown")
+
+
+@dataclass(frozen=True, slots=True)
+class ListingFacts:
+    """A listing's backing plus the names a person reads (None: no such listing)."""
+
+    status: ListingStatus | None
+    product_name: str = ""
+    producer_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class QrCode:
+    url: str
+    expires: int  # ms since the epoch
+    matrix: Any  # rows of modules, 1 = dark
+
+
+def _detail(state: str, status: ListingStatus | None, lang: str) -> str:
+    if status is None or state == "closed":
+        return ""
+    if state == "recalled":
+        return text(lang, "badge.recall_note")
+    quantity = status.listing.quantity
+    if state == "backed" or not quantity:
+        return text(lang, "badge.stock", stock=status.stock)
+    return text(lang, "badge.stock_of", stock=status.stock, quantity=quantity)
+
+
+def listing_payload(
+    platform: str,
+    listing_id: str,
+    stream: str,
+    *,
+    facts: ListingFacts,
+    qr: QrCode | None,
+    lang: str,
+) -> dict[str, Any]:
+    """The overlay's JSON: the listing's badge, its words in ``lang``, and the current QR
+    (``qr`` None: the listing page, which shows no code)."""
+    status = facts.status
+    state = badge_state(status)
+    return {
+        "platform": platform,
+        "listing_id": listing_id,
+        "stream": stream,
+        "state": state,
+        "backed": bool(status and status.backed),
+        "recalled": bool(status and status.recalled),
+        "stock": status.stock if status else 0,
+        "quantity": status.listing.quantity if status else 0,
+        "seller": status.listing.seller if status else "",
+        "seller_name": status.seller.name if status and status.seller else "",
+        "gtin": status.listing.gtin if status else "",
+        "product": facts.product_name,
+        "reasons": list(status.reasons) if status else [],
+        "text": {
+            "badge": text(lang, "badge." + state),
+            "detail": _detail(state, status, lang),
+            "scan": text(lang, "badge.scan"),
+        },
+        "qr": None
+        if qr is None
+        else {
+            "url": qr.url,
+            "expires": qr.expires,
+            "size": len(qr.matrix),
+            "path": qr_path(qr.matrix),
+        },
+    }
+
+
+_OVERLAY_CSS = """
+html,body{background:transparent!important;margin:0;overflow:hidden}
+body{width:100vw;height:100vh;font:600 28px/1.2 system-ui,-apple-system,"Segoe UI",Roboto,
+"Noto Sans",Arial,sans-serif;color:#fff}
+#panel{position:absolute;display:flex;flex-direction:column;align-items:stretch;width:400px;
+gap:12px;filter:drop-shadow(0 6px 18px rgba(0,0,0,.45))}
+.p-br{right:48px;bottom:48px}.p-bl{left:48px;bottom:48px}
+.p-tr{right:48px;top:48px}.p-tl{left:48px;top:48px}
+#badge{display:flex;gap:14px;align-items:center;padding:16px 18px;border-radius:18px;
+background:#4b5563}
+#badge .ic{width:48px;height:48px;flex:none;display:none}
+.b-backed .i-genuine,.b-not_backed .i-suspect,.b-recalled .i-recalled,.b-closed .i-unverified,
+.b-unknown .i-unverified{display:block!important}
+#badge-text{display:block;font-size:28px;font-weight:750}
+#badge-detail{display:block;font-size:20px;font-weight:550;opacity:.95;margin-top:2px}
+.b-backed{background:#047857!important}.b-not_backed{background:#b45309!important}
+.b-recalled{background:#b91c1c!important}.b-closed,.b-unknown{background:#4b5563!important}
+#qrbox{background:#fff;border-radius:18px;padding:12px 12px 10px;text-align:center;
+color:#111827}
+.qr{display:block;width:100%;height:auto}
+#scan{display:block;font-size:22px;margin-top:6px}
+"""
+
+_SCRIPT = """
+(function(){
+var boot=JSON.parse(document.getElementById('boot').textContent);
+var el=function(i){return document.getElementById(i)};
+function show(p){
+ el('badge').className='b-'+p.state;
+ document.body.setAttribute('data-state',p.state);
+ el('badge-text').textContent=p.text.badge;
+ el('badge-detail').textContent=p.text.detail;
+ el('scan').textContent=p.text.scan;
+ var n=p.qr.size+8;
+ el('qr').setAttribute('viewBox','-4 -4 '+n+' '+n);
+ el('qr-bg').setAttribute('width',n);el('qr-bg').setAttribute('height',n);
+ el('qr-path').setAttribute('d',p.qr.path);
+ el('qr').setAttribute('data-url',p.qr.url);
+}
+var timer=null;
+function poll(){
+ if(timer)return;
+ timer=setInterval(function(){
+  fetch(boot.poll,{cache:'no-store'}).then(function(r){return r.ok?r.json():null})
+  .then(function(p){if(p)show(p)}).catch(function(){});
+ },boot.every);
+}
+if(window.EventSource){
+ var es=new EventSource(boot.events),seen=false;
+ es.addEventListener('status',function(e){seen=true;show(JSON.parse(e.data))});
+ es.onerror=function(){if(es.readyState===2){poll()}};
+ setTimeout(function(){if(!seen)poll()},boot.every*4);
+}else{poll()}
+})();
+"""
+
+
+def _json_script(value: Mapping[str, Any]) -> str:
+    """JSON safe inside a <script> element (no '<', '>' or '&' left to close it)."""
+    raw = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return raw.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+_BADGE_ICONS = "".join(
+    ICONS[name].replace('class="ic"', f'class="ic i-{name}"', 1)
+    for name in ("genuine", "suspect", "recalled", "unverified")
+)
+
+
+def overlay_csp(nonce: str) -> str:
+    """The overlay's Content-Security-Policy: its own inline script, calls to this origin."""
+    return (
+        f"default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; "
+        "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'"
+    )
+
+
+def render_overlay_page(
+    payload: Mapping[str, Any], *, lang: str, events: str, poll: str, position: str, nonce: str
+) -> str:
+    """The OBS browser source: badge and QR in a corner, updated by SSE or polling."""
+    state = str(payload["state"])
+    words, qr = payload["text"], payload["qr"]
+    n = int(qr["size"]) + 8
+    boot = {"events": events, "poll": poll, "every": 5000}
+    body = (
+        f'<div id="panel" class="p-{esc(position)}">'
+        f'<div id="badge" class="b-{esc(state)}">{_BADGE_ICONS}<div>'
+        f'<span id="badge-text">{esc(words["badge"])}</span>'
+        f'<span id="badge-detail">{esc(words["detail"])}</span></div></div>'
+        f'<div id="qrbox"><svg id="qr" class="qr" viewBox="-4 -4 {n} {n}" role="img" '
+        f'aria-label="{esc(words["scan"])}" data-url="{esc(qr["url"])}" '
+        f'shape-rendering="crispEdges"><rect id="qr-bg" x="-4" y="-4" width="{n}" '
+        f'height="{n}" fill="#fff"/><path id="qr-path" d="{esc(qr["path"])}" fill="#000"/>'
+        f'</svg><span id="scan">{esc(words["scan"])}</span></div></div>'
+        f'<script id="boot" type="application/json">{_json_script(boot)}</script>'
+        f'<script nonce="{esc(nonce)}">{_SCRIPT}</script>'
+    )
+    csp = (
+        f"default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; "
+        "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'"
+    )
+    return page(lang=lang, title="Tracemark overlay", body=body, css=_OVERLAY_CSS, csp=csp).replace(
+        "<body>", f'<body data-state="{esc(state)}">', 1
+    )
+
+
+_LISTING_CSS = """
+.banner.b-not_backed{background:#f59e0b;color:#1f1300}
+.banner.b-backed{background:#047857}.banner.b-recalled{background:#b91c1c}
+.banner.b-closed,.banner.b-unknown{background:#4b5563}
+.problems{margin:0;padding-left:20px;color:#374151}
+.live{display:flex;gap:8px;align-items:flex-start;margin:0 0 12px;padding:0 0 12px;
+border-bottom:1px solid #e5e7eb;color:#065f46;font-weight:600;font-size:.95rem}
+.live .ic{width:22px;height:22px;margin-top:1px}
+dl{grid-template-columns:minmax(6.5em,42%) 1fr}
+"""
+
+
+def render_listing_page(
+    payload: Mapping[str, Any], facts: ListingFacts, *, lang: str, valid_until: int
+) -> str:
+    """What a viewer sees after scanning a valid overlay QR."""
+    state = str(payload["state"])
+    status = facts.status
+    icon = {"backed": "genuine", "recalled": "recalled", "not_backed": "suspect"}
+    explain = text(lang, f"listing.explain.{state}") if status is not None else ""
+    header = (
+        f'<header id="verdict" class="banner b-{esc(state)}" data-state="{esc(state)}">'
+        f"{ICONS[icon.get(state, 'unverified')]}<div>"
+        f"<h1>{esc(payload['text']['badge'])}</h1>"
+        f"<p>{esc(explain)}</p></div></header>"
+    )
+    until = format_time(_iso(valid_until), lang)
+    live = (
+        f'<p class="live">{ICONS["genuine"]} {esc(text(lang, "listing.live_code", time=until))}</p>'
+    )
+    rows = []
+
+    def row(label: str, value: object) -> None:
+        rows.append(f"<dt>{esc(label)}</dt><dd>{esc(value)}</dd>")
+
+    if status is not None:
+        seller = status.seller
+        who = seller.name if seller else status.listing.seller
+        check = (
+            "listing.seller_verified" if seller and seller.verified else "listing.seller_unverified"
+        )
+        row(text(lang, "listing.seller"), f"{who} ({text(lang, check)})")
+    row(text(lang, "listing.platform"), payload["platform"])
+    if payload["stream"]:
+        row(text(lang, "listing.stream"), payload["stream"])
+    if status is not None:
+        row(text(lang, "listing.stock"), status.stock)
+        row(text(lang, "listing.offered"), status.listing.quantity)
+    product = ""
+    if status is not None:
+        name = facts.product_name or text(lang, "unnamed_product")
+        fields = (
+            f'<dt>{esc(text(lang, "gtin"))}</dt><dd class="mono">{esc(status.listing.gtin)}</dd>'
+        )
+        if facts.producer_name:
+            fields += f"<dt>{esc(text(lang, 'producer'))}</dt><dd>{esc(facts.producer_name)}</dd>"
+        product = (
+            f'<section class="card" id="product"><h2>{ICONS["box"]} '
+            f'{esc(text(lang, "product"))}</h2><p class="name">{esc(name)}</p>'
+            f"<dl>{fields}</dl></section>"
+        )
+    problems = ""
+    if status is not None and status.reasons and lang == "en":
+        items = "".join(f"<li>{esc(r)}</li>" for r in status.reasons)
+        problems = (
+            f'<section class="card" id="problems"><h2>{esc(text(lang, "listing.problems"))}'
+            f'</h2><ul class="problems">{items}</ul></section>'
+        )
+    body = (
+        f'<main>{header}<section class="card" id="listing">{live}<dl>{"".join(rows)}</dl></section>'
+        f"{product}{problems}<footer>{ICONS['shield']} {esc(text(lang, 'footer'))}</footer>"
+        "</main>"
+    )
+    return page(lang=lang, title=str(payload["text"]["badge"]), body=body, css=_LISTING_CSS)
+
+
+def render_refusal_page(kind: str, lang: str) -> str:
+    """expired | forged | unknown | unsigned: why a scanned overlay code is refused."""
+    css_class = {"expired": "v-suspect", "forged": "v-counterfeit"}.get(kind, "v-unverified")
+    icon = {"expired": "suspect", "forged": "counterfeit"}.get(kind, "unverified")
+    todo = ""
+    if kind in ("expired", "forged"):
+        steps = "".join(f"<li>{esc(s)}</li>" for s in text(lang, f"listing.todo.{kind}").split("|"))
+        todo = (
+            f'<section class="card"><h2>{esc(text(lang, "listing.todo"))}</h2>'
+            f'<ul class="todo">{steps}</ul></section>'
+        )
+    body = (
+        f'<main><header id="verdict" class="banner {css_class}" data-refusal="{esc(kind)}">'
+        f"{ICONS[icon]}<div><h1>{esc(text(lang, f'listing.{kind}_title'))}</h1>"
+        f"<p>{esc(text(lang, f'listing.{kind}_explain'))}</p></div></header>{todo}"
+        f"<footer>{ICONS['shield']} {esc(text(lang, 'footer'))}</footer></main>"
+    )
+    css = ".todo{margin:0;padding-left:22px}.todo li{margin:4px 0;font-weight:550}"
+    return page(lang=lang, title=text(lang, f"listing.{kind}_title"), body=body, css=css)
+
+
+def _iso(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat()

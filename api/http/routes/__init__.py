@@ -1,0 +1,1 @@
+"""HTTP routes of the Tracemark service, one module per area (see api/http/app.py)."""

@@ -1,0 +1,150 @@
+"""The one place that builds the HTTP app's state: ``build_state(settings)``.
+
+From the settings it builds, once per app and in this order: the operator key, the log
+service over its store, the verifier, the metrics, the client rate limiter, the checkpoint
+cache of the log routes, and the platform state (platform tables, webhook dispatcher and its
+worker, per-key limiters). Nothing else builds state: routes receive it through the typed
+dependencies of api/http/deps.py, the app's middleware gets it from api/http/app.py.
+
+Tests inject a ready ``LogService`` (``build_state(settings, service=...)``).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from api.http.checkpoints import CheckpointCache
+from api.http.ratelimit import RateLimiter
+from api.metrics import Metrics
+from api.settings import Settings, WebhookSettings
+from api.webhooks import Dispatcher, Worker
+from ledger import errors
+from ledger.keyfile import load_private_key
+from ledger.keys import PrivateKey
+from ledger.ports.platform import ApiKey, PlatformStore
+from ledger.storage.platform import platform_store
+from ledger.storage.sql.log import SqlStore
+from ledger.usecases.service import LogService
+from ledger.usecases.verify import Verifier
+
+__all__ = ["AppState", "PlatformState", "ScanSlots", "build_state", "load_operator_key"]
+
+
+@dataclass
+class PlatformState:
+    """The platform API's part: its tables, the webhook dispatcher and delivery worker, and
+    one rate limiter per API key (in the app limiter's storage, shared by workers)."""
+
+    store: PlatformStore
+    dispatcher: Dispatcher
+    config: WebhookSettings
+    limiters: dict[str, RateLimiter] = field(default_factory=dict)
+    worker: Worker | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    #: The app's limiter: keys are limited in its storage (shared by workers and replicas).
+    base_limiter: RateLimiter | None = None
+
+    def limiter(self, key: ApiKey) -> RateLimiter:
+        with self.lock:
+            found = self.limiters.get(key.key_id)
+            if found is None or found.per_minute != key.rate_limit:
+                base = self.base_limiter
+                found = self.limiters[key.key_id] = (
+                    base.with_rate(key.rate_limit, "key")
+                    if base is not None
+                    else RateLimiter(key.rate_limit, policy="key")
+                )
+            return found
+
+    def start(self) -> None:
+        """Run the delivery worker (while the app serves; TRACEMARK_WEBHOOK_WORKER=0: never)."""
+        if self.worker is None and self.config.worker:
+            self.worker = Worker(self.dispatcher, interval_s=self.config.interval_s)
+            self.worker.start()
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
+
+
+class ScanSlots:
+    """How many images this app (one worker) decodes at once, and at most (``POST /v1/scan``;
+    counted on the event loop, so no lock)."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.busy = size, 0
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    service: LogService
+    verifier: Verifier
+    platform: PlatformState
+    metrics: Metrics = field(default_factory=Metrics)
+    limiter: RateLimiter = field(default_factory=lambda: RateLimiter(600))
+    log_key: PrivateKey | None = None
+    #: The log routes' recent checkpoint notes, trust bundle and key check.
+    checkpoints: CheckpointCache = field(default_factory=CheckpointCache)
+    scan_slots: ScanSlots = field(default_factory=lambda: ScanSlots(2))
+    #: Serialised parts of verify results by code and snapshot (api/http/verification.py).
+    rendered: dict[Any, bytes] = field(default_factory=dict)
+
+
+def load_operator_key(settings: Settings) -> PrivateKey | None:
+    """The operator key; production refuses to start without a real, encrypted one."""
+    if not settings.key_file.exists():
+        if settings.production:
+            raise errors.InvalidInput(
+                f"TRACEMARK_ENV=production needs the operator key {settings.key_file}"
+            )
+        return None
+    key, warnings = load_private_key(settings.key_file, settings.passphrase)
+    if settings.production and warnings:
+        raise errors.InvalidInput(
+            f"TRACEMARK_ENV=production refuses this operator key: {warnings[0]}"
+        )
+    return key
+
+
+def build_state(settings: Settings, *, service: LogService | None = None) -> AppState:
+    """Everything the app serves with, built from ``settings`` (``service`` is injected by
+    tests). Fails fast on a missing or wrong operator key or secrets key: opening the
+    platform tables opens (and re-seals under the current key) every stored webhook secret."""
+    if service is None:
+        service = LogService(
+            SqlStore(settings.database_url),
+            log_key=load_operator_key(settings),
+            admission=settings.admission,
+        )
+    verifier = Verifier(service, resolvers=[settings.resolver], thresholds=settings.thresholds)
+    metrics = Metrics()
+    limiter = RateLimiter(
+        settings.rate_limit_per_minute,
+        settings.rate_limit_storage,
+        namespace=settings.rate_limit_namespace,
+        on_error=metrics.rate_limit_error,
+    )
+    platform = _platform(settings, service, limiter)
+    return AppState(
+        settings,
+        service,
+        verifier,
+        platform,
+        metrics,
+        limiter,
+        log_key=service.log_key,
+        scan_slots=ScanSlots(settings.scan_concurrency),
+    )
+
+
+def _platform(settings: Settings, service: LogService, limiter: RateLimiter) -> PlatformState:
+    # Only the SQL tables seal secrets at rest; the fake keeps nothing (and makes no key file).
+    secrets = settings.secrets_box() if isinstance(service.store, SqlStore) else None
+    store = platform_store(service.store, secrets)
+    dispatcher = Dispatcher(store, service.store, settings.webhooks)
+    dispatcher.start_cursor()
+    return PlatformState(store, dispatcher, settings.webhooks, base_limiter=limiter)

@@ -1,0 +1,177 @@
+"""How a route verifies a code: the scan context and who vouches for it, the verdict, the
+clone signals it sends, and the verdict's JSON bytes. Shared by the verify, resolver, scan and
+listing routes (api/http/routes/), which never import each other.
+
+    scan_context     a request's context (body, query or image query) -> (ScanContext, proof):
+                     a platform API key, an overlay nonce or a seller's session proof vouch
+    verify_code      the verifier's verdict, counted and recorded (a HEAD or linkset is not)
+    observe_verdict  clone_suspected webhooks for a suspect verdict of a vouched context
+    verify_body      ``result_json`` (api/results.py) as bytes, its item part cached
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from api.http.deps import platform_key
+from api.http.errors import PlatformError
+from api.http.nonce import NonceExpired, NonceInvalid, open_nonce
+from api.http.schemas import Context
+from api.http.state import AppState
+from api.results import result_json
+from api.webhooks import clone_reasons
+from ledger import errors
+from ledger.provenance.rules.streams import SessionProof
+from ledger.usecases.service import now_ms
+from ledger.usecases.verify import VerifyResult, device_hash
+from ledger.verdicts import ANONYMOUS, OVERLAY, PLATFORM, SUSPECT, ScanContext
+
+__all__ = [
+    "Vouched",
+    "dumps",
+    "json_response",
+    "observe_verdict",
+    "scan_context",
+    "verify_body",
+    "verify_code",
+]
+
+log = logging.getLogger("tracemark.platform")
+
+#: A scan context with who vouches for it, and a seller's session proof to check.
+Vouched = tuple[ScanContext, SessionProof | None]
+_MAX_TAILS = 10_000
+
+
+def dumps(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def verify_body(result: VerifyResult, code: str, tails: dict[Any, bytes]) -> bytes:
+    """``result_json(result)`` as JSON bytes, built faster.
+
+    Of a detailed result, only the verdict (status and reasons) depends on the scan; the
+    rest (the item, its provenance and its proof) is a function of the code and of the
+    snapshot the result was read from (``VerifyResult.snapshot``). That rest is
+    serialised once per code and snapshot and kept in ``tails`` (one dict per app: a
+    snapshot is a log size, meaningful for one ledger only)."""
+    snapshot = result.snapshot
+    if result.view is None or snapshot is None:
+        return dumps(result_json(result))
+    key = (code, snapshot)
+    tail = tails.get(key)
+    if tail is None:
+        rest = result_json(result)
+        del rest["status"], rest["reasons"], rest["source"]
+        tail = b"," + dumps(rest)[1:]  # '"item":...}', after the verdict's fields
+        if len(tails) >= _MAX_TAILS:
+            tails.clear()
+        tails[key] = tail
+    verdict = result.verdict
+    head = dumps(
+        {
+            "status": verdict.status,
+            "source": result.source,
+            "reasons": [r.to_obj() for r in verdict.reasons],
+        }
+    )
+    return head[:-1] + tail
+
+
+def json_response(data: dict[str, Any]) -> Response:
+    """Our own JSON, serialised once: ``result_json`` builds exactly the documented
+    ``VerifyResponse`` shape (the schema tests check it), so FastAPI's second pass through
+    the response model, which cost as much as the verdict itself, is skipped."""
+    return Response(dumps(data), media_type="application/json")
+
+
+def scan_context(request: Request, state: AppState, given: Context | None = None) -> Vouched:
+    """The scan context and who vouches for it: a platform API key (checked here: a wrong
+    key is a 401, not an anonymous request), an overlay nonce the operator signed for this
+    platform, listing and stream (an expired or forged one vouches for nothing), or a
+    seller's session proof (checked by the verifier against the log)."""
+    hints = request.headers.get("user-agent", "") + "|" + request.headers.get("accept-language", "")
+    ctx = given or Context()  # type: ignore[call-arg]
+    platform, source = ctx.platform, ANONYMOUS
+    if request.headers.get("x-api-key"):
+        key = platform_key(request)
+        if platform and platform != key.platform:
+            raise PlatformError(
+                403,
+                "platform_mismatch",
+                f"this API key speaks for {key.platform}, not {platform}",
+            )
+        platform, source = key.platform, PLATFORM
+    elif ctx.nonce and state.log_key is not None:
+        try:
+            open_nonce(
+                ctx.nonce,
+                state.log_key.public_key,
+                platform,
+                ctx.listing_id,
+                ctx.stream_id,
+                now=now_ms(),
+            )
+            source = OVERLAY
+        except (NonceInvalid, NonceExpired):
+            source = ANONYMOUS
+    proof = None
+    if ctx.session_proof is not None and source == ANONYMOUS:
+        p = ctx.session_proof
+        try:
+            proof = SessionProof.from_text(p.session_id, p.key_id, p.time, p.signature)
+        except errors.InvalidInput:
+            proof = None
+    context = ScanContext(
+        platform,
+        ctx.stream_id,
+        ctx.listing_id,
+        ctx.seller,
+        device_hash(state.settings.scan_salt, hints),
+        ctx.place,
+        source,
+    )
+    return context, proof
+
+
+def verify_code(
+    state: AppState, code: str, context: Vouched, *, detail: bool = True, record: bool = True
+) -> VerifyResult:
+    """The verdict of one code; ``record=False`` (a HEAD, a linkset) is not a scan: it is
+    neither recorded, counted nor sent to webhooks."""
+    now = now_ms()
+    scan, proof = context
+    result = state.verifier.verify(code, scan, now=now, detail=detail, proof=proof, record=record)
+    if record:
+        state.metrics.verdict(result.verdict.status)
+        observe_verdict(state, result, now)  # clone signals of vouched contexts
+    return result
+
+
+def observe_verdict(
+    state: AppState, result: VerifyResult, now: int, also: Sequence[str] = ()
+) -> None:
+    """Send ``clone_suspected`` events for a suspect verdict with clone reasons of a vouched
+    context: to the platform the code was seen on, and to platforms whose verified listings
+    hold the item. An anonymous request never reaches anyone else. Never raises (a verify
+    must not fail because a webhook could not be queued)."""
+    verdict, context = result.verdict, result.context
+    if context is None or not context.vouched:
+        return
+    if verdict.status != SUSPECT or not clone_reasons(verdict):
+        return
+    try:
+        platform = state.platform
+        platforms = {context.platform, *also} - {""}
+        item = verdict.item.get("item_id", "")
+        platforms.update(w.platform for w in platform.store.watches(item_id=item))
+        for name in sorted(platforms):
+            platform.dispatcher.clone_suspected(name, context, verdict, now)
+    except errors.TracemarkError as exc:
+        log.warning("clone signal not queued: %s", exc.message)

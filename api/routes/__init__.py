@@ -1,1 +1,0 @@
-"""HTTP routes of the Tracemark service, one module per area (see api/app.py)."""

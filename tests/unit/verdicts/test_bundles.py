@@ -4,6 +4,7 @@ story on a memory store, tests/bundles.py)."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 from typing import Any
@@ -162,3 +163,21 @@ def test_what_is_not_a_bundle_is_bad_input(story: Story, bad: object) -> None:
 def test_a_quorum_above_the_witnesses_is_bad_input(story: Story, good: dict) -> None:
     with pytest.raises(InvalidInput, match="quorum"):
         check(story, good, witnesses=WITNESSES, quorum=3)
+
+
+def test_dropping_or_flipping_any_entry_or_proof_hash_is_refused(story: Story, good: dict) -> None:
+    for at, entry in enumerate(good["entries"]):
+        dropped = copy.deepcopy(good)
+        del dropped["entries"][at]
+        assert "statement" in failed(check(story, dropped)), entry["index"]
+        flipped = copy.deepcopy(good)
+        leaf = bytearray(base64.b64decode(entry["leaf"]))
+        leaf[len(leaf) // 2] ^= 0x01
+        flipped["entries"][at]["leaf"] = base64.b64encode(bytes(leaf)).decode()
+        assert "inclusion" in failed(check(story, flipped)), entry["index"]
+        for h in range(len(entry["inclusion_proof"])):
+            bent = copy.deepcopy(good)
+            raw = bytearray(base64.b64decode(entry["inclusion_proof"][h]))
+            raw[-1] ^= 0x80
+            bent["entries"][at]["inclusion_proof"][h] = base64.b64encode(bytes(raw)).decode()
+            assert failed(check(story, bent)) == {"inclusion"}, (entry["index"], h)

@@ -424,7 +424,7 @@ def audit(
         raise typer.Exit(VERIFICATION_FAILED)
 
 
-def _progress(*, disable: bool) -> Progress:
+def _progress(*, disable: bool, label: str = "auditing") -> Progress:
     from rich.progress import (  # noqa: PLC0415
         BarColumn,
         MofNCompleteColumn,
@@ -434,7 +434,7 @@ def _progress(*, disable: bool) -> Progress:
     )
 
     return Progress(
-        TextColumn("auditing"),
+        TextColumn(label),
         BarColumn(),
         MofNCompleteColumn(),
         TimeRemainingColumn(),
@@ -493,3 +493,69 @@ def demo_log(
         out.print(f"audit {status}: {report.entries_checked} entries")
         if not report.ok:
             raise typer.Exit(VERIFICATION_FAILED)
+
+
+@log_app.command("export-tiles")
+def log_export_tiles(
+    directory: Annotated[
+        Path, typer.Argument(help="Where to write checkpoint and tile/ (created if missing).")
+    ],
+    rewrite: Annotated[
+        bool, typer.Option("--rewrite", help="Write full tiles again even if present.")
+    ] = False,
+    home: HomeOpt = Path(".tracemark"),
+    database_url: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Write the log as static C2SP tlog-tiles files, for an object store or a CDN.
+
+    Writes every tile and entry bundle of the latest checkpoint's tree, then the checkpoint
+    itself (last, so a reader never sees a checkpoint whose tiles are missing). Full tiles
+    never change: a second run writes only what is new (--rewrite writes all). Serve DIR
+    as static files; see docs/operations.md, "Serving the log as tiles".
+    """
+    from ledger.log.tiles import tiles_of_size  # noqa: PLC0415
+    from ledger.usecases.tiles import export_tiles  # noqa: PLC0415
+
+    ctx = context(home, database_url, None)
+    with handled():
+        service = ctx.service()
+        with closing(service.store):
+            latest = service.latest_checkpoint()
+            size = latest.tree_size
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise errors.InvalidInput(f"cannot create {directory}: {exc.strerror}") from None
+
+            def write(path: str, data: bytes) -> None:
+                target = directory / path
+                partial = target.with_name(target.name + ".tmp")
+                try:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    partial.write_bytes(data)
+                    os.replace(partial, target)
+                except OSError as exc:
+                    raise errors.InvalidInput(f"cannot write {target}: {exc.strerror}") from None
+
+            def present(path: str) -> bool:
+                return not rewrite and (directory / path).is_file()
+
+            total = sum(1 for _ in tiles_of_size(size))
+            written = 0
+            with _progress(disable=json_out, label="tiles") as progress:
+                task = progress.add_task("tiles", total=total)
+                for _ in export_tiles(service.store, size, write, skip=present):
+                    written += 1
+                    progress.advance(task)
+                progress.update(task, completed=total)
+            write("checkpoint", latest.note.encode("utf-8"))
+    data = {"directory": str(directory), "tree_size": size, "tiles": total, "written": written}
+    emit(
+        json_out,
+        data,
+        lambda: out.print(
+            f"Tree of {size} entries as {total} tiles in {directory} ({written} written)",
+            markup=False,
+        ),
+    )

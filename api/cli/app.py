@@ -15,7 +15,8 @@ import api.cli.events
 import api.cli.platform
 import api.cli.scan
 import api.cli.streams
-import api.cli.supply  # noqa: F401
+import api.cli.supply
+import api.cli.bundles  # noqa: F401
 
 # isort: on
 from api.cli.exits import exit_code_for

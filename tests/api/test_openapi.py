@@ -34,6 +34,7 @@ OPERATION_IDS = {
     ("GET", "/v1/actors/{actor_id}"): "getActor",
     ("POST", "/v1/entries"): "submitEntries",
     ("GET", "/v1/items/{gtin}/{serial}"): "getItem",
+    ("GET", "/v1/items/{gtin}/{serial}/bundle"): "getItemBundle",
     ("GET", "/v1/keys/{key_id}"): "getKey",
     ("POST", "/v1/listings/verify"): "verifyListings",
     ("GET", "/v1/listings/{platform}/{listing_id}"): "getListing",

@@ -59,6 +59,7 @@ PURE_CORE_MODULES = (
     "ledger.verdicts.scans",
     "ledger.verdicts.backing",
     "ledger.verdicts.products",
+    "ledger.verdicts.bundles",
     "ledger.provenance.rules.streams",
     "ledger.provenance.handles",
     "ledger.provenance.epcis_hash",

@@ -22,8 +22,8 @@ from ledger.codes.signed import CodeIdentity, check_code, issue_uri, sign_code
 from ledger.codes.trust import TrustBundle
 from ledger.errors import TracemarkError
 from ledger.keys import PrivateKey
-from ledger.log.checkpoint import Checkpoint, sign_checkpoint
-from ledger.log.note import NoteSigner
+from ledger.log.checkpoint import Checkpoint, CosignatureVerifier, sign_checkpoint
+from ledger.log.note import NoteSigner, NoteVerifier
 
 __all__ = ["build"]
 
@@ -182,6 +182,57 @@ def _code_cases() -> dict[str, str]:
     }
 
 
+def _item_bundles() -> dict[str, Any]:
+    """Item bundles of the story of tests/bundles.py: the good ones, every tampering, and
+    the verifier options that must refuse them, with what Python's ``verify_bundle`` says."""
+    from ledger.verdicts.bundles import verify_bundle
+    from tests.bundles import (
+        A1,
+        B9,
+        LOG_VKEY,
+        WITNESSES,
+        bundle_of,
+        bundle_story,
+        tampered,
+        tamperings,
+    )
+
+    story = bundle_story()
+    good, other = bundle_of(story, A1, story.code), bundle_of(story, B9)
+    witnesses = [w.to_vkey() for w in WITNESSES]
+    stranger = CosignatureVerifier.from_public_key("w3.example", _key(7).public_key).to_vkey()
+    other_log = NoteVerifier.from_public_key(story.service.info().origin, _key(8).public_key)
+    cases: list[dict[str, Any]] = [
+        {"name": "good-witnessed", "bundle": good, "witnesses": witnesses, "quorum": 2},
+        {"name": "good-without-code", "bundle": other},
+        *({"name": name, "bundle": tampered(good, other, name)} for name in tamperings(other)),
+        {"name": "checkpoint-of-another-key", "bundle": good, "log_key": other_log.to_vkey()},
+        {"name": "stale-trust-bundle", "bundle": good, "now": story.now + 8 * 24 * 3_600_000},
+        {
+            "name": "too-few-witnesses",
+            "bundle": good,
+            "witnesses": [witnesses[0], stranger],
+            "quorum": 2,
+        },
+    ]
+    for case in cases:
+        case.setdefault("log_key", LOG_VKEY)
+        case.setdefault("witnesses", [])
+        case.setdefault("quorum", 0)
+        case.setdefault("now", story.now)
+        result = verify_bundle(
+            case["bundle"],
+            log_key=case["log_key"],
+            witnesses=[CosignatureVerifier.from_vkey(w) for w in case["witnesses"]],
+            quorum=case["quorum"],
+            now=case["now"],
+        )
+        case["ok"] = result.ok
+        case["failed"] = sorted(c.name for c in result.failures)
+        case["summary"] = None if result.summary is None else result.summary.to_obj()
+    return {"cases": cases, "not_bundles": ["[]", "{}", '{"format": "x"}', "not json"]}
+
+
 def build() -> dict[str, Any]:
     """The vectors as a JSON-ready object."""
     log_vkey = NoteSigner(ORIGIN, LOG).to_vkey()
@@ -207,6 +258,7 @@ def build() -> dict[str, Any]:
         "bundle": text,
         "codes": cases,
         "bad_bundles": _bundle_cases(log_vkey),
+        "item_bundles": _item_bundles(),
         "golden": {
             "seed_hex": bytes(range(1, 33)).hex(),
             "identity": {"gtin": GTIN, "serial": "FS0000000001"},

@@ -184,6 +184,12 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
     code, out, err = invoke(home, "trust", "export", "--out", str(files / "trust.json"), "--json")
     assert code == 0, err
     (files / "log_vkey").write_text(json.loads(out)["log_vkey"])
+    # An item bundle for ``verify-bundle``, and a copy whose summary was edited.
+    code, _, err = invoke(home, "item", "bundle", GTIN, "S2", "--out", str(files / "bundle.json"))
+    assert code == 0, err
+    edited = json.loads((files / "bundle.json").read_text())
+    edited["statement"]["summary"]["custodian"] = "distri"
+    (files / "bundle-edited.json").write_text(json.dumps(edited))
 
     # Signed entries for ``submit``: new, by a key no actor has, and one already logged.
     body = supply.event("fishco", gtin=GTIN, serials={"list": ["N1"]}, lot="L7")
@@ -543,6 +549,12 @@ CASES: list[Case] = [
     c("item show", 0, GTIN, "S1"),
     c("item show", 2, GTIN, "NO-SUCH-SERIAL"),
     c("item show", 5, GTIN, "S1", *DB_DEAD),
+    c("item bundle", 0, GTIN, "S2", "--out", "{tmp}/b.json"),
+    c("item bundle", 2, GTIN, "NO-SUCH-SERIAL", "--out", "{tmp}/b.json"),
+    c("item bundle", 5, GTIN, "S2", "--out", "{tmp}/b.json", *DB_DEAD),
+    c("verify-bundle", 0, "{files}/bundle.json", "--log-key", "{log_vkey}"),
+    c("verify-bundle", 2, "{files}/trust.json", "--log-key", "{log_vkey}"),
+    c("verify-bundle", 3, "{files}/bundle-edited.json", "--log-key", "{log_vkey}"),
     c("item signals", 0, GTIN, "S1"),
     c("item signals", 2, "123", "S1"),
     c("item signals", 5, GTIN, "S1", *DB_DEAD),
@@ -620,7 +632,7 @@ ELSEWHERE = {
     "db roles": "it needs PostgreSQL roles: tests/integration/test_db_roles.py",
 }
 #: Commands that open no database (no case 5).
-NO_DATABASE = {"key generate", "stream prove"}
+NO_DATABASE = {"key generate", "stream prove", "verify-bundle"}
 #: Commands that sign an entry: an unknown signing key is 3, a refused entry 4.
 SIGNED = {
     "key add",
@@ -640,7 +652,15 @@ SIGNED = {
     "stream declare",
     "submit",
 }
-VERIFYING = {"audit", "log prove", "log consistency", "codes verify", "scan", "listing show"}
+VERIFYING = {
+    "audit",
+    "log prove",
+    "log consistency",
+    "codes verify",
+    "scan",
+    "listing show",
+    "verify-bundle",
+}
 
 
 def test_the_table_is_the_one_the_cli_implements() -> None:

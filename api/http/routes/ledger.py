@@ -3,6 +3,7 @@
     POST /v1/entries                          {"entries": [envelope, ...]} (at most 1,000)
     GET  /v1/keys/{key_id}                    a registered key, its actor and revocation
     GET  /v1/items/{gtin}/{serial}            an item's state and timeline
+    GET  /v1/items/{gtin}/{serial}/bundle     an offline proof bundle of its verdict
     GET  /v1/actors/{actor_id}                an actor and its keys
     GET  /v1/listings/{platform}/{listing_id} is the listing backed by genuine stock?
 
@@ -17,20 +18,23 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.http.checkpoints import fresh_checkpoint
+from api.http.checkpoints import fresh_checkpoint, key_usable
 from api.http.deps import ServiceDep, StateDep
-from api.http.errors import ERRORS
+from api.http.errors import ERRORS, error_response
 from api.http.schemas import ActorOut, ItemOut, KeyOut, ListingOut, SubmitEntriesResponse
 from api.results import b64
 from ledger import errors
 from ledger.codes.gs1 import gtin14, validate_serial
 from ledger.codes.identifiers import item_id
+from ledger.codes.signed import MAX_CODE_LENGTH
 from ledger.log.entries import Envelope
 from ledger.provenance.records import KeyRecord
 from ledger.usecases.append import Accepted
+from ledger.usecases.bundles import build_item_bundle
 from ledger.usecases.service import now_ms
 
 __all__ = ["MAX_ENTRIES", "router"]
@@ -156,6 +160,45 @@ def key(service: ServiceDep, key_id: str = Path(..., pattern=r"^[0-9a-f]{16}$"))
     if record is None:
         raise errors.NotFound(f"key {key_id} is not registered", code="unknown_key")
     return _key_json(record)
+
+
+@router.get(
+    "/v1/items/{gtin}/{serial:path}/bundle",
+    responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}}},
+    response_class=JSONResponse,
+    operation_id="getItemBundle",
+)
+def item_bundle(
+    state: StateDep,
+    gtin: str,
+    serial: str,
+    code: str | None = Query(
+        None,
+        max_length=MAX_CODE_LENGTH,
+        description="The item's signed code (Digital Link URI), checked and carried in the bundle",
+    ),
+) -> JSONResponse:
+    """Everything needed to check the item's verdict offline (docs/format.md, "Item bundle"):
+    its entries with inclusion proofs to a (witnessed) checkpoint, the trust bundle, the code
+    and the operator's signed statement. Declared before ``getItem``, whose serial is a path.
+    503 ``no_operator_key`` on a server without the key; 409 ``not_checkpointed``."""
+    service = state.service
+    key = service.log_key
+    if key is None or not key_usable(service, state.checkpoints):
+        return error_response(
+            503, "no_operator_key", "this server does not hold the operator key: no bundle"
+        )
+    ident = item_id(gtin14(gtin), validate_serial(serial))
+    fresh_checkpoint(service, state.checkpoints)
+    bundle = build_item_bundle(
+        service.prover,
+        ident,
+        log_key=key,
+        resolvers=[state.settings.resolver],
+        code=code,
+        now=now_ms(),
+    )
+    return JSONResponse(bundle)
 
 
 @router.get("/v1/items/{gtin}/{serial:path}", response_model=ItemOut, operation_id="getItem")

@@ -34,6 +34,15 @@ export {
 } from "./trust.js";
 export { type Checkpoint } from "./note.js";
 export {
+  BUNDLE_FORMAT,
+  rootFromInclusionProof,
+  verifyBundle,
+  type BundleCheck,
+  type BundleResult,
+  type ItemSummary,
+  type VerifyBundleOptions,
+} from "./bundle.js";
+export {
   DEFAULT_TOLERANCE_SECONDS,
   signWebhook,
   webhookKey,

@@ -21,6 +21,7 @@ SCHEMA: dict[str, Any] = APP.openapi()
 #: Every operation's id. Generated clients name their methods after these: a rename breaks
 #: every platform's code, so it must be deliberate (change this table in the same commit).
 OPERATION_IDS = {
+    ("POST", "/witness/add-checkpoint"): "witnessAddCheckpoint",
     ("GET", "/01/{gtin}"): "resolveProduct",
     ("GET", "/01/{gtin}/10/{lot}"): "resolveLot",
     ("GET", "/01/{gtin}/10/{lot}/21/{serial}"): "resolveWithLot",

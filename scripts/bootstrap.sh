@@ -246,7 +246,7 @@ ensure_ts_client() {
 check_python
 ensure_system_packages "${SYSTEM_PACKAGES[@]}"
 if [[ ",$EXTRAS," == *,bench,* ]]; then
-  ensure_system_packages wrk # HTTP load generator of the service benchmark
+  ensure_system_packages wrk nginx-light # load generator (service, tiles); static tile server (tiles)
 fi
 if [[ ",$EXTRAS," == *,container,* ]]; then
   # make image / make test-container: build and run the image without a Docker daemon

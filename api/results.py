@@ -30,8 +30,9 @@ def b64(value: bytes) -> str:
     return base64.b64encode(value).decode("ascii")
 
 
-def result_json(result: VerifyResult) -> dict[str, Any]:
-    """The JSON of a verify result (also what the viewer page renders)."""
+def result_json(result: VerifyResult, witnesses: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON of a verify result (also what the viewer page renders); ``witnesses``, when
+    given, says which witnesses cosigned the proof's checkpoint (``proof.witnesses``)."""
     data: dict[str, Any] = result.verdict.to_obj()
     data["source"] = result.source
     view = result.view
@@ -58,6 +59,8 @@ def result_json(result: VerifyResult) -> dict[str, Any]:
             "inclusion_path": [b64(h) for h in proof.hashes],
             "checkpoint": result.checkpoint,
         }
+        if witnesses is not None:
+            data["proof"]["witnesses"] = witnesses
     return data
 
 

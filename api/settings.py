@@ -21,6 +21,8 @@
     TRACEMARK_SCAN_SALT      salt of the coarse device hashes kept with scans (random)
     TRACEMARK_WITNESSES      cosignature verifier keys of the log's witnesses, separated by
                              commas or whitespace (none)
+    TRACEMARK_WITNESS_QUORUM how many of TRACEMARK_WITNESSES must cosign a checkpoint for it
+                             to count as witnessed (1; at most their number)
     TRACEMARK_WITNESS_NAME   this server as a C2SP witness of other logs: its key name (none:
                              not a witness); with TRACEMARK_WITNESS_KEY_FILE (its own Ed25519
                              key, not the operator's; TRACEMARK_WITNESS_KEY_PASSPHRASE) and
@@ -194,6 +196,16 @@ def _witnesses(env: Mapping[str, str]) -> tuple[CosignatureVerifier, ...]:
     return tuple(found.values())
 
 
+def _quorum(env: Mapping[str, str], witnesses: int) -> int:
+    """``TRACEMARK_WITNESS_QUORUM``: k of the n configured witnesses (1 by default)."""
+    quorum = _int(env, "TRACEMARK_WITNESS_QUORUM", 1, low=1)
+    if witnesses and quorum > witnesses:
+        raise InvalidInput(
+            f"TRACEMARK_WITNESS_QUORUM is {quorum}, above the {witnesses} TRACEMARK_WITNESSES"
+        )
+    return quorum
+
+
 @dataclass(frozen=True)
 class WitnessRole:
     """This server as a C2SP tlog-witness of other logs (``POST /witness/add-checkpoint``)."""
@@ -322,6 +334,8 @@ class Settings:
     scan_salt: bytes = field(default_factory=lambda: secrets.token_bytes(16))
     overlay_nonce_window_s: int = 600
     witnesses: tuple[CosignatureVerifier, ...] = ()
+    #: How many of ``witnesses`` make a checkpoint witnessed (k of n).
+    witness_quorum: int = 1
     #: This server as a witness of other logs (None: not a witness).
     witness_role: WitnessRole | None = None
     #: Seals webhook secrets at rest; None in development means $TRACEMARK_HOME/secrets.key.
@@ -393,7 +407,8 @@ class Settings:
             ),
             scan_salt=salt.encode() if salt else secrets.token_bytes(16),
             overlay_nonce_window_s=_int(env, "TRACEMARK_OVERLAY_NONCE_S", 600, low=60),
-            witnesses=_witnesses(env),
+            witnesses=(witnesses := _witnesses(env)),
+            witness_quorum=_quorum(env, len(witnesses)),
             witness_role=_witness_role(env, home),
             secrets_key=SecretBox.from_text(secrets_text) if secrets_text else None,
             admission=admission_from_env(env),

@@ -11,14 +11,25 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any
 
 from ledger import errors
+from ledger.log.checkpoint import CosignatureVerifier
+from ledger.log.note import parse_note
 from ledger.ports.log import StoredCheckpoint
 from ledger.usecases.service import LogService, now_ms
 
-__all__ = ["KEEP_NOTES", "CheckpointCache", "fresh_checkpoint", "key_usable", "note_of_size"]
+__all__ = [
+    "KEEP_NOTES",
+    "CheckpointCache",
+    "WitnessView",
+    "fresh_checkpoint",
+    "key_usable",
+    "note_of_size",
+]
 
 log = logging.getLogger("tracemark")
 
@@ -44,6 +55,47 @@ class CheckpointCache:
     def note_of(self, tree_size: int) -> str | None:
         with self.lock:
             return self.notes.get(tree_size)
+
+
+@dataclass
+class WitnessView:
+    """Which configured witnesses cosigned the checkpoint of a tree size, and whether they
+    make it witnessed (``quorum`` of them: the k-of-n policy, ``TRACEMARK_WITNESS_QUORUM``).
+
+    Read from the kept cosignatures, which were verified when they were kept (a witness's
+    POST or ``tracemark log witness``); remembered per size for ``ttl_s`` seconds, since
+    cosignatures arrive after their checkpoint. None when no witness is configured."""
+
+    service: LogService
+    witnesses: tuple[CosignatureVerifier, ...]
+    quorum: int
+    ttl_s: float = 5.0
+    _seen: dict[int, tuple[float, dict[str, Any]]] = field(default_factory=dict)
+
+    def of(self, tree_size: int) -> dict[str, Any] | None:
+        if not self.witnesses:
+            return None
+        now = time.monotonic()
+        seen = self._seen.get(tree_size)
+        if seen is not None and seen[0] > now:
+            return seen[1]
+        known = {(w.name, w.key_id) for w in self.witnesses}
+        note = self.service.store.witnesses.cosigned(tree_size)
+        names = (
+            sorted({s.name for s in parse_note(note).signatures if (s.name, s.key_id) in known})
+            if note is not None
+            else []
+        )
+        view = {
+            "cosigned_by": names,
+            "quorum": self.quorum,
+            "of": len(self.witnesses),
+            "witnessed": len(names) >= self.quorum,
+        }
+        if len(self._seen) > 256:
+            self._seen.clear()
+        self._seen[tree_size] = (now + self.ttl_s, view)
+        return view
 
 
 def key_usable(service: LogService, cache: CheckpointCache) -> bool:

@@ -54,6 +54,7 @@ __all__ = [
     "WebhookCreated",
     "WebhookList",
     "WebhookOut",
+    "Witnessed",
 ]
 
 #: Codes a batch verify takes at most.
@@ -189,12 +190,24 @@ class Step(BaseModel):
     summary: str
 
 
+class Witnessed(BaseModel):
+    cosigned_by: list[str] = Field(
+        ..., description="Configured witnesses (key names) that cosigned this checkpoint"
+    )
+    quorum: int = Field(..., description="How many must cosign (TRACEMARK_WITNESS_QUORUM)")
+    of: int = Field(..., description="How many witnesses are configured")
+    witnessed: bool = Field(..., description="At least quorum of them cosigned")
+
+
 class Proof(BaseModel):
     index: int
     tree_size: int
     leaf_hash: str
     inclusion_path: list[str]
     checkpoint: str
+    witnesses: Witnessed | None = Field(
+        None, description="Which witnesses cosigned the checkpoint; absent without witnesses"
+    )
 
 
 class VerifyResponse(BaseModel):

@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.http.checkpoints import CheckpointCache
+from api.http.checkpoints import CheckpointCache, WitnessView
 from api.http.ratelimit import RateLimiter
 from api.metrics import Metrics
 from api.settings import Settings, WebhookSettings
@@ -89,6 +89,8 @@ class AppState:
     log_key: PrivateKey | None = None
     #: This server's own witness key, when it is a witness of other logs (settings.witness_role).
     witness_key: PrivateKey | None = None
+    #: Which witnesses cosigned a tree size (None-valued when none are configured).
+    witness_view: WitnessView | None = None
     #: The log routes' recent checkpoint notes, trust bundle and key check.
     checkpoints: CheckpointCache = field(default_factory=CheckpointCache)
     scan_slots: ScanSlots = field(default_factory=lambda: ScanSlots(2))
@@ -155,6 +157,7 @@ def build_state(settings: Settings, *, service: LogService | None = None) -> App
         limiter,
         log_key=service.log_key,
         witness_key=load_witness_key(settings),
+        witness_view=WitnessView(service, settings.witnesses, settings.witness_quorum),
         scan_slots=ScanSlots(settings.scan_concurrency),
     )
 

@@ -6,6 +6,7 @@ listing routes (api/http/routes/), which never import each other.
                      a platform API key, an overlay nonce or a seller's session proof vouch
     verify_code      the verifier's verdict, counted and recorded (a HEAD or linkset is not)
     observe_verdict  clone_suspected webhooks for a suspect verdict of a vouched context
+    witnesses_of     which witnesses cosigned the checkpoint of a result's proof
     verify_body      ``result_json`` (api/results.py) as bytes, its item part cached
 """
 
@@ -40,6 +41,7 @@ __all__ = [
     "scan_context",
     "verify_body",
     "verify_code",
+    "witnesses_of",
 ]
 
 log = logging.getLogger("tracemark.platform")
@@ -53,7 +55,20 @@ def dumps(data: dict[str, Any]) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def verify_body(result: VerifyResult, code: str, tails: dict[Any, bytes]) -> bytes:
+def witnesses_of(state: AppState, result: VerifyResult) -> dict[str, Any] | None:
+    """Which witnesses cosigned the checkpoint of the result's proof (None: no proof, or no
+    witness configured)."""
+    if result.proof is None or state.witness_view is None:
+        return None
+    return state.witness_view.of(result.proof.tree_size)
+
+
+def verify_body(
+    result: VerifyResult,
+    code: str,
+    tails: dict[Any, bytes],
+    witnesses: dict[str, Any] | None = None,
+) -> bytes:
     """``result_json(result)`` as JSON bytes, built faster.
 
     Of a detailed result, only the verdict (status and reasons) depends on the scan; the
@@ -63,11 +78,12 @@ def verify_body(result: VerifyResult, code: str, tails: dict[Any, bytes]) -> byt
     snapshot is a log size, meaningful for one ledger only)."""
     snapshot = result.snapshot
     if result.view is None or snapshot is None:
-        return dumps(result_json(result))
-    key = (code, snapshot)
+        return dumps(result_json(result, witnesses))
+    cosigned = None if witnesses is None else tuple(witnesses["cosigned_by"])
+    key = (code, snapshot, cosigned)
     tail = tails.get(key)
     if tail is None:
-        rest = result_json(result)
+        rest = result_json(result, witnesses)
         del rest["status"], rest["reasons"], rest["source"]
         tail = b"," + dumps(rest)[1:]  # '"item":...}', after the verdict's fields
         if len(tails) >= _MAX_TAILS:

@@ -252,7 +252,9 @@ def test_a_slow_receiver_fails_at_the_deadline_and_delays_no_one_else(
     finally:
         slow_receiver.close()
     print(f"webhook isolation: fast delivery after {fast_ms} ms; slow attempt {history}")
-    assert fast_ms < 1_000, f"the fast receiver waited {fast_ms} ms behind the slow one"
+    # Behind the slow one it would wait for its 5 s deadline; before its first trickled line
+    # (3 s) is well short of that, and leaves room for a loaded 2-core machine (about 2 s seen).
+    assert fast_ms < 3_000, f"the fast receiver waited {fast_ms} ms behind the slow one"
     [attempt] = history
     assert attempt["ok"] is False and attempt["status_code"] == 0
     assert attempt["error"] == "no complete answer within the 5 s deadline"

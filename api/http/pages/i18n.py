@@ -88,6 +88,11 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "leaf_hash": ("Leaf hash", "Mã băm của bản ghi"),
     "checkpoint": ("Signed checkpoint", "Điểm kiểm tra (checkpoint) đã ký"),
     "inclusion_path": ("Inclusion path", "Đường dẫn chứng minh"),
+    "witnesses": ("Witnesses", "Bên chứng thực"),
+    "witnessed": ("witnessed", "đã được chứng thực"),
+    "not_witnessed": ("not yet witnessed", "chưa được chứng thực"),
+    "cosigned_by": ("co-signed by", "cùng ký bởi"),
+    "no_cosigner": ("no witness has co-signed yet", "chưa bên chứng thực nào cùng ký"),
     "proof_howto": (
         "Check it yourself: fetch the entry at this index from the log, hash it as "
         "SHA-256(0x00 || entry), fold in the inclusion path (RFC 9162) and compare the result "

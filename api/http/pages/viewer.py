@@ -184,6 +184,17 @@ def _reason_detail(reason: Mapping[str, Any], lang: str) -> str:
     return "; ".join(facts)
 
 
+def _witnesses(witnesses: Mapping[str, Any] | None, lang: str) -> str:
+    """Which witnesses co-signed the checkpoint, and whether they make it witnessed."""
+    if not witnesses:
+        return ""
+    names = [str(n) for n in witnesses.get("cosigned_by", [])]
+    who = f"{text(lang, 'cosigned_by')} {', '.join(names)}" if names else text(lang, "no_cosigner")
+    state = text(lang, "witnessed" if witnesses.get("witnessed") else "not_witnessed")
+    count = f"{len(names)}/{witnesses.get('quorum', '')}"
+    return _field(text(lang, "witnesses"), f"{state} ({count}): {who}")
+
+
 def _proof(proof: Mapping[str, Any] | None, lang: str) -> str:
     if not proof:
         inner = f"<p>{esc(text(lang, 'proof_none'))}</p>"
@@ -194,6 +205,7 @@ def _proof(proof: Mapping[str, Any] | None, lang: str) -> str:
             + _field(text(lang, "log_index"), str(proof.get("index", "")), mono=True)
             + _field(text(lang, "tree_size"), str(proof.get("tree_size", "")), mono=True)
             + _field(text(lang, "leaf_hash"), str(proof.get("leaf_hash", "")), mono=True)
+            + _witnesses(proof.get("witnesses"), lang)
             + "</dl>"
             f"<p><b>{esc(text(lang, 'checkpoint'))}</b></p>"
             f'<pre id="checkpoint">{esc(proof.get("checkpoint", ""))}</pre>'

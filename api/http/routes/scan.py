@@ -30,7 +30,7 @@ from api.http.deps import StateDep
 from api.http.errors import ERRORS, ErrorResponse, error_response
 from api.http.schemas import Context, ScanResponse
 from api.http.state import AppState
-from api.http.verification import Vouched, scan_context, verify_code
+from api.http.verification import Vouched, scan_context, verify_code, witnesses_of
 from api.results import result_json
 from ledger.errors import InvalidInput, LimitExceeded
 from ledger.verdicts.scans import code_entry, malformed
@@ -142,4 +142,5 @@ def _verdict(state: AppState, text: str, context: Vouched) -> dict[str, Any]:
     plain = malformed(text)
     if plain is not None:  # nothing to look up, nothing to record
         return plain.to_obj()
-    return result_json(verify_code(state, text, context))
+    result = verify_code(state, text, context)
+    return result_json(result, witnesses_of(state, result))

@@ -24,7 +24,13 @@ from api.http.pages.i18n import pick_language
 from api.http.pages.viewer import render_viewer_page
 from api.http.schemas import BatchRequest, BatchResponse, Context, VerifyRequest, VerifyResponse
 from api.http.state import AppState
-from api.http.verification import dumps, scan_context, verify_body, verify_code
+from api.http.verification import (
+    dumps,
+    scan_context,
+    verify_body,
+    verify_code,
+    witnesses_of,
+)
 from api.results import result_json
 from ledger import errors
 from ledger.codes.gs1 import DigitalLink, gtin14
@@ -46,7 +52,8 @@ async def verify(body: VerifyRequest, request: Request) -> Response:
     # JsonBodyRoute calls the endpoint with (body, request) only: no dependencies here.
     state = state_of(request)
     result = verify_code(state, body.code, scan_context(request, state, body.context))
-    return Response(verify_body(result, body.code, state.rendered), media_type="application/json")
+    body_bytes = verify_body(result, body.code, state.rendered, witnesses_of(state, result))
+    return Response(body_bytes, media_type="application/json")
 
 
 # The hot path: the body is read in one step (api/http/jsonroute.py).
@@ -110,7 +117,7 @@ def _resolve(request: Request, state: AppState) -> Response:
         if record_href is None:
             return answer.error(404, "link_type_not_offered", "the ledger holds no such item")
         return answer.redirect(record_href)
-    data = result_json(result)
+    data = result_json(result, witnesses_of(state, result))
     description = str(data["item"].get("name") or "")
     if wanted == "recall":
         recalled = bool(view is not None and view.recalled)

@@ -280,3 +280,12 @@ def test_discover_sees_the_cli_package(tmp_path: Path) -> None:
     for rel in ("api/__init__.py", "api/cli/__init__.py", "api/cli/serve.py"):
         (tmp_path / rel).write_text("", encoding="utf-8")
     assert {m.name for m in discover(tmp_path, ["api"])} == {"api", "api.cli", "api.cli.serve"}
+
+
+def test_the_whole_import_graph_has_no_cycle() -> None:
+    """The core, the scanner and the adapters together: no import circle anywhere (a package
+    importing its own modules counts, ``__init__`` re-exports included)."""
+    everything = discover(REPO_ROOT, ["ledger", "scanner", "api"])
+    assert len(everything) > 100
+    cycle = find_cycle(graph(everything))
+    assert cycle is None, " -> ".join(cycle or [])

@@ -16,7 +16,11 @@ from sqlalchemy.pool import StaticPool
 
 from ledger.errors import InvalidInput
 
-__all__ = ["make_engine"]
+__all__ = ["ADVISORY_LOCK_KEY", "make_engine"]
+
+#: PostgreSQL advisory lock id of the sequencer ("TRACEMRK" as a 64-bit integer): every writer
+#: of the log's tables (the log store, the platform store, migrations) takes it.
+ADVISORY_LOCK_KEY = 0x54524143454D524B & 0x7FFFFFFFFFFFFFFF
 
 
 def make_engine(url: str, busy_timeout_ms: int, poolclass: Any = None) -> Engine:

@@ -38,7 +38,7 @@ from ledger.ports.log import (
 )
 from ledger.secret_box import SecretBox
 from ledger.storage.migrations import upgrade as migrate
-from ledger.storage.sql.engines import make_engine
+from ledger.storage.sql.engines import ADVISORY_LOCK_KEY, make_engine
 from ledger.storage.sql.nodes import NodeCache
 from ledger.storage.sql.projection import SqlProjection, projection_metadata
 from ledger.storage.sql.scans import scan_sql, scans_from_rows, write_scans
@@ -52,8 +52,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ADVISORY_LOCK_KEY", "SqlStore", "normalize_url"]
 
-#: PostgreSQL advisory lock id of the sequencer ("TRACEMRK" as a 64-bit integer).
-ADVISORY_LOCK_KEY = 0x54524143454D524B & 0x7FFFFFFFFFFFFFFF
 
 _E = LogEntryRow.__table__  # type: ignore[attr-defined]
 _N = MerkleNodeRow.__table__  # type: ignore[attr-defined]

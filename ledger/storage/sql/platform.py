@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -45,9 +45,12 @@ from ledger.ports.platform import (
 )
 from ledger.provenance.records import OPEN, Listing, record_from_row
 from ledger.secret_box import SecretBox, is_sealed
-from ledger.storage.sql.log import ADVISORY_LOCK_KEY, SqlStore
+from ledger.storage.sql.engines import ADVISORY_LOCK_KEY
 from ledger.storage.sql.projection import PROJECTION_TABLES
 from ledger.storage.sql.tables import LogEntryRow
+
+if TYPE_CHECKING:
+    from ledger.storage.sql.log import SqlStore  # which hands out this store (store.platform)
 from ledger.storage.sql.transaction import transaction
 
 __all__ = ["SqlPlatformStore", "platform_metadata"]

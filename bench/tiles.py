@@ -36,9 +36,8 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from contextlib import suppress
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,13 +59,12 @@ from bench.service import (
     _http,
     wrk,
 )
+from bench.tile_demand import TileDemand, proof_tiles, tile_demand
 from ledger.log.tiles import (
     TileId,
-    inclusion_plan,
     inclusion_proof_from_tiles,
     root_from_tiles,
     tile_path,
-    tiles_for_nodes,
 )
 from ledger.storage.sql.log import SqlStore
 from ledger.usecases.service import LogService
@@ -107,46 +105,6 @@ function request()
   return requests[next_index]
 end
 """
-
-
-# --- pure helpers -----------------------------------------------------------------------------
-
-
-def proof_tiles(index: int, size: int) -> set[TileId]:
-    """The tiles a client fetches to compute the inclusion proof of ``index`` at ``size``."""
-    nodes = {node for group in inclusion_plan(index, size) for node in group}
-    return tiles_for_nodes(nodes, size)
-
-
-@dataclass(frozen=True, slots=True)
-class TileDemand:
-    """What ``proofs`` inclusion proofs ask of a shared cache: ``fetches`` tile requests,
-    ``distinct`` of them different tiles (the misses of a cold cache that keeps them all)."""
-
-    proofs: int
-    fetches: int
-    distinct: int
-
-    @property
-    def per_proof(self) -> float:
-        return self.fetches / self.proofs if self.proofs else 0.0
-
-    @property
-    def hit_ratio(self) -> float:
-        """The share of tile requests a cache that starts empty answers without the origin."""
-        return 1 - self.distinct / self.fetches if self.fetches else 0.0
-
-
-def tile_demand(indices: Iterable[int], size: int) -> TileDemand:
-    """Tile requests and distinct tiles of the inclusion proofs of ``indices`` at ``size``."""
-    proofs = fetches = 0
-    seen: set[TileId] = set()
-    for index in indices:
-        tiles = proof_tiles(index, size)
-        proofs += 1
-        fetches += len(tiles)
-        seen |= tiles
-    return TileDemand(proofs, fetches, len(seen))
 
 
 def _indices(size: int, seed: str, count: int) -> list[int]:

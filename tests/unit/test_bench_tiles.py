@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.tiles import TileDemand, proof_tiles, tile_demand
+from bench.tile_demand import TileDemand, proof_tiles, tile_demand
 from ledger.log.tiles import TileId, inclusion_proof_from_tiles
 
 PERFECT = 256 * 256  # two full tile levels: every proof needs one tile of each

@@ -9,6 +9,8 @@ import os
 import pytest
 from rich.console import Console
 
+pytest.importorskip("pymerkle", reason="the benchmark extras are not installed: make setup-bench")
+
 from bench import tiles
 from bench.common import environment
 

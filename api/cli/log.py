@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from ledger.ports.log import StoredCheckpoint
     from ledger.usecases.service import LogService
 
-__all__ = ["log_app"]
+__all__ = ["log_app", "progress_bar"]
 
 log_app = typer.Typer(help="Read the log: checkpoints, entries and proofs.", no_args_is_help=True)
 app.add_typer(log_app, name="log")
@@ -363,6 +363,14 @@ def audit(
             "latest cosigned checkpoint kept (repeatable).",
         ),
     ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="Check a regulator report folder offline instead (needs --log-key only; "
+            "no database).",
+        ),
+    ] = None,
     home: HomeOpt = Path(".tracemark"),
     database_url: DbOpt = None,
     json_out: JsonOpt = False,
@@ -372,7 +380,16 @@ def audit(
     With --checkpoint FILE, also prove today's log is consistent with a checkpoint kept
     elsewhere, which catches a history rewritten with every hash recomputed. With --log-key,
     check that this database is that log; with --witness, that each witness cosigned.
+    With --report DIR and --log-key, check a regulator report offline, as ``tracemark
+    report verify`` does.
     """
+    if report is not None:
+        from api.cli.reports import check_report_folder  # noqa: PLC0415
+
+        if not log_key:
+            fail("--report needs --log-key (the log's verifier key)", BAD_INPUT)
+        check_report_folder(report, log_key, json_out=json_out)
+        return
     ctx = context(home, database_url, None)
     notes: list[str] = []
     for path in checkpoint or []:
@@ -384,7 +401,7 @@ def audit(
         pinned = NoteVerifier.from_vkey(log_key) if log_key else None
         witnesses = [CosignatureVerifier.from_vkey(text) for text in witness or []]
         service = ctx.service()
-        with closing(service.store), _progress(disable=json_out) as progress:
+        with closing(service.store), progress_bar(disable=json_out) as progress:
             task = progress.add_task("audit", total=service.store.head().size)
             report = service.audit(
                 external=notes,
@@ -424,7 +441,7 @@ def audit(
         raise typer.Exit(VERIFICATION_FAILED)
 
 
-def _progress(*, disable: bool, label: str = "auditing") -> Progress:
+def progress_bar(*, disable: bool, label: str = "auditing") -> Progress:
     from rich.progress import (  # noqa: PLC0415
         BarColumn,
         MofNCompleteColumn,
@@ -543,7 +560,7 @@ def log_export_tiles(
 
             total = sum(1 for _ in tiles_of_size(size))
             written = 0
-            with _progress(disable=json_out, label="tiles") as progress:
+            with progress_bar(disable=json_out, label="tiles") as progress:
                 task = progress.add_task("tiles", total=total)
                 for _ in export_tiles(service.store, size, write, skip=present):
                     written += 1

@@ -30,7 +30,7 @@ from api.webhooks import clone_reasons
 from ledger import errors
 from ledger.provenance.rules.streams import SessionProof
 from ledger.usecases.service import now_ms
-from ledger.usecases.verify import VerifyResult, device_hash
+from ledger.usecases.verify import VerifyResult
 from ledger.verdicts import ANONYMOUS, OVERLAY, PLATFORM, SUSPECT, ScanContext
 
 __all__ = [
@@ -149,7 +149,7 @@ def scan_context(request: Request, state: AppState, given: Context | None = None
         ctx.stream_id,
         ctx.listing_id,
         ctx.seller,
-        device_hash(state.settings.scan_salt, hints),
+        state.device_salts.hash(hints, now_ms()),  # type: ignore[union-attr]
         ctx.place,
         source,
     )

@@ -22,7 +22,7 @@ from rich.table import Table
 from api.cli.context import context, passphrase
 from api.cli.exits import BAD_INPUT, VERIFICATION_FAILED, fail, handled
 from api.cli.options import DbOpt, HomeOpt, JsonOpt, KeyOpt, now_ms
-from api.cli.output import b64, emit, err, out, raw, warn
+from api.cli.output import b64, emit, err, out, progress_bar, raw, warn
 from api.cli.root import app
 from api.results import consistency_json, inclusion_json
 from ledger import errors
@@ -34,12 +34,10 @@ from ledger.log.note import NoteVerifier
 from ledger.log.verify import verify_consistency, verify_inclusion
 
 if TYPE_CHECKING:
-    from rich.progress import Progress
-
     from ledger.ports.log import StoredCheckpoint
     from ledger.usecases.service import LogService
 
-__all__ = ["log_app", "progress_bar"]
+__all__ = ["log_app"]
 
 log_app = typer.Typer(help="Read the log: checkpoints, entries and proofs.", no_args_is_help=True)
 app.add_typer(log_app, name="log")
@@ -439,26 +437,6 @@ def audit(
     emit(json_out, data, human)
     if not report.ok:
         raise typer.Exit(VERIFICATION_FAILED)
-
-
-def progress_bar(*, disable: bool, label: str = "auditing") -> Progress:
-    from rich.progress import (  # noqa: PLC0415
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-        disable=disable or not err.is_terminal,
-    )
 
 
 @dataclass

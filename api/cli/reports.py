@@ -18,7 +18,7 @@ import typer
 from api.cli.context import context
 from api.cli.exits import BAD_INPUT, VERIFICATION_FAILED, fail, handled
 from api.cli.options import DbOpt, HomeOpt, JsonOpt, KeyOpt, now_ms
-from api.cli.output import emit, err, out
+from api.cli.output import emit, err, out, progress_bar
 from api.cli.root import app
 from api.periods import period
 from ledger.verdicts.reports import (
@@ -65,7 +65,6 @@ def report_regulator(
     operator's signed statement. Check it with ``tracemark report verify``."""
     if report_format not in _FORMATS:
         fail(f"--format is csv, epcis or both, not {report_format[:40]!r}", BAD_INPUT)
-    from api.cli.log import progress_bar  # noqa: PLC0415
     from api.settings import thresholds_from_env  # noqa: PLC0415
     from ledger.usecases.reports import build_report  # noqa: PLC0415 - loads the storage
 

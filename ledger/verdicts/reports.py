@@ -36,7 +36,6 @@ import base64
 import binascii
 import csv
 import hashlib
-import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -193,15 +192,26 @@ def _cell(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t") else text
 
 
+class _Text:
+    """What ``csv.writer`` writes into (no I/O module in the pure core)."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        return len(text)
+
+
 def render_csv(lines: Sequence[Mapping[str, str]]) -> bytes:
     """The report's CSV (UTF-8, ``\\r\\n``), lines numbered from 1 in the order given."""
-    buffer = io.StringIO()
+    buffer = _Text()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
     for number, line in enumerate(lines, 1):
         row = {**line, "line": str(number)}
         writer.writerow([_cell(row[c]) for c in CSV_COLUMNS])
-    return buffer.getvalue().encode("utf-8")
+    return "".join(buffer.parts).encode("utf-8")
 
 
 def report_epcis(entries: Iterable[LogEntry], *, origin: str, created: int) -> dict[str, Any]:
@@ -324,7 +334,9 @@ def _rows(data: bytes) -> list[dict[str, str]] | str:
     except UnicodeDecodeError:
         return f"{LINES_FILE} is not UTF-8"
     try:
-        rows = list(csv.reader(io.StringIO(text, newline="")))
+        # The report writes CRLF lines and no line break inside a cell (``_cell``).
+        lines = text.split("\r\n")
+        rows = list(csv.reader(lines[:-1] if lines and lines[-1] == "" else lines))
     except csv.Error as exc:
         return f"{LINES_FILE} is not CSV: {exc}"
     if not rows or tuple(rows[0]) != CSV_COLUMNS:

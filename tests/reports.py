@@ -25,7 +25,7 @@ from ledger.verdicts.evidence import PLATFORM, ScanContext, ScanRecord
 from tests.bundles import OPERATOR, Story, bundle_story
 from tests.supply import GTIN
 
-__all__ = ["ReportStory", "TAMPERINGS", "make_report", "report_story", "tampered"]
+__all__ = ["TAMPERINGS", "ReportStory", "make_report", "report_story", "tampered"]
 
 A2, A3, B9 = item_id(GTIN, "A2"), item_id(GTIN, "A3"), item_id(GTIN, "B9")
 
@@ -58,8 +58,12 @@ def report_story(store: LogStore | None = None) -> ReportStory:
     end = s.tick()
     story.service.store.record_scans(
         [
-            ScanRecord(A3, end - 5_000, ScanContext("tiktok", "live-9", "", "shop-a", source=PLATFORM)),
-            ScanRecord(A3, end - 4_000, ScanContext("shopee", "", "X-1", "shop-b", source=PLATFORM)),
+            ScanRecord(
+                A3, end - 5_000, ScanContext("tiktok", "live-9", "", "shop-a", source=PLATFORM)
+            ),
+            ScanRecord(
+                A3, end - 4_000, ScanContext("shopee", "", "X-1", "shop-b", source=PLATFORM)
+            ),
             # anonymous contexts are no evidence: they raise no alert on their own
             ScanRecord(A2, end - 3_000, ScanContext("tiktok", "live-7", "", "shop-x")),
             ScanRecord(A2, end - 2_000, ScanContext("tiktok", "live-8", "", "shop-b")),
@@ -72,7 +76,9 @@ def report_story(store: LogStore | None = None) -> ReportStory:
     return ReportStory(story, start, end, s.tick())
 
 
-def make_report(r: ReportStory, formats: frozenset[str] = frozenset({"csv", "epcis"})) -> dict[str, bytes]:
+def make_report(
+    r: ReportStory, formats: frozenset[str] = frozenset({"csv", "epcis"})
+) -> dict[str, bytes]:
     return build_report(
         r.story.service.prover,
         from_ms=r.from_ms,
@@ -226,8 +232,14 @@ def _drop_file(name: str) -> Callable[[Files], None]:
 
 #: name -> (mutation, the checks that must fail)
 TAMPERINGS: dict[str, tuple[Callable[[Files], None], set[str]]] = {
-    "csv-edited-subject": (_edit_cell("subject", "01/00000000000000/21/X"), {"file lines.csv", "lines"}),
-    "csv-edited-time": (_edit_cell("time", "2020-01-01T00:00:00.000Z", 2), {"file lines.csv", "lines"}),
+    "csv-edited-subject": (
+        _edit_cell("subject", "01/00000000000000/21/X"),
+        {"file lines.csv", "lines"},
+    ),
+    "csv-edited-time": (
+        _edit_cell("time", "2020-01-01T00:00:00.000Z", 2),
+        {"file lines.csv", "lines"},
+    ),
     "csv-edited-and-rehashed": (_rehash, {"statement", "lines"}),
     "csv-added-line": (_add_line, {"file lines.csv", "lines"}),
     "csv-dropped-line": (_drop_line, {"file lines.csv", "lines"}),

@@ -72,11 +72,14 @@ def build_report(
     now: int,
     max_offers: int = 1,
     formats: frozenset[str] = frozenset({"csv", "epcis"}),
+    platform: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, bytes]:
     """The report's files by name (``lines.csv`` for ``formats`` "csv",
     ``events.epcis.json`` for "epcis", and ``report.json``), proved against the latest
-    checkpoint. ``progress(n)`` is called as entries are read."""
+    checkpoint. ``platform`` keeps only the clone alerts of items that platform's vouched
+    contexts saw (the log-backed lines are public entries of the log). ``progress(n)`` is called as
+    entries are read."""
     if not formats or not formats <= {"csv", "epcis"}:
         raise InvalidInput("a report's formats are csv, epcis or both", code="bad_format")
     if not isinstance(from_ms, int) or not isinstance(to_ms, int) or from_ms >= to_ms:
@@ -104,7 +107,11 @@ def build_report(
             progress(len(rows))
     lines = [entry_line(e) for e in entries]
     scans = store.scan_contexts_between(from_ms, to_ms)
-    lines += [alert.line() for alert in clone_alerts(scans, max_offers=max_offers)]
+    alerts = clone_alerts(scans, max_offers=max_offers)
+    if platform is not None:  # the alerts of items its own vouched contexts saw
+        seen = {r.item_id for r in scans if r.context.platform == platform}
+        alerts = [a for a in alerts if a.item_id in seen]
+    lines += [alert.line() for alert in alerts]
     csv_bytes = render_csv(lines)
     epcis = epcis_bytes(report_epcis(entries, origin=info.origin, created=now))
     written = {}

@@ -79,8 +79,12 @@ def _fill(store: SqlStore, operator_key: PrivateKey) -> LogService:
         [
             ScanRecord(item, NOW - 40 * DAY_MS, vouched),  # past the 30 days of scans
             ScanRecord(item, NOW - 10 * DAY_MS, weak),  # past the 7 days of weak signals
-            ScanRecord(item, NOW - 10 * DAY_MS, ScanContext("shopee", "", "X", "shop-b", source=PLATFORM)),
-            ScanRecord(item, NOW - 1 * DAY_MS, ScanContext("", "", "", "", "dev3", "VN", ANONYMOUS)),
+            ScanRecord(
+                item, NOW - 10 * DAY_MS, ScanContext("shopee", "", "X", "shop-b", source=PLATFORM)
+            ),
+            ScanRecord(
+                item, NOW - 1 * DAY_MS, ScanContext("", "", "", "", "dev3", "VN", ANONYMOUS)
+            ),
         ]
     )
     _delivery(store, "old-done", "delivered", NOW - 40 * DAY_MS)
@@ -168,9 +172,7 @@ def _all_text(store: SqlStore) -> str:
     with store.engine.connect() as conn:
         for table in inspect(conn).get_table_names():
             for row in conn.execute(text(f'SELECT * FROM "{table}"')):  # noqa: S608
-                found.extend(
-                    v.decode("latin-1") if isinstance(v, bytes) else str(v) for v in row
-                )
+                found.extend(v.decode("latin-1") if isinstance(v, bytes) else str(v) for v in row)
     return "\n".join(found)
 
 
@@ -206,9 +208,7 @@ def test_no_ip_address_is_stored_nor_logged(
         app.state.tracemark.verifier.flush(now_ms())
     assert _count(store, "scan_records") == len(ADDRESSES)  # the scans were recorded
     stored = _all_text(store)
-    logged = "\n".join(
-        f"{r.getMessage()} {getattr(r, 'client', '')}" for r in caplog.records
-    )
+    logged = "\n".join(f"{r.getMessage()} {getattr(r, 'client', '')}" for r in caplog.records)
     assert "client=c-" in logged  # a rotating hash stands for the client
     for address in (*ADDRESSES, "10.0.0.5"):
         assert address not in stored, f"{address} is stored"

@@ -108,7 +108,9 @@ def test_one_format_only_verifies_and_a_stray_file_is_refused(story: ReportStory
     assert next(c for c in result.checks if c.name == "epcis").passed is None
     both = make_report(story)
     smuggled = {**csv_only, EPCIS_FILE: both[EPCIS_FILE]}
-    assert "file events.epcis.json" in {c.name for c in verify_report(smuggled, log_key=LOG_VKEY).failures}
+    assert "file events.epcis.json" in {
+        c.name for c in verify_report(smuggled, log_key=LOG_VKEY).failures
+    }
 
 
 def test_what_is_not_a_report_is_bad_input(good: dict[str, bytes]) -> None:

@@ -29,6 +29,7 @@ from api.results import result_json
 from api.webhooks import clone_reasons
 from ledger import errors
 from ledger.provenance.rules.streams import SessionProof
+from ledger.usecases.retention import coarse_place
 from ledger.usecases.service import now_ms
 from ledger.usecases.verify import VerifyResult
 from ledger.verdicts import ANONYMOUS, OVERLAY, PLATFORM, SUSPECT, ScanContext
@@ -150,7 +151,7 @@ def scan_context(request: Request, state: AppState, given: Context | None = None
         ctx.listing_id,
         ctx.seller,
         state.device_salts.hash(hints, now_ms()),  # type: ignore[union-attr]
-        ctx.place,
+        coarse_place(ctx.place),  # a country and region at most (docs/privacy.md)
         source,
     )
     return context, proof

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,11 +26,25 @@ from ledger.errors import TracemarkError
 from ledger.ports.log import LogStore
 from ledger.usecases.verify import device_hash
 
-__all__ = ["DAY_MS", "DeviceSalts", "Pruner", "Retention", "cutoffs", "prune"]
+__all__ = ["DAY_MS", "DeviceSalts", "Pruner", "Retention", "coarse_place", "cutoffs", "prune"]
 
 log = logging.getLogger("tracemark.retention")
 
 DAY_MS = 24 * 3_600_000
+
+
+_PLACE = re.compile(r"[A-Z]{2}(?:-[A-Z0-9]{1,3}(?![A-Z0-9]))?")
+
+
+def coarse_place(text: str) -> str:
+    """The place kept with a scan: a country, or a country and one subdivision (ISO 3166-2
+    shaped: ``VN``, ``VN-SG``, ``CN-SH``), upper case; anything finer is cut to that, and
+    anything else (a geohash, coordinates, a street) is dropped."""
+    found = _PLACE.match(text.upper())
+    if found is None:
+        return ""
+    rest = text[found.end() :]
+    return found.group(0) if not rest or rest[0] in "-_ ,/" else ""
 
 
 @dataclass(frozen=True, slots=True)

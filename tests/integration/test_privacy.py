@@ -25,7 +25,14 @@ from api.settings import Settings
 from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keys import PrivateKey
 from ledger.storage.sql.log import SqlStore
-from ledger.usecases.retention import DAY_MS, DeviceSalts, Retention, cutoffs, prune
+from ledger.usecases.retention import (
+    DAY_MS,
+    DeviceSalts,
+    Retention,
+    coarse_place,
+    cutoffs,
+    prune,
+)
 from ledger.usecases.service import LogService, now_ms
 from ledger.verdicts.evidence import ANONYMOUS, PLATFORM, ScanContext, ScanRecord
 from tests.conftest import SQL_BACKENDS, initialized, make_store
@@ -196,17 +203,20 @@ def test_no_ip_address_is_stored_nor_logged(
     app = create_app(settings, service=service)
     caplog.set_level(logging.INFO, logger="tracemark.access")
     with TestClient(app, client=("10.0.0.5", 40000)) as client:
-        for address in ADDRESSES:
+        for address, place in zip(ADDRESSES, ("VN-SG-Q7", "w3gvk1td8ycf", "VN"), strict=True):
             headers = {"X-Forwarded-For": address, "User-Agent": f"phone {address}"}
             answer = client.post(
                 "/v1/verify",
-                json={"code": code, "context": {"place": "VN-SG"}},
+                json={"code": code, "context": {"place": place}},
                 headers=headers,
             )
             assert answer.status_code == 200, answer.text
             assert client.get("/v1/log/checkpoint", headers=headers).status_code == 200
         app.state.tracemark.verifier.flush(now_ms())
     assert _count(store, "scan_records") == len(ADDRESSES)  # the scans were recorded
+    with store.engine.connect() as conn:
+        places = {row[0] for row in conn.execute(text("SELECT place FROM scan_records"))}
+    assert places == {"VN-SG", "", "VN"}  # coarse only: a district and a geohash cut or dropped
     stored = _all_text(store)
     logged = "\n".join(f"{r.getMessage()} {getattr(r, 'client', '')}" for r in caplog.records)
     assert "client=c-" in logged  # a rotating hash stands for the client
@@ -214,3 +224,20 @@ def test_no_ip_address_is_stored_nor_logged(
         assert address not in stored, f"{address} is stored"
         assert address not in logged, f"{address} is in the access log"
     store.close()
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        ("VN-SG", "VN-SG"),
+        ("vn-hcm", "VN-HCM"),
+        ("VN", "VN"),
+        ("VN-SG-Q7", "VN-SG"),
+        ("US-CA-94016", "US-CA"),
+        ("w3gvk1td8ycf", ""),
+        ("10.77,106.70", ""),
+        ("", ""),
+    ],
+)
+def test_only_a_coarse_place_is_kept(given: str, kept: str) -> None:
+    assert coarse_place(given) == kept

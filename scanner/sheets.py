@@ -223,15 +223,13 @@ def _svg_pages(
             y = (grid.margin + row * grid.pitch[1]) * mm
             side_mm = (len(matrix) + 2 * QUIET_ZONE) * module_mm
             x += max(0.0, (grid.cell[0] * mm - side_mm) / 2)
-            placed = _TAG.sub(
-                lambda m, x=x, y=y: (
-                    f'<svg {m.group(1)}x="{x:.2f}" y="{y:.2f}" '
-                    f'width="{m.group(2)}" height="{m.group(3)}"'
-                ),
-                text.strip(),
-                count=1,
+            tag = _TAG.match(text)
+            if tag is None:  # pragma: no cover - svg_text always starts so
+                raise RuntimeError("unexpected label SVG")
+            parts.append(
+                f'<svg {tag.group(1)}x="{x:.2f}" y="{y:.2f}" width="{tag.group(2)}" '
+                f'height="{tag.group(3)}"' + text[tag.end() :].rstrip()
             )
-            parts.append(placed)
         parts.append("</svg>\n")
         progress(len(chunk))
         yield "".join(parts)

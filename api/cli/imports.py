@@ -16,7 +16,7 @@ import typer
 from rich.markup import escape
 
 from api.cli.context import context
-from api.cli.exits import BAD_INPUT, handled
+from api.cli.exits import BAD_INPUT, fail, handled
 from api.cli.options import DbOpt, HomeOpt, JsonOpt, now_ms
 from api.cli.output import emit, out
 from api.cli.root import app
@@ -119,4 +119,7 @@ def import_check(
         data_out["entries"] = len(report.entries)
         emit(True, data_out, human)
     if not report.ok:
-        raise typer.Exit(BAD_INPUT)
+        rows = len({i.row for i in report.issues})
+        fail(
+            f"{report.issue_count} issue(s) in {rows} row(s) of {file}: nothing to sign", BAD_INPUT
+        )

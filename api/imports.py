@@ -78,6 +78,8 @@ class ImportLimits:
     max_rows: int = 10_000  # data rows, header excluded
     max_cells: int = 200_000
     max_cell_chars: int = 2_000
+    max_columns: int = 64  # .xlsx: columns read (a sheet may claim 16,384)
+    max_blank_rows: int = 1_000  # blank rows skipped (a sparse sheet may jump far)
     max_unzipped_bytes: int = 64 * 1024 * 1024  # .xlsx: all members, inflated
     max_members: int = 200  # .xlsx: zip members
     max_ratio: int = 200  # .xlsx: inflated / compressed size of any member
@@ -268,7 +270,7 @@ def _xlsx_rows(data: bytes, limits: ImportLimits) -> Iterator[list[str]]:
         if sheet is None:
             raise InvalidInput("the .xlsx file has no sheet", code="empty_file")
         try:
-            for row in sheet.iter_rows(values_only=True):
+            for row in sheet.iter_rows(values_only=True, max_col=limits.max_columns):
                 yield [_cell_text(cell, limits) for cell in row]
         except (LimitExceeded, InvalidInput):
             raise
@@ -294,10 +296,14 @@ def read_table(
     header: list[str] | None = None
     body: list[tuple[int, list[str]]] = []
     cells = 0
+    blank = 0
     for number, row in enumerate(rows, 1):
         while row and not row[-1]:
             row.pop()
         if not row:
+            blank += 1
+            if blank > limits.max_blank_rows:
+                raise LimitExceeded(f"the file has more than {limits.max_blank_rows} blank rows")
             continue
         cells += len(row)
         if cells > limits.max_cells:

@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import time
 import zipfile
+from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
+from typer.testing import CliRunner
 
+from api.cli import app
 from api.imports import (
     BATCHES,
     MESSAGES,
@@ -282,6 +286,21 @@ def test_bounds_bytes_rows_cells_and_zip_bombs() -> None:
     many = xlsx_bytes([["gtin", "serials"]] + [[GTIN, f"A{n}"] for n in range(20)])
     with pytest.raises(LimitExceeded, match="rows"):
         read_table(many, limits=ImportLimits(max_rows=10))
+    # a sparse sheet: a cell far down and far right is neither walked to nor read
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["gtin", "serials"])
+    sheet.append([GTIN, "A1"])
+    sheet.cell(row=5_000, column=1, value=GTIN)
+    sheet.cell(row=2, column=10_000, value="far right")
+    out = io.BytesIO()
+    book.save(out)
+    header, rows = read_table(out.getvalue(), limits=ImportLimits(max_blank_rows=10_000))
+    assert header == ["gtin", "serials"] and len(rows) == 2 and len(rows[0][1]) == 2
+    assert rows[1][0] == 5_000  # the spreadsheet's own row number
+    with pytest.raises(LimitExceeded, match="blank rows"):
+        read_table(out.getvalue(), limits=ImportLimits(max_blank_rows=100))
 
 
 def test_issue_list_is_bounded_but_counted() -> None:
@@ -300,3 +319,26 @@ def test_tz_offset() -> None:
     assert tz_offset("America/New_York", T0) == "-04:00"  # October 2025: daylight time
     with pytest.raises(InvalidInput):
         tz_offset("Mars/Olympus", T0)
+
+
+def test_cli_import_check_prints_the_report_and_writes_the_entries(tmp_path: Path) -> None:
+    runner = CliRunner()
+    good = tmp_path / "good.xlsx"
+    good.write_bytes(xlsx_bytes([["gtin", "lot", "serials"], [GTIN, "L1", "FS0001..FS1000"]]))
+    out = tmp_path / "entries.jsonl"
+    args = ["import", "check", str(good), "--producer", "fishco", "--prefix", "8930001"]
+    result = runner.invoke(app, [*args, "--out", str(out), "--tz", "Asia/Ho_Chi_Minh"])
+    assert result.exit_code == 0, result.stderr
+    assert "1 batch rows: 1 good, 0 issue(s); 1 entries, 1000 serials" in result.stdout
+    (entry,) = [json.loads(line) for line in out.read_text().splitlines()]
+    assert entry["type"] == "event.commission" and entry["body"]["tz"] == "+07:00"
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(csv_bytes([["gtin", "serials"], [BAD_CHECK, "A1"]]))
+    result = runner.invoke(app, ["import", "check", str(bad), "--producer", "fishco",
+                                 "--prefix", "8930001", "--lang", "vi"])  # fmt: skip
+    assert result.exit_code == 2
+    assert "row 2 gtin: invalid_gtin: GTIN" in result.stdout and "không hợp lệ" in result.stdout
+    assert result.stderr.count("tracemark: error:") == 1
+    result = runner.invoke(app, [*args[:2], str(bad), *args[3:], "--json"])
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["issues"][0]["code"] == "invalid_gtin"

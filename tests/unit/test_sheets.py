@@ -14,12 +14,15 @@ from pathlib import Path
 import pytest
 import zxingcpp
 from PIL import Image, ImageDraw
+from typer.testing import CliRunner
 
+from api.cli import app
 from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.errors import InvalidInput, LimitExceeded, VerificationError
 from ledger.keys import PrivateKey
 from ledger.provenance.events.names import KEY_REVOKE
 from ledger.storage.memory.log import MemoryStore
+from ledger.storage.sql.log import SqlStore
 from ledger.usecases.queries import LedgerDirectory
 from scanner.labels import Label
 from scanner.sheets import SheetLayout, render_sheet, signed_labels
@@ -178,3 +181,29 @@ def test_a_retired_key_refuses_its_codes() -> None:
                       "effective_time": s.now, "event_time": s.now}, s.operator)  # fmt: skip
     with pytest.raises(VerificationError, match="retired"):
         labels_of(s, [code("A1")])
+
+
+def test_cli_codes_sheet_writes_pages_that_decode(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'tracemark.db'}"
+    store = SqlStore(url)
+    s = standard(initialized(store, OPERATOR, now=T0 - 10_000), OPERATOR)
+    s.commission("fishco", GTIN, {"list": [f"A{n}" for n in range(1, 81)]}, lot="L1",
+                 product={"name": "Cá tra"})  # fmt: skip
+    store.close()
+    uris = [code(f"A{n}") for n in range(1, 81)]
+    (tmp_path / "codes.txt").write_text("\n".join(uris) + "\n")
+    env = {"TRACEMARK_RESOLVER": RESOLVER, "TRACEMARK_PUBLIC_URL": None}
+    out = tmp_path / "sheet.zip"
+    result = CliRunner().invoke(
+        app,
+        ["codes", "sheet", str(tmp_path / "codes.txt"), "-o", str(out), "--format", "png",
+         "--producer", "fishco", "--database-url", url, "--json"],
+        env=env,  # type: ignore[arg-type]
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert '"codes": 80' in result.stdout
+    decoded: set[str] = set()
+    with zipfile.ZipFile(out) as archive:
+        for name in archive.namelist():
+            decoded |= decode_page(Image.open(io.BytesIO(archive.read(name))))
+    assert decoded == set(uris)

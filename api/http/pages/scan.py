@@ -91,8 +91,8 @@ SCAN_TEXTS: dict[str, tuple[str, str]] = {
     ),
     "offline.refused_title": ("The signature fails", "Chữ ký không hợp lệ"),
     "offline.refused": (
-        "the signature fails: {why}. Do not trust this code.",
-        "chữ ký không hợp lệ: {why}. Đừng tin mã này.",
+        "{why}. Do not trust this code.",
+        "{why}. Đừng tin mã này.",
     ),
     "offline.invalid": (
         "not read as a Tracemark code: scan it again or type it carefully",
@@ -170,6 +170,7 @@ def render_scan_page(lang: str, *, log_key: str) -> str:
         f'<header class="intro"><h1>{esc(t["title"])}</h1><p>{esc(t["lead"])}</p>'
         f'<p><a href="/scan?lang={other}" lang="{other}" style="color:#fff">'
         f"{'English' if other == 'en' else 'Tiếng Việt'}</a></p></header>"
+        f'<section id="results" aria-live="polite" aria-label="{esc(t["results"])}"></section>'
         f'<section class="card" id="camera"><h2>{esc(t["camera"])}</h2>'
         f'<video id="video" playsinline muted hidden></video>'
         f'<p class="hint">{esc(t["camera_hint"])}</p>'
@@ -185,7 +186,6 @@ def render_scan_page(lang: str, *, log_key: str) -> str:
         f'spellcheck="false" maxlength="1024" aria-label="{esc(t["paste"])}">'
         f'<button type="submit">{esc(t["paste_button"])}</button></form>'
         f'<p class="msg" id="paste-message" aria-live="polite"></p></section>'
-        f'<section id="results" aria-live="polite" aria-label="{esc(t["results"])}"></section>'
         f'<section class="card" id="offline-box"><h2>{esc(t["offline_title"])}</h2>'
         f'<p class="msg" id="network"></p><p class="msg" id="trust-age"></p>'
         f'<div id="pending" hidden><p class="msg" id="pending-count"></p>'

@@ -111,6 +111,7 @@ function card(code: string): HTMLElement {
   const node = existing ?? el("article", { class: "card result" });
   node.dataset.code = code;
   if (existing === undefined) results.prepend(node);
+  node.scrollIntoView({ block: "nearest" });
   return node;
 }
 

@@ -69,9 +69,7 @@ def test_the_scan_page(served: Served) -> None:
         assert_unframeable_page(response)
         directives = csp(response)
         assert directives["script-src"] == "'self' 'wasm-unsafe-eval'"
-        assert {directives[d] for d in ("connect-src", "worker-src", "manifest-src")} == {
-            "'self'"
-        }
+        assert {directives[d] for d in ("connect-src", "worker-src", "manifest-src")} == {"'self'"}
         assert "http" not in response.headers["content-security-policy"]
     for path in ("/scan/sw.js", "/scan/assets/scan.js", "/scan/assets/zxing_reader.wasm"):
         answer = served.client.get(path)

@@ -162,18 +162,24 @@ def test_the_served_bundle_is_built_from_the_committed_sources() -> None:
         assert hashlib.sha256((ASSETS / name).read_bytes()).hexdigest() == digest, name
 
 
-def test_a_rebuild_gives_the_served_bundle_byte_for_byte() -> None:
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["build.mjs", "--check"],
+        ["node_modules/typescript/bin/tsc", "-p", "tsconfig.json"],
+        ["node_modules/typescript/bin/tsc", "-p", "tsconfig.sw.json"],
+    ],
+    ids=["rebuild-is-identical", "typecheck-page", "typecheck-worker"],
+)
+def test_the_page_sources_build_and_typecheck(command: list[str]) -> None:
+    """A rebuild in a temporary directory gives the served files byte for byte, and the
+    sources (with the TypeScript client's) pass the strict type check."""
     node = shutil.which("node")
     if node is None or not (WEB / "node_modules" / "esbuild").exists():
-        reason = "no node or no api/http/web/node_modules (npm --prefix api/http/web ci)"
+        reason = "no node or no api/http/web/node_modules (make web installs them)"
         print(reason)
         pytest.skip(reason)
     done = subprocess.run(
-        [node, "build.mjs", "--check"],
-        check=False,
-        cwd=WEB,
-        capture_output=True,
-        text=True,
-        timeout=120,
+        [node, *command], check=False, cwd=WEB, capture_output=True, text=True, timeout=180
     )
     assert done.returncode == 0, done.stderr + done.stdout

@@ -7,6 +7,7 @@
  *   anything else (POST /v1/verify ...) untouched: the ledger's answers are never cached here
  */
 
+export {};
 declare const self: ServiceWorkerGlobalScope;
 declare const BUILD: string;
 

@@ -406,3 +406,7 @@ showNetwork();
 updatePending();
 void loadTrust().then(installOffline);
 setInterval(showTrustAge, 60_000);
+// Online but the ledger did not answer (no "online" event will come): ask again now and then.
+setInterval(() => {
+  if (pending.size > 0 && navigator.onLine) void completePending();
+}, 30_000);

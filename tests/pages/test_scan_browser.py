@@ -311,9 +311,24 @@ def test_offline_the_installed_app_checks_signatures_then_completes_online(scan:
         assert page.locator("#pending-count").inner_text() == "Waiting for the network: 2"
         page.screenshot(path=str(DOCS_IMG / "scan-offline.png"), full_page=True)
 
-        context.set_offline(False)  # the online event completes both from the ledger
+        # A screenshot, offline: decoded here by the cached wasm, each code checked offline.
+        # The recalled and the never-commissioned items carry valid signatures: offline they
+        # can only be "signed by", which is why the ledger must complete them.
+        page.locator("#upload").set_input_files(str(scan.labels))
+        for code in (scan.chain.recalled, scan.chain.counterfeit):
+            card = result(page, code, "offline")
+            assert card.get_attribute("data-status") == "unverified"
+            assert "not checked against the ledger: offline" in card.locator(".rwhy").inner_text()
+        assert page.locator("#upload-message").inner_text() == "Codes found: 3"
+        assert page.locator("#pending-count").inner_text() == "Waiting for the network: 4"
+
+        context.set_offline(False)  # the online event completes them all from the ledger
         assert result(page, genuine, "ledger").get_attribute("data-status") == "genuine"
         assert result(page, fake, "ledger").get_attribute("data-status") == "counterfeit"
+        recalled = result(page, scan.chain.recalled, "ledger")
+        assert recalled.get_attribute("data-status") == "recalled"
+        never = result(page, scan.chain.counterfeit, "ledger")
+        assert never.get_attribute("data-status") == "counterfeit"
         page.locator("#pending").wait_for(state="hidden", timeout=WAIT_MS)
     finally:
         browser.close()

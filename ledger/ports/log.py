@@ -21,7 +21,7 @@ from ledger.log.hashing import CHAIN_GENESIS
 from ledger.log.merkle import NodeId
 from ledger.ports.platform import PlatformStore
 from ledger.ports.witnesses import WitnessStore
-from ledger.provenance.records import Changes, KeyRecord, View
+from ledger.provenance.records import Changes, Item, KeyRecord, View
 from ledger.verdicts.evidence import ScanRecord
 
 if TYPE_CHECKING:
@@ -106,6 +106,10 @@ class ProjectionReader(View, Protocol):
         GTIN): what ``stock`` leaves out because of recalls."""
         ...
 
+    def held_items(self, custodian: str) -> list[Item]:
+        """Every item whose custodian is ``custodian`` (any status), by item id."""
+        ...
+
     def log_size(self) -> int:
         """How many log entries this projection reflects (read in the same snapshot)."""
         ...
@@ -175,6 +179,20 @@ class LogStore(Protocol):
 
     def device_salt(self, period: int, fresh: bytes) -> bytes:
         """The salt of device hashes in ``period``: the stored one, else ``fresh``, stored."""
+        ...
+
+    def scans_between(
+        self,
+        since: int,
+        until: int,
+        *,
+        company_prefixes: Sequence[str] = (),
+        seller: str = "",
+        limit: int = 100_000,
+    ) -> list[ScanRecord]:
+        """Scan records (one per scan) with ``since <= time < until``, oldest first (at most
+        ``limit``): of items whose GTIN is under one of ``company_prefixes`` (when given)
+        and whose context names ``seller`` (when given). For the actors' dashboards."""
         ...
 
     def platform(self, secrets: SecretBox | None = None) -> PlatformStore:

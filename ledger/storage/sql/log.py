@@ -42,7 +42,12 @@ from ledger.storage.sql.engines import ADVISORY_LOCK_KEY, make_engine
 from ledger.storage.sql.nodes import NodeCache
 from ledger.storage.sql.projection import SqlProjection, projection_metadata
 from ledger.storage.sql.retention import device_salt, prune_tables
-from ledger.storage.sql.scans import scan_sql, scans_from_rows, write_scans
+from ledger.storage.sql.scans import (
+    scan_sql,
+    scans_between_sql,
+    scans_from_rows,
+    write_scans,
+)
 from ledger.storage.sql.tables import CheckpointRow, LogEntryRow, MerkleNodeRow
 from ledger.storage.sql.transaction import reason, transaction, unavailable
 from ledger.storage.sql.witnesses import SqlWitnessStore
@@ -546,7 +551,7 @@ class SqlStore:
     ) -> list[ScanRecord]:
         """Vouched scan contexts last seen in ``since <= time < until`` (see ``LogStore``)."""
         with self.reader() as view:
-            view.cursor.execute(scan_sql(self.dialect)["between"], (since, until, limit))
+            view.cursor.execute(scan_sql(self.dialect)["contexts_between"], (since, until, limit))
             return scans_from_rows(view.cursor.fetchall())
 
     # --- retention and device salts (outside the log) -------------------------------------
@@ -559,6 +564,31 @@ class SqlStore:
     def device_salt(self, period: int, fresh: bytes) -> bytes:
         """The salt of device hashes in ``period`` (``fresh`` if none was stored yet)."""
         return device_salt(self._write, self._driver_error, self.dialect, period, fresh)
+
+    def scans_between(
+        self,
+        since: int,
+        until: int,
+        *,
+        company_prefixes: Sequence[str] = (),
+        seller: str = "",
+        limit: int = 100_000,
+    ) -> list[ScanRecord]:
+        """Scans in ``[since, until)`` under the prefixes, naming the seller (``LogStore``)."""
+        for prefix in company_prefixes:
+            if not prefix.isascii() or not prefix.isdigit():
+                raise InvalidInput("a company prefix is digits")
+        sql, params = scans_between_sql(
+            self.dialect,
+            since,
+            until,
+            company_prefixes=company_prefixes,
+            seller=seller,
+            limit=limit,
+        )
+        with self.reader() as view:
+            view.cursor.execute(sql, params)
+            return scans_from_rows(view.cursor.fetchall())
 
     # --- checkpoints ------------------------------------------------------------------
 

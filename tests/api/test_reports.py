@@ -298,3 +298,34 @@ def test_no_address_is_stored(
     flat = " ".join(str(v) for v in rows[0])
     assert "testclient" not in flat and "203.0.113" not in flat and "127.0.0.1" not in flat
     assert set(columns) == set(Report.__dataclass_fields__)
+
+
+def test_the_cli_lists_a_producers_reports(
+    tmp_path: Path,
+    operator_key: PrivateKey,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app as cli
+
+    monkeypatch.setenv("TRACEMARK_WEBHOOK_WORKER", "0")
+    for w in _world("sqlite", request, tmp_path, operator_key, 0):
+        made = w.report(
+            {"code": w.code("F0008"), "reason": "damaged", "contact": "0909 000 111"}
+        ).json()
+        store = w.service.store
+        assert isinstance(store, SqlStore)
+        url = f"sqlite:///{store.engine.url.database}"
+    env = {"TRACEMARK_TIMEZONE": "Asia/Ho_Chi_Minh", "COLUMNS": "250"}
+    args = ["reports", "list", "--producer", "fishco", "--database-url", url]
+    result = CliRunner().invoke(cli, [*args, "--json"], env=env)
+    assert result.exit_code == 0, result.stderr
+    listed = json.loads(result.stdout)["reports"]
+    assert [(r["id"], r["reason"], r["weak"]) for r in listed] == [(made["id"], "damaged", True)]
+    assert listed[0]["contact"] == "0909 000 111" and listed[0]["item_id"] == ids(GTIN, "F0008")[0]
+    human = CliRunner().invoke(cli, args, env=env)
+    assert human.exit_code == 0 and "anonymous (weak)" in human.stdout and "+07" in human.stdout
+    bad = CliRunner().invoke(cli, args, env={"TRACEMARK_TIMEZONE": "Nowhere/Else"})
+    assert bad.exit_code == 2 and "TRACEMARK_TIMEZONE" in bad.stderr

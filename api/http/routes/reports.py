@@ -24,6 +24,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
+from api.http.apidocs import OPTIONAL_KEY
 from api.http.deps import StateDep
 from api.http.errors import ERRORS, error_response
 from api.http.pages.i18n import language_of
@@ -144,6 +145,7 @@ def _out(report: Report) -> dict[str, Any]:
     response_model=ReportOut,
     responses=ERRORS,
     operation_id="createReport",
+    openapi_extra=OPTIONAL_KEY,
 )
 def create_report(body: ReportIn, request: Request, state: StateDep) -> Any:
     """Report a scanned code (or an item): kept for its producer, sent to the platforms

@@ -4,12 +4,13 @@
 (``result_json``: status, reasons, item, provenance, proof) into one self-contained HTML
 page. The first screen of a phone (390x844) says the verdict and the fact that decided it
 ("this seller does not hold the item: it is held by Shop A"); then, for a suspect,
-counterfeit or recalled item, what to do and a report form (a plain POST to
-``/v1/reports``: no script needed), for an unreadable code how to scan again; then the
-product, the reasons, the custody timeline and a collapsible proof. ``PageExtras`` carries
-what the verdict JSON does not: actors' display names (ids stay as secondary detail), the
-time zone every time is shown in, the recall's reason and contact, and the URL to switch
-language on (``?lang=``, the rest of the URL kept). Everything printed is escaped.
+counterfeit or recalled item, what to do and a report form (a plain POST to ``/report``,
+answered with a thank-you page: no script needed), for an unreadable code how to scan
+again; then the product, the reasons, the custody timeline and a collapsible proof.
+``PageExtras`` carries what the verdict JSON does not: actors' display names (ids stay as
+secondary detail), the time zone every time is shown in, the recall's reason and contact,
+and the URL to switch language on (``?lang=``, the rest of the URL kept). Everything
+printed is escaped.
 """
 
 from __future__ import annotations
@@ -371,7 +372,7 @@ def _report_form(status: str, lang: str, extras: PageExtras) -> str:
         for r in _REPORT_REASONS
     )
     return (
-        '<form id="report" method="post" action="/v1/reports">'
+        '<form id="report" method="post" action="/report">'
         f"{fields}"
         f'<label for="report-reason">{esc(text(lang, "report.reason"))}</label>'
         f'<div class="row"><select id="report-reason" name="reason">{options}</select>'

@@ -50,7 +50,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
     ),
     "explain.counterfeit": (
         "This code does not belong to any genuine item of the producer.",
-        "Mã này không thuộc về sản phẩm chính hãng nào của nhà sản xuất.",
+        "Mã này không khớp với bất kỳ sản phẩm chính hãng nào của nhà sản xuất.",
     ),
     "explain.recalled": (
         "The producer has recalled this item. Do not buy or use it.",
@@ -59,7 +59,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "explain.invalid": (
         "Scan it again, or type it carefully: a digit may be missing or mistyped. This does "
         "not mean the product is fake.",
-        "Hãy quét lại, hoặc nhập mã thật cẩn thận: có thể thiếu hoặc sai một chữ số. Điều này "
+        "Hãy quét lại, hoặc nhập mã thật cẩn thận: có thể thiếu hoặc sai một ký tự. Điều này "
         "không có nghĩa là hàng giả.",
     ),
     "explain.unverified": (
@@ -216,14 +216,14 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "nhất của sản phẩm này.",
     ),
     "log_index": ("Log index", "Vị trí trong sổ cái"),
-    "tree_size": ("Tree size", "Kích thước cây"),
+    "tree_size": ("Tree size", "Số bản ghi (kích thước cây)"),
     "leaf_hash": ("Leaf hash", "Mã băm của bản ghi"),
     "checkpoint": ("Signed checkpoint", "Điểm kiểm tra (checkpoint) đã ký"),
     "inclusion_path": ("Inclusion path", "Đường dẫn chứng minh"),
     "witnesses": ("Witnesses", "Bên chứng thực"),
     "witnessed": ("witnessed", "đã được chứng thực"),
     "not_witnessed": ("not yet witnessed", "chưa được chứng thực"),
-    "cosigned_by": ("co-signed by", "cùng ký bởi"),
+    "cosigned_by": ("co-signed by", "các bên đã cùng ký:"),
     "no_cosigner": ("no witness has co-signed yet", "chưa bên chứng thực nào cùng ký"),
     "proof_howto": (
         "Check it yourself: fetch the entry at this index from the log, hash it as "
@@ -239,8 +239,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
     ),
     "footer": (
         "Verified by Tracemark: every step is signed and recorded in a public, append-only ledger.",
-        "Xác minh bởi Tracemark: mỗi bước đều được ký số và ghi vào sổ cái công khai, chỉ ghi "
-        "thêm, không sửa xóa.",
+        "Tracemark xác minh: mỗi bước đều được ký số và ghi vào sổ cái công khai, chỉ được "
+        "ghi thêm, không thể sửa hay xóa.",
     ),
     # item statuses
     "item.active": ("With its holder", "Đang được lưu giữ"),

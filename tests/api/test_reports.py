@@ -329,3 +329,13 @@ def test_the_cli_lists_a_producers_reports(
     assert human.exit_code == 0 and "anonymous (weak)" in human.stdout and "+07" in human.stdout
     bad = CliRunner().invoke(cli, args, env={"TRACEMARK_TIMEZONE": "Nowhere/Else"})
     assert bad.exit_code == 2 and "TRACEMARK_TIMEZONE" in bad.stderr
+
+
+def test_a_counterfeit_report_reaches_the_gtins_producer(world: World) -> None:
+    forged = world.code("F9999")  # fishco's key, a serial fishco never made
+    made = world.report({"code": forged, "reason": "counterfeit", "text": "bought at a market"})
+    assert made.status_code == 201, made.text
+    assert made.json()["status"] == "counterfeit"
+    (kept,) = reports_for_producer(world.service.store, "fishco")
+    assert kept.item_id == ids(GTIN, "F9999")[0] and kept.status == "counterfeit"
+    assert kept.text == "bought at a market" and kept.weak

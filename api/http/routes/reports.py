@@ -36,6 +36,7 @@ from ledger import errors
 from ledger.codes.identifiers import parse_item_id
 from ledger.ports.reports import Report
 from ledger.provenance.records import Item
+from ledger.usecases.queries import product_facts
 from ledger.usecases.reports import file_report
 from ledger.usecases.service import now_ms
 from ledger.verdicts import OVERLAY, ScanContext
@@ -87,11 +88,12 @@ def _make(request: Request, state: AppState, body: ReportIn) -> Report:
         record = view.get(Item, (item_id,)) if item_id else None
     if body.item and record is None:
         raise errors.NotFound(f"{item_id} was never commissioned", code="unknown_item")
-    producer = record.producer if record is not None else ""
+    # A counterfeit's serial was never made: its producer is the GTIN's, who must hear of it.
+    producer = record.producer if record is not None else _gtin_producer(state, gtin)
     report = Report.new(
         "rep_" + secrets.token_hex(10),
         now,
-        item_id=item_id if record is not None else "",
+        item_id=item_id,
         gtin=gtin,
         producer=producer,
         status=status,
@@ -108,6 +110,14 @@ def _make(request: Request, state: AppState, body: ReportIn) -> Report:
     file_report(store, report)
     _notify(state, report, now)
     return report
+
+
+def _gtin_producer(state: AppState, gtin: str) -> str:
+    """The registered producer of a GTIN ("" for none, or no GTIN)."""
+    if not (len(gtin) == 14 and gtin.isdigit()):
+        return ""
+    found = product_facts(state.service.store, gtin)
+    return found[1].producer if found is not None else ""
 
 
 def _anonymous(c: ScanContext) -> ScanContext:

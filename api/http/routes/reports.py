@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, urlsplit
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from api.http.apidocs import OPTIONAL_KEY
 from api.http.deps import StateDep
@@ -170,6 +171,11 @@ def create_report(body: ReportIn, request: Request, state: StateDep) -> Any:
 async def report_form(request: Request, state: StateDep) -> Response:
     """The viewer page's report form (urlencoded): a thank-you page, or why not."""
     raw = await request.body()
+    # The limit's storage, the verify and the write are blocking: not on the event loop.
+    return await run_in_threadpool(_form_answer, request, state, raw)
+
+
+def _form_answer(request: Request, state: AppState, raw: bytes) -> Response:
     try:
         pairs = parse_qsl(
             raw.decode("utf-8"), keep_blank_values=True, max_num_fields=_MAX_FORM_FIELDS

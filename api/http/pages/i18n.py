@@ -57,7 +57,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "Nhà sản xuất đã thu hồi sản phẩm này. Không mua, không sử dụng.",
     ),
     "explain.invalid": (
-        "Scan it again, or type it carefully: a digit may be missing or mistyped. This does "
+        "Scan it again, or type it carefully: a character may be missing or mistyped. This does "
         "not mean the product is fake.",
         "Hãy quét lại, hoặc nhập mã thật cẩn thận: có thể thiếu hoặc sai một ký tự. Điều này "
         "không có nghĩa là hàng giả.",

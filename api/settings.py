@@ -42,6 +42,8 @@
     TRACEMARK_TRUSTED_PROXIES addresses or networks of the reverse proxies whose
                              X-Forwarded-For is believed (none)
     TRACEMARK_OVERLAY_FRAME_ANCESTORS  CSP sources that may frame the overlay ('self' https:)
+    TRACEMARK_TIMEZONE       IANA time zone of every time the viewer pages show
+                             (Asia/Ho_Chi_Minh); an unknown name stops the start-up
     TRACEMARK_WEBHOOK_WORKER / _MAX_ATTEMPTS / _TIMEOUT_S / _ALLOW_PRIVATE   webhook delivery
                              (``WebhookSettings``; 1 / 8 / 5 / 0)
 
@@ -54,6 +56,7 @@ import ipaddress
 import os
 import re
 import secrets
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +73,7 @@ from ledger.verdicts import Thresholds
 
 __all__ = [
     "DEFAULT_PUBLIC_URL",
+    "DEFAULT_TIMEZONE",
     "LOG_FORMATS",
     "LOG_LEVELS",
     "PUBLIC_URL_HINT",
@@ -81,6 +85,7 @@ __all__ = [
     "is_loopback_url",
     "local_url",
     "parse_public_url",
+    "parse_timezone",
     "public_url_from_env",
     "webhook_settings_from_env",
 ]
@@ -316,6 +321,25 @@ def webhook_settings_from_env(
     )
 
 
+DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+
+
+def parse_timezone(name: str) -> str:
+    """An IANA time zone name (``Asia/Ho_Chi_Minh``), checked against the tz database (the
+    system's, else the ``tzdata`` package); InvalidInput with the name for anything else."""
+    name = name.strip()
+    try:
+        if not name or len(name) > 64:
+            raise ValueError(name)
+        zoneinfo.ZoneInfo(name)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        raise InvalidInput(
+            f"TRACEMARK_TIMEZONE {name!r} is not an IANA time zone name "
+            f"(like {DEFAULT_TIMEZONE} or Europe/Berlin)"
+        ) from None
+    return name
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"
@@ -348,6 +372,8 @@ class Settings:
     log_level: str = "info"
     trusted_proxies: tuple[Network, ...] = ()
     overlay_frame_ancestors: str = "'self' https:"
+    #: The IANA time zone the viewer pages show times in (TRACEMARK_TIMEZONE).
+    timezone: str = DEFAULT_TIMEZONE
     #: Webhook delivery; left out (None), read from TRACEMARK_WEBHOOK_* for this mode.
     webhooks: WebhookSettings = None  # type: ignore[assignment]
 
@@ -416,6 +442,7 @@ class Settings:
             **_operations(env, production=mode == "production"),
             trusted_proxies=parse_trusted_proxies(env.get("TRACEMARK_TRUSTED_PROXIES", "")),
             overlay_frame_ancestors=_frame_ancestors(env),
+            timezone=parse_timezone(env.get("TRACEMARK_TIMEZONE") or DEFAULT_TIMEZONE),
             webhooks=webhook_settings_from_env(env, production=mode == "production"),
         )
 

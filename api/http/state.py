@@ -29,7 +29,17 @@ from ledger.storage.sql.log import SqlStore
 from ledger.usecases.service import LogService
 from ledger.usecases.verify import Verifier
 
-__all__ = ["AppState", "PlatformState", "ScanSlots", "build_state", "load_operator_key"]
+__all__ = [
+    "REPORTS_PER_MINUTE",
+    "AppState",
+    "PlatformState",
+    "ScanSlots",
+    "build_state",
+    "load_operator_key",
+]
+
+#: Reports a client may make per minute (at most; never more than TRACEMARK_RATE_LIMIT).
+REPORTS_PER_MINUTE = 10
 
 
 @dataclass
@@ -94,6 +104,9 @@ class AppState:
     #: The log routes' recent checkpoint notes, trust bundle and key check.
     checkpoints: CheckpointCache = field(default_factory=CheckpointCache)
     scan_slots: ScanSlots = field(default_factory=lambda: ScanSlots(2))
+    #: Reports per client and minute (``POST /v1/reports``, the report form), on top of the
+    #: public limit; None: off.
+    report_limiter: RateLimiter | None = None
     #: Serialised parts of verify results by code and snapshot (api/http/verification.py).
     rendered: dict[Any, bytes] = field(default_factory=dict)
 
@@ -159,6 +172,9 @@ def build_state(settings: Settings, *, service: LogService | None = None) -> App
         witness_key=load_witness_key(settings),
         witness_view=WitnessView(service, settings.witnesses, settings.witness_quorum),
         scan_slots=ScanSlots(settings.scan_concurrency),
+        report_limiter=limiter.with_rate(
+            min(REPORTS_PER_MINUTE, settings.rate_limit_per_minute), "reports"
+        ),
     )
 
 

@@ -68,7 +68,7 @@ def console_invite(
             "expires": invite.expires}
 
     def human() -> None:
-        out.print(f"Invite for a {invite.role} ({invite.name}); it works once:")
+        out.print(f"One-time invite ({invite.role}, {invite.name}); it works once, until it expires:")
         out.print(link, markup=False)
 
     emit(json_out, data, human)

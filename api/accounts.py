@@ -30,10 +30,10 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from api.settings import ConsoleSettings
 from ledger.errors import Conflict, InvalidInput, NotFound, TracemarkError
 from ledger.ports.console import Account, AuditRecord, Invite, Passkey, Session
 from ledger.provenance.events.fields import ACTOR_ID, HANDLE
-from api.settings import ConsoleSettings
 from ledger.storage.sql.console import SqlConsoleStore
 
 __all__ = [
@@ -213,7 +213,7 @@ class Accounts:
         stored = account.password_hash if account is not None else ""
         try:
             # Hash even for an unknown name, so timing says nothing about which names exist.
-            ok = _hasher.verify(stored or _DUMMY_HASH, password[:_PASSWORD_MAX])
+            ok: bool = _hasher.verify(stored or _DUMMY_HASH, password[:_PASSWORD_MAX])
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             ok = False
         if account is None or not stored or not ok:
@@ -235,7 +235,9 @@ class Accounts:
 
     # --- sessions ------------------------------------------------------------------------------
 
-    def start_session(self, account: Account, *, now: int, replaces: str = "") -> tuple[str, Session]:
+    def start_session(
+        self, account: Account, *, now: int, replaces: str = ""
+    ) -> tuple[str, Session]:
         """A new session (new token and CSRF token); the one it replaces ends (rotation)."""
         if replaces:
             self.store.end_session(hash_token(replaces))

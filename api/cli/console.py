@@ -61,14 +61,21 @@ def console_invite(
         invite, token = accounts.invite(
             role, now=now_ms(), actor_id=actor, name=name, handle=handle, by="cli"
         )
-        accounts.audit(None, "invite.create", now=now_ms(), target=f"{role}:{actor or name}",
-                       detail="cli")
+        accounts.audit(
+            None, "invite.create", now=now_ms(), target=f"{role}:{actor or name}", detail="cli"
+        )
     link = invite_url(base or "", token)
-    data = {"link": link, "role": invite.role, "actor": invite.actor_id or None,
-            "expires": invite.expires}
+    data = {
+        "link": link,
+        "role": invite.role,
+        "actor": invite.actor_id or None,
+        "expires": invite.expires,
+    }
 
     def human() -> None:
-        out.print(f"One-time invite ({invite.role}, {invite.name}); it works once, until it expires:")
+        out.print(
+            f"One-time invite ({invite.role}, {invite.name}); it works once, until it expires:"
+        )
         out.print(link, markup=False)
 
     emit(json_out, data, human)

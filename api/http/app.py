@@ -94,7 +94,16 @@ def create_app(settings: Settings | None = None, *, service: LogService | None =
     install_error_handlers(app)
     _install_middleware(app, state)
     for module in (
-        verify, scan, log_routes, tiles, witness, ledger, platform, webhooks, pages, console
+        verify,
+        scan,
+        log_routes,
+        tiles,
+        witness,
+        ledger,
+        platform,
+        webhooks,
+        pages,
+        console,
     ):
         app.include_router(module.router)
     install_docs(app)

@@ -133,6 +133,8 @@ def make_people(console: Console) -> dict[str, Person]:
         assert out[role].post("/console/api/key", {"public_key": key}).status_code == 200
         account = console.state.console.accounts.store.account_named(f"{role}-one")  # type: ignore[union-attr]
         assert account is not None
-        done = operator.post(f"/console/api/accounts/{account.account_id}/approve", {"country": "VN"})
+        done = operator.post(
+            f"/console/api/accounts/{account.account_id}/approve", {"country": "VN"}
+        )
         assert done.status_code == 200, done.text
     return out

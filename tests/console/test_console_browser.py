@@ -81,12 +81,19 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     store = SqlStore(f"sqlite:///{db}")
     service = initialized(store, operator, now=now_ms() - 60_000)
     service.log_key = operator
-    settings = Settings(home=tmp, key_file=tmp / "absent.key", resolver=base,
-                        rate_limit_per_minute=0)
+    settings = Settings(
+        home=tmp, key_file=tmp / "absent.key", resolver=base, rate_limit_per_minute=0
+    )
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, service=service), host="127.0.0.1", port=port,
-                       log_level="warning", ws="none", lifespan="on",
-                       timeout_graceful_shutdown=2)
+        uvicorn.Config(
+            create_app(settings, service=service),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            ws="none",
+            lifespan="on",
+            timeout_graceful_shutdown=2,
+        )
     )
     thread = threading.Thread(target=server.run, name="uvicorn-console", daemon=True)
     thread.start()
@@ -123,8 +130,11 @@ class Person:
 
 def person(live: Live, viewport: dict[str, int] = PHONE, locale: str = "en-US") -> Person:
     context = live.browser.new_context(
-        viewport=viewport, locale=locale, accept_downloads=True,
-        is_mobile=viewport is PHONE, has_touch=viewport is PHONE,
+        viewport=viewport,
+        locale=locale,
+        accept_downloads=True,
+        is_mobile=viewport is PHONE,
+        has_touch=viewport is PHONE,
     )
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
@@ -141,8 +151,16 @@ def shot(page: Any, name: str) -> None:
 def cli_invite(live: Live, *args: str) -> str:
     result = CliRunner().invoke(
         cli,
-        ["console", "invite", *args, "--database-url", f"sqlite:///{live.db}",
-         "--public-url", live.base, "--json"],
+        [
+            "console",
+            "invite",
+            *args,
+            "--database-url",
+            f"sqlite:///{live.db}",
+            "--public-url",
+            live.base,
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     link: str = json.loads(result.output)["link"]
@@ -330,9 +348,7 @@ def test_producer_passkey_key_approval_signing_backup_and_restore(
     shot(page, "operator-health")
     page.goto(f"{live.base}/console/operator/audit")
     shot(page, "operator-audit")
-    trail = page.evaluate(
-        "async () => (await (await fetch('/console/api/audit')).json()).records"
-    )
+    trail = page.evaluate("async () => (await (await fetch('/console/api/audit')).json()).records")
     done = {(r["action"], r["outcome"]) for r in trail}
     for expected in (
         ("invite.create", "ok"),
@@ -388,8 +404,13 @@ def assert_no_private_key(db: Path, pkcs8: bytes) -> None:
     """Every column of every table: neither the key (raw seed, PKCS#8, in base64, base64url
     or hex) nor any PKCS#8 Ed25519 private key prefix appears."""
     seed = pkcs8[-32:]
-    needles = [*_forms(seed), *_forms(pkcs8), *_forms(PKCS8_ED25519_PREFIX)[:1],
-               base64.b64encode(PKCS8_ED25519_PREFIX)[:20], PKCS8_ED25519_PREFIX.hex().encode()]
+    needles = [
+        *_forms(seed),
+        *_forms(pkcs8),
+        *_forms(PKCS8_ED25519_PREFIX)[:1],
+        base64.b64encode(PKCS8_ED25519_PREFIX)[:20],
+        PKCS8_ED25519_PREFIX.hex().encode(),
+    ]
     engine = create_engine(f"sqlite:///{db}")
     searched = 0
     try:

@@ -51,9 +51,7 @@ def test_a_wrong_role_is_refused_at_every_route(
 
 
 @pytest.mark.parametrize("route", GUARDED, ids=[r.name for r in GUARDED])
-def test_every_guarded_route_needs_a_session(
-    shared_console: Console, route: ConsoleRoute
-) -> None:
+def test_every_guarded_route_needs_a_session(shared_console: Console, route: ConsoleRoute) -> None:
     client = shared_console.client()
     if route.method == "GET":
         answer = client.get(_path(route))
@@ -188,10 +186,14 @@ def test_a_signed_entry_must_speak_for_the_callers_actor_with_its_key(
     producer = people["producer"]
     mine, theirs = ACTOR_KEYS["producer"], ACTOR_KEYS["seller"]
     extra = PrivateKey.from_seed(bytes([9] * 32)).public_key.to_text()  # TEST ONLY
-    other_actor = sign_entry(KEY_ADD, {"actor": "seller-one", "key": extra, "event_time": now()}, mine)
+    other_actor = sign_entry(
+        KEY_ADD, {"actor": "seller-one", "key": extra, "event_time": now()}, mine
+    )
     refused = producer.post("/console/api/entries", {"entry": other_actor.to_obj()})
     assert refused.status_code == 403 and refused.json()["code"] == "not_your_actor"
-    other_key = sign_entry(KEY_ADD, {"actor": "producer-one", "key": extra, "event_time": now()}, theirs)
+    other_key = sign_entry(
+        KEY_ADD, {"actor": "producer-one", "key": extra, "event_time": now()}, theirs
+    )
     refused = producer.post("/console/api/entries", {"entry": other_key.to_obj()})
     assert refused.status_code == 403 and refused.json()["code"] == "not_your_key"
     good = sign_entry(KEY_ADD, {"actor": "producer-one", "key": extra, "event_time": now()}, mine)

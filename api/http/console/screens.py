@@ -10,7 +10,7 @@ the form's live region; ``keys.js`` owns the signing key (WebCrypto, IndexedDB).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from api.accounts import ACTOR_ROLES, IDENTITY_LEVELS, ROLES
@@ -32,6 +32,7 @@ __all__ = [
     "key_screen",
     "producer_keys_screen",
     "signin_screen",
+    "utc_time",
 ]
 
 CONSOLE_CSP = (
@@ -69,7 +70,7 @@ class Health:
     witnesses: tuple[str, ...]
 
 
-def _time(ms: int) -> str:
+def utc_time(ms: int) -> str:
     return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
@@ -119,8 +120,9 @@ def shell(
     )
 
 
-def _field(lang: str, name: str, key: str, kind: str = "text", *, fid: str = "",
-           **attrs: str) -> str:
+def _field(
+    lang: str, name: str, key: str, kind: str = "text", *, fid: str = "", **attrs: str
+) -> str:
     extra = "".join(f' {k.replace("_", "-")}="{esc(v)}"' for k, v in attrs.items())
     ident = esc(f"f-{fid or name}")
     return (
@@ -150,10 +152,23 @@ def signin_screen(lang: str) -> str:
         f'<form id="password-signin" data-action="/console/api/signin/password" '
         f'data-then="/console/"{_messages(lang)}>'
         + _field(lang, "name", "field.name", autocomplete="username", required="")
-        + _field(lang, "password", "field.password", "password",
-                 autocomplete="current-password", required="")
-        + _field(lang, "code", "field.code", inputmode="numeric", pattern="[0-9]{6}",
-                 autocomplete="one-time-code", required="")
+        + _field(
+            lang,
+            "password",
+            "field.password",
+            "password",
+            autocomplete="current-password",
+            required="",
+        )
+        + _field(
+            lang,
+            "code",
+            "field.code",
+            inputmode="numeric",
+            pattern="[0-9]{6}",
+            autocomplete="one-time-code",
+            required="",
+        )
         + f'<button type="submit">{esc(say(lang, "signin.submit"))}</button>{_out()}</form>'
         "</section>"
     )
@@ -165,23 +180,37 @@ def invite_screen(
 ) -> str:
     base = f"/console/api/invite/{esc(token)}"
     main = (
-        f'<p>{esc(say(lang, "invite.for", name=name, role=say(lang, "role." + role)))}</p>'
+        f"<p>{esc(say(lang, 'invite.for', name=name, role=say(lang, 'role.' + role)))}</p>"
         f'<section class="card"><h2>{esc(say(lang, "invite.passkey"))}</h2>'
-        f'<p>{esc(say(lang, "invite.passkey_help"))}</p>'
+        f"<p>{esc(say(lang, 'invite.passkey_help'))}</p>"
         f'<form id="passkey-register" data-passkey="register" data-base="{base}"'
         f'{_messages(lang)}><button type="submit" class="primary">'
-        f'{esc(say(lang, "invite.passkey"))}</button>{_out()}</form></section>'
+        f"{esc(say(lang, 'invite.passkey'))}</button>{_out()}</form></section>"
         f'<section class="card"><h2>{esc(say(lang, "invite.password"))}</h2>'
-        f'<p>{esc(say(lang, "invite.totp_help"))}</p>'
+        f"<p>{esc(say(lang, 'invite.totp_help'))}</p>"
         f'<div class="qrbox" data-otpauth="{esc(otpauth)}">'
         f"{qr_svg(matrix, label=say(lang, 'invite.totp_help'), element_id='totp-qr')}</div>"  # type: ignore[arg-type]
         f'<p>{esc(say(lang, "invite.secret"))} <code id="totp-secret">{esc(secret)}</code></p>'
         f'<form id="password-register" data-action="{base}/password" data-then="/console/"'
         f"{_messages(lang)}>"
-        + _field(lang, "password", "field.password_new", "password",
-                 autocomplete="new-password", minlength="12", required="")
-        + _field(lang, "code", "field.code", inputmode="numeric", pattern="[0-9]{6}",
-                 autocomplete="one-time-code", required="")
+        + _field(
+            lang,
+            "password",
+            "field.password_new",
+            "password",
+            autocomplete="new-password",
+            minlength="12",
+            required="",
+        )
+        + _field(
+            lang,
+            "code",
+            "field.code",
+            inputmode="numeric",
+            pattern="[0-9]{6}",
+            autocomplete="one-time-code",
+            required="",
+        )
         + f'<button type="submit">{esc(say(lang, "invite.create"))}</button>{_out()}</form>'
         "</section>"
     )
@@ -208,7 +237,7 @@ def _keys_list(lang: str, keys: Sequence[ActorKey]) -> str:
         return ""
     rows = "".join(
         f'<li data-key-id="{esc(k.key_id)}"><code>{esc(k.key_id)}</code>'
-        f'{" (revoked)" if k.revoked else ""}</li>'
+        f"{' (revoked)' if k.revoked else ''}</li>"
         for k in keys
     )
     return f'<h2>{esc(say(lang, "key.registered"))}</h2><ul id="ledger-keys">{rows}</ul>'
@@ -221,7 +250,7 @@ def key_screen(lang: str, account: Account, csrf: str, keys: Sequence[ActorKey])
         else ""
     )
     main = (
-        f'<p>{esc(say(lang, "key.explain"))}</p>'
+        f"<p>{esc(say(lang, 'key.explain'))}</p>"
         f'<section class="card" id="key-state" data-actor="{esc(account.actor_id)}"'
         f' data-msg-none="{esc(say(lang, "key.none"))}"'
         f' data-msg-have="{esc(say(lang, "key.have", key_id="{key_id}"))}">'
@@ -231,38 +260,64 @@ def key_screen(lang: str, account: Account, csrf: str, keys: Sequence[ActorKey])
         f'<form id="key-create" data-keys="create"{_messages(lang)}'
         f' data-msg-created="{esc(say(lang, "key.created"))}"'
         f' data-msg-download="{esc(say(lang, "key.download"))}">'
-        + _field(lang, "passphrase", "key.passphrase", "password",
-                 autocomplete="new-password", minlength="12", required="")
+        + _field(
+            lang,
+            "passphrase",
+            "key.passphrase",
+            "password",
+            autocomplete="new-password",
+            minlength="12",
+            required="",
+        )
         + f'<button type="submit" class="primary">{esc(say(lang, "key.create"))}</button>'
         f'{_out()}<p class="backup"></p></form></section>'
         f'<section class="card"><h2>{esc(say(lang, "key.restore"))}</h2>'
         f'<form id="key-restore" data-keys="restore"{_messages(lang)}'
         f' data-msg-restored="{esc(say(lang, "key.restored", key_id="{key_id}"))}"'
         f' data-msg-bad="{esc(say(lang, "key.bad_backup"))}">'
-        + _field(lang, "backup", "key.backup_file", "file", accept=".json,application/json",
-                 required="")
-        + _field(lang, "restore_passphrase", "key.passphrase", "password",
-                 autocomplete="current-password", required="")
+        + _field(
+            lang, "backup", "key.backup_file", "file", accept=".json,application/json", required=""
+        )
+        + _field(
+            lang,
+            "restore_passphrase",
+            "key.passphrase",
+            "password",
+            autocomplete="current-password",
+            required="",
+        )
         + f'<button type="submit">{esc(say(lang, "key.restore_submit"))}</button>{_out()}'
         "</form></section>"
-        f'<p>{esc(say(lang, "key.lost"))}</p>'
+        f"<p>{esc(say(lang, 'key.lost'))}</p>"
     )
     return shell(
-        lang, say(lang, "key.title"), main, account=account, csrf=csrf, path="/console/key",
+        lang,
+        say(lang, "key.title"),
+        main,
+        account=account,
+        csrf=csrf,
+        path="/console/key",
         scripts=("console.js", "keys.js"),
     )
 
 
 def producer_keys_screen(lang: str, account: Account, csrf: str, keys: Sequence[ActorKey]) -> str:
     main = (
-        f'<p>{esc(say(lang, "pkeys.explain"))}</p>'
+        f"<p>{esc(say(lang, 'pkeys.explain'))}</p>"
         f'<section class="card">{_keys_list(lang, keys)}</section>'
         f'<section class="card"><form id="key-add" data-sign="key.add"'
         f' data-actor="{esc(account.actor_id)}"{_messages(lang)}'
         f' data-msg-nokey="{esc(say(lang, "sign.nokey"))}"'
         f' data-msg-recorded="{esc(say(lang, "pkeys.done", index="{index}"))}">'
-        + _field(lang, "key", "pkeys.field", required="", spellcheck="false",
-                 autocomplete="off", pattern="ed25519:[A-Za-z0-9+/=]{44}")
+        + _field(
+            lang,
+            "key",
+            "pkeys.field",
+            required="",
+            spellcheck="false",
+            autocomplete="off",
+            pattern="ed25519:[A-Za-z0-9+/=]{44}",
+        )
         + f'<button type="button" data-review>{esc(say(lang, "pkeys.review"))}</button>'
         f'<div class="review" hidden><p>{esc(say(lang, "sign.summary"))}</p>'
         '<dl class="summary"></dl>'
@@ -270,17 +325,22 @@ def producer_keys_screen(lang: str, account: Account, csrf: str, keys: Sequence[
         f"{_out()}</form></section>"
     )
     return shell(
-        lang, say(lang, "pkeys.title"), main, account=account, csrf=csrf,
-        path="/console/producer/keys", scripts=("console.js", "keys.js"),
+        lang,
+        say(lang, "pkeys.title"),
+        main,
+        account=account,
+        csrf=csrf,
+        path="/console/producer/keys",
+        scripts=("console.js", "keys.js"),
     )
 
 
-def accounts_screen(
+def accounts_screen(  # noqa: PLR0917 - a screen's facts, in the order it shows them
     lang: str,
     me: Account,
     csrf: str,
     accounts: Sequence[Account],
-    keys: dict[str, Sequence[ActorKey]],
+    keys: Mapping[str, Sequence[ActorKey]],
     registered: set[str],
 ) -> str:
     cards = []
@@ -291,7 +351,7 @@ def accounts_screen(
         parts = [
             f'<article class="card account" id="acct-{aid}" data-account="{aid}">'
             f"<h2>{esc(a.name)}</h2><dl>"
-            f'<dt>{esc(say(lang, "op.role"))}</dt><dd>{esc(say(lang, "role." + a.role))}</dd>'
+            f"<dt>{esc(say(lang, 'op.role'))}</dt><dd>{esc(say(lang, 'role.' + a.role))}</dd>"
             f'<dt>{esc(say(lang, "op.status"))}</dt><dd class="status">{esc(a.status)}</dd>'
             f'<dt>{esc(say(lang, "op.level"))}</dt><dd class="level">'
             f"{esc(a.identity_level or '-')}</dd>"
@@ -306,20 +366,28 @@ def accounts_screen(
             )
             if first:
                 form += _field(lang, "name", "op.display", value=a.name, fid=f"name-{aid}")
-                form += _field(lang, "country", "op.country", value="VN",
-                               fid=f"country-{aid}", pattern="[A-Z]{2}")
+                form += _field(
+                    lang,
+                    "country",
+                    "op.country",
+                    value="VN",
+                    fid=f"country-{aid}",
+                    pattern="[A-Z]{2}",
+                )
                 if a.role == "producer":
-                    form += _field(lang, "prefixes", "op.prefixes", fid=f"prefixes-{aid}",
-                                   inputmode="numeric")
+                    form += _field(
+                        lang, "prefixes", "op.prefixes", fid=f"prefixes-{aid}", inputmode="numeric"
+                    )
             label = say(lang, "op.approve" if first else "op.add_key")
-            parts.append(form + f'<button type="submit" class="primary">{esc(label)}</button>'
-                         f"{_out()}</form>")
+            parts.append(
+                form + f'<button type="submit" class="primary">{esc(label)}</button>{_out()}</form>'
+            )
         levels = "".join(
             f'<option value="{lvl}"{" selected" if lvl == a.identity_level else ""}>{lvl}</option>'
             for lvl in IDENTITY_LEVELS
         )
         parts.append(
-            f'<details><summary>{esc(say(lang, "op.identity"))}</summary>'
+            f"<details><summary>{esc(say(lang, 'op.identity'))}</summary>"
             f'<form class="identity" data-action="/console/api/accounts/{aid}/identity"'
             f' data-then="reload"{_messages(lang)}>'
             f'<label for="level-{aid}">{esc(say(lang, "op.level"))}</label>'
@@ -331,7 +399,7 @@ def accounts_screen(
         )
         for k in keys.get(a.actor_id, ()):
             if k.revoked:
-                parts.append(f'<p><code>{esc(k.key_id)}</code> (revoked)</p>')
+                parts.append(f"<p><code>{esc(k.key_id)}</code> (revoked)</p>")
                 continue
             kid = esc(k.key_id)
             parts.append(
@@ -343,30 +411,36 @@ def accounts_screen(
             )
         parts.append("</article>")
         cards.append("".join(parts))
-    main = "".join(cards) or f'<p>{esc(say(lang, "op.none"))}</p>'
-    return shell(lang, say(lang, "op.accounts"), main, account=me, csrf=csrf,
-                 path="/console/operator/accounts")
+    main = "".join(cards) or f"<p>{esc(say(lang, 'op.none'))}</p>"
+    return shell(
+        lang,
+        say(lang, "op.accounts"),
+        main,
+        account=me,
+        csrf=csrf,
+        path="/console/operator/accounts",
+    )
 
 
 def invites_screen(lang: str, me: Account, csrf: str) -> str:
-    options = "".join(
-        f'<option value="{r}">{esc(say(lang, "role." + r))}</option>' for r in ROLES
-    )
+    options = "".join(f'<option value="{r}">{esc(say(lang, "role." + r))}</option>' for r in ROLES)
     main = (
         f'<section class="card"><form id="invite" data-action="/console/api/invites"'
         f' data-show="link"{_messages(lang)}>'
         f'<label for="f-role">{esc(say(lang, "op.role"))}</label>'
         f'<select id="f-role" name="role">{options}</select>'
-        + _field(lang, "actor_id", "op.actor", pattern="[a-z0-9][a-z0-9._-]{1,62}",
-                 autocomplete="off")
+        + _field(
+            lang, "actor_id", "op.actor", pattern="[a-z0-9][a-z0-9._-]{1,62}", autocomplete="off"
+        )
         + _field(lang, "name", "op.name", fid="invite-name", maxlength="100")
         + _field(lang, "handle", "op.handle", autocomplete="off")
         + f'<button type="submit" class="primary">{esc(say(lang, "op.invite_submit"))}'
         f'</button>{_out()}<p class="shown" hidden>{esc(say(lang, "op.invite_made"))} '
         '<code id="invite-link"></code></p></form></section>'
     )
-    return shell(lang, say(lang, "op.invites"), main, account=me, csrf=csrf,
-                 path="/console/operator/invites")
+    return shell(
+        lang, say(lang, "op.invites"), main, account=me, csrf=csrf, path="/console/operator/invites"
+    )
 
 
 def health_screen(lang: str, me: Account, csrf: str, health: Health) -> str:
@@ -383,15 +457,18 @@ def health_screen(lang: str, me: Account, csrf: str, health: Health) -> str:
         f'<dt>{esc(say(lang, "op.witnesses"))}</dt><dd id="witnesses">{esc(witnesses)}</dd>'
         "</dl></section>"
     )
-    return shell(lang, say(lang, "op.health"), main, account=me, csrf=csrf,
-                 path="/console/operator/health")
+    return shell(
+        lang, say(lang, "op.health"), main, account=me, csrf=csrf, path="/console/operator/health"
+    )
 
 
-def audit_screen(lang: str, me: Account, csrf: str, records: Sequence[AuditRecord],
-                 names: dict[str, str]) -> str:
+def audit_screen(
+    lang: str, me: Account, csrf: str, records: Sequence[AuditRecord], names: dict[str, str]
+) -> str:
     rows = "".join(
-        f"<tr><td>{esc(_time(r.time))}</td><td>{esc(names.get(r.account_id, r.account_id) or '-')}"
-        f"</td><td>{esc(r.action)}</td><td>{esc(r.target)}</td>"
+        f"<tr><td>{esc(utc_time(r.time))}</td>"
+        f"<td>{esc(names.get(r.account_id, r.account_id) or '-')}</td>"
+        f"<td>{esc(r.action)}</td><td>{esc(r.target)}</td>"
         f'<td class="o-{esc(r.outcome)}">{esc(r.outcome)}</td></tr>'
         for r in records
     )
@@ -403,5 +480,6 @@ def audit_screen(lang: str, me: Account, csrf: str, records: Sequence[AuditRecor
         f'<div class="scroll"><table id="audit"><thead><tr>{head}</tr></thead>'
         f"<tbody>{rows}</tbody></table></div>"
     )
-    return shell(lang, say(lang, "op.audit"), main, account=me, csrf=csrf,
-                 path="/console/operator/audit")
+    return shell(
+        lang, say(lang, "op.audit"), main, account=me, csrf=csrf, path="/console/operator/audit"
+    )

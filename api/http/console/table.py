@@ -79,6 +79,17 @@ class Caller:
     accounts: Accounts
     console: ConsoleState
 
+    @property
+    def me(self) -> Account:
+        """The signed-in account (routes with roles always have one)."""
+        if self.account is None:
+            raise ConsoleRefusal(401, "signin_required", "sign in to the console first")
+        return self.account
+
+    @property
+    def csrf(self) -> str:
+        return self.session.csrf if self.session is not None else ""
+
     def audit(self, action: str, **fields: Any) -> None:
         self.accounts.audit(self.account, action, now=now_ms(), **fields)
 
@@ -99,9 +110,7 @@ def cookie_name(console: ConsoleState) -> str:
 
 
 def secure_origin(origin: str) -> bool:
-    return origin.startswith("https://") or origin.startswith(
-        ("http://localhost:", "http://localhost/")
-    ) or origin == "http://localhost"
+    return origin.startswith(("https://", "http://localhost:")) or origin == "http://localhost"
 
 
 def _guard(route: ConsoleRoute) -> Callable[[Request], Caller]:
@@ -110,8 +119,9 @@ def _guard(route: ConsoleRoute) -> Callable[[Request], Caller]:
         accounts = console.accounts
         changing = request.method not in ("GET", "HEAD")
         if changing and request.headers.get("origin") != console.origin:
-            accounts.audit(None, f"refused:{route.name}", now=now_ms(), outcome="refused",
-                           detail="origin")
+            accounts.audit(
+                None, f"refused:{route.name}", now=now_ms(), outcome="refused", detail="origin"
+            )
             raise ConsoleRefusal(
                 403, "origin_refused", "a console request must come from the console's origin"
             )
@@ -127,8 +137,13 @@ def _guard(route: ConsoleRoute) -> Callable[[Request], Caller]:
             raise ConsoleRefusal(401, "signin_required", "sign in to the console first")
         session, account = found
         if account.role not in route.roles:
-            accounts.audit(account, f"refused:{route.name}", now=now_ms(), outcome="refused",
-                           detail="wrong_role")
+            accounts.audit(
+                account,
+                f"refused:{route.name}",
+                now=now_ms(),
+                outcome="refused",
+                detail="wrong_role",
+            )
             raise ConsoleRefusal(
                 403,
                 "wrong_role",
@@ -139,8 +154,9 @@ def _guard(route: ConsoleRoute) -> Callable[[Request], Caller]:
                 403, "not_approved", "the operator has not approved this account yet"
             )
         if changing and not accounts.csrf_ok(session, request.headers.get(CSRF_HEADER, "")):
-            accounts.audit(account, f"refused:{route.name}", now=now_ms(), outcome="refused",
-                           detail="csrf")
+            accounts.audit(
+                account, f"refused:{route.name}", now=now_ms(), outcome="refused", detail="csrf"
+            )
             raise ConsoleRefusal(403, "csrf_failed", "the CSRF token is missing or wrong")
         return Caller(session, account, accounts, console)
 

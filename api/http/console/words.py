@@ -29,7 +29,10 @@ WORDS: dict[str, tuple[str, str]] = {
     # sign-in
     "signin.title": ("Sign in", "Đăng nhập"),
     "signin.passkey": ("Sign in with a passkey", "Đăng nhập bằng passkey"),
-    "signin.or": ("Or with a password and an authenticator code", "Hoặc bằng mật khẩu và mã xác thực"),
+    "signin.or": (
+        "Or with a password and an authenticator code",
+        "Hoặc bằng mật khẩu và mã xác thực",
+    ),
     "field.name": ("Account name", "Tên tài khoản"),
     "field.password": ("Password", "Mật khẩu"),
     "field.password_new": ("New password (12 characters or more)", "Mật khẩu mới (từ 12 ký tự)"),
@@ -44,7 +47,10 @@ WORDS: dict[str, tuple[str, str]] = {
         "Your device keeps the passkey; you sign in with your fingerprint, face or PIN.",
         "Thiết bị của bạn giữ passkey; bạn đăng nhập bằng vân tay, khuôn mặt hoặc mã PIN.",
     ),
-    "invite.password": ("Or use a password and an authenticator app", "Hoặc dùng mật khẩu và ứng dụng xác thực"),
+    "invite.password": (
+        "Or use a password and an authenticator app",
+        "Hoặc dùng mật khẩu và ứng dụng xác thực",
+    ),
     "invite.totp_help": (
         "Scan this code with an authenticator app, then type the code it shows.",
         "Quét mã này bằng ứng dụng xác thực, rồi nhập mã hiển thị.",
@@ -64,7 +70,10 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "key.none": ("This browser holds no signing key.", "Trình duyệt này chưa có khóa ký."),
     "key.have": ("This browser holds the key {key_id}.", "Trình duyệt này đang giữ khóa {key_id}."),
-    "key.passphrase": ("Backup passphrase (12 characters or more)", "Cụm mật khẩu sao lưu (từ 12 ký tự)"),
+    "key.passphrase": (
+        "Backup passphrase (12 characters or more)",
+        "Cụm mật khẩu sao lưu (từ 12 ký tự)",
+    ),
     "key.create": ("Create my key and its backup", "Tạo khóa và bản sao lưu"),
     "key.created": (
         "Key created and sent to the operator for approval. Download the backup and keep it safe.",
@@ -74,8 +83,14 @@ WORDS: dict[str, tuple[str, str]] = {
     "key.restore": ("Restore from a backup", "Khôi phục từ bản sao lưu"),
     "key.backup_file": ("Backup file", "Tệp sao lưu"),
     "key.restore_submit": ("Restore the key", "Khôi phục khóa"),
-    "key.restored": ("Key {key_id} restored into this browser.", "Đã khôi phục khóa {key_id} vào trình duyệt này."),
-    "key.bad_backup": ("The backup or the passphrase is wrong.", "Bản sao lưu hoặc cụm mật khẩu không đúng."),
+    "key.restored": (
+        "Key {key_id} restored into this browser.",
+        "Đã khôi phục khóa {key_id} vào trình duyệt này.",
+    ),
+    "key.bad_backup": (
+        "The backup or the passphrase is wrong.",
+        "Bản sao lưu hoặc cụm mật khẩu không đúng.",
+    ),
     "key.pending": ("Waiting for approval: {key}", "Đang chờ duyệt: {key}"),
     "key.lost": (
         "Lost a device? Ask the operator to revoke its key, then create a new key here.",
@@ -90,12 +105,21 @@ WORDS: dict[str, tuple[str, str]] = {
         "Thêm khóa công khai mà một thiết bị khác của bạn đã tạo. Trình duyệt này ký một "
         "mục key.add bằng khóa của bạn; sổ cái kiểm tra chữ ký đó.",
     ),
-    "pkeys.field": ("Public key of the other device (ed25519:…)", "Khóa công khai của thiết bị kia (ed25519:…)"),
+    "pkeys.field": (
+        "Public key of the other device (ed25519:…)",
+        "Khóa công khai của thiết bị kia (ed25519:…)",
+    ),
     "pkeys.review": ("Review what you sign", "Xem lại nội dung sẽ ký"),
     "pkeys.sign": ("Sign and submit", "Ký và gửi"),
-    "pkeys.done": ("Recorded in the ledger at index {index}.", "Đã ghi vào sổ cái ở vị trí {index}."),
+    "pkeys.done": (
+        "Recorded in the ledger at index {index}.",
+        "Đã ghi vào sổ cái ở vị trí {index}.",
+    ),
     "sign.summary": ("You are about to sign:", "Bạn sắp ký:"),
-    "sign.nokey": ("This browser holds no signing key: restore your backup first.", "Trình duyệt này chưa có khóa ký: hãy khôi phục bản sao lưu trước."),
+    "sign.nokey": (
+        "This browser holds no signing key: restore your backup first.",
+        "Trình duyệt này chưa có khóa ký: hãy khôi phục bản sao lưu trước.",
+    ),
     # operator
     "op.accounts": ("Actors and accounts", "Tác nhân và tài khoản"),
     "op.invites": ("Invite", "Mời"),
@@ -105,7 +129,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "op.approve": ("Approve and register in the ledger", "Duyệt và đăng ký vào sổ cái"),
     "op.add_key": ("Register the new key", "Đăng ký khóa mới"),
     "op.country": ("Country (ISO code)", "Quốc gia (mã ISO)"),
-    "op.prefixes": ("GS1 company prefixes (comma separated)", "Mã doanh nghiệp GS1 (cách nhau bởi dấu phẩy)"),
+    "op.prefixes": (
+        "GS1 company prefixes (comma separated)",
+        "Mã doanh nghiệp GS1 (cách nhau bởi dấu phẩy)",
+    ),
     "op.display": ("Name in the ledger", "Tên trong sổ cái"),
     "op.identity": ("Record an identity check", "Ghi nhận kiểm tra danh tính"),
     "op.level": ("Level", "Mức"),
@@ -121,7 +148,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "op.handle": ("Platform handle (optional)", "Tài khoản nền tảng (không bắt buộc)"),
     "op.name": ("Name", "Tên"),
     "op.invite_submit": ("Create invitation link", "Tạo liên kết mời"),
-    "op.invite_made": ("Send this one-time link to the person:", "Gửi liên kết dùng một lần này cho người được mời:"),
+    "op.invite_made": (
+        "Send this one-time link to the person:",
+        "Gửi liên kết dùng một lần này cho người được mời:",
+    ),
     "op.size": ("Entries in the log", "Số mục trong sổ cái"),
     "op.checkpoint": ("Last checkpoint", "Điểm kiểm tra gần nhất"),
     "op.witnesses": ("Witnesses who cosigned it", "Nhân chứng đã đồng ký"),
@@ -138,7 +168,7 @@ WORDS: dict[str, tuple[str, str]] = {
 }
 
 
-def say(lang: str, key: str, **values: object) -> str:
+def say(lang: str, key: str, /, **values: object) -> str:
     en, vi = WORDS[key]
     chosen = vi if lang == "vi" else en
     return chosen.format(**values) if values else chosen

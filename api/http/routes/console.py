@@ -86,7 +86,7 @@ def _signed_in(caller: Caller, account: Account, request: Request, status: int =
     """Start a session for ``account`` (a new token: any session of this browser ends)."""
     console = caller.console
     name = cookie_name(console)
-    token, session = caller.accounts.start_session(
+    token, _ = caller.accounts.start_session(
         account, now=now_ms(), replaces=request.cookies.get(name, "")
     )
     response = JSONResponse({"account": account.name, "role": account.role}, status_code=status)
@@ -109,10 +109,12 @@ def _signin_limited(caller: Caller, request: Request, name: str = "") -> None:
     for identity in (f"ip:{client}", f"name:{name}") if name else (f"ip:{client}",):
         decision = limiter.decide(identity)
         if decision is not None and not decision.allowed:
-            caller.accounts.audit(None, "signin", now=now_ms(), target=name, outcome="refused",
-                                  detail="rate_limited")
-            raise ConsoleRefusal(429, "rate_limited", "too many sign-in attempts; wait a minute",
-                                 decision.headers())
+            caller.accounts.audit(
+                None, "signin", now=now_ms(), target=name, outcome="refused", detail="rate_limited"
+            )
+            raise ConsoleRefusal(
+                429, "rate_limited", "too many sign-in attempts; wait a minute", decision.headers()
+            )
 
 
 def _actor_keys(state: Any, actor_id: str) -> list[screens.ActorKey]:
@@ -128,8 +130,11 @@ def _actor_keys(state: Any, actor_id: str) -> list[screens.ActorKey]:
 def _operator_key(state: Any) -> Any:
     key = state.log_key
     if key is None:
-        raise ConsoleRefusal(503, "operator_key_missing",
-                             "this server has no operator key, so it cannot register actors")
+        raise ConsoleRefusal(
+            503,
+            "operator_key_missing",
+            "this server has no operator key, so it cannot register actors",
+        )
     return key
 
 
@@ -175,21 +180,33 @@ def invite_page(request: Request, token: str, *, caller: Caller) -> Response:
     otpauth = caller.accounts.otpauth_uri(invite)
     matrix, _ = qr_matrix(otpauth)
     page = screens.invite_screen(
-        lang, token=token, name=invite.name, role=invite.role, otpauth=otpauth,
-        secret=invite.totp_secret, matrix=matrix,
+        lang,
+        token=token,
+        name=invite.name,
+        role=invite.role,
+        otpauth=otpauth,
+        secret=invite.totp_secret,
+        matrix=matrix,
     )
     return _html(request, page)
 
 
-@console_route(router, "invite_passkey_options", "POST",
-               "/console/api/invite/{token}/passkey/options", roles=(), kind="action")
+@console_route(
+    router,
+    "invite_passkey_options",
+    "POST",
+    "/console/api/invite/{token}/passkey/options",
+    roles=(),
+    kind="action",
+)
 def invite_passkey_options(token: str, *, caller: Caller) -> dict[str, Any]:
     invite = caller.accounts.open_invite(token, now=now_ms())
     return caller.console.ceremonies.registration_options(invite, now=now_ms())
 
 
-@console_route(router, "invite_passkey", "POST", "/console/api/invite/{token}/passkey",
-               roles=(), kind="action")
+@console_route(
+    router, "invite_passkey", "POST", "/console/api/invite/{token}/passkey", roles=(), kind="action"
+)
 def invite_passkey(request: Request, token: str, payload: Json, *, caller: Caller) -> Response:
     now = now_ms()
     invite = caller.accounts.open_invite(token, now=now)
@@ -198,33 +215,46 @@ def invite_passkey(request: Request, token: str, payload: Json, *, caller: Calle
         invite, challenge_id, payload.get("credential"), now=now
     )
     account = caller.accounts.redeem_with_passkey(token, passkey, now=now, account_id=account_id)
-    caller.accounts.audit(account, "invite.redeem", now=now, target=account.name,
-                          detail="passkey")
+    caller.accounts.audit(account, "invite.redeem", now=now, target=account.name, detail="passkey")
     return _signed_in(caller, account, request, 201)
 
 
-@console_route(router, "invite_password", "POST", "/console/api/invite/{token}/password",
-               roles=(), kind="action")
+@console_route(
+    router,
+    "invite_password",
+    "POST",
+    "/console/api/invite/{token}/password",
+    roles=(),
+    kind="action",
+)
 def invite_password(request: Request, token: str, payload: Json, *, caller: Caller) -> Response:
     now = now_ms()
     _signin_limited(caller, request)
     account = caller.accounts.redeem_with_password(
         token, _text(payload, "password", 256), _text(payload, "code", 6), now=now
     )
-    caller.accounts.audit(account, "invite.redeem", now=now, target=account.name,
-                          detail="password+totp")
+    caller.accounts.audit(
+        account, "invite.redeem", now=now, target=account.name, detail="password+totp"
+    )
     return _signed_in(caller, account, request, 201)
 
 
-@console_route(router, "signin_passkey_options", "POST", "/console/api/signin/passkey/options",
-               roles=(), kind="action")
+@console_route(
+    router,
+    "signin_passkey_options",
+    "POST",
+    "/console/api/signin/passkey/options",
+    roles=(),
+    kind="action",
+)
 def signin_passkey_options(request: Request, *, caller: Caller) -> dict[str, Any]:
     _signin_limited(caller, request)
     return caller.console.ceremonies.authentication_options(now=now_ms())
 
 
-@console_route(router, "signin_passkey", "POST", "/console/api/signin/passkey", roles=(),
-               kind="action")
+@console_route(
+    router, "signin_passkey", "POST", "/console/api/signin/passkey", roles=(), kind="action"
+)
 def signin_passkey(request: Request, payload: Json, *, caller: Caller) -> Response:
     now = now_ms()
     try:
@@ -239,8 +269,9 @@ def signin_passkey(request: Request, payload: Json, *, caller: Caller) -> Respon
     return _signed_in(caller, account, request)
 
 
-@console_route(router, "signin_password", "POST", "/console/api/signin/password", roles=(),
-               kind="action")
+@console_route(
+    router, "signin_password", "POST", "/console/api/signin/password", roles=(), kind="action"
+)
 def signin_password(request: Request, payload: Json, *, caller: Caller) -> Response:
     now = now_ms()
     name = _text(payload, "name", 100)
@@ -250,8 +281,9 @@ def signin_password(request: Request, payload: Json, *, caller: Caller) -> Respo
             name, _text(payload, "password", 256), _text(payload, "code", 6), now=now
         )
     except SignInFailed as exc:
-        caller.accounts.audit(None, "signin", now=now, target=name, outcome="refused",
-                              detail=exc.code)
+        caller.accounts.audit(
+            None, "signin", now=now, target=name, outcome="refused", detail=exc.code
+        )
         raise ConsoleRefusal(401, exc.code, exc.message) from None
     caller.accounts.audit(account, "signin", now=now, target=name, detail="password+totp")
     return _signed_in(caller, account, request)
@@ -262,27 +294,30 @@ def signin_password(request: Request, payload: Json, *, caller: Caller) -> Respo
 
 @console_route(router, "home", "GET", "/console/", roles=ANY_ROLE, kind="screen", pending=True)
 def home(request: Request, *, caller: Caller) -> Response:
-    assert caller.account is not None and caller.session is not None  # the guard says so
-    return _html(request, screens.home_screen(_lang(request), caller.account,
-                                              caller.session.csrf))
+    return _html(request, screens.home_screen(_lang(request), caller.me, caller.csrf))
 
 
-@console_route(router, "signout", "POST", "/console/api/signout", roles=ANY_ROLE, kind="action",
-               pending=True)
+@console_route(
+    router, "signout", "POST", "/console/api/signout", roles=ANY_ROLE, kind="action", pending=True
+)
 def signout(request: Request, *, caller: Caller) -> Response:
     name = cookie_name(caller.console)
     caller.accounts.end_session(request.cookies.get(name, ""))
     caller.audit("signout")
     response = JSONResponse({"signed_out": True})
-    response.delete_cookie(name, path="/", secure=secure_origin(caller.console.origin),
-                           httponly=True, samesite="strict")
+    response.delete_cookie(
+        name,
+        path="/",
+        secure=secure_origin(caller.console.origin),
+        httponly=True,
+        samesite="strict",
+    )
     return response
 
 
 @console_route(router, "me", "GET", "/console/api/me", roles=ANY_ROLE, kind="data", pending=True)
 def me(state: StateDep, *, caller: Caller) -> dict[str, Any]:
-    account = caller.account
-    assert account is not None
+    account = caller.me
     return {
         "account": account.account_id,
         "name": account.name,
@@ -300,21 +335,19 @@ def me(state: StateDep, *, caller: Caller) -> dict[str, Any]:
 # --- actors: their key ------------------------------------------------------------------------
 
 
-@console_route(router, "key", "GET", "/console/key", roles=ACTOR_ROLES, kind="screen",
-               pending=True)
+@console_route(router, "key", "GET", "/console/key", roles=ACTOR_ROLES, kind="screen", pending=True)
 def key_page(request: Request, state: StateDep, *, caller: Caller) -> Response:
-    account, session = caller.account, caller.session
-    assert account is not None and session is not None
+    account = caller.me
     keys = _actor_keys(state, account.actor_id)
-    return _html(request, screens.key_screen(_lang(request), account, session.csrf, keys))
+    return _html(request, screens.key_screen(_lang(request), account, caller.csrf, keys))
 
 
-@console_route(router, "key_submit", "POST", "/console/api/key", roles=ACTOR_ROLES,
-               kind="action", pending=True)
+@console_route(
+    router, "key_submit", "POST", "/console/api/key", roles=ACTOR_ROLES, kind="action", pending=True
+)
 def key_submit(state: StateDep, payload: Json, *, caller: Caller) -> dict[str, Any]:
     """The public key the browser made: it waits for the operator's approval."""
-    account = caller.account
-    assert account is not None
+    account = caller.me
     key = PublicKey.from_text(_text(payload, "public_key", 60))
 
     def work() -> None:
@@ -329,24 +362,24 @@ def key_submit(state: StateDep, payload: Json, *, caller: Caller) -> dict[str, A
     return {"pending_key": key.to_text(), "key_id": key.key_id}
 
 
-@console_route(router, "entries", "POST", "/console/api/entries", roles=ACTOR_ROLES,
-               kind="action")
+@console_route(router, "entries", "POST", "/console/api/entries", roles=ACTOR_ROLES, kind="action")
 def submit_entry(state: StateDep, payload: Json, *, caller: Caller) -> JSONResponse:
     """A signed entry from the page, for the caller's own actor, with one of its own keys."""
-    account = caller.account
-    assert account is not None
+    account = caller.me
     envelope = Envelope.from_obj(payload.get("entry"))
     target = f"{envelope.type} by {envelope.signer}"
 
     def work() -> Any:
         if envelope.body.get("actor") != account.actor_id:
-            raise ConsoleRefusal(403, "not_your_actor",
-                                 f"this entry does not speak for {account.actor_id}")
+            raise ConsoleRefusal(
+                403, "not_your_actor", f"this entry does not speak for {account.actor_id}"
+            )
         with state.service.store.reader() as view:
             key = view.get(KeyRecord, (envelope.signer,))
         if key is None or key.actor_id != account.actor_id:
-            raise ConsoleRefusal(403, "not_your_key",
-                                 f"key {envelope.signer} is not a key of {account.actor_id}")
+            raise ConsoleRefusal(
+                403, "not_your_key", f"key {envelope.signer} is not a key of {account.actor_id}"
+            )
         return state.service.append_one(envelope, now=now_ms())
 
     accepted = _audited(caller, "entry." + envelope.type, target, work)
@@ -356,13 +389,13 @@ def submit_entry(state: StateDep, payload: Json, *, caller: Caller) -> JSONRespo
 # --- producer screens -------------------------------------------------------------------------
 
 
-@console_route(router, "producer_keys", "GET", "/console/producer/keys", roles=("producer",),
-               kind="screen")
+@console_route(
+    router, "producer_keys", "GET", "/console/producer/keys", roles=("producer",), kind="screen"
+)
 def producer_keys(request: Request, state: StateDep, *, caller: Caller) -> Response:
-    account, session = caller.account, caller.session
-    assert account is not None and session is not None
+    account = caller.me
     keys = _actor_keys(state, account.actor_id)
-    page = screens.producer_keys_screen(_lang(request), account, session.csrf, keys)
+    page = screens.producer_keys_screen(_lang(request), account, caller.csrf, keys)
     return _html(request, page)
 
 
@@ -371,32 +404,32 @@ def producer_keys(request: Request, state: StateDep, *, caller: Caller) -> Respo
 _OPERATOR = ("operator",)
 
 
-@console_route(router, "accounts", "GET", "/console/operator/accounts", roles=_OPERATOR,
-               kind="screen")
+@console_route(
+    router, "accounts", "GET", "/console/operator/accounts", roles=_OPERATOR, kind="screen"
+)
 def accounts_page(request: Request, state: StateDep, *, caller: Caller) -> Response:
-    me_, session = caller.account, caller.session
-    assert me_ is not None and session is not None
+    me_ = caller.me
     accounts = caller.accounts.store.accounts()
     keys = {a.actor_id: _actor_keys(state, a.actor_id) for a in accounts if a.actor_id}
     with state.service.store.reader() as view:
-        registered = {a.actor_id for a in accounts
-                      if a.actor_id and view.get(Actor, (a.actor_id,)) is not None}
-    page = screens.accounts_screen(_lang(request), me_, session.csrf, accounts, keys, registered)
+        registered = {
+            a.actor_id
+            for a in accounts
+            if a.actor_id and view.get(Actor, (a.actor_id,)) is not None
+        }
+    page = screens.accounts_screen(_lang(request), me_, caller.csrf, accounts, keys, registered)
     return _html(request, page)
 
 
-@console_route(router, "invites", "GET", "/console/operator/invites", roles=_OPERATOR,
-               kind="screen")
+@console_route(
+    router, "invites", "GET", "/console/operator/invites", roles=_OPERATOR, kind="screen"
+)
 def invites_page(request: Request, *, caller: Caller) -> Response:
-    assert caller.account is not None and caller.session is not None
-    return _html(request, screens.invites_screen(_lang(request), caller.account,
-                                                 caller.session.csrf))
+    return _html(request, screens.invites_screen(_lang(request), caller.me, caller.csrf))
 
 
-@console_route(router, "health", "GET", "/console/operator/health", roles=_OPERATOR,
-               kind="screen")
+@console_route(router, "health", "GET", "/console/operator/health", roles=_OPERATOR, kind="screen")
 def health_page(request: Request, state: StateDep, *, caller: Caller) -> Response:
-    assert caller.account is not None and caller.session is not None
     size = state.service.store.head().size
     when, checkpoint_size, witnesses = "", 0, ()
     try:
@@ -406,22 +439,19 @@ def health_page(request: Request, state: StateDep, *, caller: Caller) -> Respons
     if checkpoint is not None and checkpoint.tree_size > 0:
         checkpoint_size = checkpoint.tree_size
         stored, _ = state.service.entry(checkpoint.tree_size - 1)
-        when = screens._time(stored.integrated_time)  # noqa: SLF001
+        when = screens.utc_time(stored.integrated_time)
         seen = state.witness_view.of(checkpoint.tree_size) if state.witness_view else None
         witnesses = tuple(seen["cosigned_by"]) if seen else ()
     health = screens.Health(size, when, checkpoint_size, witnesses)
-    page = screens.health_screen(_lang(request), caller.account, caller.session.csrf, health)
+    page = screens.health_screen(_lang(request), caller.me, caller.csrf, health)
     return _html(request, page)
 
 
-@console_route(router, "audit", "GET", "/console/operator/audit", roles=_OPERATOR,
-               kind="screen")
+@console_route(router, "audit", "GET", "/console/operator/audit", roles=_OPERATOR, kind="screen")
 def audit_page(request: Request, *, caller: Caller) -> Response:
-    assert caller.account is not None and caller.session is not None
     records = caller.accounts.store.audit_trail()
     names = {a.account_id: a.name for a in caller.accounts.store.accounts()}
-    page = screens.audit_screen(_lang(request), caller.account, caller.session.csrf, records,
-                                names)
+    page = screens.audit_screen(_lang(request), caller.me, caller.csrf, records, names)
     return _html(request, page)
 
 
@@ -429,16 +459,25 @@ def audit_page(request: Request, *, caller: Caller) -> Response:
 def audit_data(*, caller: Caller) -> dict[str, Any]:
     return {
         "records": [
-            {"seq": r.seq, "time": r.time, "account": r.account_id, "role": r.role,
-             "actor": r.actor_id, "action": r.action, "target": r.target,
-             "outcome": r.outcome, "detail": r.detail}
+            {
+                "seq": r.seq,
+                "time": r.time,
+                "account": r.account_id,
+                "role": r.role,
+                "actor": r.actor_id,
+                "action": r.action,
+                "target": r.target,
+                "outcome": r.outcome,
+                "detail": r.detail,
+            }
             for r in caller.accounts.store.audit_trail()
         ]
     }
 
 
-@console_route(router, "invite_create", "POST", "/console/api/invites", roles=_OPERATOR,
-               kind="action")
+@console_route(
+    router, "invite_create", "POST", "/console/api/invites", roles=_OPERATOR, kind="action"
+)
 def invite_create(payload: Json, *, caller: Caller) -> JSONResponse:
     role = _text(payload, "role", 32)
     actor_id = _text(payload, "actor_id", 64, required=False)
@@ -446,18 +485,30 @@ def invite_create(payload: Json, *, caller: Caller) -> JSONResponse:
     name = _text(payload, "name", 100, required=False)
 
     def work() -> Any:
-        assert caller.account is not None
-        return caller.accounts.invite(role, now=now_ms(), actor_id=actor_id, name=name,
-                                      handle=handle, by=caller.account.account_id)
+        return caller.accounts.invite(
+            role,
+            now=now_ms(),
+            actor_id=actor_id,
+            name=name,
+            handle=handle,
+            by=caller.me.account_id,
+        )
 
     invite, token = _audited(caller, "invite.create", f"{role}:{actor_id or name}", work)
     link = f"{caller.console.origin}/console/invite/{token}"
-    return JSONResponse({"link": link, "role": invite.role, "expires": invite.expires},
-                        status_code=201)
+    return JSONResponse(
+        {"link": link, "role": invite.role, "expires": invite.expires}, status_code=201
+    )
 
 
-@console_route(router, "approve", "POST", "/console/api/accounts/{account_id}/approve",
-               roles=_OPERATOR, kind="action")
+@console_route(
+    router,
+    "approve",
+    "POST",
+    "/console/api/accounts/{account_id}/approve",
+    roles=_OPERATOR,
+    kind="action",
+)
 def approve(state: StateDep, account_id: str, payload: Json, *, caller: Caller) -> JSONResponse:
     """Register the actor with the key its browser made (``actor.register``), or add the new
     key of a registered actor (``key.add``, after a lost device); both signed by the
@@ -467,8 +518,7 @@ def approve(state: StateDep, account_id: str, payload: Json, *, caller: Caller) 
         account = caller.accounts.get(account_id[:64])
         ledger_role = ROLES.get(account.role)
         if ledger_role is None or not account.actor_id:
-            raise InvalidInput(f"a {account.role} has no ledger actor to register",
-                               code="no_actor")
+            raise InvalidInput(f"a {account.role} has no ledger actor to register", code="no_actor")
         if not account.pending_key:
             raise InvalidInput("this account has no key waiting for approval", code="no_key")
         operator = _operator_key(state)
@@ -476,8 +526,11 @@ def approve(state: StateDep, account_id: str, payload: Json, *, caller: Caller) 
         with state.service.store.reader() as view:
             registered = view.get(Actor, (account.actor_id,)) is not None
         if registered:
-            body: dict[str, Any] = {"actor": account.actor_id, "key": account.pending_key,
-                                    "event_time": now}
+            body: dict[str, Any] = {
+                "actor": account.actor_id,
+                "key": account.pending_key,
+                "event_time": now,
+            }
             envelope = sign_entry(KEY_ADD, body, operator)
         else:
             actor: dict[str, Any] = {
@@ -487,8 +540,11 @@ def approve(state: StateDep, account_id: str, payload: Json, *, caller: Caller) 
                 "country": _text(payload, "country", 2, required=False) or "VN",
                 "verified": account.identity_level in ("document", "in_person"),
             }
-            prefixes = [p.strip() for p in
-                        _text(payload, "prefixes", 600, required=False).split(",") if p.strip()]
+            prefixes = [
+                p.strip()
+                for p in _text(payload, "prefixes", 600, required=False).split(",")
+                if p.strip()
+            ]
             if prefixes:
                 actor["prefixes"] = prefixes
             if account.handle:
@@ -505,20 +561,29 @@ def approve(state: StateDep, account_id: str, payload: Json, *, caller: Caller) 
     return JSONResponse({"index": accepted.index, "type": kind})
 
 
-@console_route(router, "identity", "POST", "/console/api/accounts/{account_id}/identity",
-               roles=_OPERATOR, kind="action")
+@console_route(
+    router,
+    "identity",
+    "POST",
+    "/console/api/accounts/{account_id}/identity",
+    roles=_OPERATOR,
+    kind="action",
+)
 def identity(account_id: str, payload: Json, *, caller: Caller) -> dict[str, Any]:
     level = _text(payload, "level", 32)
     note = _text(payload, "note", 2000, required=False)
     updated = _audited(
-        caller, "identity.check", account_id,
+        caller,
+        "identity.check",
+        account_id,
         lambda: caller.accounts.identity_check(account_id[:64], level, note, now=now_ms()),
     )
     return {"account": updated.account_id, "level": updated.identity_level}
 
 
-@console_route(router, "revoke", "POST", "/console/api/keys/{key_id}/revoke", roles=_OPERATOR,
-               kind="action")
+@console_route(
+    router, "revoke", "POST", "/console/api/keys/{key_id}/revoke", roles=_OPERATOR, kind="action"
+)
 def revoke(state: StateDep, key_id: str, payload: Json, *, caller: Caller) -> dict[str, Any]:
     reason = _text(payload, "reason", 500, required=False)
 
@@ -528,12 +593,15 @@ def revoke(state: StateDep, key_id: str, payload: Json, *, caller: Caller) -> di
         if key is None:
             raise NotFound(f"no key {key_id[:16]}", code="unknown_key")
         now = now_ms()
-        body: dict[str, Any] = {"actor": key.actor_id, "key_id": key.key_id,
-                                "effective_time": now, "event_time": now}
+        body: dict[str, Any] = {
+            "actor": key.actor_id,
+            "key_id": key.key_id,
+            "effective_time": now,
+            "event_time": now,
+        }
         if reason:
             body["reason"] = reason
-        return state.service.append_one(sign_entry(KEY_REVOKE, body, _operator_key(state)),
-                                        now=now)
+        return state.service.append_one(sign_entry(KEY_REVOKE, body, _operator_key(state)), now=now)
 
     accepted = _audited(caller, "key.revoke", key_id[:16], work)
     return {"index": accepted.index}

@@ -150,9 +150,7 @@ class SqlConsoleStore:
         values = _values(account)
         with self._write() as conn:
             conn.execute(
-                update(_accounts)
-                .where(_accounts.c.account_id == account.account_id)
-                .values(values)
+                update(_accounts).where(_accounts.c.account_id == account.account_id).values(values)
             )
 
     def account(self, account_id: str) -> Account | None:
@@ -180,9 +178,7 @@ class SqlConsoleStore:
 
     def invite(self, token_hash: bytes) -> Invite | None:
         with self._read() as conn:
-            row = conn.execute(
-                select(_invites).where(_invites.c.token_hash == token_hash)
-            ).first()
+            row = conn.execute(select(_invites).where(_invites.c.token_hash == token_hash)).first()
         return Invite(bytes(row[0]), *row[1:]) if row is not None else None
 
     def invites(self) -> list[Invite]:
@@ -190,7 +186,9 @@ class SqlConsoleStore:
             rows = conn.execute(select(_invites).order_by(_invites.c.created)).all()
         return [Invite(bytes(r[0]), *r[1:]) for r in rows]
 
-    def redeem(self, token_hash: bytes, now: int, account: Account, passkey: Passkey | None) -> None:
+    def redeem(
+        self, token_hash: bytes, now: int, account: Account, passkey: Passkey | None
+    ) -> None:
         """Use the invite once and create its account (and passkey) in one transaction."""
         with self._write() as conn:
             done = conn.execute(
@@ -224,9 +222,7 @@ class SqlConsoleStore:
 
     def passkeys(self, account_id: str) -> list[Passkey]:
         with self._read() as conn:
-            rows = conn.execute(
-                select(_passkeys).where(_passkeys.c.account_id == account_id)
-            ).all()
+            rows = conn.execute(select(_passkeys).where(_passkeys.c.account_id == account_id)).all()
         return [Passkey(r[0], r[1], bytes(r[2]), r[3], r[4]) for r in rows]
 
     def touch_passkey(self, credential_id: str, sign_count: int) -> None:

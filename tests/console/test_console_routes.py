@@ -247,6 +247,10 @@ def test_operator_records_identity_revokes_and_the_audit_trail_has_it(
 def test_pending_accounts_reach_only_their_key_screen(console: Console) -> None:
     person = console.join("producer", actor_id="fresh-maker")
     assert person.client.get("/console/key").status_code == 200
+    key = PrivateKey.from_seed(bytes([77] * 32)).public_key.to_text()  # TEST ONLY
+    assert person.post("/console/api/key", {"public_key": key}).status_code == 200
+    page = person.client.get("/console/key")
+    assert page.status_code == 200 and f"Waiting for approval: {key}" in page.text
     answer = person.client.get("/console/producer/keys")
     assert answer.status_code == 403 and answer.json()["code"] == "not_approved"
     entry = person.post("/console/api/entries", {"entry": {}})

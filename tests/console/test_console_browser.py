@@ -39,7 +39,7 @@ from ledger.keys import PrivateKey
 from ledger.storage.sql.log import SqlStore
 from ledger.usecases.service import LogService, now_ms
 from tests.conftest import initialized
-from tests.pages.test_browser import CHROMIUM_ARGS, _chromium, _free_port
+from tests.pages.test_browser import CHROMIUM_ARGS, _chromium, _free_port, decode_qr
 
 pytestmark = pytest.mark.e2e
 
@@ -326,6 +326,7 @@ def test_producer_passkey_key_approval_signing_backup_and_restore(
     fresh.page.locator("#passkey-signin button").click()
     fresh.page.wait_for_url("**/console/")
     fresh.page.goto(f"{live.base}/console/key")
+    fresh.page.locator("#key-status[data-key-id='']").wait_for()  # read from IndexedDB
     assert fresh.page.locator("#key-status").inner_text() == "This browser holds no signing key."
     fresh.page.set_input_files("#f-backup", str(backup))
     fresh.page.fill("#f-restore_passphrase", "not the passphrase")
@@ -343,8 +344,11 @@ def test_producer_passkey_key_approval_signing_backup_and_restore(
     fresh.context.close()
 
     # The operator's other screens, and the audit trail of all this.
+    checkpoint = live.service.checkpoint(now=now_ms())
     page.goto(f"{live.base}/console/operator/health")
     assert int(page.locator("#log-size").inner_text()) == live.service.store.head().size
+    said = page.locator("#checkpoint").inner_text()
+    assert f"tree size {checkpoint.tree_size}" in said and "UTC" in said
     shot(page, "operator-health")
     page.goto(f"{live.base}/console/operator/audit")
     shot(page, "operator-audit")
@@ -375,6 +379,7 @@ def test_producer_with_password_and_totp(live: Live, operator: Person) -> None:
     secret = page.locator("#totp-secret").inner_text()
     uri = page.locator(".qrbox").get_attribute("data-otpauth") or ""
     assert uri.startswith("otpauth://totp/") and f"secret={secret}" in uri
+    assert decode_qr(page.locator(".qrbox").screenshot()) == uri  # the QR an app scans
     shot(page, "invite-vi")
     page.fill("#f-password", "a long password for the co-op")  # TEST ONLY
     page.fill("#f-code", pyotp.TOTP(secret).now())

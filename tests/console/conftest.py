@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from api.accounts import ACTOR_ROLES
+from api.accounts import ACTOR_ROLES, ROLES
 from api.http.app import create_app
 from api.http.state import AppState
 from api.settings import Settings
@@ -123,7 +123,7 @@ def shared_people(shared_console: Console) -> dict[str, Person]:
 
 def make_people(console: Console) -> dict[str, Person]:
     out: dict[str, Person] = {}
-    for role in ("operator", "producer", "seller", "platform", "certifier"):
+    for role in ROLES:  # every console role, including roles added later
         actor = f"{role}-one" if role in ACTOR_ROLES else ""
         person = console.join(role, actor_id=actor, name="" if actor else f"{role}-one")
         out[role] = person

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from api.accounts import ROLES as ACCOUNT_ROLES
 from api.http.console.table import ROUTES, ConsoleRoute
 from ledger.keys import PrivateKey
 from ledger.log.entries import sign_entry
@@ -13,7 +14,7 @@ from ledger.provenance.events.names import KEY_ADD
 from tests.console.conftest import ACTOR_KEYS, ORIGIN, PASSWORD, Console, Person, now
 
 GUARDED = [r for r in ROUTES if r.roles]
-ROLES = ("operator", "producer", "seller", "platform", "certifier")
+ROLES = tuple(ACCOUNT_ROLES)  # every console role, including roles added later
 #: (route, a role it refuses) for every route of the table and every role it does not admit.
 REFUSALS = [(r, role) for r in GUARDED for role in ROLES if role not in r.roles]
 

@@ -273,3 +273,30 @@ def test_screens_have_a_strict_policy_and_no_inline_script(people: dict[str, Per
         assert "script-src 'self'" in policy and "unsafe-inline" not in policy
         assert "<script>" not in answer.text and "<script src=" in answer.text
         assert "http://" not in answer.text.replace(ORIGIN, "")
+
+
+JUNK: list[object] = [
+    [],
+    "text",
+    {"unexpected": 1},
+    {"entry": {"type": 5}},
+    {"entry": "x", "public_key": 7, "role": ["operator"], "level": None},
+    {"name": "x" * 10_000, "password": "p" * 10_000, "code": "1" * 100},
+    {"challenge_id": "c" * 64, "credential": {"id": ["nested"], "response": "x"}},
+]
+ACTIONS = [r for r in ROUTES if r.method == "POST" and r.name != "signout"]
+
+
+@pytest.mark.parametrize("route", ACTIONS, ids=[r.name for r in ACTIONS])
+def test_junk_bodies_get_a_problem_never_a_500(
+    shared_people: dict[str, Person], route: ConsoleRoute
+) -> None:
+    person = shared_people[route.roles[0]] if route.roles else shared_people["operator"]
+    for body in JUNK:
+        answer = person.client.post(
+            _path(route),
+            json=body,
+            headers={"origin": ORIGIN, "x-csrf-token": person.csrf},
+        )
+        assert 400 <= answer.status_code < 500, (route.name, body, answer.text)
+        assert answer.json()["code"], answer.text

@@ -78,10 +78,12 @@ __all__ = [
     "LOG_LEVELS",
     "PUBLIC_URL_HINT",
     "RATE_LIMIT_SCHEMES",
+    "ConsoleSettings",
     "Settings",
     "WebhookSettings",
     "WitnessRole",
     "admission_from_env",
+    "console_settings_from_env",
     "is_loopback_url",
     "local_url",
     "parse_public_url",
@@ -338,6 +340,31 @@ def parse_timezone(name: str) -> str:
             f"(like {DEFAULT_TIMEZONE} or Europe/Berlin)"
         ) from None
     return name
+@dataclass(frozen=True, slots=True)
+class ConsoleSettings:
+    """The web console (TRACEMARK_CONSOLE_*): session idle and absolute lifetimes, how long
+    an invite link lives, and how many sign-in attempts a client or an account name gets per
+    minute."""
+
+    session_idle_s: int = 30 * 60
+    session_max_s: int = 12 * 3600
+    invite_s: int = 7 * 24 * 3600
+    signin_per_minute: int = 10
+
+
+def console_settings_from_env(env: Mapping[str, str]) -> ConsoleSettings:
+    idle = _int(env, "TRACEMARK_CONSOLE_SESSION_IDLE_S", 30 * 60, low=60)
+    most = _int(env, "TRACEMARK_CONSOLE_SESSION_MAX_S", 12 * 3600, low=300)
+    if idle > most:
+        raise InvalidInput(
+            "TRACEMARK_CONSOLE_SESSION_IDLE_S must not exceed TRACEMARK_CONSOLE_SESSION_MAX_S"
+        )
+    return ConsoleSettings(
+        session_idle_s=idle,
+        session_max_s=most,
+        invite_s=_int(env, "TRACEMARK_CONSOLE_INVITE_S", 7 * 24 * 3600, low=300),
+        signin_per_minute=_int(env, "TRACEMARK_CONSOLE_SIGNIN_PER_MINUTE", 10, low=1),
+    )
 
 
 @dataclass(frozen=True)
@@ -376,6 +403,7 @@ class Settings:
     timezone: str = DEFAULT_TIMEZONE
     #: Webhook delivery; left out (None), read from TRACEMARK_WEBHOOK_* for this mode.
     webhooks: WebhookSettings = None  # type: ignore[assignment]
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
 
     def __post_init__(self) -> None:
         if self.webhooks is None:
@@ -444,6 +472,7 @@ class Settings:
             overlay_frame_ancestors=_frame_ancestors(env),
             timezone=parse_timezone(env.get("TRACEMARK_TIMEZONE") or DEFAULT_TIMEZONE),
             webhooks=webhook_settings_from_env(env, production=mode == "production"),
+            console=console_settings_from_env(env),
         )
 
 

@@ -13,6 +13,7 @@ import api.cli.codes
 import api.cli.db
 import api.cli.events
 import api.cli.platform
+import api.cli.console
 import api.cli.scan
 import api.cli.streams
 import api.cli.supply

@@ -39,6 +39,7 @@ from api.http.errors import document_problems, error_response, install_error_han
 from api.http.headers import secure
 from api.http.ratelimit import RATE_LIMIT_FIELDS, Decision, redacted
 from api.http.routes import (
+    console,
     ledger,
     pages,
     platform,
@@ -97,7 +98,7 @@ def create_app(settings: Settings | None = None, *, service: LogService | None =
     _install_middleware(app, state)
     for module in (verify, scan, log_routes, tiles, witness, ledger, platform, webhooks, reports):
         app.include_router(module.router)
-    for module in (pages, scanpage):
+    for module in (pages, scanpage, console):
         app.include_router(module.router)
     install_docs(app)
     return app

@@ -15,9 +15,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from api.accounts import Accounts
 from api.http.checkpoints import CheckpointCache, WitnessView
 from api.http.ratelimit import RateLimiter
 from api.metrics import Metrics
+from api.passkeys import Ceremonies
 from api.settings import Settings, WebhookSettings
 from api.webhooks import Dispatcher, Worker
 from ledger import errors
@@ -25,6 +27,7 @@ from ledger.keyfile import load_private_key
 from ledger.keys import PrivateKey
 from ledger.ports.platform import ApiKey, PlatformStore
 from ledger.storage.platform import platform_store
+from ledger.storage.sql.console import SqlConsoleStore, memory_console_store
 from ledger.storage.sql.log import SqlStore
 from ledger.usecases.service import LogService
 from ledger.usecases.verify import Verifier
@@ -32,6 +35,7 @@ from ledger.usecases.verify import Verifier
 __all__ = [
     "REPORTS_PER_MINUTE",
     "AppState",
+    "ConsoleState",
     "PlatformState",
     "ScanSlots",
     "build_state",
@@ -80,6 +84,17 @@ class PlatformState:
             self.worker = None
 
 
+@dataclass
+class ConsoleState:
+    """The web console's part (api/http/routes/console.py): accounts and sessions, passkey
+    ceremonies, the sign-in rate limiter, and the console's origin (the public URL)."""
+
+    accounts: Accounts
+    ceremonies: Ceremonies
+    signin_limiter: RateLimiter
+    origin: str
+
+
 class ScanSlots:
     """How many images this app (one worker) decodes at once, and at most (``POST /v1/scan``;
     counted on the event loop, so no lock)."""
@@ -109,6 +124,7 @@ class AppState:
     report_limiter: RateLimiter | None = None
     #: Serialised parts of verify results by code and snapshot (api/http/verification.py).
     rendered: dict[Any, bytes] = field(default_factory=dict)
+    console: ConsoleState | None = None
 
 
 def load_witness_key(settings: Settings) -> PrivateKey | None:
@@ -175,6 +191,23 @@ def build_state(settings: Settings, *, service: LogService | None = None) -> App
         report_limiter=limiter.with_rate(
             min(REPORTS_PER_MINUTE, settings.rate_limit_per_minute), "reports"
         ),
+        console=_console(settings, service, limiter),
+    )
+
+
+def _console(settings: Settings, service: LogService, limiter: RateLimiter) -> ConsoleState:
+    """The console's tables beside the log's (a private in-memory SQLite beside the fake)."""
+    store = (
+        SqlConsoleStore(service.store.engine)
+        if isinstance(service.store, SqlStore)
+        else memory_console_store()
+    )
+    origin = settings.resolver.rstrip("/")
+    return ConsoleState(
+        Accounts(store, settings.console),
+        Ceremonies(store, origin),
+        limiter.with_rate(settings.console.signin_per_minute, "signin"),
+        origin,
     )
 
 

@@ -658,6 +658,12 @@ CASES: list[Case] = [
     c("scan", 2, "{files}/broken.png"),
     c("scan", 3, "{files}/forged.png"),
     # platforms
+    c("console invite", 0, "--role", "operator", "--name", "first-operator"),
+    c("console invite", 0, "--role", "producer", "--actor", "newco", "--handle", "tiktok:@newco"),
+    c("console invite", 2, "--role", "wizard"),
+    c("console invite", 2, "--role", "producer"),
+    c("console invite", 2, "--role", "operator", "--actor", "fishco"),
+    c("console invite", 5, "--role", "operator", *DB_DEAD),
     c("platform add", 0, "shopee"),
     c("platform add", 2, "Not A Platform!"),
     c("platform add", 5, "shopee", *DB_DEAD),

@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from ledger.storage.sql import tables
+from ledger.storage.sql.console import console_metadata
 from ledger.storage.sql.platform import platform_metadata
 from ledger.storage.sql.projection import PROJECTION_TABLES
 from ledger.storage.sql.reports import report_metadata
@@ -29,6 +30,7 @@ DURABLE_METADATA: tuple[MetaData, ...] = (
     witness_metadata,
     witnessed_metadata,
     report_metadata,
+    console_metadata,
 )
 #: Projection tables: derived from the log, remade by ``create_schema``, never migrated.
 DERIVED_TABLES = frozenset(PROJECTION_TABLES)

@@ -382,7 +382,7 @@ def audit(
     report verify`` does.
     """
     if report is not None:
-        from api.cli.reports import check_report_folder  # noqa: PLC0415
+        from api.cli.regulator import check_report_folder  # noqa: PLC0415
 
         if not log_key:
             fail("--report needs --log-key (the log's verifier key)", BAD_INPUT)

@@ -54,6 +54,7 @@ class Retention:
     scans: int = 30 * DAY_MS  # vouched scan records and contexts (clone evidence)
     weak_signals: int = 7 * DAY_MS  # anonymous scan records and contexts
     webhook_deliveries: int = 30 * DAY_MS  # finished deliveries and their attempts
+    shopper_reports: int = 90 * DAY_MS  # shoppers' reports (text, contact) about items
     salt_period: int = DAY_MS  # how long one device salt is used
     prune_every: int = 3_600_000  # the server's background prune (0: never)
 
@@ -77,6 +78,7 @@ def cutoffs(retention: Retention, now: int) -> dict[str, int]:
             ("scans", retention.scans),
             ("weak_signals", retention.weak_signals),
             ("webhook_deliveries", retention.webhook_deliveries),
+            ("shopper_reports", retention.shopper_reports),
         )
         if window > 0
     }

@@ -14,9 +14,9 @@ from api.http.app import create_app
 from api.settings import Settings
 from ledger.ports.platform import new_api_key
 from ledger.usecases.retention import Retention
-from ledger.verdicts.reports import LINES_FILE, REPORT_FILE, verify_report
+from ledger.verdicts.regulator import LINES_FILE, REPORT_FILE, verify_report
 from tests.bundles import LOG_VKEY
-from tests.reports import report_story
+from tests.regulator import report_story
 from tests.supply import T0
 
 DAY = "2025-10-09"  # the story's day (tests/supply.py T0)

@@ -60,7 +60,7 @@ PURE_CORE_MODULES = (
     "ledger.verdicts.backing",
     "ledger.verdicts.products",
     "ledger.verdicts.bundles",
-    "ledger.verdicts.reports",
+    "ledger.verdicts.regulator",
     "ledger.provenance.rules.streams",
     "ledger.provenance.handles",
     "ledger.provenance.epcis_hash",

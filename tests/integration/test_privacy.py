@@ -73,6 +73,17 @@ def _delivery(store: SqlStore, delivery_id: str, status: str, created: int) -> N
         )
 
 
+def _shopper_report(store: SqlStore, report_id: str, time: int) -> None:
+    from ledger.storage.sql.reports import REPORT_FIELDS
+
+    values = dict.fromkeys(REPORT_FIELDS, "") | {"report_id": report_id, "time": time}
+    values["contact"] = "+84 90 000 0000"  # TEST ONLY: personal data a shopper may leave
+    columns = ", ".join(REPORT_FIELDS)
+    marks = ", ".join(f":{name}" for name in REPORT_FIELDS)
+    with store.engine.begin() as conn:
+        conn.execute(text(f"INSERT INTO item_reports ({columns}) VALUES ({marks})"), values)  # noqa: S608
+
+
 def _fill(store: SqlStore, operator_key: PrivateKey) -> LogService:
     service = initialized(store, operator_key, now=NOW - 90 * DAY_MS)
     service.log_key = operator_key
@@ -97,6 +108,8 @@ def _fill(store: SqlStore, operator_key: PrivateKey) -> LogService:
     _delivery(store, "old-done", "delivered", NOW - 40 * DAY_MS)
     _delivery(store, "old-pending", "pending", NOW - 40 * DAY_MS)  # still due: kept
     _delivery(store, "new-done", "delivered", NOW - DAY_MS)
+    for n, when in enumerate((NOW - 100 * DAY_MS, NOW - 10 * DAY_MS)):  # 90 days' window
+        _shopper_report(store, f"r{n}", when)
     for period in (NOW // DAY_MS - 2, NOW // DAY_MS - 1, NOW // DAY_MS):
         store.device_salt(period, bytes([period % 256]) * 16)
     return service
@@ -111,7 +124,13 @@ def test_pruning_removes_old_data_outside_the_log_and_nothing_of_the_log(
     assert service.audit().ok
 
     counted = prune(store, RETENTION, now=NOW, dry_run=True)
-    assert counted == {"scans": 2, "weak_signals": 2, "webhook_deliveries": 2, "device_salts": 2}
+    assert counted == {
+        "scans": 2,
+        "weak_signals": 2,
+        "webhook_deliveries": 2,
+        "shopper_reports": 1,
+        "device_salts": 2,
+    }
     assert _count(store, "scan_records") == 4  # a dry run deletes nothing
     assert _count(store, "scan_salts") == 3
 
@@ -124,6 +143,7 @@ def test_pruning_removes_old_data_outside_the_log_and_nothing_of_the_log(
     assert kept == 2 and _count(store, "platform_deliveries") == 2
     assert _count(store, "platform_attempts") == 2
     assert _count(store, "scan_salts") == 1  # the current period's only
+    assert _count(store, "item_reports") == 1  # the report of 10 days ago stays
 
     # the log is untouched: same size, root, rows; the audit passes
     assert (store.head().size, store.head().root()) == (size, root)
@@ -135,7 +155,9 @@ def test_pruning_removes_old_data_outside_the_log_and_nothing_of_the_log(
 
 def test_a_window_of_zero_keeps_that_kind(store: SqlStore, operator_key: PrivateKey) -> None:
     _fill(store, operator_key)
-    keep_scans = Retention(scans=0, weak_signals=7 * DAY_MS, webhook_deliveries=0)
+    keep_scans = Retention(
+        scans=0, weak_signals=7 * DAY_MS, webhook_deliveries=0, shopper_reports=0
+    )
     assert set(cutoffs(keep_scans, NOW)) == {"weak_signals", "device_salts"}
     prune(store, keep_scans, now=NOW)
     assert _count(store, "scan_records", "source = 'platform'") == 2

@@ -1,7 +1,7 @@
 """Regulator reports (docs/decisions.md 45): built from a store (memory, SQLite,
 PostgreSQL), verified offline with the report's files and the pinned log key alone, and
 refused, with the reason, when any line, event, the statement, the checkpoint or a proof is
-altered (tests/reports.py names each tampering)."""
+altered (tests/regulator.py names each tampering)."""
 
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ import pytest
 from ledger.errors import InvalidInput
 from ledger.keys import PrivateKey
 from ledger.log.note import NoteVerifier
-from ledger.verdicts.reports import EPCIS_FILE, LINES_FILE, REPORT_FILE, verify_report
+from ledger.verdicts.regulator import EPCIS_FILE, LINES_FILE, REPORT_FILE, verify_report
 from tests.bundles import LOG_VKEY, ORIGIN
 from tests.conftest import make_store
 from tests.epcis_schema import validate_epcis
-from tests.reports import TAMPERINGS, ReportStory, make_report, report_story, tampered
+from tests.regulator import TAMPERINGS, ReportStory, make_report, report_story, tampered
 
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -122,7 +122,7 @@ def test_what_is_not_a_report_is_bad_input(good: dict[str, bytes]) -> None:
 
 
 def test_a_period_that_has_not_ended_or_is_empty_is_refused(story: ReportStory) -> None:
-    from ledger.usecases.reports import build_report
+    from ledger.usecases.regulator import build_report
     from tests.bundles import OPERATOR
 
     for start, end in ((story.to_ms, story.from_ms), (story.from_ms, story.now + 60_000)):

@@ -17,7 +17,7 @@ from ledger.keyfile import save_private_key
 from ledger.storage.sql.log import SqlStore
 from ledger.verdicts.evidence import PLATFORM, ScanContext, ScanRecord
 from tests.bundles import OPERATOR
-from tests.reports import report_story
+from tests.regulator import report_story
 
 runner = CliRunner()
 PERIOD = ("--from", "2025-10-09", "--to", "2025-10-09", "--tz", "Asia/Ho_Chi_Minh")

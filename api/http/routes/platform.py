@@ -34,7 +34,7 @@ from ledger.ports.platform import Watch
 from ledger.provenance.handles import handle_key
 from ledger.provenance.records import Actor, Handle, Item, Listing, Recall
 from ledger.provenance.rules.common import gtin_owner, is_recalled
-from ledger.usecases.reports import build_report
+from ledger.usecases.regulator import build_report
 from ledger.usecases.service import now_ms
 from ledger.verdicts import PLATFORM, ScanContext, Verdict
 from ledger.verdicts.listings import ListingFacts, judge

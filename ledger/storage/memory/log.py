@@ -20,6 +20,7 @@ from ledger.provenance.projection import MemoryProjection
 from ledger.provenance.records import TimelineRow
 from ledger.secret_box import SecretBox
 from ledger.storage.memory.platform import MemoryPlatformStore
+from ledger.storage.memory.reports import MemoryReportStore
 from ledger.storage.memory.witnesses import MemoryWitnessStore
 from ledger.verdicts import ScanContext, ScanRecord
 
@@ -40,6 +41,7 @@ class MemoryStore:
         self._scans: list[ScanRecord] = []
         self._salts: dict[int, bytes] = {}
         self.witnesses = MemoryWitnessStore()
+        self.reports = MemoryReportStore()
 
     def head(self) -> Head:
         with self._lock:
@@ -107,10 +109,15 @@ class MemoryStore:
     def prune(self, before: Mapping[str, int], *, dry_run: bool = False) -> dict[str, int]:
         """Scans and weak signals by age (the fake keeps no deliveries' history or salts
         beyond the current ones)."""
-        unknown = set(before) - {"scans", "weak_signals", "webhook_deliveries", "device_salts"}
+        kinds = {"scans", "weak_signals", "webhook_deliveries", "shopper_reports", "device_salts"}
+        unknown = set(before) - kinds
         if unknown:
             raise InvalidInput(f"unknown kinds of data to prune: {', '.join(sorted(unknown))}")
         counts = dict.fromkeys(before, 0)
+        if "shopper_reports" in before:
+            counts["shopper_reports"] = self.reports.prune(
+                before["shopper_reports"], dry_run=dry_run
+            )
         with self._lock:
             kept = []
             for r in self._scans:

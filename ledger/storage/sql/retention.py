@@ -2,10 +2,10 @@
 the rotating salts of device hashes (docs/privacy.md, docs/decisions.md 45).
 
 ``PRUNABLE`` maps each kind of data (a retention setting) to the tables that hold it. A new
-table of personal or operational data joins by one line here (a shopper ``reports`` table:
-``"reports": (Target("reports", "created"),)``) and one setting. Log tables (entries, nodes,
-checkpoints) are never a target: ``prune`` refuses them, and their append-only triggers
-would refuse the delete anyway.
+table of personal or operational data joins by one line here (as shoppers' reports did:
+``"shopper_reports": (Target("item_reports", "time"),)``) and one setting. Log tables
+(entries, nodes, checkpoints) are never a target: ``prune`` refuses them, and their
+append-only triggers would refuse the delete anyway.
 
 ``scan_salts`` keeps one random salt per period of device hashing; ``prune`` forgets every
 salt older than the current period, so a device hash of a past period can no longer be
@@ -76,6 +76,7 @@ PRUNABLE: dict[str, tuple[Target, ...]] = {
         ),
         Target("platform_deliveries", "created", "status <> 'pending'"),
     ),
+    "shopper_reports": (Target("item_reports", "time"),),
     "device_salts": (Target("scan_salts", "period"),),
 }
 

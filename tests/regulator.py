@@ -20,7 +20,7 @@ from ledger.codes.identifiers import item_id
 from ledger.log.canonical import canonical_json
 from ledger.ports.log import LogStore
 from ledger.provenance.events.names import SELL, STREAM_DECLARE
-from ledger.usecases.reports import build_report
+from ledger.usecases.regulator import build_report
 from ledger.verdicts.evidence import PLATFORM, ScanContext, ScanRecord
 from tests.bundles import OPERATOR, Story, bundle_story
 from tests.supply import GTIN
@@ -127,7 +127,7 @@ def _edit_cell(column: str, value: str, line: int = 1) -> Callable[[Files], None
 def _rehash(files: Files) -> None:
     """Alter a line and put the new file hash into the statement (not re-signed)."""
     _edit_cell("actor", "shop-b", 3)(files)
-    from ledger.verdicts.reports import file_hash
+    from ledger.verdicts.regulator import file_hash
 
     obj = _report(files)
     obj["statement"]["files"]["lines.csv"] = file_hash(files["lines.csv"])

@@ -26,7 +26,9 @@ from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.errors import InvalidInput
 from ledger.keys import PrivateKey
 from scanner.labels import (
+    FONT_PATH,
     MIN_MODULE_PX,
+    PROMPTS,
     Label,
     human_readable,
     label_filename,
@@ -125,7 +127,8 @@ def test_human_readable_text() -> None:
         "(21) FS0000000100",
         "(10) L2611",
         "(17) 271231",
-        "Ca tra phi le 500 g",
+        "Cá tra phi lê 500 g",
+        "Scan to verify",
     ]
 
 

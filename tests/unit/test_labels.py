@@ -26,9 +26,7 @@ from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.errors import InvalidInput
 from ledger.keys import PrivateKey
 from scanner.labels import (
-    FONT_PATH,
     MIN_MODULE_PX,
-    PROMPTS,
     Label,
     human_readable,
     label_filename,

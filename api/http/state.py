@@ -96,6 +96,15 @@ class AppState:
     scan_slots: ScanSlots = field(default_factory=lambda: ScanSlots(2))
     #: Serialised parts of verify results by code and snapshot (api/http/verification.py).
     rendered: dict[Any, bytes] = field(default_factory=dict)
+    #: Unknown short codes a client may look up per minute (``GET /s/{code}``), in the
+    #: app limiter's storage; built from the settings when first needed.
+    short_code_limiter: RateLimiter | None = None
+
+    def short_codes_limit(self) -> RateLimiter:
+        if self.short_code_limiter is None:
+            rate = int(getattr(self.settings, "short_code_misses_per_minute", 20))
+            self.short_code_limiter = self.limiter.with_rate(rate, "short-codes")
+        return self.short_code_limiter
 
 
 def load_witness_key(settings: Settings) -> PrivateKey | None:

@@ -115,18 +115,23 @@ LAYOUTS: dict[str, Layout] = {
         "portrait", 1080, 1920, Rect(40, 300, 400, 620), "column", 300, _PORTRAIT_ZONES
     ),
     "landscape": Layout(
-        "landscape", 1920, 1080, Rect(40, 150, 720, 400), "row", 330, _LANDSCAPE_ZONES
+        "landscape", 1920, 1080, Rect(40, 150, 680, 400), "row", 300, _LANDSCAPE_ZONES
     ),
 }
 
 
 def layout_css(layout: Layout) -> str:
-    """The panel's box for this layout (the page's other styles do the rest)."""
-    p = layout.panel
-    return (
-        f"#panel.l-{layout.name}{{left:{p.x}px;top:{p.y}px;width:{p.w}px;height:{p.h}px;"
-        f"flex-direction:{layout.direction};overflow:hidden}}"
-        f"#panel.l-{layout.name} #qrbox{{width:{layout.qr_px + 24}px;flex:none;"
-        "box-sizing:border-box}"
-        f"#panel.l-{layout.name} #badge{{flex:1 1 auto;min-width:0;box-sizing:border-box}}"
-    )
+    """The panel's box for this layout (the page's other styles do the rest): a column
+    (badge, QR, short code) or a row (badge over the short code, beside the QR)."""
+    p, q = layout.panel, layout.qr_px + 24
+    box = f"left:{p.x}px;top:{p.y}px;width:{p.w}px;height:{p.h}px;overflow:hidden"
+    sel = f"#panel.l-{layout.name}"
+    if layout.direction == "row":
+        return (
+            f"{sel}{{{box};display:grid;grid-template-columns:1fr {q}px;"
+            "grid-template-rows:auto 1fr;align-items:start}"
+            f"{sel} #badge{{grid-column:1;grid-row:1;min-width:0}}"
+            f"{sel} #short{{grid-column:1;grid-row:2;align-self:start}}"
+            f"{sel} #qrbox{{grid-column:2;grid-row:1/3;box-sizing:border-box;width:{q}px}}"
+        )
+    return f"{sel}{{{box};flex-direction:column}}{sel} #qrbox{{width:{q}px;box-sizing:border-box}}"

@@ -159,7 +159,8 @@ body[data-stale] #qr{opacity:.35}
 color:#111827}
 .qr{display:block;width:100%;height:auto}
 #scan{display:block;font-size:22px;margin-top:6px}
-#short{display:block;margin-top:6px;font-size:17px;font-weight:600;color:#374151}
+#short{display:block;background:#fff;border-radius:18px;padding:10px 14px;text-align:center;
+font-size:17px;font-weight:600;color:#374151}
 #short[hidden]{display:none}
 #code{display:block;font:800 40px/1.1 ui-monospace,"DejaVu Sans Mono",monospace;
 letter-spacing:2px;color:#111827}
@@ -281,10 +282,10 @@ def render_overlay_page(
         f'aria-label="{esc(words["scan"])}" data-url="{esc(qr["url"] if qr else "")}" '
         f'shape-rendering="crispEdges"><rect id="qr-bg" x="-4" y="-4" width="{n}" '
         f'height="{n}" fill="#fff"/><path id="qr-path" d="{esc(qr["path"] if qr else "")}" '
-        f'fill="#000"/></svg><span id="scan">{esc(words["scan"])}</span>'
-        f'<span id="short"{"" if short else " hidden"}>{esc(words["type_code"])}'
-        f'<b id="code">{esc(code)}</b><span id="short-url">{esc(link)}</span></span>'
-        "</div></div>"
+        f'fill="#000"/></svg><span id="scan">{esc(words["scan"])}</span></div>'
+        f'<div id="short"{"" if short else " hidden"}>{esc(words["type_code"])}'
+        f'<b id="code">{esc(code)}</b><span id="short-url">{esc(link)}</span></div>'
+        "</div>"
         f'<script id="boot" type="application/json">{_json_script(boot)}</script>'
         f'<script nonce="{esc(nonce)}">{_SCRIPT}</script>'
     )

@@ -86,6 +86,7 @@ __all__ = [
     "local_url",
     "parse_public_url",
     "public_url_from_env",
+    "short_code_ttl_from_env",
     "webhook_settings_from_env",
 ]
 
@@ -169,6 +170,11 @@ def public_url_from_env(env: Mapping[str, str] | None = None) -> str | None:
     if old:
         return parse_public_url(old, name="TRACEMARK_RESOLVER")
     return None
+
+
+def short_code_ttl_from_env(env: Mapping[str, str] | None = None) -> int:
+    """``TRACEMARK_SHORT_CODE_TTL_S`` (3600, at least 60): the CLI reads it too."""
+    return _int(os.environ if env is None else env, "TRACEMARK_SHORT_CODE_TTL_S", 3600, low=60)
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int = 0) -> int:
@@ -415,7 +421,7 @@ class Settings:
             ),
             scan_salt=salt.encode() if salt else secrets.token_bytes(16),
             overlay_nonce_window_s=_int(env, "TRACEMARK_OVERLAY_NONCE_S", 600, low=60),
-            short_code_ttl_s=_int(env, "TRACEMARK_SHORT_CODE_TTL_S", 3600, low=60),
+            short_code_ttl_s=short_code_ttl_from_env(env),
             short_code_misses_per_minute=_int(env, "TRACEMARK_SHORT_CODE_MISSES", 20, low=1),
             witnesses=(witnesses := _witnesses(env)),
             witness_quorum=_quorum(env, len(witnesses)),

@@ -181,7 +181,7 @@ def test_unknown_listing_is_neutral_in_the_overlay(served: Served) -> None:
     assert body["qr"] is None and body["short"] is None  # nothing that looks like it works
     page = served.client.get(f"/overlay/{PLATFORM}/NOPE", params={"stream": STREAM}).text
     assert 'class="b-unknown"' in page and 'data-url=""' in page and 'd=""' in page
-    assert '<b id="code"></b>' in page and '<span id="short" hidden>' in page
+    assert '<b id="code"></b>' in page and '<div id="short" hidden>' in page
 
 
 def test_overlay_input_is_validated(served: Served) -> None:

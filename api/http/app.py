@@ -2,7 +2,7 @@
 
 The app's state is built in one place (api/http/state.py, ``build_state``) and reaches routes
 through typed dependencies (api/http/deps.py). Routes live in api/http/routes/ (verify, scan,
-log, ledger, platform, webhooks, pages) and import dependencies, errors and schemas, never
+log, ledger, platform, webhooks, pages, scanpage) and import dependencies, errors and schemas, never
 each other or this module. This module wires them and owns the guard rails every route shares:
 
 - every error is an RFC 9457 problem (api/http/errors.py);
@@ -37,7 +37,17 @@ from api.http.apidocs import install_docs, operation_id
 from api.http.errors import document_problems, error_response, install_error_handlers
 from api.http.headers import secure
 from api.http.ratelimit import RATE_LIMIT_FIELDS, Decision, redacted
-from api.http.routes import ledger, pages, platform, scan, tiles, verify, webhooks, witness
+from api.http.routes import (
+    ledger,
+    pages,
+    platform,
+    scan,
+    scanpage,
+    tiles,
+    verify,
+    webhooks,
+    witness,
+)
 from api.http.routes import log as log_routes
 from api.http.state import AppState, build_state
 from api.logs import access_line, new_request_id, request_id
@@ -83,7 +93,9 @@ def create_app(settings: Settings | None = None, *, service: LogService | None =
     document_problems(app)
     install_error_handlers(app)
     _install_middleware(app, state)
-    for module in (verify, scan, log_routes, tiles, witness, ledger, platform, webhooks, pages):
+    for module in (verify, scan, log_routes, tiles, witness, ledger, platform, webhooks):
+        app.include_router(module.router)
+    for module in (pages, scanpage):
         app.include_router(module.router)
     install_docs(app)
     return app

@@ -291,7 +291,7 @@ def render_overlay_page(
     )
     css = _OVERLAY_CSS + "".join(layout_css(x) for x in LAYOUTS.values())
     return page(
-        lang=lang, title="Tracemark overlay", body=body, css=css, csp=overlay_csp(nonce)
+        lang=lang, title="Tracemark overlay", body=body, css=css, csp=overlay_csp(nonce), nav=False
     ).replace("<body>", f'<body data-state="{esc(state)}" data-layout="{esc(layout)}">', 1)
 
 

@@ -27,8 +27,17 @@ import pytest
 from api.http.app import create_app
 from api.http.pages.layouts import LAYOUTS, PLATFORMS, Rect
 from ledger.keys import PrivateKey
+from ledger.provenance.events.names import STREAM_DECLARE
 from ledger.storage.sql.log import SqlStore
-from tests.pages.chain import LISTING, LIVE_LISTING, PLATFORM, STREAM, build_chain, fresh_service
+from tests.pages.chain import (
+    LISTING,
+    LIVE_LISTING,
+    PLATFORM,
+    STREAM,
+    Chain,
+    build_chain,
+    fresh_service,
+)
 from tests.pages.conftest import page_settings
 from tests.pages.test_browser import ARTIFACTS, CHROMIUM_ARGS, WAIT_MS, _chromium, _free_port
 
@@ -82,6 +91,7 @@ class Site:
     base: str
     server: Server
     browser: Any
+    chain: Chain
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +105,17 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     operator = PrivateKey.from_seed(bytes(range(32)))  # TEST ONLY
     store = SqlStore(f"sqlite:///{tmp / 'log.db'}")
     service = fresh_service(store, operator)
-    build_chain(service, operator, base)
+    chain = build_chain(service, operator, base)
+    s = chain.supply  # shop-a streams the listing: scans bound to the stream are vouched
+    body = {
+        "actor": "shop-a",
+        "platform": PLATFORM,
+        "session_id": "S-OVERLAY",
+        "stream_id": STREAM,
+        "event_time": s.now,
+        "listings": [LISTING],
+    }
+    s.ok(STREAM_DECLARE, body, s.keys["shop-a"])
     server = Server(create_app(page_settings(tmp, resolver=base), service=service), port)
     server.start()
     try:
@@ -105,7 +125,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                 executable_path=executable, args=CHROMIUM_ARGS, timeout=30_000
             )
             try:
-                yield Site(base, server, browser)
+                yield Site(base, server, browser, chain)
             finally:
                 browser.close()
     finally:
@@ -199,6 +219,44 @@ def test_an_unknown_listing_shows_a_neutral_panel(site: Site) -> None:
         page.screenshot(path=str(ARTIFACTS / "overlay-unknown.png"), omit_background=True)
     finally:
         context.close()
+
+
+def test_a_viewer_on_the_same_phone_types_the_code_and_verifies_bound_to_the_stream(
+    site: Site,
+) -> None:
+    """Overlay -> typed short code on /scan -> /s/CODE -> listing page -> its scan link -> a
+    pasted code verified with the stream's fresh nonce: the ledger answers source overlay."""
+    stream = site.browser.new_context(viewport={"width": 1080, "height": 1920}, locale="vi-VN")
+    phone = site.browser.new_context(
+        viewport={"width": 390, "height": 844}, locale="vi-VN", is_mobile=True, has_touch=True
+    )
+    try:
+        overlay = stream.new_page()
+        url = f"{site.base}/overlay/{PLATFORM}/{LISTING}?stream={STREAM}&layout=portrait"
+        overlay.goto(url, wait_until="load", timeout=WAIT_MS)
+        shown = overlay.locator("#code").inner_text()  # what the viewer reads off the video
+        page = phone.new_page()
+        page.goto(f"{site.base}/scan", wait_until="load", timeout=WAIT_MS)
+        page.locator("#paste").fill(shown.lower())
+        with page.expect_navigation():
+            page.locator("#paste-form button").click()
+        page.wait_for_url(re.compile(rf".*/l/{PLATFORM}/{LISTING}\?s={STREAM}&n=.*"))
+        assert page.locator("#verdict").get_attribute("data-state") == "backed"
+        page.screenshot(path=str(ARTIFACTS / "short-code-listing-vi.png"), full_page=True)
+        with page.expect_navigation():
+            page.locator("#scan-here").click()
+        assert "/scan?" in page.url and "n=" in page.url
+        page.locator("#paste").fill(site.chain.genuine)
+        with page.expect_response(lambda r: r.url.endswith("/v1/verify")) as answer:
+            page.locator("#paste-form button").click()
+        sent = answer.value.request.post_data_json
+        assert sent["context"]["stream_id"] == STREAM and len(sent["context"]["nonce"]) == 96
+        verdict = answer.value.json()
+        assert verdict["source"] == "overlay", verdict
+        assert verdict["status"] == "genuine"
+    finally:
+        stream.close()
+        phone.close()
 
 
 def test_the_badge_turns_stale_when_the_server_stops_and_recovers(site: Site) -> None:

@@ -102,7 +102,7 @@ class AppState:
 
     def short_codes_limit(self) -> RateLimiter:
         if self.short_code_limiter is None:
-            rate = int(getattr(self.settings, "short_code_misses_per_minute", 20))
+            rate = self.settings.short_code_misses_per_minute
             self.short_code_limiter = self.limiter.with_rate(rate, "short-codes")
         return self.short_code_limiter
 

@@ -264,7 +264,7 @@ def render_overlay_page(
     boot = {
         "events": events,
         "poll": poll,
-        "every": 5000,
+        "every": min(5000, stale_s * 1000 // 3),  # polling, too, beats the stale bound
         "stale": stale_s * 1000,
         "staleText": words["stale"],
     }

@@ -127,7 +127,7 @@ def _qr(state: AppState, platform: str, listing_id: str, stream: str, now: int) 
 
 
 def _short(state: AppState, platform: str, listing_id: str, stream: str) -> ShortLink:
-    ttl_ms = int(getattr(state.settings, "short_code_ttl_s", 3600)) * 1000
+    ttl_ms = state.settings.short_code_ttl_s * 1000
     code = overlay_code(
         state.platform.store,
         platform,

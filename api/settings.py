@@ -46,6 +46,8 @@
     TRACEMARK_TRUSTED_PROXIES addresses or networks of the reverse proxies whose
                              X-Forwarded-For is believed (none)
     TRACEMARK_OVERLAY_FRAME_ANCESTORS  CSP sources that may frame the overlay ('self' https:)
+    TRACEMARK_TIMEZONE       IANA time zone of every time the viewer pages show
+                             (Asia/Ho_Chi_Minh); an unknown name stops the start-up
     TRACEMARK_WEBHOOK_WORKER / _MAX_ATTEMPTS / _TIMEOUT_S / _ALLOW_PRIVATE   webhook delivery
                              (``WebhookSettings``; 1 / 8 / 5 / 0)
 
@@ -58,6 +60,7 @@ import ipaddress
 import os
 import re
 import secrets
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,17 +77,21 @@ from ledger.verdicts import Thresholds
 
 __all__ = [
     "DEFAULT_PUBLIC_URL",
+    "DEFAULT_TIMEZONE",
     "LOG_FORMATS",
     "LOG_LEVELS",
     "PUBLIC_URL_HINT",
     "RATE_LIMIT_SCHEMES",
+    "ConsoleSettings",
     "Settings",
     "WebhookSettings",
     "WitnessRole",
     "admission_from_env",
+    "console_settings_from_env",
     "is_loopback_url",
     "local_url",
     "parse_public_url",
+    "parse_timezone",
     "public_url_from_env",
     "short_code_ttl_from_env",
     "webhook_settings_from_env",
@@ -326,6 +333,50 @@ def webhook_settings_from_env(
     )
 
 
+DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+
+
+def parse_timezone(name: str) -> str:
+    """An IANA time zone name (``Asia/Ho_Chi_Minh``), checked against the tz database (the
+    system's, else the ``tzdata`` package); InvalidInput with the name for anything else."""
+    name = name.strip()
+    try:
+        if not name or len(name) > 64:
+            raise ValueError(name)
+        zoneinfo.ZoneInfo(name)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        raise InvalidInput(
+            f"TRACEMARK_TIMEZONE {name!r} is not an IANA time zone name "
+            f"(like {DEFAULT_TIMEZONE} or Europe/Berlin)"
+        ) from None
+    return name
+@dataclass(frozen=True, slots=True)
+class ConsoleSettings:
+    """The web console (TRACEMARK_CONSOLE_*): session idle and absolute lifetimes, how long
+    an invite link lives, and how many sign-in attempts a client or an account name gets per
+    minute."""
+
+    session_idle_s: int = 30 * 60
+    session_max_s: int = 12 * 3600
+    invite_s: int = 7 * 24 * 3600
+    signin_per_minute: int = 10
+
+
+def console_settings_from_env(env: Mapping[str, str]) -> ConsoleSettings:
+    idle = _int(env, "TRACEMARK_CONSOLE_SESSION_IDLE_S", 30 * 60, low=60)
+    most = _int(env, "TRACEMARK_CONSOLE_SESSION_MAX_S", 12 * 3600, low=300)
+    if idle > most:
+        raise InvalidInput(
+            "TRACEMARK_CONSOLE_SESSION_IDLE_S must not exceed TRACEMARK_CONSOLE_SESSION_MAX_S"
+        )
+    return ConsoleSettings(
+        session_idle_s=idle,
+        session_max_s=most,
+        invite_s=_int(env, "TRACEMARK_CONSOLE_INVITE_S", 7 * 24 * 3600, low=300),
+        signin_per_minute=_int(env, "TRACEMARK_CONSOLE_SIGNIN_PER_MINUTE", 10, low=1),
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"
@@ -362,8 +413,11 @@ class Settings:
     log_level: str = "info"
     trusted_proxies: tuple[Network, ...] = ()
     overlay_frame_ancestors: str = "'self' https:"
+    #: The IANA time zone the viewer pages show times in (TRACEMARK_TIMEZONE).
+    timezone: str = DEFAULT_TIMEZONE
     #: Webhook delivery; left out (None), read from TRACEMARK_WEBHOOK_* for this mode.
     webhooks: WebhookSettings = None  # type: ignore[assignment]
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
 
     def __post_init__(self) -> None:
         if self.webhooks is None:
@@ -432,7 +486,9 @@ class Settings:
             **_operations(env, production=mode == "production"),
             trusted_proxies=parse_trusted_proxies(env.get("TRACEMARK_TRUSTED_PROXIES", "")),
             overlay_frame_ancestors=_frame_ancestors(env),
+            timezone=parse_timezone(env.get("TRACEMARK_TIMEZONE") or DEFAULT_TIMEZONE),
             webhooks=webhook_settings_from_env(env, production=mode == "production"),
+            console=console_settings_from_env(env),
         )
 
 

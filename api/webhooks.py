@@ -1,12 +1,12 @@
 """Webhooks: signing, the URL policy, the durable delivery queue with retries, the recall
 poller and the background worker (``Dispatcher``, ``Worker``).
 
-Events (``recall``, ``clone_suspected``) become deliveries, one per subscribed webhook, stored
-in the platform tables (ledger/storage/platform.py) and sent signed as Standard Webhooks
-(``webhook-id``, ``webhook-timestamp``, ``webhook-signature``; ``verify_delivery`` is the
-receiver's check) with exponential backoff. Settings are ``TRACEMARK_WEBHOOK_*``
-(``WebhookSettings``, api/settings.py). The routes that manage webhooks are in
-api/http/routes/webhooks.py.
+Events (``recall``, ``clone_suspected``, ``report.received``) become deliveries, one per
+subscribed webhook, stored in the platform tables (ledger/storage/platform.py) and sent
+signed as Standard Webhooks (``webhook-id``, ``webhook-timestamp``, ``webhook-signature``;
+``verify_delivery`` is the receiver's check) with exponential backoff. Settings are
+``TRACEMARK_WEBHOOK_*`` (``WebhookSettings``, api/settings.py). The routes that manage
+webhooks are in api/http/routes/webhooks.py.
 
 A receiver is untrusted, in what its name resolves to and in how it answers:
 
@@ -60,6 +60,7 @@ from ledger.ports.platform import (
     Watch,
     delivery_id,
 )
+from ledger.ports.reports import Report
 from ledger.provenance.events.names import RECALL
 from ledger.provenance.records import Item
 from ledger.usecases.service import now_ms
@@ -91,7 +92,7 @@ __all__ = [
 
 log = logging.getLogger("tracemark.platform")
 
-EVENTS = ("recall", "clone_suspected")
+EVENTS = ("recall", "clone_suspected", "report.received")
 #: Older names of events, still accepted from subscribers and matched to today's.
 EVENT_ALIASES = {"clone_signal": "clone_suspected"}
 
@@ -499,6 +500,38 @@ class Dispatcher:
             },
         }
         return self.emit(platform, "clone_suspected", "evt_" + digest.hexdigest()[:24], data, now)
+
+    def report_received(self, platform: str, report: Report, now: int) -> int:
+        """Queue a ``report.received`` event for ``platform``. A vouched report is one event;
+        anonymous ones (weak signals) are one event per platform, item and reason per hour,
+        so a flood of them cannot flood a receiver. The reporter's contact is never sent:
+        only the producer reads it (``tracemark reports list``)."""
+        if report.weak:
+            bucket = now // 3_600_000
+            key = f"{platform}|{report.item_id}|{report.reason}|anonymous|{bucket}"
+        else:
+            key = f"{platform}|{report.report_id}"
+        digest = hashlib.sha256(key.encode())
+        data = {
+            "report": {
+                "id": report.report_id,
+                "time": report.time,
+                "reason": report.reason,
+                "text": report.text,
+                "status": report.status,
+                "source": report.source,
+                "weak": report.weak,
+            },
+            "item": {"item_id": report.item_id, "gtin": report.gtin, "producer": report.producer},
+            "seen": {
+                "platform": report.platform,
+                "listing_id": report.listing_id,
+                "stream_id": report.stream_id,
+                "seller": report.seller,
+                "session": report.session,
+            },
+        }
+        return self.emit(platform, "report.received", "evt_" + digest.hexdigest()[:24], data, now)
 
     # --- recalls --------------------------------------------------------------------------------
 

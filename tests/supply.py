@@ -96,12 +96,13 @@ class Supply:
         verified: bool = True,
         prefixes: tuple[str, ...] = (),
         handles: tuple[str, ...] = (),
+        name: str | None = None,
     ) -> PrivateKey:
         key = key_for(actor_id)
         actor: dict[str, Any] = {
             "id": actor_id,
             "role": role,
-            "name": actor_id.title(),
+            "name": name or actor_id.title(),
             "country": "VN",
             "verified": verified,
         }

@@ -13,11 +13,13 @@ import api.cli.codes
 import api.cli.db
 import api.cli.events
 import api.cli.platform
+import api.cli.console
 import api.cli.scan
 import api.cli.streams
 import api.cli.supply
 import api.cli.bundles
-import api.cli.imports  # noqa: F401
+import api.cli.imports
+import api.cli.reports  # noqa: F401
 
 # isort: on
 from api.cli.exits import exit_code_for

@@ -305,6 +305,10 @@ def recall(
     gtin: Annotated[str, typer.Argument(help="Your GTIN.")],
     reason: Annotated[str, typer.Option(help="Why (shown to everyone who scans).")],
     lot: Annotated[str | None, typer.Option(help="Recall one lot.")] = None,
+    contact: Annotated[
+        str | None,
+        typer.Option(help="Whom buyers contact: a phone, URL or email (shown on the page)."),
+    ] = None,
     serial: Annotated[list[str] | None, typer.Option(help="Recall these serials.")] = None,
     signing_key: AsOpt = None,
     actor: ActorOpt = None,
@@ -327,6 +331,8 @@ def recall(
             extra = {"scope": "lot", "lot": lot}
         elif serial:
             extra = {"scope": "items", "serials": serial}
+        if contact:
+            extra["contact"] = contact
         body = s.event(at, tz, where, gtin=gtin14(gtin), reason=reason, **extra)
         s.record(RECALL, body, json_out, f"recall ({extra['scope']})")
 

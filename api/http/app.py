@@ -2,8 +2,9 @@
 
 The app's state is built in one place (api/http/state.py, ``build_state``) and reaches routes
 through typed dependencies (api/http/deps.py). Routes live in api/http/routes/ (verify, scan,
-log, ledger, platform, webhooks, pages, scanpage) and import dependencies, errors and schemas, never
-each other or this module. This module wires them and owns the guard rails every route shares:
+log, ledger, platform, webhooks, pages, scanpage, reports) and import dependencies, errors
+and schemas, never each other or this module. This module wires them and owns the guard
+rails every route shares:
 
 - every error is an RFC 9457 problem (api/http/errors.py);
 - request bodies are bounded (``TRACEMARK_MAX_BODY``; 413 ``body_too_large``);
@@ -38,9 +39,11 @@ from api.http.errors import document_problems, error_response, install_error_han
 from api.http.headers import secure
 from api.http.ratelimit import RATE_LIMIT_FIELDS, Decision, redacted
 from api.http.routes import (
+    console,
     ledger,
     pages,
     platform,
+    reports,
     scan,
     scanpage,
     tiles,
@@ -93,9 +96,9 @@ def create_app(settings: Settings | None = None, *, service: LogService | None =
     document_problems(app)
     install_error_handlers(app)
     _install_middleware(app, state)
-    for module in (verify, scan, log_routes, tiles, witness, ledger, platform, webhooks):
+    for module in (verify, scan, log_routes, tiles, witness, ledger, platform, webhooks, reports):
         app.include_router(module.router)
-    for module in (pages, scanpage):
+    for module in (pages, scanpage, console):
         app.include_router(module.router)
     install_docs(app)
     return app

@@ -42,6 +42,8 @@ __all__ = [
     "Reason",
     "ReasonOut",
     "RejectedResult",
+    "ReportIn",
+    "ReportOut",
     "ScanResponse",
     "ScannedCode",
     "SessionProofIn",
@@ -506,6 +508,47 @@ class ListingsResponse(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [_RESULTS_EXAMPLE]})
 
     results: list[ListingResult]
+
+
+# --- reports ----------------------------------------------------------------------
+
+
+class ReportIn(BaseModel):
+    """A shopper's report about a scanned code (or an item id)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "code": _CODE,
+                    "reason": "seller_mismatch",
+                    "text": "The streamer showed a different box",
+                    "context": {"platform": "tiktok", "listing_id": "L-100"},
+                }
+            ]
+        },
+    )
+
+    code: str = Field("", max_length=1024, description="the scanned URI (or give item)")
+    item: str = Field("", max_length=120, description="an item id, 01/<gtin14>/21/<serial>")
+    reason: Literal["counterfeit", "seller_mismatch", "recalled_on_sale", "damaged", "other"]
+    text: str = Field("", max_length=500, description="what happened, in the reporter's words")
+    contact: str = Field(
+        "", max_length=200, description="a phone or email for an answer (the producer only)"
+    )
+    context: Context = Field(default_factory=Context)  # type: ignore[arg-type]
+
+
+class ReportOut(BaseModel):
+    id: str
+    time: int
+    item_id: str
+    status: str = Field(..., description="the verdict the reporter was shown")
+    source: Literal["platform", "session", "overlay", "anonymous"]
+    weak: bool = Field(
+        ..., description="an anonymous report: a weak signal, never changes any verdict"
+    )
 
 
 # --- webhooks ---------------------------------------------------------------------

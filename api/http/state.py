@@ -15,9 +15,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from api.accounts import Accounts
 from api.http.checkpoints import CheckpointCache, WitnessView
 from api.http.ratelimit import RateLimiter
 from api.metrics import Metrics
+from api.passkeys import Ceremonies
 from api.settings import Settings, WebhookSettings
 from api.webhooks import Dispatcher, Worker
 from ledger import errors
@@ -25,11 +27,23 @@ from ledger.keyfile import load_private_key
 from ledger.keys import PrivateKey
 from ledger.ports.platform import ApiKey, PlatformStore
 from ledger.storage.platform import platform_store
+from ledger.storage.sql.console import SqlConsoleStore, memory_console_store
 from ledger.storage.sql.log import SqlStore
 from ledger.usecases.service import LogService
 from ledger.usecases.verify import Verifier
 
-__all__ = ["AppState", "PlatformState", "ScanSlots", "build_state", "load_operator_key"]
+__all__ = [
+    "REPORTS_PER_MINUTE",
+    "AppState",
+    "ConsoleState",
+    "PlatformState",
+    "ScanSlots",
+    "build_state",
+    "load_operator_key",
+]
+
+#: Reports a client may make per minute (at most; never more than TRACEMARK_RATE_LIMIT).
+REPORTS_PER_MINUTE = 10
 
 
 @dataclass
@@ -70,6 +84,17 @@ class PlatformState:
             self.worker = None
 
 
+@dataclass
+class ConsoleState:
+    """The web console's part (api/http/routes/console.py): accounts and sessions, passkey
+    ceremonies, the sign-in rate limiter, and the console's origin (the public URL)."""
+
+    accounts: Accounts
+    ceremonies: Ceremonies
+    signin_limiter: RateLimiter
+    origin: str
+
+
 class ScanSlots:
     """How many images this app (one worker) decodes at once, and at most (``POST /v1/scan``;
     counted on the event loop, so no lock)."""
@@ -94,8 +119,12 @@ class AppState:
     #: The log routes' recent checkpoint notes, trust bundle and key check.
     checkpoints: CheckpointCache = field(default_factory=CheckpointCache)
     scan_slots: ScanSlots = field(default_factory=lambda: ScanSlots(2))
+    #: Reports per client and minute (``POST /v1/reports``, the report form), on top of the
+    #: public limit; None: off.
+    report_limiter: RateLimiter | None = None
     #: Serialised parts of verify results by code and snapshot (api/http/verification.py).
     rendered: dict[Any, bytes] = field(default_factory=dict)
+    console: ConsoleState | None = None
     #: Unknown short codes a client may look up per minute (``GET /s/{code}``), in the
     #: app limiter's storage; built from the settings when first needed.
     short_code_limiter: RateLimiter | None = None
@@ -168,6 +197,26 @@ def build_state(settings: Settings, *, service: LogService | None = None) -> App
         witness_key=load_witness_key(settings),
         witness_view=WitnessView(service, settings.witnesses, settings.witness_quorum),
         scan_slots=ScanSlots(settings.scan_concurrency),
+        report_limiter=limiter.with_rate(
+            min(REPORTS_PER_MINUTE, settings.rate_limit_per_minute), "reports"
+        ),
+        console=_console(settings, service, limiter),
+    )
+
+
+def _console(settings: Settings, service: LogService, limiter: RateLimiter) -> ConsoleState:
+    """The console's tables beside the log's (a private in-memory SQLite beside the fake)."""
+    store = (
+        SqlConsoleStore(service.store.engine)
+        if isinstance(service.store, SqlStore)
+        else memory_console_store()
+    )
+    origin = settings.resolver.rstrip("/")
+    return ConsoleState(
+        Accounts(store, settings.console),
+        Ceremonies(store, origin),
+        limiter.with_rate(settings.console.signin_per_minute, "signin"),
+        origin,
     )
 
 

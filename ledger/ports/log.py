@@ -20,6 +20,7 @@ from ledger.log.compact import CompactRange
 from ledger.log.hashing import CHAIN_GENESIS
 from ledger.log.merkle import NodeId
 from ledger.ports.platform import PlatformStore
+from ledger.ports.reports import ReportStore
 from ledger.ports.witnesses import WitnessStore
 from ledger.provenance.records import Changes, Item, KeyRecord, View
 from ledger.verdicts.evidence import ScanRecord
@@ -186,6 +187,11 @@ class LogStore(Protocol):
     @property
     def witnesses(self) -> WitnessStore:
         """Witness cosignatures of checkpoints, kept outside the log (storage/witnesses.py)."""
+        ...
+
+    @property
+    def reports(self) -> ReportStore:
+        """Shoppers' reports about items, kept outside the log (storage/sql/reports.py)."""
         ...
 
     def size(self) -> int:

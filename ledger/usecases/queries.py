@@ -41,11 +41,14 @@ __all__ = [
     "ItemView",
     "LedgerDirectory",
     "ListingStatus",
+    "RecallNotice",
     "TimelineStep",
+    "actor_names",
     "actor_view",
     "item_view",
     "listing_status",
     "product_facts",
+    "recall_notice",
     "summarize",
     "trust_bundle",
 ]
@@ -195,6 +198,64 @@ def actor_view(store: LogStore, actor_id: str) -> ActorView:
             raise NotFound(f"actor {actor_id} is not registered", code="unknown_actor")
         keys = [k for k in view.rows(KeyRecord.TABLE) if k.actor_id == actor_id]
     return ActorView(actor, keys)
+
+
+def actor_names(store: LogStore, actor_ids: Sequence[str]) -> dict[str, str]:
+    """The display names of those of ``actor_ids`` that are registered actors (an actor
+    without a name is left out): what pages show instead of ids. At most 64 are read."""
+    names: dict[str, str] = {}
+    with store.reader() as view:
+        for actor_id in list(dict.fromkeys(a for a in actor_ids if a))[:64]:
+            actor = view.get(Actor, (actor_id,))
+            if actor is not None and actor.name:
+                names[actor_id] = actor.name
+    return names
+
+
+@dataclass(frozen=True, slots=True)
+class RecallNotice:
+    """Why an item is recalled and whom to contact, from the recall entry itself."""
+
+    scope: str  # items | lot | gtin
+    reason: str
+    contact: str  # "" for recalls made before the field existed, or without one
+    actor: str
+    event_time: int
+    index: int
+
+
+def recall_notice(store: LogStore, item: str) -> RecallNotice | None:
+    """The recall that covers ``item`` (its own, its lot's or its GTIN's; the item's own
+    first), or None when it is not recalled or never commissioned."""
+    with store.reader() as view:
+        record = view.get(Item, (item,))
+        if record is None or not is_recalled(view, record):
+            return None
+        index = -1
+        if record.recalled:
+            steps = view.timeline(item)
+            for stored in reversed(list(store.entries_at(steps) if steps else ())):
+                if json.loads(stored.data).get("type") == RECALL:
+                    index = stored.index
+                    break
+        lots = (record.lot, "") if record.lot else ("",)
+        for lot in lots if index < 0 and record.gtin else ():
+            found = view.get(Recall, (record.gtin, lot))
+            if found is not None:
+                index = found.recall_index
+                break
+        if index < 0:
+            return None
+        stored = store.entry(index)
+    body = json.loads(stored.data)["body"]
+    return RecallNotice(
+        str(body.get("scope", "")),
+        str(body.get("reason", "")),
+        str(body.get("contact", "")),
+        str(body.get("actor", "")),
+        int(body.get("event_time", stored.integrated_time)),
+        index,
+    )
 
 
 def listing_status(store: LogStore, platform: str, listing_id: str) -> ListingStatus:

@@ -49,6 +49,7 @@ OPERATION_IDS = {
     ("POST", "/v1/log/witness/cosignature"): "addCosignature",
     ("GET", "/v1/overlay/{platform}/{listing_id}"): "getOverlayStatus",
     ("GET", "/v1/ping"): "ping",
+    ("POST", "/v1/reports"): "createReport",
     ("POST", "/v1/scan"): "scanImage",
     ("GET", "/v1/trust"): "getTrustBundle",
     ("POST", "/v1/verify"): "verifyCode",
@@ -67,7 +68,14 @@ KEY_REQUIRED = {
     "deleteWebhook",
     "listDeliveries",
 }
-KEY_OPTIONAL = {"verifyCode", "verifyBatch", "scanImage", "resolve", "resolveWithLot"}
+KEY_OPTIONAL = {
+    "verifyCode",
+    "verifyBatch",
+    "scanImage",
+    "resolve",
+    "resolveWithLot",
+    "createReport",
+}
 
 
 def operations(schema: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:

@@ -66,16 +66,26 @@ PLATFORM_TABLES = {
     "platform_watches",
     "platform_cursors",
 }
+CONSOLE_TABLES = {
+    "console_accounts",
+    "console_invites",
+    "console_passkeys",
+    "console_sessions",
+    "console_challenges",
+    "console_audit",
+}
 RELEASE_0001_TABLES = {*APPEND_ONLY_TABLES, "scan_records", *PLATFORM_TABLES}
 HEAD_TABLES = {
     *RELEASE_0001_TABLES,
     "witness_cosignatures",
     "scan_contexts",
     "witnessed_logs",
+    "item_reports",
+    *CONSOLE_TABLES,
     "platform_short_codes",
 }
 #: This version's schema revision (pinned: a new migration must say so here).
-HEAD = "0006"
+HEAD = "0008"  # 0008 (short codes) follows 0009 (console)
 KEYS = {"log_entries": "idx", "merkle_nodes": "node_key", "checkpoints": "tree_size"}
 
 

@@ -11,15 +11,19 @@ fall back to the code itself.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import zoneinfo
 
 __all__ = [
     "LANGUAGES",
     "format_expiry",
     "format_time",
+    "language_of",
     "pick_language",
     "reason_headline",
     "step_title",
     "text",
+    "zone_label",
 ]
 
 LANGUAGES = ("en", "vi")
@@ -27,9 +31,9 @@ LANGUAGES = ("en", "vi")
 _STRINGS: dict[str, tuple[str, str]] = {
     # verdict banner: headline, one-line explanation
     "status.genuine": ("Genuine", "Hàng chính hãng"),
-    "status.suspect": ("Suspicious: possibly a copy", "Đáng ngờ: có thể là hàng sao chép"),
+    "status.suspect": ("Suspicious: possibly a copy", "Đáng nghi: mã có thể bị sao chép"),
     "status.counterfeit": ("Counterfeit", "Hàng giả"),
-    "status.recalled": ("Recalled: do not buy or use", "Đã bị thu hồi: đừng mua, đừng dùng"),
+    "status.recalled": ("Recalled: do not buy or use", "Bị thu hồi: không mua, không sử dụng"),
     "status.unverified": ("Not verified", "Chưa xác minh được"),
     "status.invalid": ("This code can't be read", "Không đọc được mã này"),
     "explain.genuine": (
@@ -46,22 +50,150 @@ _STRINGS: dict[str, tuple[str, str]] = {
     ),
     "explain.counterfeit": (
         "This code does not belong to any genuine item of the producer.",
-        "Mã này không thuộc về sản phẩm chính hãng nào của nhà sản xuất.",
+        "Mã này không khớp với bất kỳ sản phẩm chính hãng nào của nhà sản xuất.",
     ),
     "explain.recalled": (
         "The producer has recalled this item. Do not buy or use it.",
-        "Nhà sản xuất đã thu hồi sản phẩm này. Đừng mua và đừng sử dụng.",
+        "Nhà sản xuất đã thu hồi sản phẩm này. Không mua, không sử dụng.",
     ),
     "explain.invalid": (
-        "Scan it again, or type it carefully: a digit may be missing or mistyped. This does "
+        "Scan it again, or type it carefully: a character may be missing or mistyped. This does "
         "not mean the product is fake.",
-        "Hãy quét lại, hoặc nhập mã thật cẩn thận: có thể thiếu hoặc sai một chữ số. Điều này "
+        "Hãy quét lại, hoặc nhập mã thật cẩn thận: có thể thiếu hoặc sai một ký tự. Điều này "
         "không có nghĩa là hàng giả.",
     ),
     "explain.unverified": (
         "The producer's signature checks out, but the item's current state could not be read.",
         "Chữ ký của nhà sản xuất hợp lệ, nhưng chưa đọc được tình trạng hiện tại của sản phẩm.",
     ),
+    # the deciding fact, first on the page: what decided the verdict (evidence filled in)
+    "decide.custody_verified": (
+        "Made by {producer}; now held by {holder}.",
+        "Do {producer} sản xuất; hiện {holder} đang giữ hàng.",
+    ),
+    "decide.custody_sold": (
+        "Made by {producer}; sold to a consumer by its last holder.",
+        "Do {producer} sản xuất; đã được bán cho người tiêu dùng.",
+    ),
+    "decide.seller_not_custodian": (
+        "This seller ({seller}) does not hold the item: it is held by {holder}.",
+        "Người bán này ({seller}) không giữ món hàng: hàng đang ở chỗ {holder}.",
+    ),
+    "decide.sold_item_offered": (
+        "This item was already sold to a consumer, yet it is offered again.",
+        "Món hàng này đã được bán cho người tiêu dùng, nhưng lại đang được rao bán.",
+    ),
+    "decide.multiple_sellers": (
+        "The same item is offered by several sellers: {sellers}.",
+        "Cùng một món hàng đang được nhiều người bán rao bán: {sellers}.",
+    ),
+    "decide.scan_velocity": (
+        "This code was scanned in more places at once than one item can be.",
+        "Mã này bị quét ở nhiều nơi cùng lúc, hơn mức một món hàng có thể có.",
+    ),
+    "decide.unknown_seller": (
+        "The seller {seller} is not registered, so nobody can show it holds this item.",
+        "Người bán {seller} chưa đăng ký, nên không thể chứng minh họ đang giữ món hàng này.",
+    ),
+    "decide.not_commissioned": (
+        "{producer} never made an item with serial {serial}.",
+        "{producer} chưa từng sản xuất món hàng nào mang số sê-ri {serial}.",
+    ),
+    "decide.item_destroyed": (
+        "This item was destroyed or taken out of use by its producer.",
+        "Món hàng này đã bị tiêu hủy hoặc ngừng lưu hành.",
+    ),
+    "decide.recalled": (
+        "{producer} recalled it. Reason: {reason}",
+        "{producer} đã thu hồi sản phẩm. Lý do: {reason}",
+    ),
+    "decide.recalled_plain": ("{producer} recalled it.", "{producer} đã thu hồi sản phẩm."),
+    "decide.malformed_code": (
+        "The code could not be read in full: a character may be missing or mistyped.",
+        "Không đọc được đầy đủ mã: có thể thiếu hoặc sai một ký tự.",
+    ),
+    "decide.unsigned_code": (
+        "The code has no producer signature part: scan the whole code again.",
+        "Mã thiếu phần chữ ký của nhà sản xuất: hãy quét lại toàn bộ mã.",
+    ),
+    "decide.signature_valid": (
+        "The producer's signature is valid, but the ledger could not be asked about this item.",
+        "Chữ ký của nhà sản xuất hợp lệ, nhưng chưa hỏi được sổ cái về món hàng này.",
+    ),
+    "decide.other": ("{headline}.", "{headline}."),
+    # what to do
+    "todo": ("What to do", "Bạn nên làm gì"),
+    "todo.suspect": (
+        "Do not pay yet: ask the seller to show the item with its own code.|"
+        "Buy from the seller who holds it ({holder}), or from the producer's shops.|"
+        "Report this offer: the producer and the platform are told.",
+        "Chưa thanh toán: đề nghị người bán cho xem món hàng kèm mã trên chính nó.|"
+        "Mua từ người đang giữ hàng ({holder}) hoặc cửa hàng của nhà sản xuất.|"
+        "Báo cáo tin rao này: nhà sản xuất và nền tảng sẽ nhận được.",
+    ),
+    "todo.counterfeit": (
+        "Do not buy it, and do not eat, drink or use it.|"
+        "Keep the package and the receipt if you bought it already.|"
+        "Report it: the producer and the platform are told.",
+        "Không mua, không ăn uống hay sử dụng sản phẩm này.|"
+        "Nếu đã mua, hãy giữ lại bao bì và hóa đơn.|"
+        "Báo cáo sản phẩm: nhà sản xuất và nền tảng sẽ nhận được.",
+    ),
+    "todo.recalled": (
+        "Do not buy it and do not use it.|"
+        "If you have it already, stop using it and contact the producer.|"
+        "If it is still on sale, report it.",
+        "Không mua, không sử dụng.|"
+        "Nếu đã mua, hãy ngừng dùng và liên hệ nhà sản xuất.|"
+        "Nếu vẫn thấy sản phẩm được bán, hãy báo cáo.",
+    ),
+    "todo.invalid": (
+        "Scan the code again, holding the phone steady and close.|"
+        "Or type the code carefully, character by character.",
+        "Hãy quét lại mã, giữ điện thoại thật chắc và gần hơn.|"
+        "Hoặc nhập lại mã thật cẩn thận, từng ký tự một.",
+    ),
+    "contact": ("Contact", "Liên hệ"),
+    "recall_reason": ("Reason", "Lý do"),
+    "recall_date": ("Recalled on", "Ngày thu hồi"),
+    # the report form
+    "report.button": ("Report this", "Báo cáo"),
+    "report.more": (
+        "Add a note or a contact (optional)",
+        "Thêm ghi chú hoặc liên hệ (không bắt buộc)",
+    ),
+    "report.reason": ("What is wrong?", "Vấn đề là gì?"),
+    "report.reason.counterfeit": ("I think it is fake", "Tôi nghĩ đây là hàng giả"),
+    "report.reason.seller_mismatch": (
+        "The seller is not who holds it",
+        "Người bán không phải người đang giữ hàng",
+    ),
+    "report.reason.recalled_on_sale": (
+        "A recalled product is still on sale",
+        "Hàng bị thu hồi vẫn đang được bán",
+    ),
+    "report.reason.damaged": ("Damaged product or seal", "Sản phẩm hoặc tem niêm phong bị hỏng"),
+    "report.reason.other": ("Something else", "Vấn đề khác"),
+    "report.text": (
+        "What happened (up to 500 characters)",
+        "Chuyện gì đã xảy ra (tối đa 500 ký tự)",
+    ),
+    "report.contact": (
+        "Your phone or email, if you want an answer",
+        "Số điện thoại hoặc email, nếu bạn muốn được phản hồi",
+    ),
+    "report.thanks": ("Thank you: your report was sent", "Cảm ơn bạn: báo cáo đã được gửi"),
+    "report.thanks_explain": (
+        "The producer and the platform see it. One report does not change the verdict others "
+        "see; the producer checks it.",
+        "Nhà sản xuất và nền tảng sẽ xem báo cáo. Một báo cáo không làm thay đổi kết luận "
+        "người khác thấy; nhà sản xuất sẽ kiểm tra.",
+    ),
+    "report.back": ("Back to the product", "Quay lại trang sản phẩm"),
+    "report.refused": ("The report was not sent", "Chưa gửi được báo cáo"),
+    # language switch and times
+    "language": ("Language", "Ngôn ngữ"),
+    "times_in": ("Times in {zone}", "Giờ theo múi giờ {zone}"),
     # viewer sections and fields
     "product": ("Product", "Sản phẩm"),
     "unnamed_product": ("Unnamed product", "Sản phẩm chưa có tên"),
@@ -73,9 +205,9 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "producer": ("Producer", "Nhà sản xuất"),
     "holder": ("Current holder", "Người đang giữ hàng"),
     "timeline": ("Where it has been", "Hành trình của sản phẩm"),
-    "claimed": ("What the code claims", "Thông tin mã tự khai"),
+    "claimed": ("What the code claims", "Thông tin ghi trên mã"),
     "timeline_empty": ("No recorded history.", "Chưa có lịch sử nào được ghi lại."),
-    "by": ("by {actor}", "bởi {actor}"),
+    "by": ("by {actor}", "Thực hiện: {actor}"),
     "reasons": ("Why this verdict", "Vì sao có kết luận này"),
     "proof": ("Proof in the public log", "Bằng chứng trong sổ cái công khai"),
     "proof_none": (
@@ -84,14 +216,14 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "nhất của sản phẩm này.",
     ),
     "log_index": ("Log index", "Vị trí trong sổ cái"),
-    "tree_size": ("Tree size", "Kích thước cây"),
+    "tree_size": ("Tree size", "Số bản ghi (kích thước cây)"),
     "leaf_hash": ("Leaf hash", "Mã băm của bản ghi"),
     "checkpoint": ("Signed checkpoint", "Điểm kiểm tra (checkpoint) đã ký"),
     "inclusion_path": ("Inclusion path", "Đường dẫn chứng minh"),
     "witnesses": ("Witnesses", "Bên chứng thực"),
     "witnessed": ("witnessed", "đã được chứng thực"),
     "not_witnessed": ("not yet witnessed", "chưa được chứng thực"),
-    "cosigned_by": ("co-signed by", "cùng ký bởi"),
+    "cosigned_by": ("co-signed by", "các bên đã cùng ký:"),
     "no_cosigner": ("no witness has co-signed yet", "chưa bên chứng thực nào cùng ký"),
     "proof_howto": (
         "Check it yourself: fetch the entry at this index from the log, hash it as "
@@ -107,8 +239,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
     ),
     "footer": (
         "Verified by Tracemark: every step is signed and recorded in a public, append-only ledger.",
-        "Xác minh bởi Tracemark: mỗi bước đều được ký số và ghi vào sổ cái công khai, chỉ ghi "
-        "thêm, không sửa xóa.",
+        "Tracemark xác minh: mỗi bước đều được ký số và ghi vào sổ cái công khai, chỉ được "
+        "ghi thêm, không thể sửa hay xóa.",
     ),
     # item statuses
     "item.active": ("With its holder", "Đang được lưu giữ"),
@@ -133,11 +265,11 @@ _STRINGS: dict[str, tuple[str, str]] = {
     ),
     "listing.explain.not_backed": (
         "The seller does not hold enough verified genuine stock for this offer.",
-        "Người bán không giữ đủ hàng chính hãng đã xác minh cho lời chào bán này.",
+        "Người bán không có đủ hàng chính hãng đã xác minh cho số lượng đang rao bán.",
     ),
     "listing.explain.recalled": (
         "The producer recalled this product. Do not buy it.",
-        "Nhà sản xuất đã thu hồi sản phẩm này. Đừng mua.",
+        "Nhà sản xuất đã thu hồi sản phẩm này. Không mua.",
     ),
     "listing.explain.closed": (
         "The seller has closed this listing.",
@@ -154,7 +286,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
     ),
     "listing.todo.forged": (
         "Do not pay for this offer.|Report the seller to the platform.",
-        "Đừng thanh toán cho lời chào bán này.|Báo cáo người bán với nền tảng.",
+        "Đừng thanh toán cho món hàng này.|Báo cáo người bán với nền tảng.",
     ),
     "listing.seller": ("Seller", "Người bán"),
     "listing.seller_verified": ("identity verified", "đã xác minh danh tính"),
@@ -176,7 +308,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "Tracemark did not issue this code for this listing and stream: it was altered or "
         "forged. Do not trust the offer it came with.",
         "Tracemark không phát hành mã này cho sản phẩm và phiên live này: mã đã bị sửa hoặc "
-        "làm giả. Đừng tin lời chào bán đi kèm mã.",
+        "làm giả. Đừng tin món hàng đang được rao bán kèm mã này.",
     ),
     "listing.unknown_title": ("Listing not found", "Không tìm thấy sản phẩm"),
     "listing.unknown_explain": (
@@ -239,20 +371,26 @@ _REASONS: dict[str, tuple[str, str]] = {
     "unknown_key": ("Signed by an unknown key", "Được ký bằng khóa không rõ nguồn gốc"),
     "not_producer_key": ("Not signed by the producer", "Không phải do nhà sản xuất ký"),
     "key_compromised": ("Signing key was compromised", "Khóa ký đã bị lộ"),
-    "not_commissioned": ("Serial was never produced", "Số sê-ri chưa từng được sản xuất"),
+    "not_commissioned": (
+        "Serial was never produced",
+        "Nhà sản xuất chưa từng làm ra món hàng mang số sê-ri này",
+    ),
     "key_not_valid_at_issue": (
         "Key was revoked before the item was made",
         "Khóa đã bị thu hồi trước khi sản phẩm được làm ra",
     ),
     "item_destroyed": ("Item was destroyed", "Sản phẩm đã bị tiêu hủy"),
-    "recalled": ("Recalled by the producer", "Nhà sản xuất đã thu hồi"),
-    "sold_item_offered": ("Already sold, offered again", "Đã bán rồi nhưng lại được rao bán"),
+    "recalled": ("Recalled by the producer", "Nhà sản xuất đã thu hồi sản phẩm"),
+    "sold_item_offered": (
+        "Already sold, offered again",
+        "Đã bán cho người mua nhưng lại được rao bán",
+    ),
     "seller_not_custodian": (
         "Seller does not hold this item",
         "Người bán không giữ sản phẩm này",
     ),
-    "multiple_sellers": ("Offered by several sellers", "Nhiều người bán cùng rao một sản phẩm"),
-    "scan_velocity": ("Scanned in too many places", "Bị quét ở quá nhiều nơi"),
+    "multiple_sellers": ("Offered by several sellers", "Nhiều người bán cùng rao bán một món hàng"),
+    "scan_velocity": ("Scanned in too many places", "Mã bị quét ở quá nhiều nơi cùng lúc"),
     "unknown_seller": ("Seller is not registered", "Người bán chưa đăng ký"),
 }
 
@@ -260,12 +398,12 @@ _STEPS: dict[str, tuple[str, str]] = {
     "event.commission": ("Produced", "Sản xuất"),
     "event.pack": ("Packed", "Đóng gói"),
     "event.unpack": ("Unpacked", "Mở kiện"),
-    "event.ship": ("Shipped", "Gửi đi"),
+    "event.ship": ("Shipped", "Xuất hàng"),
     "event.receive": ("Received", "Đã nhận hàng"),
-    "event.cancel_shipment": ("Shipment cancelled", "Hủy chuyến hàng"),
+    "event.cancel_shipment": ("Shipment cancelled", "Hủy lô hàng gửi"),
     "event.sell": ("Sold", "Đã bán"),
     "event.claim": ("Ownership claimed", "Người mua xác nhận sở hữu"),
-    "event.recall": ("Recalled", "Bị thu hồi"),
+    "event.recall": ("Recalled", "Thu hồi"),
     "event.decommission": ("Taken out of use", "Ngừng lưu hành"),
     "event.repack": ("Repacked", "Đóng gói lại"),
     "listing.declare": ("Listed for sale", "Đăng bán"),
@@ -314,15 +452,39 @@ def pick_language(accept_language: str | None) -> str:
     return best
 
 
-def format_time(iso: str, lang: str) -> str:
-    """An ISO 8601 time as a short UTC date and time (dd/mm/yyyy in Vietnamese)."""
+def zone_label(moment: dt.datetime) -> str:
+    """A moment's offset as people read it: ``GMT+7``, ``GMT+5:30``, ``GMT``."""
+    offset = moment.utcoffset() or dt.timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    if not minutes:
+        return "GMT"
+    sign, minutes = ("+" if minutes > 0 else "-"), abs(minutes)
+    hours, rest = divmod(minutes, 60)
+    return f"GMT{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def format_time(iso: str, lang: str, zone: str = "UTC") -> str:
+    """An ISO 8601 time in the IANA ``zone`` (a name checked at start-up), with its offset:
+    ``09:00, 23/11/2026 (GMT+7)`` in Vietnamese, ``2026-11-23 09:00 (GMT+7)`` in English."""
     try:
-        moment = dt.datetime.fromisoformat(iso).astimezone(dt.UTC)
+        moment = dt.datetime.fromisoformat(iso).astimezone(_zone(zone))
     except (TypeError, ValueError):
         return str(iso)
+    label = zone_label(moment)
     if lang == "vi":
-        return moment.strftime("%H:%M, %d/%m/%Y UTC")
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
+        return moment.strftime("%H:%M, %d/%m/%Y") + f" ({label})"
+    return moment.strftime("%Y-%m-%d %H:%M") + f" ({label})"
+
+
+@functools.lru_cache(maxsize=16)
+def _zone(name: str) -> dt.tzinfo:
+    return dt.UTC if name in ("UTC", "") else zoneinfo.ZoneInfo(name)
+
+
+def language_of(query_lang: str | None, accept_language: str | None) -> str:
+    """``?lang=`` when it names a supported language, else the browser's preference."""
+    asked = (query_lang or "").strip().lower()[:8]
+    return asked if asked in LANGUAGES else pick_language(accept_language)
 
 
 def format_expiry(yymmdd: str, lang: str) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 __all__ = [
     "BASE_CSS",
     "CSP_PAGE",
+    "CSP_VIEWER",
     "ICONS",
     "esc",
     "nav_bar",
@@ -25,6 +26,9 @@ CSP_PAGE = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
     "form-action 'none'"
 )
+
+#: The viewer page: as ``CSP_PAGE``, but its report form may post to this server.
+CSP_VIEWER = CSP_PAGE.replace("form-action 'none'", "form-action 'self'")
 
 
 def esc(value: object) -> str:
@@ -87,6 +91,11 @@ font-size:.85em}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f3f4f6;padding:10px;
 border-radius:8px;margin:6px 0 0}
 footer{margin:18px 16px 0;color:#6b7280;font-size:.85rem;text-align:center}
+.top{display:flex;justify-content:flex-end;gap:4px;padding:6px 10px;background:#fff;
+font-size:.85rem}
+.top a,.top b{padding:2px 8px;border-radius:6px;color:#1d4ed8;text-decoration:none}
+.top b{background:#e5e7eb;color:#111827}
+.id{color:#6b7280;font-weight:400;font-size:.8rem;margin-left:6px}
 .tm-nav{display:flex;justify-content:flex-end;background:#111827;padding:0 12px}
 .tm-nav a{display:inline-flex;align-items:center;gap:6px;color:#fff;font-weight:650;
 font-size:.92rem;text-decoration:none;min-height:40px;padding:0 4px}

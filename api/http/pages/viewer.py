@@ -1,17 +1,27 @@
 """The viewer page: what a phone camera opens when it scans an item code.
 
-``render_viewer_page(data, lang)`` turns the verdict JSON of the resolver (``result_json``:
-status, reasons, item, provenance, proof) into one self-contained HTML page: the verdict
-banner, the product, the producer and holder, the custody timeline, the reasons, and a
-collapsible proof with how to check it independently. Everything printed is escaped.
+``render_viewer_page(data, lang, extras)`` turns the verdict JSON of the resolver
+(``result_json``: status, reasons, item, provenance, proof) into one self-contained HTML
+page. The first screen of a phone (390x844) says the verdict and the fact that decided it
+("this seller does not hold the item: it is held by Shop A"); then, for a suspect,
+counterfeit or recalled item, what to do and a report form (a plain POST to ``/report``,
+answered with a thank-you page: no script needed), for an unreadable code how to scan
+again; then the product, the reasons, the custody timeline and a collapsible proof.
+``PageExtras`` carries what the verdict JSON does not: actors' display names (ids stay as
+secondary detail), the time zone every time is shown in, the recall's reason and contact,
+and the URL to switch language on (``?lang=``, the rest of the URL kept). Everything
+printed is escaped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from api.http.pages.i18n import (
+    LANGUAGES,
     format_expiry,
     format_time,
     pick_language,
@@ -19,9 +29,45 @@ from api.http.pages.i18n import (
     step_title,
     text,
 )
-from api.http.pages.kit import ICONS, esc, page
+from api.http.pages.kit import CSP_VIEWER, ICONS, esc, page
 
-__all__ = ["STATUS_CLASSES", "render_viewer", "render_viewer_page"]
+__all__ = [
+    "REPORT_DEFAULTS",
+    "STATUS_CLASSES",
+    "PageExtras",
+    "deciding_fact",
+    "lang_href",
+    "render_viewer",
+    "render_viewer_page",
+]
+
+
+@dataclass(frozen=True)
+class PageExtras:
+    """What the page shows beyond the verdict JSON.
+
+    ``names``: display names by actor id; ``zone``: the IANA time zone of every time shown;
+    ``recall``: the recall's ``reason``, ``contact`` and ``time`` (ISO); ``path`` and
+    ``query``: the page's own URL, for the language switch; ``code``: the scanned code and
+    ``context``: the form fields of its context (``platform``, ``stream_id``, ...), for the
+    report form (no form without a code)."""
+
+    names: Mapping[str, str] = field(default_factory=dict)
+    zone: str = "UTC"
+    recall: Mapping[str, str] | None = None
+    path: str = ""
+    query: str = ""
+    code: str = ""
+    context: Mapping[str, str] = field(default_factory=dict)
+
+
+#: The report reason a page's form preselects, by verdict.
+REPORT_DEFAULTS = {
+    "suspect": "seller_mismatch",
+    "counterfeit": "counterfeit",
+    "recalled": "recalled_on_sale",
+}
+_REPORT_REASONS = ("counterfeit", "seller_mismatch", "recalled_on_sale", "damaged", "other")
 
 STATUS_CLASSES = {
     "genuine": "v-genuine",
@@ -54,6 +100,17 @@ details summary{cursor:pointer;font-weight:600;padding:2px 0}
 details p{color:#374151;font-size:.92rem}
 .path{margin:6px 0 0;padding-left:22px}
 .path li{font-size:.75rem;overflow-wrap:anywhere}
+.banner .deciding{font-weight:650;font-size:1.08rem;opacity:1}
+.banner .explain{font-size:.9rem}
+.advice{margin:0 0 10px;padding-left:20px}
+.advice li{margin:0 0 4px}
+#recall{margin:0 0 10px}
+#report label{display:block;font-size:.85rem;color:#4b5563;margin:8px 0 4px}
+#report .row{display:flex;gap:8px}
+#report select,#report textarea,#report input{font:inherit;width:100%;padding:8px;
+border:1px solid #d1d5db;border-radius:8px;background:#fff}
+#report button{font:inherit;font-weight:650;padding:8px 14px;border:0;border-radius:8px;
+background:#b91c1c;color:#fff;flex:none}
 """
 
 _NOW_DOT = {
@@ -80,16 +137,17 @@ def _field(label: str, value: str, *, mono: bool = False) -> str:
     return f"<dt>{esc(label)}</dt><dd{cls}>{esc(value)}</dd>"
 
 
-def _banner(status: str, lang: str) -> str:
+def _banner(status: str, lang: str, deciding: str) -> str:
     known = status if status in STATUS_CLASSES else "unverified"
+    fact = f'<p id="deciding" class="deciding">{esc(deciding)}</p>' if deciding else ""
     return (
         f'<header id="verdict" class="banner {STATUS_CLASSES[known]}" data-status="{esc(known)}">'
-        f"{ICONS[known]}<div><h1>{esc(text(lang, 'status.' + known))}</h1>"
-        f"<p>{esc(text(lang, 'explain.' + known))}</p></div></header>"
+        f"{ICONS[known]}<div><h1>{esc(text(lang, 'status.' + known))}</h1>{fact}"
+        f'<p class="explain">{esc(text(lang, "explain." + known))}</p></div></header>'
     )
 
 
-def _product(item: Mapping[str, Any], lang: str) -> str:
+def _product(item: Mapping[str, Any], lang: str, names: Mapping[str, str]) -> str:
     in_ledger = bool(item.get("custodian"))
     name = item.get("name") or (text(lang, "unnamed_product") if in_ledger else "")
     fields = []
@@ -103,9 +161,10 @@ def _product(item: Mapping[str, Any], lang: str) -> str:
         shown = text(lang, "item." + status) if f"item.{status}" in _ITEM_KEYS else status
         fields.append(_field(text(lang, "item_status"), shown))
     if item.get("producer_name") or item.get("producer"):
-        fields.append(_field(text(lang, "producer"), _who(item)))
+        fields.append(_named_field(text(lang, "producer"), _who(item, names)))
     if item.get("custodian"):
-        fields.append(_field(text(lang, "holder"), str(item["custodian"])))
+        holder = str(item["custodian"])
+        fields.append(_named_field(text(lang, "holder"), (names.get(holder, holder), holder)))
     heading = text(lang, "product" if in_ledger else "claimed")
     named = f'<p class="name">{esc(name)}</p>' if name else ""
     return (
@@ -117,45 +176,57 @@ def _product(item: Mapping[str, Any], lang: str) -> str:
 _ITEM_KEYS = {f"item.{s}" for s in ("active", "in_transit", "sold", "destroyed", "recalled")}
 
 
-def _who(item: Mapping[str, Any]) -> str:
-    name, ident = str(item.get("producer_name") or ""), str(item.get("producer") or "")
-    return f"{name} ({ident})" if name and ident and name != ident else name or ident
+def _who(item: Mapping[str, Any], names: Mapping[str, str]) -> tuple[str, str]:
+    """The producer as (name, id): its registered name first, the code's claim else."""
+    ident = str(item.get("producer") or "")
+    name = names.get(ident) or str(item.get("producer_name") or "") or ident
+    return name, ident
 
 
-def _timeline(steps: list[Mapping[str, Any]], lang: str) -> str:
+def _named_field(label: str, who: tuple[str, str]) -> str:
+    """A name, with the id after it as secondary detail when they differ."""
+    name, ident = who
+    secondary = f'<span class="id mono">{esc(ident)}</span>' if ident and ident != name else ""
+    return f"<dt>{esc(label)}</dt><dd>{esc(name)}{secondary}</dd>"
+
+
+def _name(names: Mapping[str, str], actor: str) -> str:
+    return names.get(actor) or actor
+
+
+def _timeline(steps: list[Mapping[str, Any]], lang: str, extras: PageExtras) -> str:
+    names = extras.names
     if not steps:
         body = f"<p>{esc(text(lang, 'timeline_empty'))}</p>"
     else:
         rows = []
         for k, step in enumerate(steps):
             cls = ' class="now"' if k == len(steps) - 1 else ""
-            detail = (
-                str(step.get("summary", ""))
-                if lang == "en"
-                else text(lang, "by", actor=step.get("actor", ""))
-            )
+            actor = str(step.get("actor", ""))
+            when = format_time(str(step.get("time", "")), lang, extras.zone)
             rows.append(
                 f"<li{cls}><b>{esc(step_title(lang, str(step.get('type', ''))))}</b>"
-                f'<div class="what">{esc(detail)}</div>'
-                f'<div class="when">{esc(format_time(str(step.get("time", "")), lang))}</div></li>'
+                f'<div class="what">{esc(text(lang, "by", actor=_name(names, actor)))}</div>'
+                f'<div class="when">{esc(when)}</div></li>'
             )
         route: list[str] = []
         for step in steps:
             actor = str(step.get("actor", ""))
             if actor and (not route or route[-1] != actor):
                 route.append(actor)
-        path = " → ".join(esc(a) for a in route)
-        body = f'<p class="route">{path}</p><ol class="tl">{"".join(rows)}</ol>'
+        path = " → ".join(esc(_name(names, a)) for a in route)
+        zone = f'<p class="when">{esc(text(lang, "times_in", zone=extras.zone))}</p>'
+        body = f'<p class="route">{path}</p>{zone}<ol class="tl">{"".join(rows)}</ol>'
     title = esc(text(lang, "timeline"))
     return f'<section class="card" id="timeline"><h2>{title}</h2>{body}</section>'
 
 
-def _reasons(reasons: list[Mapping[str, Any]], lang: str) -> str:
+def _reasons(reasons: list[Mapping[str, Any]], lang: str, names: Mapping[str, str]) -> str:
     rows = []
     for reason in reasons:
         code = str(reason.get("code", ""))
         tone = "r-good" if code in _GOOD else "r-warn" if code in _WARN else "r-bad"
-        detail = _reason_detail(reason, lang)
+        detail = _reason_detail(reason, lang, names)
         rows.append(
             f'<li class="{tone}" data-code="{esc(code)}"><b>{esc(reason_headline(lang, code))}</b>'
             + (f"<span>{esc(detail)}</span>" if detail else "")
@@ -167,21 +238,152 @@ def _reasons(reasons: list[Mapping[str, Any]], lang: str) -> str:
     )
 
 
-def _reason_detail(reason: Mapping[str, Any], lang: str) -> str:
-    """The ledger's own sentence in English; in Vietnamese, the evidence that names people."""
-    if lang == "en":
-        return str(reason.get("message", ""))
+def _reason_detail(reason: Mapping[str, Any], lang: str, names: Mapping[str, str]) -> str:
+    """The evidence that names people, by name; else, in English, the ledger's sentence."""
     evidence = reason.get("evidence") or {}
-    if not isinstance(evidence, Mapping):
-        return ""
     facts = []
-    for key, label in (("seller", "listing.seller"), ("custodian", "holder")):
-        if evidence.get(key):
-            facts.append(f"{text(lang, label)}: {evidence[key]}")
-    if isinstance(evidence.get("sellers"), list):
-        sellers = ", ".join(str(s) for s in evidence["sellers"])
-        facts.append(f"{text(lang, 'listing.seller')}: {sellers}")
-    return "; ".join(facts)
+    if isinstance(evidence, Mapping):
+        for key, label in (("seller", "listing.seller"), ("custodian", "holder")):
+            if evidence.get(key):
+                facts.append(f"{text(lang, label)}: {_name(names, str(evidence[key]))}")
+        if isinstance(evidence.get("sellers"), list):
+            sellers = ", ".join(_name(names, str(s)) for s in evidence["sellers"])
+            facts.append(f"{text(lang, 'listing.seller')}: {sellers}")
+    if facts:
+        return "; ".join(facts)
+    return str(reason.get("message", "")) if lang == "en" else ""
+
+
+#: Reasons that decide a verdict, most telling first (the first found is shown first).
+_DECIDING = (
+    "recalled",
+    "not_commissioned",
+    "key_not_valid_at_issue",
+    "item_destroyed",
+    "seller_not_custodian",
+    "sold_item_offered",
+    "multiple_sellers",
+    "unknown_seller",
+    "scan_velocity",
+    "malformed_code",
+    "unsigned_code",
+    "custody_verified",
+    "signature_valid",
+)
+
+
+def deciding_fact(status: str, data: Mapping[str, Any], lang: str, extras: PageExtras) -> str:
+    """One sentence: the fact that decided the verdict, with names filled in."""
+    reasons = [r for r in data.get("reasons") or [] if isinstance(r, Mapping)]
+    item = data.get("item") or {}
+    names = extras.names
+    codes = [str(r.get("code", "")) for r in reasons]
+    if not codes:
+        return ""
+    code = next((c for c in _DECIDING if c in codes), codes[0])
+    if status != "recalled" and code == "recalled":
+        code = codes[0]
+    reason = reasons[codes.index(code)]
+    evidence = reason.get("evidence") if isinstance(reason.get("evidence"), Mapping) else {}
+    holder = str(item.get("custodian") or (evidence or {}).get("custodian") or "")
+    producer = _who(item, names)[0] or text(lang, "producer")
+    values = {
+        "producer": producer,
+        "holder": _name(names, holder) if holder else "?",
+        "seller": _name(names, str((evidence or {}).get("seller", ""))),
+        "sellers": ", ".join(_name(names, str(s)) for s in (evidence or {}).get("sellers", [])),
+        "serial": str(item.get("serial", "")),
+    }
+    if code == "recalled":
+        why = (extras.recall or {}).get("reason", "")
+        if why:
+            return text(lang, "decide.recalled", producer=producer, reason=why)
+        return text(lang, "decide.recalled_plain", producer=producer)
+    if code == "custody_verified" and item.get("status") == "sold":
+        return text(lang, "decide.custody_sold", producer=producer)
+    try:
+        return text(lang, "decide." + code, **values)
+    except KeyError:
+        return text(lang, "decide.other", headline=reason_headline(lang, code))
+
+
+def lang_href(path: str, query: str, lang: str) -> str:
+    """The page's own URL with ``lang`` set and every other parameter (the code's signature
+    among them) kept as it was written: only a ``lang`` parameter is replaced."""
+    kept = [p for p in query.split("&") if p and p.split("=", 1)[0] != "lang"]
+    return path + "?" + "&".join([*kept, urlencode({"lang": lang})])
+
+
+def _switch(lang: str, extras: PageExtras) -> str:
+    if not extras.path:
+        return ""
+    links = []
+    for other, label in zip(LANGUAGES, ("English", "Tiếng Việt"), strict=True):
+        if other == lang:
+            links.append(f'<b lang="{other}">{esc(label)}</b>')
+        else:
+            href = lang_href(extras.path, extras.query, other)
+            links.append(
+                f'<a href="{esc(href)}" hreflang="{other}" lang="{other}" '
+                f'data-lang="{other}">{esc(label)}</a>'
+            )
+    return f'<nav class="top" aria-label="{esc(text(lang, "language"))}">{"".join(links)}</nav>'
+
+
+def _todo(status: str, data: Mapping[str, Any], lang: str, extras: PageExtras) -> str:
+    """What to do (and, but for an unreadable code, the report form)."""
+    if status not in ("suspect", "counterfeit", "recalled", "invalid"):
+        return ""
+    item = data.get("item") or {}
+    holder = _name(extras.names, str(item.get("custodian") or "")) or "?"
+    steps = text(lang, "todo." + status, holder=holder).split("|")
+    advice = "".join(f"<li>{esc(step)}</li>" for step in steps)
+    recall = ""
+    if status == "recalled" and extras.recall:
+        facts = [
+            (text(lang, "recall_reason"), extras.recall.get("reason", "")),
+            (text(lang, "contact"), extras.recall.get("contact", "")),
+            (
+                text(lang, "recall_date"),
+                format_time(extras.recall.get("time", ""), lang, extras.zone)
+                if extras.recall.get("time")
+                else "",
+            ),
+        ]
+        recall = '<dl id="recall">' + "".join(_field(k, v) for k, v in facts if v) + "</dl>"
+    form = _report_form(status, lang, extras) if status != "invalid" else ""
+    return (
+        f'<section class="card todo" id="todo"><h2>{esc(text(lang, "todo"))}</h2>{recall}'
+        f'<ol class="advice">{advice}</ol>{form}</section>'
+    )
+
+
+def _report_form(status: str, lang: str, extras: PageExtras) -> str:
+    if not extras.code:
+        return ""
+    hidden = {"code": extras.code, "lang": lang, **extras.context}
+    fields = "".join(
+        f'<input type="hidden" name="{esc(k)}" value="{esc(v)}">' for k, v in hidden.items() if v
+    )
+    chosen = REPORT_DEFAULTS.get(status, "other")
+    options = "".join(
+        f'<option value="{r}"{" selected" if r == chosen else ""}>'
+        f"{esc(text(lang, 'report.reason.' + r))}</option>"
+        for r in _REPORT_REASONS
+    )
+    return (
+        '<form id="report" method="post" action="/report">'
+        f"{fields}"
+        f'<label for="report-reason">{esc(text(lang, "report.reason"))}</label>'
+        f'<div class="row"><select id="report-reason" name="reason">{options}</select>'
+        f'<button type="submit" id="report-button">{esc(text(lang, "report.button"))}</button>'
+        f"</div><details><summary>{esc(text(lang, 'report.more'))}</summary>"
+        f'<label for="report-text">{esc(text(lang, "report.text"))}</label>'
+        '<textarea id="report-text" name="text" maxlength="500" rows="3"></textarea>'
+        f'<label for="report-contact">{esc(text(lang, "report.contact"))}</label>'
+        '<input id="report-contact" name="contact" maxlength="200" autocomplete="email">'
+        "</details></form>"
+    )
 
 
 def _witnesses(witnesses: Mapping[str, Any] | None, lang: str) -> str:
@@ -224,8 +426,9 @@ def render_viewer(data: Mapping[str, Any], language: str) -> str:
     return render_viewer_page(data, pick_language(language))
 
 
-def render_viewer_page(data: Mapping[str, Any], lang: str) -> str:
+def render_viewer_page(data: Mapping[str, Any], lang: str, extras: PageExtras | None = None) -> str:
     """The whole viewer page for one verdict, in ``lang`` (``en`` or ``vi``)."""
+    extras = extras or PageExtras()
     status = str(data.get("status", "unverified"))
     item = data.get("item") or {}
     steps = [s for s in data.get("provenance") or [] if isinstance(s, Mapping)]
@@ -234,10 +437,12 @@ def render_viewer_page(data: Mapping[str, Any], lang: str) -> str:
     title = f"{text(lang, 'status.' + known)}: {item.get('name') or item.get('gtin') or ''}"
     body = (
         f'<main style="--now:{_NOW_DOT[known]}">'
-        + _banner(status, lang)
-        + (_product(item, lang) if item else "")
-        + (_timeline(steps, lang) if item.get("custodian") or steps else "")
-        + _reasons(reasons, lang)
+        + _switch(lang, extras)
+        + _banner(status, lang, deciding_fact(known, data, lang, extras))
+        + _todo(known, data, lang, extras)
+        + (_product(item, lang, extras.names) if item else "")
+        + _reasons(reasons, lang, extras.names)
+        + (_timeline(steps, lang, extras) if item.get("custodian") or steps else "")
         + (_proof(data.get("proof"), lang) if item.get("custodian") else "")
         + f"<footer>{ICONS['shield']} {esc(text(lang, 'footer'))}</footer></main>"
     )
@@ -254,4 +459,5 @@ def render_viewer_page(data: Mapping[str, Any], lang: str) -> str:
         body=body,
         css=_CSS,
         head=f'<meta name="theme-color" content="{theme}">',
+        csp=CSP_VIEWER,
     )

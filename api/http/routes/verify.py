@@ -8,7 +8,9 @@ item's provenance and an inclusion proof; ``/v1/verify/batch`` takes up to 1,000
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -20,8 +22,9 @@ from api.http.apidocs import OPTIONAL_KEY
 from api.http.deps import StateDep, state_of
 from api.http.errors import ERRORS, error_response, error_responses
 from api.http.jsonroute import JsonBodyRoute
-from api.http.pages.i18n import pick_language
-from api.http.pages.viewer import render_viewer_page
+from api.http.pages.i18n import language_of
+from api.http.pages.kit import CSP_VIEWER
+from api.http.pages.viewer import PageExtras, render_viewer_page
 from api.http.schemas import BatchRequest, BatchResponse, Context, VerifyRequest, VerifyResponse
 from api.http.state import AppState
 from api.http.verification import (
@@ -34,7 +37,7 @@ from api.http.verification import (
 from api.results import result_json
 from ledger import errors
 from ledger.codes.gs1 import DigitalLink, gtin14
-from ledger.usecases.queries import product_facts
+from ledger.usecases.queries import actor_names, product_facts, recall_notice
 from ledger.verdicts import ANONYMOUS, RECALLED, judge_product
 
 __all__ = ["router"]
@@ -122,7 +125,54 @@ def _resolve(request: Request, state: AppState) -> Response:
     if wanted == "recall":
         recalled = bool(view is not None and view.recalled)
         return answer.json("recall", _recall_status(data, recalled=recalled, known=known))
-    return answer.render(wanted, data, description)
+    return answer.render(wanted, data, description, lambda: _extras(request, state, data, path))
+
+
+_FORM_CONTEXT = (
+    ("platform", "platform"),
+    ("stream", "stream_id"),
+    ("listing", "listing_id"),
+    ("seller", "seller"),
+    ("n", "nonce"),
+)
+
+
+def _actor_ids(data: dict[str, Any]) -> list[str]:
+    """Every actor id a viewer page may name: producer, holder, timeline, reasons."""
+    item = data.get("item") or {}
+    ids = [str(item.get("producer") or ""), str(item.get("custodian") or "")]
+    ids += [str(step.get("actor", "")) for step in data.get("provenance") or []]
+    for reason in data.get("reasons") or []:
+        evidence = reason.get("evidence") or {}
+        ids += [str(evidence.get(k, "")) for k in ("seller", "custodian")]
+        ids += [str(s) for s in evidence.get("sellers", []) if isinstance(s, str)]
+    return ids
+
+
+def _extras(request: Request, state: AppState, data: dict[str, Any], path: str) -> PageExtras:
+    """What the viewer page shows beyond the verdict: names, time zone, the recall's
+    reason and contact, the URL for the language switch and the report form's fields."""
+    store = state.service.store
+    item = data.get("item") or {}
+    recall = None
+    if data.get("status") == "recalled" and item.get("item_id"):
+        notice = recall_notice(store, str(item["item_id"]))
+        if notice is not None:
+            when = dt.datetime.fromtimestamp(notice.event_time / 1000, dt.UTC)
+            recall = {"reason": notice.reason, "contact": notice.contact, "time": when.isoformat()}
+    query = request.url.query
+    kept = "&".join(p for p in query.split("&") if p and p.split("=", 1)[0] != "lang")
+    params = request.query_params
+    context = {field: params.get(name, "")[:200] for name, field in _FORM_CONTEXT}
+    return PageExtras(
+        names=actor_names(store, _actor_ids(data)),
+        zone=state.settings.timezone,
+        recall=recall,
+        path=path,
+        query=query,
+        code=state.settings.resolver.rstrip("/") + path + (f"?{kept}" if kept else ""),
+        context={k: v for k, v in context.items() if v},
+    )
 
 
 def _recall_status(data: dict[str, Any], *, recalled: bool, known: bool) -> dict[str, Any]:
@@ -204,10 +254,20 @@ class _Answer:
     def json(self, representation: str, data: dict[str, Any], status: int = 200) -> Response:
         return self._send(dumps(data), "application/json", status, (representation, "-"))
 
-    def render(self, wanted: str, data: dict[str, Any], description: str) -> Response:
+    def render(
+        self,
+        wanted: str,
+        data: dict[str, Any],
+        description: str,
+        extras: Callable[[], PageExtras] | None = None,
+    ) -> Response:
         if wanted == "html":
-            language = pick_language(self.request.headers.get("accept-language"))
-            page = render_viewer_page(data, language).encode("utf-8")
+            language = language_of(
+                self.request.query_params.get("lang"), self.request.headers.get("accept-language")
+            )
+            shown = extras() if extras is not None else PageExtras()
+            page = render_viewer_page(data, language, shown).encode("utf-8")
+            self.headers["Content-Security-Policy"] = CSP_VIEWER
             return self._send(page, "text/html; charset=utf-8", 200, ("html", language))
         if wanted == "linkset":
             body = dumps(resolver.linkset(self.anchor, self.links, description=description))
@@ -339,7 +399,7 @@ def _resolve_product(request: Request, state: AppState) -> Response:
         return answer.json("recall", _recall_status(data, recalled=recalled, known=True))
     if wanted == "traceability":
         wanted = "unknown"
-    return answer.render(wanted, data, facts.name)
+    return answer.render(wanted, data, facts.name, lambda: _extras(request, state, data, path))
 
 
 def _not_digital_link(rest: str, request: Request, state: StateDep) -> Response:

@@ -42,11 +42,12 @@ router = APIRouter(
 
 class WebhookIn(BaseModel):
     url: str = Field(..., min_length=8, max_length=2048, examples=["https://hooks.example/tm"])
-    events: list[Literal["recall", "clone_suspected", "clone_signal"]] = Field(
+    events: list[Literal["recall", "clone_suspected", "report.received", "clone_signal"]] = Field(
         ...,
         min_length=1,
-        max_length=2,
-        description="recall, clone_suspected (clone_signal: its older name, still accepted)",
+        max_length=3,
+        description="recall, clone_suspected (clone_signal: its older name, still accepted), "
+        "report.received (a shopper's report about an item the platform lists or watches)",
     )
 
 

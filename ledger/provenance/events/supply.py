@@ -43,6 +43,7 @@ from ledger.provenance.events.names import (
 )
 
 __all__ = [
+    "MAX_RECALL_CONTACT",
     "validate_cancel",
     "validate_claim",
     "validate_commission",
@@ -142,11 +143,16 @@ def validate_claim(body: Mapping[str, Any]) -> None:
     PublicKey.from_text(body["key"])
 
 
+MAX_RECALL_CONTACT = 200
+
+
 def validate_recall(body: Mapping[str, Any]) -> None:
-    common_event(body, RECALL, {"gtin", "scope", "reason"}, {"serials", "lot"})
+    common_event(body, RECALL, {"gtin", "scope", "reason"}, {"serials", "lot", "contact"})
     gtin_field(body)
     scope = body["scope"]
     text(body, "reason", 500)
+    if "contact" in body:  # optional (recalls before it stay valid): a phone, URL or email
+        text(body, "contact", MAX_RECALL_CONTACT)
     if scope == "items":
         serials = body.get("serials")
         if "lot" in body or not isinstance(serials, list) or not serials:

@@ -20,6 +20,7 @@ from ledger.provenance.projection import MemoryProjection
 from ledger.provenance.records import TimelineRow
 from ledger.secret_box import SecretBox
 from ledger.storage.memory.platform import MemoryPlatformStore
+from ledger.storage.memory.reports import MemoryReportStore
 from ledger.storage.memory.witnesses import MemoryWitnessStore
 from ledger.verdicts import ScanContext, ScanRecord
 
@@ -39,6 +40,7 @@ class MemoryStore:
         self._projection = MemoryProjection()
         self._scans: list[ScanRecord] = []
         self.witnesses = MemoryWitnessStore()
+        self.reports = MemoryReportStore()
 
     def head(self) -> Head:
         with self._lock:

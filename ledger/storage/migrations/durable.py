@@ -12,8 +12,10 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from ledger.storage.sql import tables
+from ledger.storage.sql.console import console_metadata
 from ledger.storage.sql.platform import platform_metadata
 from ledger.storage.sql.projection import PROJECTION_TABLES
+from ledger.storage.sql.reports import report_metadata
 from ledger.storage.sql.scans import scan_metadata
 from ledger.storage.sql.witnesses import witness_metadata, witnessed_metadata
 
@@ -27,6 +29,8 @@ DURABLE_METADATA: tuple[MetaData, ...] = (
     platform_metadata,
     witness_metadata,
     witnessed_metadata,
+    report_metadata,
+    console_metadata,
 )
 #: Projection tables: derived from the log, remade by ``create_schema``, never migrated.
 DERIVED_TABLES = frozenset(PROJECTION_TABLES)

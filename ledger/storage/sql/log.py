@@ -41,6 +41,7 @@ from ledger.storage.migrations import upgrade as migrate
 from ledger.storage.sql.engines import ADVISORY_LOCK_KEY, make_engine
 from ledger.storage.sql.nodes import NodeCache
 from ledger.storage.sql.projection import SqlProjection, projection_metadata
+from ledger.storage.sql.reports import SqlReportStore
 from ledger.storage.sql.scans import (
     scan_sql,
     scans_between_sql,
@@ -162,6 +163,7 @@ class SqlStore:
                         f"cannot create the database file {path}: {exc.strerror}"
                     ) from None
             self.witnesses = SqlWitnessStore(self.engine, self.dialect)
+            self.reports = SqlReportStore(self.engine)
             self._driver_error: type[Exception] = self.engine.dialect.loaded_dbapi.Error
             if create:
                 try:
@@ -188,7 +190,7 @@ class SqlStore:
     def create_schema(self) -> None:
         """Bring the database to this version's schema (idempotent, one process at a time).
 
-        The durable tables (log and triggers, scans, platform, witnesses) are migrated to
+        The durable tables (log and triggers, scans, platform, witnesses, reports) are migrated to
         head by ``ledger.storage.migrations``: an empty database, one made before
         migrations, or one at an older revision; one at a newer revision is refused. Then
         projection tables whose columns changed are remade, to be refilled from the log."""

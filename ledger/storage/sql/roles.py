@@ -9,7 +9,7 @@ REPLICATION or BYPASSRLS) and grants, in the current schema:
     log_entries, merkle_nodes, checkpoints   SELECT, INSERT (the append-only log)
     alembic_version                          SELECT (the service checks the revision)
     every other table                        SELECT, INSERT, UPDATE, DELETE (projection,
-                                             scans, platform, witnesses: operational state)
+                                             scans, platform, witnesses, reports: operational state)
 
 and nothing else: no TRUNCATE, REFERENCES or TRIGGER, no CREATE in the schema. Without
 ownership it cannot ALTER, DROP or disable a trigger; without superuser it cannot set

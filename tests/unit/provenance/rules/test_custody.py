@@ -79,3 +79,26 @@ def test_nobody_ships_to_themselves() -> None:
     _commission(rules, "S1")
     ship = rules.event("fishco", shipment="SH1", to="fishco", items=[item_id(GTIN, "S1")])
     rules.refused("self_shipment", SHIP, ship, rules.keys["fishco"])
+
+
+def test_a_recall_may_name_a_contact_and_need_not() -> None:
+    import pytest
+
+    from ledger.errors import InvalidInput
+    from ledger.log.entries import sign_entry
+    from ledger.provenance.events.names import RECALL
+    from ledger.provenance.records import Recall
+
+    rules = _chain()
+    _commission(rules, "S1", "S2")
+    fish = rules.keys["fishco"]
+    old = rules.event("fishco", gtin=GTIN, scope="items", serials=["S1"], reason="mould")
+    rules.ok(RECALL, old, fish)  # as recalls were made before the field existed
+    body = rules.event(
+        "fishco", gtin=GTIN, scope="gtin", reason="histamine", contact="1800 6868 / fishco.vn"
+    )
+    rules.ok(RECALL, body, fish)
+    assert rules.view.get(Recall, (GTIN, "")) is not None
+    for bad in ("x" * 201, 42, "tab\x07bell"):
+        with pytest.raises(InvalidInput, match="contact"):
+            sign_entry(RECALL, {**body, "contact": bad}, fish)

@@ -340,6 +340,8 @@ def parse_timezone(name: str) -> str:
             f"(like {DEFAULT_TIMEZONE} or Europe/Berlin)"
         ) from None
     return name
+
+
 @dataclass(frozen=True, slots=True)
 class ConsoleSettings:
     """The web console (TRACEMARK_CONSOLE_*): session idle and absolute lifetimes, how long

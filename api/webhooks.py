@@ -521,7 +521,7 @@ class Dispatcher:
         if not force and size == seen and now < due:
             return 0
         self._compliance_due = (now + self.compliance_interval_ms, size)
-        keys = self.store.keys()  # noqa: SIM118 - a store, not a dict
+        keys = self.store.keys()
         platforms = {k.platform for k in keys if k.active}
         fallen = 0
         for platform in sorted(platforms):

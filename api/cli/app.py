@@ -15,6 +15,7 @@ import api.cli.events
 import api.cli.platform
 import api.cli.scan
 import api.cli.streams
+import api.cli.attest
 import api.cli.supply
 import api.cli.bundles  # noqa: F401
 

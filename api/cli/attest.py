@@ -81,7 +81,6 @@ _TYPES = {
     ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg",
     ".webp": "image/webp",
-    ".json": "application/json",
     ".txt": "text/plain",
 }
 

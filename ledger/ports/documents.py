@@ -41,7 +41,6 @@ CONTENT_TYPES = (
     "image/png",
     "image/jpeg",
     "image/webp",
-    "application/json",
     "text/plain",
 )
 OK, MISSING, TAMPERED = "ok", "missing", "tampered"

@@ -37,6 +37,7 @@ from ledger.provenance.events.names import (
 from ledger.storage.documents import FolderDocuments, MemoryDocuments
 from ledger.storage.documents.sql import SqlDocuments
 from ledger.storage.sql.log import SqlStore
+from ledger.usecases.export import export_epcis
 from ledger.usecases.service import LogService, now_ms
 from tests.conftest import initialized, make_store
 from tests.supply import GTIN, GTIN_B, T0, Supply, ids, standard
@@ -464,3 +465,14 @@ def test_listing_and_overlay_json_show_who_vouched(world: World) -> None:
     assert result["seller"]["identity"][0]["status"] in ("valid", "expired")
     assert [q["attestation_id"] for q in result["qualifications"]] == ["fst-42"]
     assert s.now > 0
+
+
+def test_the_epcis_export_skips_attestations(world: World) -> None:
+    _ready(world)
+    document = export_epcis(world.service, created_ms=world.supply.now)
+    events = document["epcisBody"]["eventList"]
+    exported = {e["tm:logIndex"] for e in events}
+    store = world.service.store
+    kinds = {e.index: e.entry_type for e in store.entries(0, store.head().size)}
+    assert exported and all(kinds[i].startswith("event.") for i in exported)
+    assert any(k.startswith("attest.") for k in kinds.values())

@@ -222,17 +222,14 @@ def test_a_declared_listing_backed_by_stock_is_genuine(plat: Platform) -> None:
     [result] = plat.verify(listing(codes=[code(s, "F0001"), code(s, "F0002")]))
     assert result["status"] == "genuine", result
     assert codes_of(result) == ["stock_verified"]
-    assert (
-        result["seller"]
-        == {
-            "handle": "tiktok:@shopa",
-            "actor_id": "shop-a",
-            "registered": True,
-            "verified": True,
-            "active": True,
-            "identity": [],  # no identity verifier attested shop-a
-        }
-    )
+    assert result["seller"] == {
+        "handle": "tiktok:@shopa",
+        "actor_id": "shop-a",
+        "registered": True,
+        "verified": True,
+        "active": True,
+        "identity": [],  # no identity verifier attested shop-a
+    }
     assert result["stock"] == {
         "gtin": GTIN,
         "producer": "fishco",

@@ -78,7 +78,7 @@ def s3() -> Iterator[Driver]:
         endpoint_url=endpoint,
         region_name="us-east-1",
         aws_access_key_id="testing",  # TEST ONLY: moto accepts any
-        aws_secret_access_key="testing",  # noqa: S106 - TEST ONLY
+        aws_secret_access_key="testing",  # TEST ONLY
     )
     client.create_bucket(Bucket="docs")
     from ledger.storage.documents.s3 import S3Documents

@@ -42,6 +42,7 @@ CONTENT_TYPES = (
     "image/jpeg",
     "image/webp",
     "text/plain",
+    "application/octet-stream",  # any other file: served as a download, never rendered
 )
 OK, MISSING, TAMPERED = "ok", "missing", "tampered"
 

@@ -106,7 +106,10 @@ def get_document(state: StateDep, sha256: Annotated[str, _SHA256]) -> Response:
             "ETag": f'"{document.sha256}"',
             "Cache-Control": "public, max-age=31536000, immutable",
             "Content-Security-Policy": "sandbox; default-src 'none'",
-            "Content-Disposition": f'inline; filename="{document.sha256}"',
+            "Content-Disposition": (
+                "attachment" if document.content_type == "application/octet-stream" else "inline"
+            )
+            + f'; filename="{document.sha256}"',
         },
     )
 

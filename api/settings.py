@@ -89,6 +89,7 @@ __all__ = [
     "WebhookSettings",
     "WitnessRole",
     "admission_from_env",
+    "compliance_from_env",
     "is_loopback_url",
     "local_url",
     "parse_public_url",
@@ -434,12 +435,14 @@ class Settings:
             trusted_proxies=parse_trusted_proxies(env.get("TRACEMARK_TRUSTED_PROXIES", "")),
             overlay_frame_ancestors=_frame_ancestors(env),
             webhooks=webhook_settings_from_env(env, production=mode == "production"),
-            **_compliance(env),
+            **compliance_from_env(env),
         )
 
 
-def _compliance(env: Mapping[str, str]) -> dict[str, Any]:
-    """The document store and the compliance policy."""
+def compliance_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The document store and the compliance policy (``TRACEMARK_DOCUMENT_*``,
+    ``TRACEMARK_COMPLIANCE_*``): the fields of ``Settings`` they set; the CLI reads them too."""
+    env = os.environ if env is None else env
     store = (env.get("TRACEMARK_DOCUMENT_STORE") or "sql").strip()
     if not (store in ("sql", "memory") or store.startswith(("file:///", "s3://"))):
         raise InvalidInput(

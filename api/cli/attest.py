@@ -20,7 +20,6 @@ with ``docs put``) or the hex hash itself. Keys sign locally (``--as``), as for 
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 from pathlib import Path
@@ -227,7 +226,9 @@ def _local_documents(home: Path, database_url: str | None) -> DocumentStore:
     from ledger.storage.documents import open_documents  # noqa: PLC0415 - loads the storage
 
     ctx = context(home, database_url, None)
-    return open_documents(os.environ.get("TRACEMARK_DOCUMENT_STORE") or "sql", ctx.store())
+    from api.settings import compliance_from_env  # noqa: PLC0415
+
+    return open_documents(compliance_from_env()["document_store"], ctx.store())
 
 
 def _remote(server: str, method: str, path: str, **kw: Any) -> Any:
@@ -360,15 +361,20 @@ def session_compliance(
             ).json()
         else:
             from api.cli.context import context  # noqa: PLC0415
-            from api.settings import Settings  # noqa: PLC0415
+            from api.settings import compliance_from_env  # noqa: PLC0415
             from ledger.storage.documents import open_documents  # noqa: PLC0415
             from ledger.usecases.compliance import check_session  # noqa: PLC0415
 
-            settings = Settings.from_env()
+            settings = compliance_from_env()
             store = context(home, database_url, None).store()
-            documents = open_documents(settings.document_store, store)
+            documents = open_documents(settings["document_store"], store)
             found = check_session(
-                store, platform, session_id, when, policy=settings.compliance, documents=documents
+                store,
+                platform,
+                session_id,
+                when,
+                policy=settings["compliance"],
+                documents=documents,
             )
             data = found.to_obj()
 

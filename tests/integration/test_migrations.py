@@ -67,7 +67,13 @@ PLATFORM_TABLES = {
     "platform_cursors",
 }
 RELEASE_0001_TABLES = {*APPEND_ONLY_TABLES, "scan_records", *PLATFORM_TABLES}
-HEAD_TABLES = {*RELEASE_0001_TABLES, "witness_cosignatures", "scan_contexts", "witnessed_logs"}
+HEAD_TABLES = {
+    *RELEASE_0001_TABLES,
+    "witness_cosignatures",
+    "scan_contexts",
+    "witnessed_logs",
+    "documents",
+}
 #: This version's schema revision (pinned: a new migration must say so here).
 HEAD = "0006"
 KEYS = {"log_entries": "idx", "merkle_nodes": "node_key", "checkpoints": "tree_size"}

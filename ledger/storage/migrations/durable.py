@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+from ledger.storage.documents.sql import document_metadata
 from ledger.storage.sql import tables
 from ledger.storage.sql.platform import platform_metadata
 from ledger.storage.sql.projection import PROJECTION_TABLES
@@ -27,6 +28,7 @@ DURABLE_METADATA: tuple[MetaData, ...] = (
     platform_metadata,
     witness_metadata,
     witnessed_metadata,
+    document_metadata,
 )
 #: Projection tables: derived from the log, remade by ``create_schema``, never migrated.
 DERIVED_TABLES = frozenset(PROJECTION_TABLES)

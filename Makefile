@@ -31,7 +31,7 @@ PUBLIC_URL ?=
 DEMO_HOST := $(if $(filter 127.0.0.1 0.0.0.0 localhost ::,$(HOST)),127.0.0.1,$(HOST))
 
 .PHONY: help setup setup-bench test run demo up down lint format bench bench-large lock clean
-.PHONY: distclean docs image test-container
+.PHONY: distclean docs image test-container web
 
 help: ## List the targets
 	@echo "Usage: make <target>"
@@ -91,6 +91,10 @@ format: setup ## Sort imports and format the code with ruff
 
 docs: setup ## Regenerate the reference sections of docs/api.md and docs/cli.md
 	$(BIN)/python scripts/gen_docs.py
+
+web: ## Rebuild the scan page's browser files (api/http/static/scan, committed) with npm
+	npm --prefix api/http/web ci --no-audit --no-fund
+	npm --prefix api/http/web run build
 
 bench: setup-bench ## Run the benchmarks (python -m bench)
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -34,7 +34,7 @@ from ledger import errors
 from samples.build import DATABASE, DEFAULT_OUT, MANIFEST, build, has_ledger, reissue
 from samples.client import REPO
 
-__all__ = ["main", "prepare", "public_url", "urls"]
+__all__ = ["SCAN_PAGE", "main", "prepare", "public_url", "urls"]
 
 _LABELS = {
     "genuine_viewer": "a genuine bottle (viewer page)",
@@ -46,12 +46,16 @@ _LABELS = {
 }
 
 
+SCAN_PAGE = "the scan page (camera, screenshot or link; works offline once installed)"
+
+
 def urls(manifest: dict[str, object], base: str) -> list[tuple[str, str]]:
     """(what, URL) of the pages worth opening on a server at ``base``."""
     paths = manifest["paths"]
     if not isinstance(paths, dict):
         raise ValueError("the manifest has no paths")
-    return [(label, base + str(paths[name])) for name, label in _LABELS.items()]
+    shown = [(label, base + str(paths[name])) for name, label in _LABELS.items()]
+    return [*shown, (SCAN_PAGE, base + "/scan")]  # every server has it, whatever the sample
 
 
 def public_url(option: str | None, host: str, port: int) -> str:

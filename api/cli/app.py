@@ -17,7 +17,8 @@ import api.cli.scan
 import api.cli.streams
 import api.cli.attest
 import api.cli.supply
-import api.cli.bundles  # noqa: F401
+import api.cli.bundles
+import api.cli.imports  # noqa: F401
 
 # isort: on
 from api.cli.exits import exit_code_for

@@ -435,3 +435,101 @@ def trust_export(
             markup=False,
         ),
     )
+
+
+@codes_app.command("sheet")
+def codes_sheet(
+    codes_file: Annotated[
+        Path, typer.Argument(help="Signed item codes (URIs), one per line (- for stdin).")
+    ],
+    out_file: Annotated[Path, typer.Option("--out", "-o", help="The sheet file to write.")],
+    fmt: Annotated[str, typer.Option("--format", help="pdf, png (zip) or svg (zip).")] = "pdf",
+    producer: Annotated[
+        str | None, typer.Option(help="Refuse codes signed by any other producer.")
+    ] = None,
+    paper: Annotated[str, typer.Option(help="a4, a5 or letter.")] = "a4",
+    qr_mm: Annotated[
+        float, typer.Option(help="QR size on the sheet, in mm.", min=8, max=100)
+    ] = 20.0,
+    dpi: Annotated[int, typer.Option(help="Resolution of PDF and PNG pages.")] = 300,
+    resolver: PublicUrlOpt = None,
+    home: HomeOpt = Path(".tracemark"),
+    database_url: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Print sheets of codes signed elsewhere (the console signs them in the browser): every
+    code is checked first (a registered, valid key of the GTIN's producer; exit 3 if one is
+    not), then laid out on pages as PDF, PNG pages or SVG pages, in the background with
+    progress."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn  # noqa: PLC0415
+
+    from api.jobs import DONE, JobLimits, JobRunner  # noqa: PLC0415
+    from ledger.usecases.queries import LedgerDirectory  # noqa: PLC0415
+    from scanner.labels import Label  # noqa: PLC0415
+    from scanner.sheets import (  # noqa: PLC0415
+        MAX_SHEET_CODES,
+        SHEET_FORMATS,
+        SheetLayout,
+        render_sheet,
+        signed_labels,
+    )
+
+    with handled():
+        if fmt not in SHEET_FORMATS:
+            raise errors.InvalidInput(f"--format is one of {', '.join(SHEET_FORMATS)}")
+        layout = SheetLayout(paper=paper, qr_mm=qr_mm, dpi=dpi)
+        try:
+            if str(codes_file) == "-":
+                lines = typer.get_text_stream("stdin").read(MAX_SHEET_CODES * 200).splitlines()
+            else:
+                with codes_file.open("r", encoding="utf-8") as f:
+                    lines = f.read(MAX_SHEET_CODES * 200 + 1).splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+            raise errors.InvalidInput(f"cannot read {codes_file}: {reason}") from None
+        uris = [line.strip() for line in lines if line.strip()]
+        service = context(home, database_url, None).service()
+        with service.store.reader() as view:
+            directory = LedgerDirectory(view, [public_url(resolver) or DEFAULT_PUBLIC_URL])
+            labels = signed_labels(uris, directory, producer=producer, existing=view.existing_items)
+            names: dict[str, str] = {}
+            for gtin in {label.gtin for label in labels}:
+                product = view.get(Product, (gtin,))
+                if product is not None and product.name:
+                    names[gtin] = product.name
+        if names:
+            labels = [Label.from_uri(label.uri, name=names.get(label.gtin, "")) for label in labels]
+        runner = JobRunner(JobLimits(workers=1, max_pending=1))
+        try:
+            job_id = runner.submit(
+                "sheet",
+                lambda progress: render_sheet(
+                    labels, fmt, layout=layout, progress=progress.advance
+                ),
+                total=len(labels),
+            )
+            with Progress(
+                TextColumn("laying out"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=err,
+                transient=True,
+                disable=json_out or not err.is_terminal,
+            ) as bar:
+                task = bar.add_task("sheet", total=len(labels))
+                while (job := runner.wait(job_id, timeout=0.2)).state not in (DONE, "failed"):
+                    bar.update(task, completed=job.done)
+        finally:
+            runner.shutdown()
+        if job.state != DONE:
+            raise errors.InvalidInput(job.error)
+        try:
+            out_file.write_bytes(job.result)
+        except OSError as exc:
+            raise errors.InvalidInput(f"cannot write {out_file}: {exc.strerror}") from None
+    data = {"codes": len(labels), "format": fmt, "out": str(out_file), "bytes": len(job.result)}
+    emit(
+        json_out,
+        data,
+        lambda: out.print(f"{len(labels)} codes checked and laid out: {out_file} ({fmt})"),
+    )

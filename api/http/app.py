@@ -2,7 +2,7 @@
 
 The app's state is built in one place (api/http/state.py, ``build_state``) and reaches routes
 through typed dependencies (api/http/deps.py). Routes live in api/http/routes/ (verify, scan,
-log, ledger, platform, webhooks, pages) and import dependencies, errors and schemas, never
+log, ledger, platform, webhooks, pages, scanpage) and import dependencies, errors and schemas, never
 each other or this module. This module wires them and owns the guard rails every route shares:
 
 - every error is an RFC 9457 problem (api/http/errors.py);
@@ -43,6 +43,7 @@ from api.http.routes import (
     pages,
     platform,
     scan,
+    scanpage,
     tiles,
     verify,
     webhooks,
@@ -94,7 +95,9 @@ def create_app(settings: Settings | None = None, *, service: LogService | None =
     install_error_handlers(app)
     _install_middleware(app, state)
     routers = (verify, scan, log_routes, tiles, witness, ledger, platform, webhooks, compliance)
-    for module in (*routers, pages):
+    for module in routers:
+        app.include_router(module.router)
+    for module in (pages, scanpage):
         app.include_router(module.router)
     install_docs(app)
     return app

@@ -21,7 +21,7 @@ from ledger.log.hashing import CHAIN_GENESIS
 from ledger.log.merkle import NodeId
 from ledger.ports.platform import PlatformStore
 from ledger.ports.witnesses import WitnessStore
-from ledger.provenance.records import Changes, KeyRecord, View
+from ledger.provenance.records import Changes, Item, KeyRecord, View
 from ledger.verdicts.evidence import ScanRecord
 
 if TYPE_CHECKING:
@@ -106,6 +106,10 @@ class ProjectionReader(View, Protocol):
         GTIN): what ``stock`` leaves out because of recalls."""
         ...
 
+    def held_items(self, custodian: str) -> list[Item]:
+        """Every item whose custodian is ``custodian`` (any status), by item id."""
+        ...
+
     def log_size(self) -> int:
         """How many log entries this projection reflects (read in the same snapshot)."""
         ...
@@ -158,6 +162,20 @@ class LogStore(Protocol):
     def scan_signals(self, item: str, since: int, limit: int = 500) -> list[ScanRecord]:
         """Every distinct context ``item`` was scanned in since ``since``, anonymous (weak)
         ones too, newest first: what its producer is shown, never what the rules read."""
+        ...
+
+    def scans_between(
+        self,
+        since: int,
+        until: int,
+        *,
+        company_prefixes: Sequence[str] = (),
+        seller: str = "",
+        limit: int = 100_000,
+    ) -> list[ScanRecord]:
+        """Scan records (one per scan) with ``since <= time < until``, oldest first (at most
+        ``limit``): of items whose GTIN is under one of ``company_prefixes`` (when given)
+        and whose context names ``seller`` (when given). For the actors' dashboards."""
         ...
 
     def platform(self, secrets: SecretBox | None = None) -> PlatformStore:

@@ -59,6 +59,10 @@ class MemoryProjection:
         items = self.tables[Item.TABLE]
         return [ident for ident in item_ids if (ident,) in items]
 
+    def held_items(self, custodian: str) -> list[Item]:
+        items = self.tables[Item.TABLE].values()
+        return sorted((i for i in items if i.custodian == custodian), key=lambda i: i.item_id)
+
     def stock(self, custodian: str, gtin: str) -> int:
         return sum(
             1

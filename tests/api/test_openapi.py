@@ -31,6 +31,7 @@ OPERATION_IDS = {
     ("GET", "/l/{platform}/{listing_id}"): "getListingPage",
     ("GET", "/metrics"): "getMetrics",
     ("GET", "/overlay/{platform}/{listing_id}"): "getOverlayPage",
+    ("GET", "/scan"): "getScanPage",
     ("GET", "/overlay/{platform}/{listing_id}/events"): "getOverlayEvents",
     ("GET", "/v1/actors/{actor_id}"): "getActor",
     ("POST", "/v1/entries"): "submitEntries",

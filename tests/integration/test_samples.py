@@ -102,9 +102,11 @@ def test_the_manifest_pages_open(built: tuple[Path, dict[str, Any]], client: Tes
     listing = client.get(paths["listing"]).json()
     assert listing["backed"] is True and listing["seller"] == SELLER_A.actor_id
     assert client.get(paths["docs"]).status_code == 200
+    assert client.get("/scan", headers=html).status_code == 200
     shown = run.urls(manifest, "http://localhost:8000")
-    assert len(shown) == len(paths)
+    assert len(shown) == len(paths) + 1
     assert ("the API docs", "http://localhost:8000/docs") in shown
+    assert (run.SCAN_PAGE, "http://localhost:8000/scan") in shown
 
 
 def test_the_trust_bundle_checks_codes_offline(built: tuple[Path, dict[str, Any]]) -> None:

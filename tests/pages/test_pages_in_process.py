@@ -68,8 +68,11 @@ def test_genuine_viewer_page_in_both_languages(served: Served) -> None:
     assert reason_headline("vi", "custody_verified") in vietnamese
     for text in (page, vietnamese):
         assert len(text.encode()) < MAX_PAGE
-        # no external assets: no src/href attributes, no url(), no @import
-        assert not re.search(r"\s(src|href)=|url\(|@import", text)
+        # no external assets: no src attributes, no <link>, no url(), no @import; links (the
+        # chrome's one to /scan) stay on this server
+        assert not re.search(r"\ssrc=|<link\b|url\(|@import", text)
+        assert not re.search(r"\shref=\"(?!/)", text)
+        assert '<a id="scan-link" href="/scan?lang=' in text
 
 
 def test_programs_still_get_json_from_the_resolver(served: Served) -> None:

@@ -61,6 +61,22 @@ def test_the_listing_page_and_its_refusals(served: Served) -> None:
         assert_unframeable_page(response)
 
 
+def test_the_scan_page(served: Served) -> None:
+    """The one page that runs WebAssembly (zxing-cpp), its own script and a service worker,
+    all from this server: nothing else is allowed, and it cannot be framed."""
+    for lang in ("en", "vi"):
+        response = served.client.get(f"/scan?lang={lang}", headers=HTML)
+        assert_unframeable_page(response)
+        directives = csp(response)
+        assert directives["script-src"] == "'self' 'wasm-unsafe-eval'"
+        assert {directives[d] for d in ("connect-src", "worker-src", "manifest-src")} == {"'self'"}
+        assert "http" not in response.headers["content-security-policy"]
+    for path in ("/scan/sw.js", "/scan/assets/scan.js", "/scan/assets/zxing_reader.wasm"):
+        answer = served.client.get(path)
+        assert answer.headers["x-content-type-options"] == "nosniff", path
+        assert "content-security-policy" not in answer.headers  # not HTML
+
+
 def test_the_api_docs(served: Served) -> None:
     for path in ("/docs", "/redoc"):
         response = served.client.get(path)

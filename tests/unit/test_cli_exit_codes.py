@@ -338,6 +338,17 @@ def tamper_document(home: Path) -> None:
         store.close()
 
 
+def batch_file(home: Path) -> None:
+    """A batch file of fishco's: 100 serials of a GTIN under its prefix."""
+    (home / "batch.csv").write_text(f"gtin;lot;serials\n{GTIN};L8;N000001..N000100\n")
+
+
+def bad_batch_file(home: Path) -> None:
+    """A batch file whose second row has a wrong check digit."""
+    bad = GTIN[:-1] + str((int(GTIN[-1]) + 1) % 10)
+    (home / "batch.csv").write_text(f"gtin,lot,serials\n{GTIN},L8,N1\n{bad},L8,N2\n")
+
+
 def empty_home(home: Path) -> None:
     shutil.rmtree(home)
     home.mkdir()
@@ -694,6 +705,32 @@ CASES: list[Case] = [
     c("codes verify", 1, code_of("S1"), "--server", "http://127.0.0.1:1", why="unreachable"),
     c("codes verify", 2, code_of("S1"), "--server", "{server}", "--trust", "{files}/trust.json"),
     c("codes verify", 3, code_of("S1").replace("/21/S1?", "/21/S7?"), "--server", "{server}"),
+    c("codes sheet", 0, "-", "-o", "{tmp}/s.pdf", stdin=code_of("S1") + "\n" + code_of("S2")),
+    c("codes sheet", 2, "-", "-o", "{tmp}/s.gif", "--format", "gif", stdin=code_of("S1")),
+    c("codes sheet", 2, "{tmp}/absent.txt", "-o", "{tmp}/s.pdf"),
+    c(
+        "codes sheet",
+        3,
+        "-",
+        "-o",
+        "{tmp}/s.pdf",
+        stdin=code_of("S1").replace("/21/S1?", "/21/S7?"),
+    ),
+    c("codes sheet", 3, "-", "-o", "{tmp}/s.pdf", "--producer", "ricecorp", stdin=code_of("S1")),
+    c("codes sheet", 5, "-", "-o", "{tmp}/s.pdf", *DB_DEAD, stdin=code_of("S1")),
+    c("import check", 0, "{home}/batch.csv", "--producer", "fishco", prepare=batch_file),
+    c(
+        "import check",
+        2,
+        "{home}/batch.csv",
+        "--producer",
+        "fishco",
+        prepare=bad_batch_file,
+        why="a row has an issue",
+    ),
+    c("import check", 2, "{home}/absent.csv", "--producer", "fishco", why="unreadable"),
+    c("import check", 2, "{home}/batch.csv", "--producer", "nobody", prepare=batch_file),
+    c("import check", 5, "{home}/batch.csv", "--producer", "fishco", *DB_DEAD, prepare=batch_file),
     c("trust export", 0, "--out", "{tmp}/trust.json"),
     c("trust export", 2, "--out", "{tmp}/no/such/dir/trust.json"),
     c("trust export", 5, "--out", "{tmp}/trust.json", *DB_DEAD),

@@ -15,6 +15,7 @@ __all__ = [
     "CSP_PAGE",
     "ICONS",
     "esc",
+    "nav_bar",
     "page",
     "qr_path",
     "qr_svg",
@@ -86,20 +87,50 @@ font-size:.85em}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f3f4f6;padding:10px;
 border-radius:8px;margin:6px 0 0}
 footer{margin:18px 16px 0;color:#6b7280;font-size:.85rem;text-align:center}
+.tm-nav{display:flex;justify-content:flex-end;background:#111827;padding:0 12px}
+.tm-nav a{display:inline-flex;align-items:center;gap:6px;color:#fff;font-weight:650;
+font-size:.92rem;text-decoration:none;min-height:40px;padding:0 4px}
 """
+
+#: The link to the scan page every page carries (api/http/pages/scan.py), by language.
+_SCAN_LINK = {"en": "Scan a code", "vi": "Quét mã"}
+_SCAN_ICON = (
+    '<svg class="ic" viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" '
+    'stroke-width="2.4" stroke-linecap="round" stroke-linejoin="round"><path d="M3 8V4h4M17 '
+    '4h4v4M21 16v4h-4M7 20H3v-4M7 12h10"/></svg>'
+)
+
+
+def nav_bar(lang: str) -> str:
+    """The page chrome: a bar with the link to ``/scan`` in the page's language."""
+    label = _SCAN_LINK.get(lang, _SCAN_LINK["en"])
+    return (
+        f'<nav class="tm-nav"><a id="scan-link" href="/scan?lang={esc(lang)}">'
+        f"{_SCAN_ICON}{esc(label)}</a></nav>"
+    )
 
 
 def page(
-    *, lang: str, title: str, body: str, css: str = "", head: str = "", csp: str = CSP_PAGE
+    *,
+    lang: str,
+    title: str,
+    body: str,
+    css: str = "",
+    head: str = "",
+    csp: str = CSP_PAGE,
+    nav: bool = True,
 ) -> str:
-    """A whole HTML document; ``body`` and ``css`` are trusted (already escaped) markup."""
+    """A whole HTML document; ``body`` and ``css`` are trusted (already escaped) markup.
+
+    ``nav``: the chrome's bar with the link to the scan page goes first (every page a person
+    opens has it; the OBS overlay and the scan page itself do not)."""
     return (
         f'<!doctype html><html lang="{esc(lang)}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f'<meta http-equiv="Content-Security-Policy" content="{esc(csp)}">'
         '<meta name="referrer" content="no-referrer"><meta name="robots" content="noindex">'
         f"<title>{esc(title)}</title>{head}<style>{BASE_CSS}{css}</style></head>"
-        f"<body>{body}</body></html>"
+        f"<body>{nav_bar(lang) if nav else ''}{body}</body></html>"
     )
 
 

@@ -208,9 +208,9 @@ def render_overlay_page(
         f"default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; "
         "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'"
     )
-    return page(lang=lang, title="Tracemark overlay", body=body, css=_OVERLAY_CSS, csp=csp).replace(
-        "<body>", f'<body data-state="{esc(state)}">', 1
-    )
+    return page(
+        lang=lang, title="Tracemark overlay", body=body, css=_OVERLAY_CSS, csp=csp, nav=False
+    ).replace("<body>", f'<body data-state="{esc(state)}">', 1)
 
 
 _LISTING_CSS = """

@@ -90,6 +90,25 @@ class MemoryStore:
     def scan_signals(self, item: str, since: int, limit: int = 500) -> list[ScanRecord]:
         return self._contexts(item, since, limit, vouched=False)
 
+    def scans_between(
+        self,
+        since: int,
+        until: int,
+        *,
+        company_prefixes: Sequence[str] = (),
+        seller: str = "",
+        limit: int = 100_000,
+    ) -> list[ScanRecord]:
+        heads = tuple(company_prefixes)
+
+        def wanted(r: ScanRecord) -> bool:
+            under = not heads or (r.item_id.startswith("01/") and r.item_id[4:].startswith(heads))
+            return since <= r.time < until and under and (not seller or r.context.seller == seller)
+
+        with self._lock:
+            found = [r for r in self._scans if wanted(r)]
+        return sorted(found, key=lambda r: r.time)[:limit]
+
     def _contexts(self, item: str, since: int, limit: int, *, vouched: bool) -> list[ScanRecord]:
         latest: dict[ScanContext, ScanRecord] = {}
         with self._lock:

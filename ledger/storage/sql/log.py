@@ -41,7 +41,12 @@ from ledger.storage.migrations import upgrade as migrate
 from ledger.storage.sql.engines import ADVISORY_LOCK_KEY, make_engine
 from ledger.storage.sql.nodes import NodeCache
 from ledger.storage.sql.projection import SqlProjection, projection_metadata
-from ledger.storage.sql.scans import scan_sql, scans_from_rows, write_scans
+from ledger.storage.sql.scans import (
+    scan_sql,
+    scans_between_sql,
+    scans_from_rows,
+    write_scans,
+)
 from ledger.storage.sql.tables import CheckpointRow, LogEntryRow, MerkleNodeRow
 from ledger.storage.sql.transaction import reason, transaction, unavailable
 from ledger.storage.sql.witnesses import SqlWitnessStore
@@ -538,6 +543,31 @@ class SqlStore:
         """Distinct scan contexts of ``item`` since ``since`` (see ``LogStore``)."""
         with self.reader() as view:
             view.cursor.execute(scan_sql(self.dialect)["recent"], (item, since, limit))
+            return scans_from_rows(view.cursor.fetchall())
+
+    def scans_between(
+        self,
+        since: int,
+        until: int,
+        *,
+        company_prefixes: Sequence[str] = (),
+        seller: str = "",
+        limit: int = 100_000,
+    ) -> list[ScanRecord]:
+        """Scans in ``[since, until)`` under the prefixes, naming the seller (``LogStore``)."""
+        for prefix in company_prefixes:
+            if not prefix.isascii() or not prefix.isdigit():
+                raise InvalidInput("a company prefix is digits")
+        sql, params = scans_between_sql(
+            self.dialect,
+            since,
+            until,
+            company_prefixes=company_prefixes,
+            seller=seller,
+            limit=limit,
+        )
+        with self.reader() as view:
+            view.cursor.execute(sql, params)
             return scans_from_rows(view.cursor.fetchall())
 
     # --- checkpoints ------------------------------------------------------------------

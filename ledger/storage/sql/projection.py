@@ -177,6 +177,14 @@ class SqlProjection:
         order = {ident: n for n, ident in enumerate(item_ids)}
         return sorted(found, key=order.__getitem__)
 
+    def held_items(self, custodian: str) -> list[Item]:
+        sql = _sql(Item, self.dialect)
+        rows = self._rows(
+            f"SELECT {sql.columns} FROM items WHERE custodian = {self.mark}",  # noqa: S608
+            (custodian,),
+        )
+        return sorted((record_from_row(Item, r) for r in rows), key=lambda i: i.item_id)
+
     def stock(self, custodian: str, gtin: str) -> int:
         m = self.mark
         rows = self._rows(

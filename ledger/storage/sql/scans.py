@@ -34,6 +34,7 @@ __all__ = [
     "scan_metadata",
     "scan_rows",
     "scan_sql",
+    "scans_between_sql",
     "scans_from_rows",
     "write_scans",
 ]
@@ -99,6 +100,9 @@ def scan_sql(dialect: str) -> dict[str, str]:
         # Every context, weak (anonymous) ones too: what the producer is shown.
         "signals": f"SELECT item_id, latest, {', '.join(SCAN_FIELDS)} FROM scan_contexts "  # noqa: S608
         f"WHERE item_id = {mark} AND latest >= {mark} ORDER BY latest DESC LIMIT {mark}",
+        # The dashboards' read: one time range (scan_records_time), then the filters.
+        "between": f"SELECT item_id, time, {', '.join(SCAN_FIELDS)} FROM scan_records "  # noqa: S608
+        f"WHERE time >= {mark} AND time < {mark}",
         "prune": f"DELETE FROM scan_records WHERE time < {mark}",  # noqa: S608
         "prune_contexts": f"DELETE FROM scan_contexts WHERE latest < {mark}",  # noqa: S608
     }
@@ -187,3 +191,28 @@ def write_scans(
 
 def scans_from_rows(rows: Sequence[Any]) -> list[ScanRecord]:
     return [ScanRecord(str(r[0]), int(r[1]), ScanContext(*(str(v) for v in r[2:]))) for r in rows]
+
+
+def scans_between_sql(
+    dialect: str,
+    since: int,
+    until: int,
+    *,
+    company_prefixes: Sequence[str],
+    seller: str,
+    limit: int,
+) -> tuple[str, list[Any]]:
+    """The dashboards' query: scans in ``[since, until)``, of items under one of the company
+    prefixes (an item id is ``01/<indicator digit><prefix>...``), naming ``seller``."""
+    mark = "?" if dialect == "sqlite" else "%s"
+    sql = scan_sql(dialect)["between"]
+    params: list[Any] = [since, until]
+    if company_prefixes:
+        sql += " AND (" + " OR ".join([f"item_id LIKE {mark}"] * len(company_prefixes)) + ")"
+        params += [f"01/_{p}%" for p in company_prefixes]
+    if seller:
+        sql += f" AND seller = {mark}"
+        params.append(seller)
+    sql += f" ORDER BY time, id LIMIT {mark}"
+    params.append(limit)
+    return sql, params

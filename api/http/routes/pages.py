@@ -39,6 +39,7 @@ import anyio
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
+from api.http.attested import identity_json, qualifications_json
 from api.http.deps import StateDep
 from api.http.errors import error_response, error_responses
 from api.http.nonce import DEFAULT_WINDOW_MS, NonceExpired, NonceInvalid, epoch_expiry, issue_nonce
@@ -148,9 +149,17 @@ def _payload(
     facts = _facts(state, platform, listing_id)
     if facts.status is None:
         return listing_payload(platform, listing_id, stream, facts=facts, qr=None, lang=lang)
-    qr = _qr(state, platform, listing_id, stream, now_ms())
+    now = now_ms()
+    qr = _qr(state, platform, listing_id, stream, now)
     short = _short(state, platform, listing_id, stream)
-    return listing_payload(platform, listing_id, stream, facts=facts, qr=qr, lang=lang, short=short)
+    payload = listing_payload(
+        platform, listing_id, stream, facts=facts, qr=qr, lang=lang, short=short
+    )
+    # What the overlay may show: who vouched, until when.
+    listing = facts.status.listing
+    payload["seller_identity"] = identity_json(state, listing.seller, now) or []
+    payload["qualifications"] = qualifications_json(state, listing.gtin, "", now)
+    return payload
 
 
 def _unsigned() -> JSONResponse:

@@ -7,7 +7,7 @@ created the platform tables before this revision makes the table itself at start
 way down ends every short code; no provenance is lost.
 
 Revision ID: 0008
-Revises: 0009 (written beside 0007 and 0009; re-chained after them when main was merged)
+Revises: 0011 (written beside 0007, 0009 and 0011; re-chained after them when main was merged)
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy import BigInteger, Column, Text, inspect
 __all__ = ["branch_labels", "depends_on", "down_revision", "downgrade", "revision", "upgrade"]
 
 revision = "0008"
-down_revision: str | None = "0009"
+down_revision: str | None = "0011"
 branch_labels: str | None = None
 depends_on: str | None = None
 

@@ -18,6 +18,10 @@
     TRACEMARK_CLONE_WINDOW_S window of the scan-velocity clone rule (3600)
     TRACEMARK_CLONE_MAX_STREAMS / _PLACES / _DEVICES   its limits (1 / 3 / 50)
     TRACEMARK_OVERLAY_NONCE_S lifetime of the overlay's listing-QR nonce (600)
+    TRACEMARK_SHORT_CODE_TTL_S how long an overlay's short code (/s/CODE) lives after the
+                             overlay last showed it (3600; at least 60)
+    TRACEMARK_SHORT_CODE_MISSES unknown or expired short codes a client may look up per
+                             minute before every lookup is refused (20; at least 1)
     TRACEMARK_SCAN_SALT      a pepper mixed into the device hashes kept with scans, never
                              stored with them (none); the salt itself rotates (below)
     TRACEMARK_DEVICE_SALT_HOURS how long one device-hash salt is used before a new random one
@@ -53,6 +57,13 @@
                              (Asia/Ho_Chi_Minh); an unknown name stops the start-up
     TRACEMARK_WEBHOOK_WORKER / _MAX_ATTEMPTS / _TIMEOUT_S / _ALLOW_PRIVATE   webhook delivery
                              (``WebhookSettings``; 1 / 8 / 5 / 0)
+    TRACEMARK_DOCUMENT_STORE where attested documents live: sql (the database), a folder
+                             file:///path, or s3://bucket/prefix?endpoint=https://host (sql)
+    TRACEMARK_DOCUMENT_MAX_BYTES largest document PUT /v1/documents accepts (10485760)
+    TRACEMARK_COMPLIANCE_KINDS qualification kinds a session's listings need, comma-separated
+                             (none: at least one valid qualification of any kind per GTIN)
+    TRACEMARK_COMPLIANCE_INTERVAL_S how often the webhook worker re-checks sessions for
+                             compliance lost to time (expiry) (60; 0 never)
 
 docs/operations.md has the same table.
 """
@@ -66,6 +77,7 @@ import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from api.proxies import Network, parse_trusted_proxies
@@ -73,10 +85,13 @@ from ledger.errors import InvalidInput
 from ledger.keyfile import load_or_create_secrets_key
 from ledger.log.checkpoint import CosignatureVerifier
 from ledger.log.note import NoteVerifier, check_key_name
+from ledger.ports.documents import MAX_DOCUMENT_BYTES
+from ledger.provenance.events.attestations import QUALIFICATION_KINDS
 from ledger.provenance.rules.common import Admission
 from ledger.secret_box import SecretBox
 from ledger.usecases.retention import DAY_MS, Retention
 from ledger.verdicts import Thresholds
+from ledger.verdicts.compliance import CompliancePolicy
 
 __all__ = [
     "DEFAULT_PUBLIC_URL",
@@ -90,6 +105,7 @@ __all__ = [
     "WebhookSettings",
     "WitnessRole",
     "admission_from_env",
+    "compliance_from_env",
     "console_settings_from_env",
     "is_loopback_url",
     "local_url",
@@ -97,6 +113,7 @@ __all__ = [
     "parse_timezone",
     "public_url_from_env",
     "retention_from_env",
+    "short_code_ttl_from_env",
     "thresholds_from_env",
     "webhook_settings_from_env",
 ]
@@ -181,6 +198,11 @@ def public_url_from_env(env: Mapping[str, str] | None = None) -> str | None:
     if old:
         return parse_public_url(old, name="TRACEMARK_RESOLVER")
     return None
+
+
+def short_code_ttl_from_env(env: Mapping[str, str] | None = None) -> int:
+    """``TRACEMARK_SHORT_CODE_TTL_S`` (3600, at least 60): the CLI reads it too."""
+    return _int(os.environ if env is None else env, "TRACEMARK_SHORT_CODE_TTL_S", 3600, low=60)
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int = 0) -> int:
@@ -423,6 +445,10 @@ class Settings:
     #: Retention windows outside the log, the device-salt period, the prune interval.
     retention: Retention = field(default_factory=Retention)
     overlay_nonce_window_s: int = 600
+    #: An overlay's short code lives this long after the overlay last showed it.
+    short_code_ttl_s: int = 3600
+    #: Unknown or expired short codes one client may look up per minute (enumeration).
+    short_code_misses_per_minute: int = 20
     witnesses: tuple[CosignatureVerifier, ...] = ()
     #: How many of ``witnesses`` make a checkpoint witnessed (k of n).
     witness_quorum: int = 1
@@ -443,6 +469,12 @@ class Settings:
     #: Webhook delivery; left out (None), read from TRACEMARK_WEBHOOK_* for this mode.
     webhooks: WebhookSettings = None  # type: ignore[assignment]
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    #: The document store (ledger/storage/documents): sql, file:///folder or s3://bucket.
+    document_store: str = "sql"
+    document_max_bytes: int = MAX_DOCUMENT_BYTES
+    #: What a stream session needs to be compliant (ledger/verdicts/compliance.py).
+    compliance: CompliancePolicy = field(default_factory=CompliancePolicy)
+    compliance_interval_s: int = 60
 
     def __post_init__(self) -> None:
         if self.webhooks is None:
@@ -496,6 +528,8 @@ class Settings:
             scan_salt=salt.encode() if salt else b"",
             retention=retention_from_env(env),
             overlay_nonce_window_s=_int(env, "TRACEMARK_OVERLAY_NONCE_S", 600, low=60),
+            short_code_ttl_s=short_code_ttl_from_env(env),
+            short_code_misses_per_minute=_int(env, "TRACEMARK_SHORT_CODE_MISSES", 20, low=1),
             witnesses=(witnesses := _witnesses(env)),
             witness_quorum=_quorum(env, len(witnesses)),
             witness_role=_witness_role(env, home),
@@ -508,7 +542,37 @@ class Settings:
             timezone=parse_timezone(env.get("TRACEMARK_TIMEZONE") or DEFAULT_TIMEZONE),
             webhooks=webhook_settings_from_env(env, production=mode == "production"),
             console=console_settings_from_env(env),
+            **compliance_from_env(env),
         )
+
+
+def compliance_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The document store and the compliance policy (``TRACEMARK_DOCUMENT_*``,
+    ``TRACEMARK_COMPLIANCE_*``): the fields of ``Settings`` they set; the CLI reads them too."""
+    env = os.environ if env is None else env
+    store = (env.get("TRACEMARK_DOCUMENT_STORE") or "sql").strip()
+    if not (store in ("sql", "memory") or store.startswith(("file:///", "s3://"))):
+        raise InvalidInput(
+            "TRACEMARK_DOCUMENT_STORE must be sql, file:///folder or s3://bucket?endpoint=..."
+        )
+    size = _int(env, "TRACEMARK_DOCUMENT_MAX_BYTES", MAX_DOCUMENT_BYTES, low=1024)
+    if size > MAX_DOCUMENT_BYTES:
+        raise InvalidInput(f"TRACEMARK_DOCUMENT_MAX_BYTES is at most {MAX_DOCUMENT_BYTES}")
+    kinds = tuple(
+        k.strip() for k in env.get("TRACEMARK_COMPLIANCE_KINDS", "").split(",") if k.strip()
+    )
+    try:
+        policy = CompliancePolicy(kinds=tuple(dict.fromkeys(kinds)))
+    except ValueError as exc:
+        raise InvalidInput(
+            f"TRACEMARK_COMPLIANCE_KINDS: {exc}; use {', '.join(QUALIFICATION_KINDS)}"
+        ) from None
+    return {
+        "document_store": store,
+        "document_max_bytes": size,
+        "compliance": policy,
+        "compliance_interval_s": _int(env, "TRACEMARK_COMPLIANCE_INTERVAL_S", 60),
+    }
 
 
 def _operations(env: Mapping[str, str], *, production: bool) -> dict[str, str]:

@@ -55,6 +55,8 @@ PURE_CORE_MODULES = (
     "ledger.verdicts.evidence",
     "ledger.verdicts.items",
     "ledger.verdicts.clones",
+    "ledger.verdicts.attestations",
+    "ledger.verdicts.compliance",
     "ledger.verdicts.listings",
     "ledger.verdicts.scans",
     "ledger.verdicts.backing",
@@ -62,6 +64,7 @@ PURE_CORE_MODULES = (
     "ledger.verdicts.bundles",
     "ledger.verdicts.regulator",
     "ledger.provenance.rules.streams",
+    "ledger.provenance.rules.attestations",
     "ledger.provenance.handles",
     "ledger.provenance.epcis_hash",
     "ledger.codes.epc",
@@ -88,6 +91,7 @@ PURE_CORE_MODULES = (
     "ledger.provenance.events.supply",
     "ledger.provenance.events.listings",
     "ledger.provenance.events.streams",
+    "ledger.provenance.events.attestations",
     "ledger.secret_box",
 )
 

@@ -6,7 +6,7 @@ docs/decisions.md 45). Dropping the table on the way down forgets every salt: ha
 afterwards cannot be linked to earlier ones, which is what rotation does anyway.
 
 Revision ID: 0012
-Revises: 0009 (written against 0006; chained after main's head when main was merged in)
+Revises: 0008 (written against 0006; chained after main's head when main was merged in)
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy import BigInteger, Column, LargeBinary
 __all__ = ["branch_labels", "depends_on", "down_revision", "downgrade", "revision", "upgrade"]
 
 revision = "0012"
-down_revision: str | None = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | None = None
 depends_on: str | None = None
 

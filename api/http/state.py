@@ -142,6 +142,7 @@ class AppState:
             rate = self.settings.short_code_misses_per_minute
             self.short_code_limiter = self.limiter.with_rate(rate, "short-codes")
         return self.short_code_limiter
+
     #: Device hashes with a rotating salt (None: built from the settings on first use).
     device_salts: DeviceSalts | None = None
     #: The background prune of data outside the log (started in the app's lifespan).

@@ -76,7 +76,7 @@ def test_seller_screens_show_only_its_own_and_its_entries_are_checked(console: C
     supply = seeded(console)
 
     page = seller.client.get("/console/seller/shipments").text
-    assert "SH-77" in page and "SH-88" not in page and 'data-sign="receive"' in page
+    assert "SH-77" in page and "SH-88" not in page and 'data-sign="event.receive"' in page
     assert '<script src="/console/static/seller.js" defer>' in page
 
     t = now()
@@ -145,6 +145,27 @@ def test_seller_screens_show_only_its_own_and_its_entries_are_checked(console: C
         'data-listing="tiktok:L-77" data-status="closed"'
         in seller.client.get("/console/seller/listings").text
     )
+
+
+def test_seller_screens_have_a_strict_policy_and_no_inline_script(console: Console) -> None:
+    seller = join_seller(console)
+    for path in (
+        "/console/seller/shipments",
+        "/console/seller/stock",
+        "/console/seller/listings",
+        "/console/seller/overlay",
+        "/console/seller/scans",
+        "/console/seller/listings?lang=vi",
+    ):
+        answer = seller.client.get(path)
+        assert answer.status_code == 200, path
+        policy = answer.headers["content-security-policy"]
+        assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+        assert "frame-ancestors 'none'" in policy
+        assert "<script>" not in answer.text and "style=" not in answer.text
+        assert "http://" not in answer.text.replace(ORIGIN, "")
+        assert 'href="/console/seller/overlay"' in answer.text  # in the seller's navigation
+    assert 'lang="vi"' in seller.client.get("/console/seller/stock?lang=vi").text
 
 
 def test_a_seller_sees_another_sellers_data_nowhere(console: Console) -> None:

@@ -108,7 +108,14 @@ def shipments_screen(lang: str, account: Account, csrf: str, board: SellerDashbo
             f'<article class="card shipment" data-shipment="{esc(s.shipment_id)}">'
             f"<h2>{esc(s.shipment_id)}</h2>{facts}"
             + _sign_form(
-                lang, account, ident, "receive", hidden, "seller.review", "seller.receive", "recv"
+                lang,
+                account,
+                ident,
+                "event.receive",
+                hidden,
+                "seller.review",
+                "seller.receive",
+                "recv",
             )
             + "</article>"
         )
@@ -166,7 +173,7 @@ def _listing_rows(lang: str, account: Account, listings: Sequence[tuple[Listing,
                 f"close-{ident}",
                 "listing.close",
                 hidden,
-                "seller.review",
+                "seller.close_review",
                 "seller.close",
                 "close",
             )
@@ -321,7 +328,7 @@ def overlay_screen(  # noqa: PLR0917 - the screen's facts
         path = "/" + path.split("/", 1)[1] if "/" in path else "/"
         body = (
             pick + '<section class="card"><h2>'
-            f"{esc(say(lang, 'seller.overlay_url'))}</h2>"
+            f"{esc(say(lang, 'seller.obs'))}</h2>"
             f"<p>{esc(say(lang, 'seller.obs_help'))}</p>"
             f'<label for="overlay-url">{esc(say(lang, "seller.overlay_url"))}</label>'
             f'<input id="overlay-url" type="text" readonly value="{esc(url)}">'

@@ -1,4 +1,4 @@
-// The seller's screens: the bodies of the entries a seller signs in the page (receive,
+// The seller's screens: the bodies of the entries a seller signs in the page (event.receive,
 // listing.declare, listing.close, stream.declare), registered with keys.js, which shows
 // every field before signing; and the overlay screen's copy button (Clipboard API, or
 // select the text so the person copies it themselves).
@@ -18,7 +18,7 @@
   const value = (form, name) => (form.elements[name] ? form.elements[name].value.trim() : "");
 
   const builders = {
-    receive: (form) => ({
+    "event.receive": (form) => ({
       actor: form.dataset.actor,
       shipment: value(form, "shipment"),
       from: value(form, "from"),
@@ -66,6 +66,16 @@
     },
   };
   Object.assign(TM.keys.builders, builders);
+
+  // --- the overlay screen: the preview shows the whole 1920 x 1080 source, scaled down -----
+
+  function fit() {
+    const frame = document.getElementById("overlay-preview");
+    if (!frame) return;
+    frame.style.transform = "scale(" + frame.parentElement.clientWidth / 1920 + ")";
+  }
+  fit();
+  window.addEventListener("resize", fit);
 
   // --- the overlay screen's copy button -----------------------------------------------------
 

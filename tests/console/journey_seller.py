@@ -22,6 +22,7 @@ from tests.console.test_console_browser import (
 
 __all__ = [
     "Seller",
+    "close_listing",
     "declare_listing",
     "declare_session",
     "onboard_seller",
@@ -217,3 +218,14 @@ def open_overlay(
     if picture:
         shot(page, picture)
     return url, copied
+
+
+def close_listing(seller: Seller, live: Live, *, platform: str, listing_id: str) -> int:
+    """Close one of the seller's open listings from its card on the listings screen."""
+    page = seller.page
+    page.goto(f"{live.base}/console/seller/listings")
+    index = sign_in_page(page, f"[id='close-{platform}:{listing_id}']")
+    page.goto(f"{live.base}/console/seller/listings")
+    page.locator(f"article.listing[data-listing='{platform}:{listing_id}']"
+                 "[data-status='closed']").wait_for()  # fmt: skip
+    return index

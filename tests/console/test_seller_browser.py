@@ -18,6 +18,7 @@ from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.usecases.service import now_ms
 from tests.console import test_console_browser as browser
 from tests.console.journey_seller import (
+    close_listing,
     declare_listing,
     declare_session,
     onboard_seller,
@@ -140,11 +141,16 @@ def test_seller_receives_lists_streams_and_a_viewer_verifies(live: Live, operato
     assert page.locator("#vouched-alerts").count() == 0  # its own stock, in its own stream
     shot(page, "seller-scans")
 
-    # Vietnamese, and closing the listing.
+    # Vietnamese; then the listing is closed in the page.
     page.goto(f"{live.base}/console/seller/listings?lang=vi")
     assert page.locator("html").get_attribute("lang") == "vi"
+    assert page.locator("h1").inner_text() == "Tin đăng và phiên live"
     shot(page, "seller-listings-vi")
     page.goto(f"{live.base}/console/seller/listings?lang=en")
+    closed = close_listing(seller, live, platform="tiktok", listing_id="L-900")
+    _, entry = live.service.entry(closed)
+    assert entry.envelope.type == "listing.close" and entry.envelope.signer == seller.key_id
+    assert live.service.listing_status("tiktok", "L-900").listing.status == "closed"
 
     # No private key anywhere in the database.
     assert_no_private_key(live.db, open_backup(seller.backup))

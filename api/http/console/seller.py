@@ -72,10 +72,13 @@ def _sign_form(  # noqa: PLR0917 - one signed form, its parts
     review: str,
     sign: str,
     css: str = "",
+    label: str = "",
 ) -> str:
-    """A form that signs an entry of ``kind`` in the page, with its review box."""
+    """A form that signs an entry of ``kind`` in the page, with its review box (``label``:
+    its accessible name, where a screen has several alike)."""
+    named = f' aria-label="{esc(label)}"' if label else ""
     return (
-        f'<form id="{esc(ident)}" class="{esc(css)}" data-sign="{esc(kind)}"'
+        f'<form id="{esc(ident)}" class="{esc(css)}"{named} data-sign="{esc(kind)}"'
         f' data-actor="{esc(account.actor_id)}"{messages(lang)}'
         f' data-msg-nokey="{esc(say(lang, "sign.nokey"))}"'
         f' data-msg-recorded="{esc(say(lang, "seller.recorded", index="{index}"))}">'
@@ -116,6 +119,7 @@ def shipments_screen(lang: str, account: Account, csrf: str, board: SellerDashbo
                 "seller.review",
                 "seller.receive",
                 "recv",
+                f"{say(lang, 'seller.shipment')} {s.shipment_id}",
             )
             + "</article>"
         )
@@ -176,6 +180,7 @@ def _listing_rows(lang: str, account: Account, listings: Sequence[tuple[Listing,
                 "seller.close_review",
                 "seller.close",
                 "close",
+                f"{say(lang, 'seller.listing')} {ident}",
             )
         overlay = (
             f'<a href="/console/seller/overlay?listing={quote(ident, safe="")}'

@@ -107,6 +107,21 @@ def test_seller_receives_lists_streams_and_a_viewer_verifies(live: Live, operato
         picture="seller-overlay",
     )  # fmt: skip
     assert copied == url
+    # Without the Clipboard API (an http:// console, an older browser) the page falls back.
+    page = seller.page
+    page.add_init_script(
+        "Object.defineProperty(Navigator.prototype, 'clipboard', {get: () => undefined});"
+    )
+    page.reload()
+    page.evaluate("() => { document.getElementById('copy-out').textContent = ''; }")
+    page.locator("#copy-url").click()
+    page.locator("#copy-out:not(:empty)").wait_for()
+    assert page.locator("#copy-out").get_attribute("data-how") in ("exec", "select")
+    selected = page.evaluate(
+        "() => { const f = document.activeElement;"
+        " return [f.id, f.value.slice(f.selectionStart, f.selectionEnd)]; }"
+    )
+    assert selected == ["overlay-url", url]
     assert url.startswith(f"{live.base}/overlay/tiktok/L-900?stream=live-1&pos=tl")
 
     # Viewers scan the overlay's QR context and verify codes of those items: genuine. (The

@@ -49,7 +49,14 @@ NAV: dict[str, tuple[tuple[str, str], ...]] = {
         ("/console/operator/audit", "op.audit"),
     ),
     "producer": (("/console/key", "key.title"), ("/console/producer/keys", "pkeys.title")),
-    "seller": (("/console/key", "key.title"),),
+    "seller": (
+        ("/console/key", "key.title"),
+        ("/console/seller/shipments", "seller.shipments"),
+        ("/console/seller/stock", "seller.stock"),
+        ("/console/seller/listings", "seller.listings"),
+        ("/console/seller/overlay", "seller.overlay"),
+        ("/console/seller/scans", "seller.scans_title"),
+    ),
     "platform": (("/console/key", "key.title"),),
     "certifier": (),
 }
@@ -141,6 +148,12 @@ def _messages(lang: str) -> str:
         f' data-msg-failed="{esc(say(lang, "failed", message="{message}"))}"'
         f' data-msg-working="{esc(say(lang, "working"))}"'
     )
+
+
+#: For the screens of other modules (api/http/console/seller.py).
+field_html = _field
+messages = _messages
+out = _out
 
 
 def signin_screen(lang: str) -> str:

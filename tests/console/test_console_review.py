@@ -1,0 +1,132 @@
+"""Defects found by the security review of the console (issue 19 foundation): each test
+failed before its fix. Secrets out of logs and URLs, TOTP codes single use across workers,
+and approvals that cannot hand a key to an actor of another role."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pyotp
+import pytest
+
+from api.accounts import Accounts
+from api.logs import access_line, scrub
+from api.settings import ConsoleSettings
+from ledger.keys import PrivateKey
+from ledger.log.entries import sign_entry
+from ledger.provenance.events.names import ACTOR_REGISTER
+from ledger.storage.sql.console import memory_console_store
+from tests.console.conftest import ORIGIN, PASSWORD, Console, Person, now
+
+T = 1_800_000_000_000
+TOKEN = "Zm9vYmFyYmF6cXV4cXV1eF9hYmNkZWZnaGlqa2xtbm8x"  # TEST ONLY, shaped like an invite token
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/console/invite/{TOKEN}",
+        f"/console/api/invite/{TOKEN}/password",
+        f"/console/api/invite/{TOKEN}/passkey/options",
+        f"/console/api/invite/{TOKEN}/passkey",
+    ],
+)
+def test_invite_tokens_never_reach_the_access_log(
+    path: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # An invite link is a bearer secret (it makes an account): the path must not carry it
+    # into a log line, however the line is formatted.
+    assert TOKEN not in scrub(path)
+    with caplog.at_level(logging.INFO, logger="tracemark.access"):
+        access_line("GET", path, "", 200, seconds=0.01, client="127.0.0.1", rid="r1")
+    (record,) = [r for r in caplog.records if r.name == "tracemark.access"]
+    assert TOKEN not in record.getMessage()
+    assert TOKEN not in str(getattr(record, "path", ""))
+    assert "/invite/" in record.getMessage()  # the line still says what was asked
+
+
+def test_console_forms_never_send_secrets_in_a_url(
+    console: Console, people: dict[str, Person]
+) -> None:
+    # Before its script runs (slow phone, blocked script), a form without a method is sent
+    # by the browser as GET to the page itself: password, TOTP code or backup passphrase in
+    # the address bar and the history. Every console form says method="post".
+    token = console.invite_token("producer", actor_id="form-check")
+    pages = [
+        console.client().get("/console/signin").text,
+        console.client().get(f"/console/invite/{token}").text,
+    ]
+    for role, paths in {
+        "operator": ("/console/", "/console/operator/accounts", "/console/operator/invites"),
+        "producer": ("/console/key", "/console/producer/keys"),
+    }.items():
+        for path in paths:
+            answer = people[role].client.get(path)
+            assert answer.status_code == 200, path
+            pages.append(answer.text)
+    seen = 0
+    for page in pages:
+        for tag in re.findall(r"<form\b[^>]*>", page):
+            seen += 1
+            assert 'method="post"' in tag, tag
+    assert seen >= 10
+
+
+def test_a_totp_code_is_single_use_across_workers() -> None:
+    # Two workers (two Accounts over the same tables) must not both accept one code: the
+    # replay guard lives in the database, not in one process's memory.
+    store = memory_console_store()
+    settings = ConsoleSettings(session_idle_s=600, session_max_s=3600, invite_s=3600)
+    one, two = Accounts(store, settings), Accounts(store, settings)
+    invite, token = one.invite("operator", now=T, name="ops")
+    totp = pyotp.TOTP(invite.totp_secret)
+    one.redeem_with_password(token, PASSWORD, totp.at(T // 1000), now=T)
+    code = totp.at(T // 1000 + 60)
+    assert one.sign_in_password("ops", PASSWORD, code, now=T + 60_000).name == "ops"
+    from api.accounts import SignInFailed
+
+    with pytest.raises(SignInFailed):
+        two.sign_in_password("ops", PASSWORD, code, now=T + 61_000)
+    # The code of redemption is spent too, for every worker.
+    with pytest.raises(SignInFailed):
+        two.sign_in_password("ops", PASSWORD, totp.at(T // 1000), now=T + 1_000)
+    # A later code still works (and the guard's rows expire).
+    later = totp.at(T // 1000 + 300)
+    assert two.sign_in_password("ops", PASSWORD, later, now=T + 300_000).name == "ops"
+
+
+def test_approval_never_adds_a_key_to_an_actor_of_another_role(
+    console: Console, people: dict[str, Person]
+) -> None:
+    # A producer "maker-x" is registered in the log (by the CLI, say) with no console
+    # account. A *seller* invite naming "maker-x" must not let the operator's approve button
+    # add the seller's browser key to the producer (key.add): the seller would then sign the
+    # producer's entries from the console.
+    operator_key = console.operator_key
+    producer_key = PrivateKey.from_seed(bytes([91] * 32))  # TEST ONLY
+    body = {
+        "actor": {
+            "id": "maker-x",
+            "role": "producer",
+            "name": "Maker X",
+            "country": "VN",
+            "verified": False,
+        },
+        "keys": [producer_key.public_key.to_text()],
+        "event_time": now(),
+    }
+    console.state.service.append_one(sign_entry(ACTOR_REGISTER, body, operator_key), now=now())
+    seller = console.join("seller", actor_id="maker-x")
+    seller_key = PrivateKey.from_seed(bytes([92] * 32)).public_key.to_text()  # TEST ONLY
+    assert seller.post("/console/api/key", {"public_key": seller_key}).status_code == 200
+    account = console.state.console.accounts.store.account_named("maker-x")  # type: ignore[union-attr]
+    assert account is not None
+    size = console.state.service.store.head().size
+    answer = people["operator"].post(f"/console/api/accounts/{account.account_id}/approve", {})
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["code"] == "role_mismatch"
+    assert console.state.service.store.head().size == size  # nothing appended
+    again = console.state.console.accounts.store.account("%s" % account.account_id)  # type: ignore[union-attr]
+    assert again is not None and again.status == "pending"
+    assert ORIGIN.startswith("https://")

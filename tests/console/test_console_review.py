@@ -127,6 +127,6 @@ def test_approval_never_adds_a_key_to_an_actor_of_another_role(
     assert answer.status_code == 409, answer.text
     assert answer.json()["code"] == "role_mismatch"
     assert console.state.service.store.head().size == size  # nothing appended
-    again = console.state.console.accounts.store.account("%s" % account.account_id)  # type: ignore[union-attr]
+    again = console.state.console.accounts.store.account(account.account_id)  # type: ignore[union-attr]
     assert again is not None and again.status == "pending"
     assert ORIGIN.startswith("https://")

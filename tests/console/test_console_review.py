@@ -71,6 +71,13 @@ def test_console_forms_never_send_secrets_in_a_url(
             seen += 1
             assert 'method="post"' in tag, tag
     assert seen >= 10
+    # What such a form's POST meets instead: a refusal, and nothing of it in the URL.
+    sent = console.client().post(
+        "/console/signin",
+        data={"name": "x", "password": PASSWORD, "code": "123456"},
+        headers={"origin": ORIGIN},
+    )
+    assert sent.status_code == 405 and PASSWORD not in str(sent.url)
 
 
 def test_a_totp_code_is_single_use_across_workers() -> None:

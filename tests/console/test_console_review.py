@@ -137,3 +137,28 @@ def test_approval_never_adds_a_key_to_an_actor_of_another_role(
     again = console.state.console.accounts.store.account(account.account_id)  # type: ignore[union-attr]
     assert again is not None and again.status == "pending"
     assert ORIGIN.startswith("https://")
+
+
+def test_a_passkey_challenge_taken_twice_at_once_is_answered_once() -> None:
+    # Two answers to one challenge racing (PostgreSQL, read committed): both read the row
+    # before either deletes it. Only the one whose delete removed it may use it.
+    from sqlalchemy import event
+
+    from ledger.ports.console import Challenge
+
+    store = memory_console_store()
+    store.add_challenge(Challenge("c1", "signin", b"x" * 32, "", T + 60_000))
+    raced = []
+
+    def other_worker_first(*args):  # type: ignore[no-untyped-def]
+        _, cursor, statement = args[:3]  # conn, cursor, statement, params, context, many
+        if statement.startswith("DELETE") and "challenge_id" in statement and not raced:
+            raced.append(True)  # the other worker's delete lands between our read and ours
+            cursor.connection.execute("DELETE FROM console_challenges WHERE challenge_id='c1'")
+
+    event.listen(store.engine, "before_cursor_execute", other_worker_first)
+    try:
+        assert store.take_challenge("c1", "signin", T) is None
+    finally:
+        event.remove(store.engine, "before_cursor_execute", other_worker_first)
+    assert raced

@@ -275,7 +275,11 @@ class SqlConsoleStore:
             conn.execute(delete(_challenges).where(_challenges.c.expires <= now))
             if row is None:
                 return None
-            conn.execute(delete(_challenges).where(_challenges.c.challenge_id == challenge_id))
+            gone = conn.execute(
+                delete(_challenges).where(_challenges.c.challenge_id == challenge_id)
+            ).rowcount
+            if gone != 1:  # another answer took it between our read and our delete
+                return None
         found = Challenge(row[0], row[1], bytes(row[2]), row[3], row[4])
         return found if found.purpose == purpose and found.expires > now else None
 

@@ -13,6 +13,7 @@ import pytest
 from api.accounts import Accounts
 from api.logs import access_line, scrub
 from api.settings import ConsoleSettings
+from ledger.errors import Conflict
 from ledger.keys import PrivateKey
 from ledger.log.entries import sign_entry
 from ledger.provenance.events.names import ACTOR_REGISTER
@@ -162,3 +163,56 @@ def test_a_passkey_challenge_taken_twice_at_once_is_answered_once() -> None:
     finally:
         event.remove(store.engine, "before_cursor_execute", other_worker_first)
     assert raced
+
+
+def test_approval_is_of_the_key_the_operator_saw(
+    console: Console, people: dict[str, Person]
+) -> None:
+    # The operator checks the key on the screen (with the person, out of band) and approves;
+    # a key swapped in meanwhile must not be the one registered.
+    person = console.join("producer", actor_id="swap-maker")
+    seen = PrivateKey.from_seed(bytes([93] * 32)).public_key.to_text()  # TEST ONLY
+    swapped = PrivateKey.from_seed(bytes([94] * 32)).public_key.to_text()  # TEST ONLY
+    assert person.post("/console/api/key", {"public_key": seen}).status_code == 200
+    operator = people["operator"]
+    page = operator.client.get("/console/operator/accounts").text
+    assert f'name="key" type="hidden" value="{seen}"' in page  # the form carries what it shows
+    assert person.post("/console/api/key", {"public_key": swapped}).status_code == 200
+    account = console.state.console.accounts.store.account_named("swap-maker")  # type: ignore[union-attr]
+    assert account is not None
+    size = console.state.service.store.head().size
+    path = f"/console/api/accounts/{account.account_id}/approve"
+    stale = operator.post(path, {"key": seen, "country": "VN"})
+    assert stale.status_code == 409 and stale.json()["code"] == "key_changed", stale.text
+    assert console.state.service.store.head().size == size
+    fresh = operator.post(path, {"key": swapped, "country": "VN"})
+    assert fresh.status_code == 200, fresh.text
+
+
+def test_one_invite_redeemed_by_two_at_once_makes_one_account(console: Console) -> None:
+    import threading
+    from dataclasses import replace
+
+    accounts = console.state.console.accounts  # type: ignore[union-attr]
+    invite, _ = accounts.invite("producer", now=now(), actor_id="race-maker")
+    base = accounts._new_account(invite, now(), "", "")  # the record redeem makes
+    outcomes: list[str] = []
+    start = threading.Barrier(2)
+
+    def redeem(account_id: str) -> None:
+        start.wait()
+        try:
+            accounts.store.redeem(
+                invite.token_hash, now(), replace(base, account_id=account_id), None
+            )
+            outcomes.append("ok")
+        except Conflict as exc:
+            outcomes.append(exc.code)
+
+    threads = [threading.Thread(target=redeem, args=(f"acct-{i}",)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["invite_used", "ok"]
+    assert [a.name for a in accounts.store.accounts()].count("race-maker") == 1

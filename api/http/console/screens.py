@@ -368,6 +368,8 @@ def accounts_screen(  # noqa: PLR0917 - a screen's facts, in the order it shows 
                 '<form method="post" class="approve"'
                 f' data-action="/console/api/accounts/{aid}/approve"'
                 f' data-then="reload"{_messages(lang)}>'
+                # The key shown is the key approved: one swapped in meanwhile is refused.
+                f'<input name="key" type="hidden" value="{esc(a.pending_key)}">'
             )
             if first:
                 form += _field(lang, "name", "op.display", value=a.name, fid=f"name-{aid}")

@@ -521,6 +521,12 @@ def approve(state: StateDep, account_id: str, payload: Json, *, caller: Caller) 
             raise InvalidInput(f"a {account.role} has no ledger actor to register", code="no_actor")
         if not account.pending_key:
             raise InvalidInput("this account has no key waiting for approval", code="no_key")
+        shown = _text(payload, "key", 60, required=False)
+        if shown and shown != account.pending_key:
+            raise Conflict(
+                "the key waiting for approval changed since the screen showed it; look again",
+                code="key_changed",
+            )
         operator = _operator_key(state)
         now = now_ms()
         with state.service.store.reader() as view:

@@ -109,7 +109,7 @@ class Accounts:
         if role not in ROLES:
             raise InvalidInput(f"role must be one of {', '.join(ROLES)}", code="unknown_role")
         if role in ACTOR_ROLES:
-            if not ACTOR_ID.match(actor_id):
+            if not ACTOR_ID.fullmatch(actor_id):  # fullmatch: "$" allows a final \n
                 raise InvalidInput(
                     "an actor's invite needs its actor id (lowercase letters, digits, . _ -)",
                     code="actor_required",
@@ -118,7 +118,7 @@ class Accounts:
                 raise Conflict(f"an account for {actor_id} exists", code="name_taken")
         elif actor_id:
             raise InvalidInput(f"a {role} invite names no actor", code="no_actor")
-        if handle and not HANDLE.match(handle):
+        if handle and not HANDLE.fullmatch(handle):
             raise InvalidInput("a handle looks like platform:account, e.g. tiktok:@shop")
         name = _check_name(name or actor_id or role)
         token = secrets.token_urlsafe(32)

@@ -216,3 +216,17 @@ def test_one_invite_redeemed_by_two_at_once_makes_one_account(console: Console) 
         t.join()
     assert sorted(outcomes) == ["invite_used", "ok"]
     assert [a.name for a in accounts.store.accounts()].count("race-maker") == 1
+
+
+@pytest.mark.parametrize(
+    ("actor_id", "handle"), [("acme\n", ""), ("acme", "tiktok:@shop\n")], ids=["actor", "handle"]
+)
+def test_an_invite_refuses_a_trailing_newline(actor_id: str, handle: str) -> None:
+    # "^...$" matches "acme\n" with re.match: the CLI (no strip) would make an account, and
+    # on approval an actor, whose id looks exactly like "acme" and is another actor.
+    accounts = Accounts(memory_console_store(), ConsoleSettings())
+    from ledger.errors import InvalidInput
+
+    with pytest.raises(InvalidInput):
+        accounts.invite("producer", now=T, actor_id=actor_id, handle=handle)
+    assert accounts.store.invites() == []

@@ -36,9 +36,11 @@ from ledger.errors import InvalidInput
 from ledger.ports.console import Challenge, Invite, Passkey
 from ledger.storage.sql.console import SqlConsoleStore
 
-__all__ = ["Ceremonies", "PasskeyRefused"]
+__all__ = ["MAX_OUTSTANDING", "Ceremonies", "PasskeyRefused"]
 
 _CHALLENGE_MS = 120_000
+#: Registration challenges an invite may have open at once (each is a row until it expires).
+MAX_OUTSTANDING = 5
 _MAX_CREDENTIAL = 16 * 1024
 
 
@@ -58,6 +60,10 @@ class Ceremonies:
             Challenge(challenge_id, purpose, challenge, subject, now + _CHALLENGE_MS)
         )
         return challenge_id
+
+    def outstanding(self, invite: Invite, *, now: int) -> int:
+        """How many registration challenges of ``invite`` are open (not taken, not expired)."""
+        return self.store.count_challenges("register", invite.token_hash.hex() + ":", now)
 
     def registration_options(self, invite: Invite, *, now: int) -> dict[str, Any]:
         user_id = secrets.token_bytes(16)

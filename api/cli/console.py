@@ -48,7 +48,8 @@ def console_invite(
 ) -> None:
     """Print a one-time, expiring invite link to the web console for ROLE."""
     from api.accounts import Accounts, invite_url  # noqa: PLC0415 - loads argon2, pyotp
-    from api.settings import console_settings_from_env  # noqa: PLC0415
+    from api.settings import Settings, console_settings_from_env  # noqa: PLC0415
+    from ledger.secret_box import SecretBox  # noqa: PLC0415
     from ledger.storage.sql.console import SqlConsoleStore  # noqa: PLC0415
 
     ctx = context(home, database_url, None)
@@ -57,7 +58,14 @@ def console_invite(
 
         base = public_url(public_url_opt)
         settings = console_settings_from_env(os.environ)
-        accounts = Accounts(SqlConsoleStore(ctx.store().engine), settings)
+        # The invite's TOTP secret is sealed at rest, as the server seals it.
+        secrets_text = os.environ.get("TRACEMARK_SECRETS_KEY", "").strip()
+        box = Settings(
+            env=os.environ.get("TRACEMARK_ENV", "development"),
+            home=home,
+            secrets_key=SecretBox.from_text(secrets_text) if secrets_text else None,
+        ).secrets_box()
+        accounts = Accounts(SqlConsoleStore(ctx.store().engine, box), settings)
         invite, token = accounts.invite(
             role, now=now_ms(), actor_id=actor, name=name, handle=handle, by="cli"
         )

@@ -235,8 +235,9 @@ def build_state(settings: Settings, *, service: LogService | None = None) -> App
 
 def _console(settings: Settings, service: LogService, limiter: RateLimiter) -> ConsoleState:
     """The console's tables beside the log's (a private in-memory SQLite beside the fake)."""
+    # TOTP secrets are sealed at rest in the SQL tables, like webhook secrets.
     store = (
-        SqlConsoleStore(service.store.engine)
+        SqlConsoleStore(service.store.engine, settings.secrets_box())
         if isinstance(service.store, SqlStore)
         else memory_console_store()
     )

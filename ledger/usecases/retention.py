@@ -83,6 +83,7 @@ def cutoffs(retention: Retention, now: int) -> dict[str, int]:
         if window > 0
     }
     found["device_salts"] = period_of(now, retention.salt_period)
+    found["console_expired"] = now  # expired console sessions, challenges, unused invites
     return found
 
 

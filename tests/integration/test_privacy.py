@@ -130,6 +130,7 @@ def test_pruning_removes_old_data_outside_the_log_and_nothing_of_the_log(
         "webhook_deliveries": 2,
         "shopper_reports": 1,
         "device_salts": 2,
+        "console_expired": 0,
     }
     assert _count(store, "scan_records") == 4  # a dry run deletes nothing
     assert _count(store, "scan_salts") == 3
@@ -153,12 +154,55 @@ def test_pruning_removes_old_data_outside_the_log_and_nothing_of_the_log(
     assert prune(store, RETENTION, now=NOW) == dict.fromkeys(counted, 0)
 
 
+def test_pruning_removes_expired_console_state_and_keeps_accounts_and_audit(
+    store: SqlStore, operator_key: PrivateKey
+) -> None:
+    """Expired console sessions, challenges (spent TOTP codes too) and unused invites go;
+    live ones, used invites, accounts and the audit trail stay; the log is untouched."""
+    from api.accounts import Accounts
+    from api.settings import ConsoleSettings
+    from ledger.ports.console import Challenge
+    from ledger.storage.sql.console import SqlConsoleStore
+
+    service = _fill(store, operator_key)
+    size, root = store.head().size, store.head().root()
+    entries, nodes = store.counts()
+    console = SqlConsoleStore(store.engine)
+    accounts = Accounts(console, ConsoleSettings(session_max_s=3600, invite_s=3600))
+    past, live = NOW - 2 * 3_600_000, NOW - 60_000  # expired an hour ago; still live
+    accounts.invite("operator", now=past, name="expired-invite")
+    accounts.invite("operator", now=live, name="live-invite")
+    used, _ = accounts.invite("operator", now=past, name="used-invite")
+    account = accounts._new_account(used, past, "", "")
+    console.redeem(used.token_hash, past, account, None)
+    accounts.start_session(account, now=past)
+    accounts.start_session(account, now=live)
+    console.add_challenge(Challenge("old", "signin", b"c", "", NOW - 1))
+    console.add_challenge(Challenge("new", "signin", b"c", "", NOW + 60_000))
+    accounts.audit(account, "signin", now=past)
+
+    assert prune(store, RETENTION, now=NOW, dry_run=True)["console_expired"] == 3
+    assert _count(store, "console_sessions") == 2  # a dry run deletes nothing
+    assert prune(store, RETENTION, now=NOW)["console_expired"] == 3
+    assert _count(store, "console_sessions") == 1
+    assert _count(store, "console_sessions", f"expires > {NOW}") == 1
+    assert [
+        c for c in ("old", "new") if _count(store, "console_challenges", f"challenge_id = '{c}'")
+    ] == ["new"]
+    assert {i.name for i in console.invites()} == {"live-invite", "used-invite"}
+    assert console.account(account.account_id) is not None
+    assert _count(store, "console_audit") == 1
+    assert (store.head().size, store.head().root()) == (size, root)
+    assert store.counts() == (entries, nodes)
+    assert service.audit().ok
+
+
 def test_a_window_of_zero_keeps_that_kind(store: SqlStore, operator_key: PrivateKey) -> None:
     _fill(store, operator_key)
     keep_scans = Retention(
         scans=0, weak_signals=7 * DAY_MS, webhook_deliveries=0, shopper_reports=0
     )
-    assert set(cutoffs(keep_scans, NOW)) == {"weak_signals", "device_salts"}
+    assert set(cutoffs(keep_scans, NOW)) == {"weak_signals", "device_salts", "console_expired"}
     prune(store, keep_scans, now=NOW)
     assert _count(store, "scan_records", "source = 'platform'") == 2
     assert _count(store, "platform_deliveries") == 3

@@ -427,6 +427,14 @@ def accounts_screen(  # noqa: PLR0917 - a screen's facts, in the order it shows 
                 f'<form method="post" class="revoke" data-action="/console/api/keys/{kid}/revoke"'
                 f' data-then="reload"{_messages(lang)}><p><code>{kid}</code></p>'
                 + _field(lang, "reason", "op.reason", fid=f"reason-{kid}", maxlength="500")
+                + _field(
+                    lang,
+                    "compromised_since",
+                    "op.compromised",
+                    "datetime-local",
+                    fid=f"compromised-{kid}",
+                    step="1",
+                )
                 + f'<button type="submit" class="danger">{esc(say(lang, "op.revoke"))}'
                 f"</button>{_out()}</form>"
             )

@@ -140,6 +140,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "op.save": ("Save", "Lưu"),
     "op.revoke": ("Revoke", "Thu hồi"),
     "op.reason": ("Reason", "Lý do"),
+    "op.compromised": (
+        "Compromised since (UTC, optional: codes signed from then on are refused)",
+        "Bị lộ từ (UTC, không bắt buộc: mã ký từ lúc đó bị từ chối)",
+    ),
     "op.status": ("Status", "Trạng thái"),
     "op.key_pending": ("Key waiting", "Khóa đang chờ"),
     "op.keys": ("Keys", "Khóa"),

@@ -15,6 +15,7 @@ the operator's (``actor.register``, ``key.add`` for a new device, ``key.revoke``
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,9 +32,9 @@ from api.http.console.table import (
     cookie_name,
     secure_origin,
 )
-from api.http.deps import StateDep
+from api.http.deps import StateDep, state_of
 from api.http.pages.i18n import LANGUAGES, pick_language
-from api.passkeys import PasskeyRefused
+from api.passkeys import MAX_OUTSTANDING, PasskeyRefused
 from ledger.errors import Conflict, InvalidInput, NotFound, TracemarkError
 from ledger.keys import PublicKey
 from ledger.log.entries import Envelope, sign_entry
@@ -103,11 +104,25 @@ def _signed_in(caller: Caller, account: Account, request: Request, status: int =
     return response
 
 
-def _signin_limited(caller: Caller, request: Request, name: str = "") -> None:
-    """Sign-in attempts are limited per client address and per account name."""
+def _client_label(request: Request) -> str:
+    """The client as the limiter keys it: its address hashed with the rotating device salt
+    (``c-`` and 12 hex digits; docs/privacy.md), never the address."""
+    address = request.client.host if request.client else "unknown"
+    return state_of(request).device_salts.client_label(address, now_ms())  # type: ignore[union-attr]
+
+
+def _signin_limited(
+    caller: Caller, request: Request, name: str = "", *, invite: bytes = b""
+) -> None:
+    """Sign-in attempts (and passkey challenges) are limited per client (its salted label),
+    per account name and per invite."""
     limiter = caller.console.signin_limiter
-    client = request.client.host if request.client else "unknown"
-    for identity in (f"ip:{client}", f"name:{name}") if name else (f"ip:{client}",):
+    identities = [f"client:{_client_label(request)}"]
+    if name:
+        identities.append(f"name:{name}")
+    if invite:
+        identities.append(f"invite:{invite.hex()}")
+    for identity in identities:
         decision = limiter.decide(identity)
         if decision is not None and not decision.allowed:
             caller.accounts.audit(
@@ -200,9 +215,19 @@ def invite_page(request: Request, token: str, *, caller: Caller) -> Response:
     roles=(),
     kind="action",
 )
-def invite_passkey_options(token: str, *, caller: Caller) -> dict[str, Any]:
-    invite = caller.accounts.open_invite(token, now=now_ms())
-    return caller.console.ceremonies.registration_options(invite, now=now_ms())
+def invite_passkey_options(request: Request, token: str, *, caller: Caller) -> dict[str, Any]:
+    now = now_ms()
+    invite = caller.accounts.open_invite(token, now=now)
+    _signin_limited(caller, request, invite=invite.token_hash)
+    ceremonies = caller.console.ceremonies
+    if ceremonies.outstanding(invite, now=now) >= MAX_OUTSTANDING:
+        raise ConsoleRefusal(
+            429,
+            "too_many_challenges",
+            f"this invite has {MAX_OUTSTANDING} passkey requests open; finish one or wait "
+            "two minutes",
+        )
+    return ceremonies.registration_options(invite, now=now)
 
 
 @console_route(
@@ -601,6 +626,7 @@ def identity(account_id: str, payload: Json, *, caller: Caller) -> dict[str, Any
 )
 def revoke(state: StateDep, key_id: str, payload: Json, *, caller: Caller) -> dict[str, Any]:
     reason = _text(payload, "reason", 500, required=False)
+    compromised = _compromised_since(payload.get("compromised_since"), now_ms())
 
     def work() -> Any:
         with state.service.store.reader() as view:
@@ -616,10 +642,45 @@ def revoke(state: StateDep, key_id: str, payload: Json, *, caller: Caller) -> di
         }
         if reason:
             body["reason"] = reason
+        if compromised is not None:
+            body["compromised_since"] = min(compromised, now)
         return state.service.append_one(sign_entry(KEY_REVOKE, body, _operator_key(state)), now=now)
 
     accepted = _audited(caller, "key.revoke", key_id[:16], work)
     return {"index": accepted.index}
+
+
+def _compromised_since(given: Any, now: int) -> int | None:
+    """The revocation's ``compromised_since`` (ms): None when not given; an ISO 8601 time
+    (the page's ``datetime-local``, read as UTC when it names no zone) or integer ms, not in
+    the future and not before 2000."""
+    if given is None or given == "":
+        return None
+    bad = InvalidInput(
+        "compromised_since is a past time: ISO 8601 (UTC unless a zone is given) or ms",
+        code="invalid_compromised_since",
+    )
+    if isinstance(given, bool):
+        raise bad
+    if isinstance(given, int):
+        when = given
+    elif isinstance(given, str) and len(given) <= 40:
+        try:
+            parsed = datetime.fromisoformat(given.strip())
+        except ValueError:
+            raise bad from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        when = (parsed - _EPOCH) // timedelta(milliseconds=1)
+    else:
+        raise bad
+    if not _YEAR_2000_MS <= when <= now + 60_000:  # a minute of clock skew
+        raise bad
+    return when
+
+
+_YEAR_2000_MS = 946_684_800_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _replace(account: Account, **changes: Any) -> Account:

@@ -109,7 +109,14 @@ class MemoryStore:
     def prune(self, before: Mapping[str, int], *, dry_run: bool = False) -> dict[str, int]:
         """Scans and weak signals by age (the fake keeps no deliveries' history or salts
         beyond the current ones)."""
-        kinds = {"scans", "weak_signals", "webhook_deliveries", "shopper_reports", "device_salts"}
+        kinds = {
+            "scans",
+            "weak_signals",
+            "webhook_deliveries",
+            "shopper_reports",
+            "device_salts",
+            "console_expired",  # the fake's console is an in-memory SQLite of its own
+        }
         unknown = set(before) - kinds
         if unknown:
             raise InvalidInput(f"unknown kinds of data to prune: {', '.join(sorted(unknown))}")

@@ -3,14 +3,17 @@
 
 Records are in ``ledger/ports/console.py``. Tokens are stored as SHA-256 hashes; an invite is
 redeemed by a compare-and-swap on ``used`` (single use even under races); the audit trail
-is insert-only (this store has no way to change or delete a row of it).
+is insert-only (this store has no way to change or delete a row of it). TOTP secrets are
+sealed at rest with the settings' secrets box (``ledger/secret_box.py``, bound to their
+table and row) when one is given; a row stored before (plain text) still opens and is
+sealed when the store opens. A redeemed invite's TOTP secret is blanked (the account has it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from typing import Any
 
 from sqlalchemy import (
@@ -23,6 +26,7 @@ from sqlalchemy import (
     Text,
     create_engine,
     delete,
+    func,
     insert,
     select,
     update,
@@ -32,6 +36,7 @@ from sqlalchemy.pool import StaticPool
 
 from ledger.errors import Conflict
 from ledger.ports.console import Account, AuditRecord, Challenge, Invite, Passkey, Session
+from ledger.secret_box import SecretBox
 from ledger.storage.sql.transaction import transaction
 
 __all__ = ["SqlConsoleStore", "console_metadata", "memory_console_store"]
@@ -117,17 +122,86 @@ def _values(record: Any) -> dict[str, Any]:
     return {f.name: getattr(record, f.name) for f in fields(record)}
 
 
-def _account(row: Any) -> Account:
-    return Account(*row)
+def _account_context(account_id: str) -> str:
+    return f"console_accounts/{account_id}"
+
+
+def _invite_context(token_hash: bytes) -> str:
+    return f"console_invites/{token_hash.hex()}"
 
 
 class SqlConsoleStore:
-    """The console tables (SQLite or PostgreSQL)."""
+    """The console tables (SQLite or PostgreSQL); ``secrets`` seals TOTP secrets at rest
+    (None: kept as given, as the in-memory console beside the fake log does)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, secrets: SecretBox | None = None) -> None:
         self.engine = engine
+        self.secrets = secrets
         with self._write() as conn:
             console_metadata.create_all(conn, checkfirst=True)
+        if secrets is not None:
+            self.reseal()
+
+    # --- TOTP secrets at rest ------------------------------------------------------------------
+
+    def _seal(self, secret: str, context: str) -> str:
+        if self.secrets is None or not secret:
+            return secret
+        return self.secrets.seal(secret, context=context)
+
+    def _open(self, stored: str, context: str) -> str:
+        if self.secrets is None or not stored:
+            return stored
+        return self.secrets.open(stored, context=context)
+
+    def _account_values(self, account: Account) -> dict[str, Any]:
+        values = _values(account)
+        values["totp_secret"] = self._seal(
+            account.totp_secret, _account_context(account.account_id)
+        )
+        return values
+
+    def _account(self, row: Any) -> Account:
+        found = Account(*row)
+        secret = self._open(found.totp_secret, _account_context(found.account_id))
+        return replace(found, totp_secret=secret)
+
+    def _invite(self, row: Any) -> Invite:
+        token_hash = bytes(row[0])
+        found = Invite(token_hash, *row[1:])
+        return replace(
+            found, totp_secret=self._open(found.totp_secret, _invite_context(token_hash))
+        )
+
+    def reseal(self) -> int:
+        """Seal every TOTP secret not sealed under the current key (plain text from before
+        sealing, or an older key); how many were sealed. A row changed meanwhile is left."""
+        box = self.secrets
+        if box is None:
+            return 0
+        with self._read() as conn:
+            accounts = conn.execute(select(_accounts.c.account_id, _accounts.c.totp_secret)).all()
+            invites = conn.execute(select(_invites.c.token_hash, _invites.c.totp_secret)).all()
+        todo: list[tuple[Table, Any, Any, str, str]] = [
+            (_accounts, _accounts.c.account_id, key, str(v), _account_context(str(key)))
+            for key, v in accounts
+        ] + [
+            (_invites, _invites.c.token_hash, key, str(v), _invite_context(bytes(key)))
+            for key, v in invites
+        ]
+        sealed = 0
+        for table, column, key, stored, context in todo:
+            if not stored or box.current(stored):
+                continue
+            fresh = box.seal(box.open(stored, context=context), context=context)
+            with self._write() as conn:
+                done = conn.execute(
+                    update(table)
+                    .where(column == key, table.c.totp_secret == stored)
+                    .values(totp_secret=fresh)
+                )
+                sealed += int(done.rowcount == 1)
+        return sealed
 
     def _write(self) -> AbstractContextManager[Connection]:
         return transaction(self.engine, write=True)
@@ -144,10 +218,10 @@ class SqlConsoleStore:
             ).first()
             if taken is not None:
                 raise Conflict(f"an account named {account.name!r} exists", code="name_taken")
-            conn.execute(insert(_accounts).values(_values(account)))
+            conn.execute(insert(_accounts).values(self._account_values(account)))
 
     def put_account(self, account: Account) -> None:
-        values = _values(account)
+        values = self._account_values(account)
         with self._write() as conn:
             conn.execute(
                 update(_accounts).where(_accounts.c.account_id == account.account_id).values(values)
@@ -158,33 +232,37 @@ class SqlConsoleStore:
             row = conn.execute(
                 select(_accounts).where(_accounts.c.account_id == account_id)
             ).first()
-        return _account(row) if row is not None else None
+        return self._account(row) if row is not None else None
 
     def account_named(self, name: str) -> Account | None:
         with self._read() as conn:
             row = conn.execute(select(_accounts).where(_accounts.c.name == name)).first()
-        return _account(row) if row is not None else None
+        return self._account(row) if row is not None else None
 
     def accounts(self) -> list[Account]:
         with self._read() as conn:
             rows = conn.execute(select(_accounts).order_by(_accounts.c.created)).all()
-        return [_account(r) for r in rows]
+        return [self._account(r) for r in rows]
 
     # --- invites -------------------------------------------------------------------------------
 
     def add_invite(self, invite: Invite) -> None:
         with self._write() as conn:
-            conn.execute(insert(_invites).values(_values(invite)))
+            values = _values(invite)
+            values["totp_secret"] = self._seal(
+                invite.totp_secret, _invite_context(invite.token_hash)
+            )
+            conn.execute(insert(_invites).values(values))
 
     def invite(self, token_hash: bytes) -> Invite | None:
         with self._read() as conn:
             row = conn.execute(select(_invites).where(_invites.c.token_hash == token_hash)).first()
-        return Invite(bytes(row[0]), *row[1:]) if row is not None else None
+        return self._invite(row) if row is not None else None
 
     def invites(self) -> list[Invite]:
         with self._read() as conn:
             rows = conn.execute(select(_invites).order_by(_invites.c.created)).all()
-        return [Invite(bytes(r[0]), *r[1:]) for r in rows]
+        return [self._invite(r) for r in rows]
 
     def redeem(
         self, token_hash: bytes, now: int, account: Account, passkey: Passkey | None
@@ -198,7 +276,7 @@ class SqlConsoleStore:
                     _invites.c.used == 0,
                     _invites.c.expires > now,
                 )
-                .values(used=now)
+                .values(used=now, totp_secret="")  # the account keeps the secret now
             )
             if done.rowcount != 1:
                 raise Conflict("this invite was used or has expired", code="invite_used")
@@ -207,7 +285,7 @@ class SqlConsoleStore:
             ).first()
             if taken is not None:
                 raise Conflict(f"an account named {account.name!r} exists", code="name_taken")
-            conn.execute(insert(_accounts).values(_values(account)))
+            conn.execute(insert(_accounts).values(self._account_values(account)))
             if passkey is not None:
                 conn.execute(insert(_passkeys).values(_values(passkey)))
 
@@ -265,6 +343,20 @@ class SqlConsoleStore:
     def add_challenge(self, challenge: Challenge) -> None:
         with self._write() as conn:
             conn.execute(insert(_challenges).values(_values(challenge)))
+
+    def count_challenges(self, purpose: str, subject_prefix: str, now: int) -> int:
+        """Open (unexpired) challenges of ``purpose`` whose subject starts with the prefix."""
+        with self._read() as conn:
+            found = conn.execute(
+                select(func.count())
+                .select_from(_challenges)
+                .where(
+                    _challenges.c.purpose == purpose,
+                    _challenges.c.subject.startswith(subject_prefix, autoescape=True),
+                    _challenges.c.expires > now,
+                )
+            ).scalar_one()
+        return int(found)
 
     def take_challenge(self, challenge_id: str, purpose: str, now: int) -> Challenge | None:
         """The challenge, deleted as it is read: a ceremony answers it at most once."""

@@ -78,6 +78,14 @@ PRUNABLE: dict[str, tuple[Target, ...]] = {
     ),
     "shopper_reports": (Target("item_reports", "time"),),
     "device_salts": (Target("scan_salts", "period"),),
+    # The console's expired sign-in state: sessions past their absolute expiry, passkey
+    # challenges and spent TOTP codes past theirs, invites that expired unused. Never an
+    # account, a used invite (it records how an account came) or the audit trail.
+    "console_expired": (
+        Target("console_sessions", "expires"),
+        Target("console_challenges", "expires"),
+        Target("console_invites", "expires", "used = 0"),
+    ),
 }
 
 

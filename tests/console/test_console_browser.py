@@ -157,6 +157,8 @@ def cli_invite(live: Live, *args: str) -> str:
             *args,
             "--database-url",
             f"sqlite:///{live.db}",
+            "--home",  # the server's: its secrets key seals the invite's TOTP secret
+            str(live.tmp),
             "--public-url",
             live.base,
             "--json",

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.accounts import ACTOR_ROLES, ROLES, SignInFailed
-from api.http.console import screens
+from api.http.console import attest_routes, screens
 from api.http.console.table import (
     ANY_ROLE,
     Caller,
@@ -53,6 +53,7 @@ STATIC = {
     "console.js": "text/javascript; charset=utf-8",
     "passkeys.js": "text/javascript; charset=utf-8",
     "keys.js": "text/javascript; charset=utf-8",
+    "attest.js": "text/javascript; charset=utf-8",
 }
 _HTML_HEADERS = {"Cache-Control": "no-store", "Content-Security-Policy": screens.CONSOLE_CSP}
 _LANG_COOKIE = "tm_lang"
@@ -611,3 +612,7 @@ def _replace(account: Account, **changes: Any) -> Account:
     from dataclasses import replace  # noqa: PLC0415
 
     return replace(account, **changes)
+
+
+# The attestation screens (issue 20), on this router and in the route table.
+attest_routes.register(router, _html, _lang)

@@ -101,7 +101,14 @@
     if (!form.reportValidity()) return;
     const body = await bodyOf(form);
     pending.set(form, body);
-    TM.keys.review(form.querySelector(".summary"), form.dataset.attest, body, record.keyId);
+    const summary = form.querySelector(".summary");
+    TM.keys.review(summary, form.dataset.attest, body, record.keyId);
+    for (const dt of summary.querySelectorAll("dt")) { // validity as a date, with the signed ms
+      if (["valid_from", "valid_until", "verified_at"].includes(dt.textContent)) {
+        const ms = body[dt.textContent];
+        dt.nextElementSibling.textContent = new Date(ms).toISOString() + " (" + ms + ")";
+      }
+    }
     const box = form.querySelector(".review");
     box.hidden = false;
     box.querySelector("button").focus();

@@ -300,3 +300,70 @@ def test_a_malformed_document_hash_is_never_linked() -> None:
     }
     html = render_viewer_page(data, "en", PageExtras())
     assert "/v1/documents/" not in html and 'onclick="alert' not in html
+
+
+# --- the overlay: a compact mark beside the badge, never the badge itself -------------------
+
+
+def _overlay(served: Served, lang: str = "en") -> tuple[dict[str, Any], str]:
+    from tests.pages.chain import LISTING, STREAM
+
+    params = {"stream": STREAM, "lang": lang}
+    body = served.client.get(f"/v1/overlay/{PLATFORM}/{LISTING}", params=params)
+    page = served.client.get(f"/overlay/{PLATFORM}/{LISTING}", params=params)
+    assert body.status_code == 200 and page.status_code == 200, (body.text, page.text)
+    return body.json(), page.text
+
+
+def test_the_overlay_marks_a_verified_seller_and_valid_documents(served: Served) -> None:
+    s = served.chain.supply
+    _issuers(s)
+    before, page = _overlay(served)
+    assert before["attested"] == {
+        "seller_verified": False,
+        "documents": 0,
+        "kinds": [],
+        "text": {"seller": "", "documents": ""},
+    }
+    assert '<div id="attest" hidden>' in page
+    sha = _upload(served, CERTIFICATE)
+    s.ok(ATTEST_IDENTITY, _identity(s, s.now + 5 * YEAR, "kyc-o"), s.keys["ekyc"])
+    s.ok(ATTEST_QUALIFICATION, _qualification(s, "fst-o", sha), s.keys["lab"])
+    s.ok(
+        ATTEST_QUALIFICATION,
+        _qualification(s, "co-o", sha, kind="certificate_of_origin"),
+        s.keys["lab"],
+    )
+    lapsed = _qualification(s, "ocop-o", sha, kind="ocop_rating", valid_until=s.now + DAY)
+    s.ok(ATTEST_QUALIFICATION, lapsed, s.keys["lab"])
+    body, page = _overlay(served)
+    assert body["attested"]["seller_verified"] is True
+    assert body["attested"]["documents"] == 2  # the lapsed OCOP rating does not count
+    assert body["attested"]["kinds"] == ["certificate_of_origin", "food_safety_test"]
+    words = body["attested"]["text"]
+    assert words["seller"] == "Seller verified by VN eKYC"
+    assert words["documents"].startswith("2 valid documents: ")
+    assert "OCOP" not in words["documents"]
+    # The badge is the ledger's backing alone: its words did not change.
+    assert body["text"] == before["text"] and body["state"] == before["state"]
+    assert '<div id="attest">' in page and "Seller verified by VN eKYC" in page
+    vi, _ = _overlay(served, "vi")
+    assert vi["attested"]["text"]["seller"] == "Người bán được VN eKYC xác minh"
+    assert vi["attested"]["text"]["documents"] == "2 giấy tờ hiệu lực: xuất xứ, ATTP"
+
+
+def test_the_overlay_mark_counts_only_valid_attestations() -> None:
+    from api.http.pages.overlay import attested_mark
+
+    identity = [dict(_ATTESTED, status="expired"), dict(_ATTESTED, status="revoked")]
+    quals = [
+        {"kind": "food_safety_test", "status": "document_tampered", "issuer_name": "Lab"},
+        {"kind": "ocop_rating", "status": "valid", "issuer_name": "Lab"},
+        {"kind": "a_new_kind", "status": "valid", "issuer_name": "Lab"},
+    ]
+    mark = attested_mark(identity, quals, "en")
+    assert mark["seller_verified"] is False and mark["text"]["seller"] == ""
+    assert mark["documents"] == 2 and mark["kinds"] == ["a_new_kind", "ocop_rating"]
+    assert mark["text"]["documents"] == "2 valid documents: a_new_kind, OCOP"
+    one = attested_mark([], quals[1:2], "vi")
+    assert one["text"]["documents"] == "1 giấy tờ hiệu lực: OCOP"

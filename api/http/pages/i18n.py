@@ -393,6 +393,18 @@ _STRINGS: dict[str, tuple[str, str]] = {
     ),
     "overlay.type_code": ("On this phone? Type the code", "Xem trên điện thoại này? Nhập mã"),
     "overlay.stale": ("Not updated since {time}", "Chưa cập nhật từ {time}"),
+    "overlay.seller_verified": (
+        "Seller verified by {issuer}",
+        "Người bán được {issuer} xác minh",
+    ),
+    "overlay.doc": ("1 valid document: {kinds}", "1 giấy tờ hiệu lực: {kinds}"),
+    "overlay.docs": ("{count} valid documents: {kinds}", "{count} giấy tờ hiệu lực: {kinds}"),
+    # the overlay's short words for document kinds (the viewer page says them in full)
+    "overlay.kind.certificate_of_origin": ("origin", "xuất xứ"),
+    "overlay.kind.ocop_rating": ("OCOP", "OCOP"),
+    "overlay.kind.food_safety_test": ("food safety", "ATTP"),
+    "overlay.kind.import_declaration": ("import", "nhập khẩu"),
+    "overlay.kind.other": ("other", "khác"),
     "listing.scan_here": (
         "Verify an item from this live stream",
         "Xác minh sản phẩm trong phiên live này",

@@ -32,10 +32,12 @@ from tests.console.test_console_browser import (  # noqa: F401 - fixtures
     Live,
     Person,
     approve,
+    assert_no_private_key,
     cli_invite,
     entry_signer,
     live,
     make_key,
+    open_backup,
     operator,
     passkey_join,
     person,
@@ -303,3 +305,6 @@ def test_certifier_verifier_viewer_and_seller_compliance(
     shot(spage, "seller-not-compliant")
     for who in (seller, certifier, verifier):
         who.context.close()
+    # The issuers' keys stayed in their browsers: no trace of them in any table.
+    for actor in ("vinacert", "ekyc-vn"):
+        assert_no_private_key(live.db, open_backup(live.tmp / f"{actor}-backup.json"))

@@ -238,7 +238,7 @@ _ATTESTED = {
         ("valid", "r-good", "Identity verified by VN <eKYC> (high), until 2027-01-01"),
         ("not_yet_valid", "r-warn", "Identity check by VN <eKYC> counts only from 2026-01-01"),
         ("issuer_suspended", "r-bad", "no longer counts: VN <eKYC> is suspended"),
-        ("some_new_status", "r-bad", "no longer counts"),
+        ("some_new_status", "r-bad", "Identity check by VN <eKYC> does not count now"),
     ],
 )
 def test_identity_states_rendered(status: str, tone: str, words: str) -> None:

@@ -315,6 +315,10 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "Identity check by {issuer} no longer counts: {issuer} is suspended",
         "Xác minh danh tính của {issuer} không còn giá trị: {issuer} đã bị đình chỉ",
     ),
+    "attest.id.other": (
+        "Identity check by {issuer} does not count now",
+        "Xác minh danh tính của {issuer} hiện không có giá trị",
+    ),
     "attest.id.none": (
         "No identity check on record for this seller",
         "Người bán này chưa được xác minh danh tính",
@@ -353,6 +357,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "the stored document was altered: it does not match what was signed",
         "tài liệu đã bị sửa đổi: không khớp với bản đã ký",
     ),
+    "attest.q.other": ("does not count now", "hiện không có giá trị"),
     "attest.open": ("Open the document", "Xem tài liệu"),
     "attest.reason": ("reason: {reason}", "lý do: {reason}"),
     "listing.platform": ("Platform", "Nền tảng"),

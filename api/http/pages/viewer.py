@@ -337,7 +337,7 @@ def _dates(a: Mapping[str, Any], lang: str, zone: str) -> dict[str, str]:
 
 def _status_key(prefix: str, status: str) -> str:
     key = f"{prefix}.{status}"
-    return key if _has_text(key) else f"{prefix}.issuer_suspended"
+    return key if _has_text(key) else f"{prefix}.other"  # a status a newer ledger adds
 
 
 def _has_text(key: str) -> bool:

@@ -6,11 +6,14 @@ import base64
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-__all__ = ["b64", "emit", "err", "out", "raw", "warn"]
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+__all__ = ["b64", "emit", "err", "out", "progress_bar", "raw", "warn"]
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -35,3 +38,24 @@ def warn(message: str) -> None:
 
 def b64(value: bytes) -> str:
     return base64.b64encode(value).decode("ascii")
+
+
+def progress_bar(*, disable: bool, label: str = "auditing") -> Progress:
+    """A progress bar on stderr for long work (off with --json or when not a terminal)."""
+    from rich.progress import (  # noqa: PLC0415
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=disable or not err.is_terminal,
+    )

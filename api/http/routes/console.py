@@ -22,7 +22,7 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.accounts import ACTOR_ROLES, ROLES, SignInFailed
-from api.http.console import attest_routes, screens
+from api.http.console import attest_routes, screens, seller_routes
 from api.http.console.table import (
     ANY_ROLE,
     Caller,
@@ -34,7 +34,7 @@ from api.http.console.table import (
 from api.http.deps import StateDep
 from api.http.pages.i18n import LANGUAGES, pick_language
 from api.passkeys import PasskeyRefused
-from ledger.errors import InvalidInput, NotFound, TracemarkError
+from ledger.errors import Conflict, InvalidInput, NotFound, TracemarkError
 from ledger.keys import PublicKey
 from ledger.log.entries import Envelope, sign_entry
 from ledger.ports.console import Account
@@ -53,6 +53,7 @@ STATIC = {
     "console.js": "text/javascript; charset=utf-8",
     "passkeys.js": "text/javascript; charset=utf-8",
     "keys.js": "text/javascript; charset=utf-8",
+    "seller.js": "text/javascript; charset=utf-8",
     "attest.js": "text/javascript; charset=utf-8",
 }
 _HTML_HEADERS = {"Cache-Control": "no-store", "Content-Security-Policy": screens.CONSOLE_CSP}
@@ -522,10 +523,24 @@ def approve(state: StateDep, account_id: str, payload: Json, *, caller: Caller) 
             raise InvalidInput(f"a {account.role} has no ledger actor to register", code="no_actor")
         if not account.pending_key:
             raise InvalidInput("this account has no key waiting for approval", code="no_key")
+        shown = _text(payload, "key", 60, required=False)
+        if shown and shown != account.pending_key:
+            raise Conflict(
+                "the key waiting for approval changed since the screen showed it; look again",
+                code="key_changed",
+            )
         operator = _operator_key(state)
         now = now_ms()
         with state.service.store.reader() as view:
-            registered = view.get(Actor, (account.actor_id,)) is not None
+            found = view.get(Actor, (account.actor_id,))
+        registered = found is not None
+        if found is not None and found.role != ledger_role:
+            # An invite that named an actor of another role must not hand this account a
+            # key of it (a seller's browser signing as a producer).
+            raise Conflict(
+                f"{account.actor_id} is a {found.role} in the log, not a {ledger_role}",
+                code="role_mismatch",
+            )
         if registered:
             body: dict[str, Any] = {
                 "actor": account.actor_id,
@@ -613,6 +628,9 @@ def _replace(account: Account, **changes: Any) -> Account:
 
     return replace(account, **changes)
 
+
+# The seller's screens, on this router and in the route table.
+seller_routes.register(router, _html, _lang)
 
 # The attestation screens (issue 20), on this router and in the route table.
 attest_routes.register(router, _html, _lang)

@@ -13,7 +13,8 @@
 //   signing_message), signed with Ed25519; the key id is
 //   SHA-256("tracemark/key-id/v1" || 0x00 || public key)[:8] in hex (ledger/keys.py).
 //
-// window.TM.keys = {create, restore, load, sign, canonical, review} for other screens.
+// window.TM.keys = {create, restore, load, sign, canonical, review, builders} for other
+// screens (builders: entry type -> function(form) returning the body to review and sign).
 "use strict";
 (() => {
   const TM = window.TM;
@@ -211,12 +212,15 @@
 
   const pending = new WeakMap();
 
+  // One builder per entry type; a screen's own script adds its types to TM.keys.builders.
+  const builders = {
+    "key.add": (form) => ({ actor: form.dataset.actor, key: form.elements.key.value.trim(), event_time: Date.now() }),
+  };
+
   function bodyOf(form) {
-    // One builder per entry type; a new screen adds its own here.
-    if (form.dataset.sign === "key.add") {
-      return { actor: form.dataset.actor, key: form.elements.key.value.trim(), event_time: Date.now() };
-    }
-    throw new Error("no body builder for " + form.dataset.sign);
+    const build = builders[form.dataset.sign];
+    if (!build) throw new Error("no body builder for " + form.dataset.sign);
+    return build(form);
   }
 
   async function onReview(form) {
@@ -266,6 +270,6 @@
     }
   });
 
-  TM.keys = { create, restore, load, sign, canonical, review };
+  TM.keys = { create, restore, load, sign, canonical, review, builders };
   showState();
 })();

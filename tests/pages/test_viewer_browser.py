@@ -13,19 +13,18 @@ tests/pages/test_browser.py, whose server fixture this reuses).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from tests.conftest import save_screenshot
 from tests.pages.chain import PLATFORM
 from tests.pages.test_browser import ARTIFACTS, PHONE, WAIT_MS, Live, live  # noqa: F401
 from tests.supply import GTIN
 
 pytestmark = pytest.mark.e2e
 
-DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 SUSPECT_NAME = "Bếp Nhà Minh"
 
 
@@ -119,8 +118,7 @@ def test_the_verdict_and_its_reason_fill_the_first_screen(
             assert page.locator("#report-button").is_visible()
         else:
             assert page.locator("#report-button").count() == 0
-        DOCS_IMG.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(DOCS_IMG / f"viewer-{status}.png"))
+        save_screenshot(page, f"viewer-{status}")
         page.screenshot(path=str(ARTIFACTS / f"viewer-{status}-full.png"), full_page=True)
     finally:
         context.close()

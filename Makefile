@@ -50,7 +50,7 @@ test: setup ## Run the tests except those marked slow or container
 # The Chromium tests that take the documentation's screenshots (docs/img/). They take them on
 # every run, but write docs/img/ only with TRACEMARK_SCREENSHOTS=1 (tests/conftest.py,
 # save_screenshot); otherwise into pytest's temporary directory, so `make test` leaves git clean.
-SCREENSHOT_TESTS := tests/pages/test_scan_browser.py tests/pages/test_overlay_browser.py \
+SCREENSHOT_TESTS := tests/pages/test_browser.py tests/pages/test_scan_browser.py tests/pages/test_overlay_browser.py \
 	tests/pages/test_viewer_browser.py tests/console/test_console_browser.py \
 	tests/console/test_seller_browser.py
 

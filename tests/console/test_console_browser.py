@@ -11,7 +11,8 @@ encrypted backup is downloaded, restored into a fresh browser context, and signs
 A second producer joins with a password and TOTP. Finally every column of every table is
 searched for the browser's private key (taken from the backup with its passphrase).
 
-Screenshots of each screen go to docs/img/console-*.png.
+Screenshots of each screen go to docs/img/console-*.png (under `make screenshots`;
+tests/conftest.py, save_screenshot).
 """
 
 from __future__ import annotations

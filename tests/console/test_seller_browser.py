@@ -5,7 +5,8 @@ CLI's would be, through tests/supply.py) ships items to the seller's actor; the 
 receives them in the page, sees its stock, declares a listing and a stream session, opens
 the overlay's live preview and copies its address; a viewer's verify of one of those codes,
 in the listing's stream context with the overlay's nonce, is genuine. The database holds no
-private key. Screenshots go to docs/img/console-seller-*.png."""
+private key. Screenshots go to docs/img/console-seller-*.png
+(under `make screenshots`; tests/conftest.py, save_screenshot)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,8 @@
 - each documented layout (portrait 1080x1920, landscape 1920x1080) is shot at its canvas
   size; the panel's box, as Chromium lays it out, must not overlap any safe zone of any
   platform in api/http/pages/layouts.py; the screenshots, with the zones drawn, go to
-  docs/img/ for the README (and the plain ones to test-artifacts/pages/);
+  docs/img/ for the README under `make screenshots` (tests/conftest.py, save_screenshot),
+  and the plain ones to test-artifacts/pages/;
 - the badge shows the listing's own quantity;
 - an unknown listing shows a neutral panel: no verdict class or colour, no QR, no code;
 - when the server stops answering the badge turns stale ("not updated since HH:MM", grey)

@@ -5,7 +5,8 @@ A phone (390x844) scans with Chromium's fake camera fed a YUV4MPEG2 video of a r
 BarcodeDetector) and once through a BarcodeDetector the test provides; uploads a screenshot
 holding three labels; pastes a link and types a short code; installs the offline app, loses
 the network, checks a genuine and a forged code against the cached trust bundle and sees both
-completed by the ledger when the network returns. Screenshots for the README go to docs/img/.
+completed by the ledger when the network returns. Screenshots for the README go to docs/img/
+(under `make screenshots`; tests/conftest.py, save_screenshot).
 
 Skipped, with the reason printed, when Chromium or playwright is missing.
 """

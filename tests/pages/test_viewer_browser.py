@@ -4,8 +4,8 @@ For every status (genuine, suspect, counterfeit, recalled, invalid, unverified) 
 and the fact that decided it must be inside the first viewport, without scrolling; the
 report button of a suspect page must submit (a plain form POST: the thank-you page, and the
 report kept); the language switch must keep the code's signature. The first screens are
-saved to docs/img/ under `make screenshots` (the README's viewer section shows them) and, full page, to
-test-artifacts/pages/.
+saved to docs/img/ under `make screenshots` (the README's viewer section shows them) and,
+full page, to test-artifacts/pages/.
 
 Skipped, with the reason printed, when Chromium or playwright is missing (as
 tests/pages/test_browser.py, whose server fixture this reuses).

@@ -22,7 +22,7 @@ from rich.table import Table
 from api.cli.context import context, passphrase
 from api.cli.exits import BAD_INPUT, VERIFICATION_FAILED, fail, handled
 from api.cli.options import DbOpt, HomeOpt, JsonOpt, KeyOpt, now_ms
-from api.cli.output import b64, emit, err, out, progress_bar, raw, warn
+from api.cli.output import b64, cells, emit, err, out, progress_bar, raw, warn
 from api.cli.root import app
 from api.results import consistency_json, inclusion_json
 from ledger import errors
@@ -261,7 +261,7 @@ def log_show(
     def human() -> None:
         table = Table(show_header=False, box=None)
         for name in ("index", "type", "signer", "integrated_time", "leaf_hash", "chain_hash"):
-            table.add_row(name, str(data[name]))
+            table.add_row(*cells(name, data[name]))
         out.print(table)
         out.print_json(json.dumps(entry.envelope.body))
 

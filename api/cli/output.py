@@ -9,14 +9,22 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.text import Text
 
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-__all__ = ["b64", "emit", "err", "out", "progress_bar", "raw", "warn"]
+__all__ = ["b64", "cells", "emit", "err", "out", "progress_bar", "raw", "warn"]
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
+
+
+def cells(*values: object) -> list[Text]:
+    """A table row as plain text: values from the ledger, scanners or shoppers are printed as
+    written, never read as Rich markup (``[/x]`` would crash the table, ``[link=...]`` would
+    draw a link nobody wrote)."""
+    return [Text(str(value)) for value in values]
 
 
 def emit(as_json: bool, data: dict[str, Any], human: Callable[[], None]) -> None:

@@ -7,7 +7,8 @@ page of an item of that GTIN shows the qualification and the seller's verified i
 the seller's compliance screen shows its session compliant, then (identity expired at a
 later time; the certifier revokes) not, with the reason.
 
-Screenshots go to docs/img/console-attest-*.png and docs/img/viewer-attested-journey.png.
+Screenshots go to docs/img/console-attest-*.png and docs/img/viewer-attested-journey.png
+under `make screenshots` (tests/conftest.py, save_screenshot).
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ from ledger.provenance.events.attestations import (
     identity_commitment,
 )
 from ledger.usecases.service import now_ms
+from tests.conftest import save_screenshot
 from tests.console.test_console_browser import (  # noqa: F401 - fixtures
     DESK,
-    DOCS_IMG,
     Live,
     Person,
     approve,
@@ -51,7 +52,7 @@ DAY = 86_400_000
 
 
 def shot(page: Any, name: str) -> None:
-    page.screenshot(path=str(DOCS_IMG / f"console-attest-{name}.png"), full_page=True)
+    save_screenshot(page, f"console-attest-{name}", full_page=True)
 
 
 def wait_index(page: Any, form: str) -> int:
@@ -260,7 +261,7 @@ def test_certifier_verifier_viewer_and_seller_compliance(
         assert "Phiếu kiểm nghiệm số 42" in qual.inner_text()
         assert qual.locator("a.doc").get_attribute("href") == f"/v1/documents/{sha}"
         view.locator("#attested").scroll_into_view_if_needed()
-        view.screenshot(path=str(DOCS_IMG / "viewer-attested-journey.png"), full_page=True)
+        save_screenshot(view, "viewer-attested-journey", full_page=True)
     finally:
         shopper.close()
 

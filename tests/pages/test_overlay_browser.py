@@ -3,7 +3,8 @@
 - each documented layout (portrait 1080x1920, landscape 1920x1080) is shot at its canvas
   size; the panel's box, as Chromium lays it out, must not overlap any safe zone of any
   platform in api/http/pages/layouts.py; the screenshots, with the zones drawn, go to
-  docs/img/ for the README (and the plain ones to test-artifacts/pages/);
+  docs/img/ for the README under `make screenshots` (tests/conftest.py, save_screenshot),
+  and the plain ones to test-artifacts/pages/;
 - the badge shows the listing's own quantity;
 - an unknown listing shows a neutral panel: no verdict class or colour, no QR, no code;
 - when the server stops answering the badge turns stale ("not updated since HH:MM", grey)
@@ -19,7 +20,6 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +29,7 @@ from api.http.pages.layouts import LAYOUTS, PLATFORMS, Rect
 from ledger.keys import PrivateKey
 from ledger.provenance.events.names import STREAM_DECLARE
 from ledger.storage.sql.log import SqlStore
+from tests.conftest import save_screenshot
 from tests.pages.chain import (
     LISTING,
     LIVE_LISTING,
@@ -43,7 +44,6 @@ from tests.pages.test_browser import ARTIFACTS, CHROMIUM_ARGS, WAIT_MS, _chromiu
 
 pytestmark = pytest.mark.e2e
 
-DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 VERDICT_COLOURS = {"rgb(4, 120, 87)", "rgb(180, 83, 9)", "rgb(185, 28, 28)"}
 
 
@@ -181,8 +181,7 @@ def test_each_layout_keeps_the_panel_clear_of_every_platforms_controls(
         page.screenshot(path=str(ARTIFACTS / f"overlay-{name}.png"), omit_background=True)
         zones = [{"x": z.rect.x, "y": z.rect.y, "w": z.rect.w, "h": z.rect.h} for z in layout.zones]
         page.evaluate(_DRAW_ZONES, zones)
-        DOCS_IMG.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(DOCS_IMG / f"overlay-{name}.png"))
+        save_screenshot(page, f"overlay-{name}")
     finally:
         context.close()
 
@@ -285,5 +284,54 @@ def test_the_badge_turns_stale_when_the_server_stops_and_recovers(site: Site) ->
         )
         assert not page.locator("#stale").is_visible()
         assert page.locator("body").get_attribute("data-state") == "backed"
+    finally:
+        context.close()
+
+
+def test_the_attestation_mark_fits_every_layout(site: Site) -> None:
+    """With the seller verified and two valid documents, the compact mark shows beside the
+    badge (its own neutral box, the badge unchanged) and every part stays inside the panel."""
+    from ledger.provenance.events.names import ATTEST_IDENTITY, ATTEST_QUALIFICATION
+    from tests.pages.test_viewer_attested import YEAR, _identity, _qualification
+
+    s = site.chain.supply
+    s.register("ekyc", "identity_verifier", name="VN eKYC")
+    s.register("lab", "certifier", name="Viện Pasteur")
+    sha = "ab" * 32  # not in the store: listed as document_missing, so it must not count
+    context = site.browser.new_context(viewport={"width": 1080, "height": 1920}, locale="vi-VN")
+    try:
+        stored = context.request.put(
+            site.base + "/v1/documents",
+            data=b"%PDF-1.4 TEST ONLY certificate",
+            headers={"content-type": "application/pdf"},
+        )
+        assert stored.status == 201, stored.text()
+        good = stored.json()["sha256"]
+        s.ok(ATTEST_IDENTITY, _identity(s, s.now + 5 * YEAR, "kyc-ov"), s.keys["ekyc"])
+        for aid, kind, doc in (
+            ("q-ov1", "food_safety_test", good),
+            ("q-ov2", "certificate_of_origin", good),
+            ("q-ov3", "ocop_rating", sha),
+        ):
+            body = _qualification(s, aid, doc, kind=kind, valid_until=s.now + 5 * YEAR)
+            s.ok(ATTEST_QUALIFICATION, body, s.keys["lab"])
+        page = context.new_page()
+        for name, layout in sorted(LAYOUTS.items()):
+            page.set_viewport_size({"width": layout.width, "height": layout.height})
+            url = f"{site.base}/overlay/{PLATFORM}/{LISTING}?stream={STREAM}&layout={name}"
+            page.goto(url, wait_until="load", timeout=WAIT_MS)
+            assert page.locator("#attest").is_visible()
+            said = page.locator("#attest").inner_text()
+            assert "Người bán được VN eKYC xác minh" in said
+            assert "2 giấy tờ hiệu lực: xuất xứ, ATTP" in said and "OCOP" not in said
+            assert page.locator("#badge").get_attribute("class") == "b-backed"
+            panel = _box(page, "#panel")
+            for part in ("#badge", "#attest", "#qrbox", "#short"):
+                inner = _box(page, part)
+                assert panel.x <= inner.x and inner.x + inner.w <= panel.x + panel.w, (name, part)
+                assert panel.y <= inner.y and inner.y + inner.h <= panel.y + panel.h, (name, part)
+            page.screenshot(path=str(ARTIFACTS / f"overlay-attested-{name}.png"))
+            if name == "portrait":
+                save_screenshot(page.locator("#panel"), "overlay-attested")
     finally:
         context.close()

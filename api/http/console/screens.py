@@ -50,7 +50,11 @@ NAV: dict[str, tuple[tuple[str, str], ...]] = {
         ("/console/operator/health", "op.health"),
         ("/console/operator/audit", "op.audit"),
     ),
-    "producer": (("/console/key", "key.title"), ("/console/producer/keys", "pkeys.title")),
+    "producer": (
+        ("/console/key", "key.title"),
+        ("/console/producer/keys", "pkeys.title"),
+        ("/console/attest/qualifications", "at.quals"),
+    ),
     "seller": (
         ("/console/key", "key.title"),
         ("/console/seller/shipments", "seller.shipments"),
@@ -58,9 +62,11 @@ NAV: dict[str, tuple[tuple[str, str], ...]] = {
         ("/console/seller/listings", "seller.listings"),
         ("/console/seller/overlay", "seller.overlay"),
         ("/console/seller/scans", "seller.scans_title"),
+        ("/console/seller/compliance", "at.compliance"),
     ),
     "platform": (("/console/key", "key.title"),),
-    "certifier": (),
+    "certifier": (("/console/key", "key.title"), ("/console/attest/qualifications", "at.quals")),
+    "identity_verifier": (("/console/key", "key.title"), ("/console/attest/identity", "at.ids")),
 }
 
 

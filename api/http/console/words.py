@@ -172,6 +172,11 @@ WORDS: dict[str, tuple[str, str]] = {
 }
 
 
+from api.http.console.attest_words import ATTEST_WORDS  # noqa: E402 - attestation screens
+
+WORDS.update(ATTEST_WORDS)
+
+
 def say(lang: str, key: str, /, **values: object) -> str:
     en, vi = WORDS[key]
     chosen = vi if lang == "vi" else en

@@ -23,7 +23,7 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.accounts import ACTOR_ROLES, ROLES, SignInFailed
-from api.http.console import screens, seller_routes
+from api.http.console import attest_routes, screens, seller_routes
 from api.http.console.table import (
     ANY_ROLE,
     Caller,
@@ -55,6 +55,7 @@ STATIC = {
     "passkeys.js": "text/javascript; charset=utf-8",
     "keys.js": "text/javascript; charset=utf-8",
     "seller.js": "text/javascript; charset=utf-8",
+    "attest.js": "text/javascript; charset=utf-8",
 }
 _HTML_HEADERS = {"Cache-Control": "no-store", "Content-Security-Policy": screens.CONSOLE_CSP}
 _LANG_COOKIE = "tm_lang"
@@ -691,3 +692,6 @@ def _replace(account: Account, **changes: Any) -> Account:
 
 # The seller's screens, on this router and in the route table.
 seller_routes.register(router, _html, _lang)
+
+# The attestation screens (issue 20), on this router and in the route table.
+attest_routes.register(router, _html, _lang)

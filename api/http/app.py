@@ -40,6 +40,7 @@ from api.http.headers import secure
 from api.http.ratelimit import RATE_LIMIT_FIELDS, Decision, redacted
 from api.http.routes import (
     console,
+    console_producer,
     ledger,
     pages,
     platform,
@@ -98,7 +99,7 @@ def create_app(settings: Settings | None = None, *, service: LogService | None =
     _install_middleware(app, state)
     for module in (verify, scan, log_routes, tiles, witness, ledger, platform, webhooks, reports):
         app.include_router(module.router)
-    for module in (pages, scanpage, console):
+    for module in (pages, scanpage, console, console_producer):
         app.include_router(module.router)
     install_docs(app)
     return app

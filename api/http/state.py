@@ -18,6 +18,7 @@ from typing import Any
 from api.accounts import Accounts
 from api.http.checkpoints import CheckpointCache, WitnessView
 from api.http.ratelimit import RateLimiter
+from api.jobs import JobRunner
 from api.metrics import Metrics
 from api.passkeys import Ceremonies
 from api.settings import Settings, WebhookSettings
@@ -28,6 +29,7 @@ from ledger.keys import PrivateKey
 from ledger.ports.platform import ApiKey, PlatformStore
 from ledger.storage.platform import platform_store
 from ledger.storage.sql.console import SqlConsoleStore, memory_console_store
+from ledger.storage.sql.console_products import SqlProductStore
 from ledger.storage.sql.log import SqlStore
 from ledger.usecases.service import LogService
 from ledger.usecases.verify import Verifier
@@ -93,6 +95,8 @@ class ConsoleState:
     ceremonies: Ceremonies
     signin_limiter: RateLimiter
     origin: str
+    #: The producer console's products: vi/en names and images (decision 46).
+    products: SqlProductStore | None = None
 
 
 class ScanSlots:
@@ -125,6 +129,8 @@ class AppState:
     #: Serialised parts of verify results by code and snapshot (api/http/verification.py).
     rendered: dict[Any, bytes] = field(default_factory=dict)
     console: ConsoleState | None = None
+    #: Background jobs with progress (the console's print sheets; api/jobs.py).
+    jobs: JobRunner | None = None
 
 
 def load_witness_key(settings: Settings) -> PrivateKey | None:
@@ -192,6 +198,7 @@ def build_state(settings: Settings, *, service: LogService | None = None) -> App
             min(REPORTS_PER_MINUTE, settings.rate_limit_per_minute), "reports"
         ),
         console=_console(settings, service, limiter),
+        jobs=JobRunner(),
     )
 
 
@@ -208,6 +215,7 @@ def _console(settings: Settings, service: LogService, limiter: RateLimiter) -> C
         Ceremonies(store, origin),
         limiter.with_rate(settings.console.signin_per_minute, "signin"),
         origin,
+        SqlProductStore(store.engine),
     )
 
 

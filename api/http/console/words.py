@@ -168,6 +168,11 @@ WORDS: dict[str, tuple[str, str]] = {
 }
 
 
+from api.http.console.producer_words import PRODUCER_WORDS  # noqa: E402 - the producer's screens
+
+WORDS.update(PRODUCER_WORDS)
+
+
 def say(lang: str, key: str, /, **values: object) -> str:
     en, vi = WORDS[key]
     chosen = vi if lang == "vi" else en

@@ -53,6 +53,7 @@ STATIC = {
     "console.js": "text/javascript; charset=utf-8",
     "passkeys.js": "text/javascript; charset=utf-8",
     "keys.js": "text/javascript; charset=utf-8",
+    "producer.js": "text/javascript; charset=utf-8",
 }
 _HTML_HEADERS = {"Cache-Control": "no-store", "Content-Security-Policy": screens.CONSOLE_CSP}
 _LANG_COOKIE = "tm_lang"

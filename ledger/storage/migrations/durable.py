@@ -13,6 +13,7 @@ from sqlalchemy import MetaData
 
 from ledger.storage.sql import tables
 from ledger.storage.sql.console import console_metadata
+from ledger.storage.sql.console_products import products_metadata
 from ledger.storage.sql.platform import platform_metadata
 from ledger.storage.sql.projection import PROJECTION_TABLES
 from ledger.storage.sql.reports import report_metadata
@@ -31,6 +32,7 @@ DURABLE_METADATA: tuple[MetaData, ...] = (
     witnessed_metadata,
     report_metadata,
     console_metadata,
+    products_metadata,
 )
 #: Projection tables: derived from the log, remade by ``create_schema``, never migrated.
 DERIVED_TABLES = frozenset(PROJECTION_TABLES)

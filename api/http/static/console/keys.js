@@ -13,7 +13,8 @@
 //   signing_message), signed with Ed25519; the key id is
 //   SHA-256("tracemark/key-id/v1" || 0x00 || public key)[:8] in hex (ledger/keys.py).
 //
-// window.TM.keys = {create, restore, load, sign, canonical, review} for other screens.
+// window.TM.keys = {create, restore, load, sign, signCodes, canonical, review} for other
+// screens.
 "use strict";
 (() => {
   const TM = window.TM;
@@ -152,6 +153,21 @@
     return { type, signer: record.keyId, signature: b64(signature), body };
   }
 
+  // Item code signatures (ledger/codes/signed.py): only messages in the code context
+  // ("tracemark/code/v1" || 0x00 || GS1 element string) are signed here, never other bytes.
+  // Returns {keyId, signatures: [Uint8Array(64), ...]} for `messages` (Uint8Arrays).
+  const CODE_CONTEXT = join(utf8.encode("tracemark/code/v1"), new Uint8Array([0]));
+  async function signCodes(actor, messages) {
+    const record = await load(actor);
+    if (!record) throw Object.assign(new Error("no signing key in this browser"), { code: "no_key" });
+    const signatures = [];
+    for (const message of messages) {
+      if (!CODE_CONTEXT.every((b, i) => message[i] === b)) throw new Error("not a code message");
+      signatures.push(new Uint8Array(await subtle.sign({ name: "Ed25519" }, record.privateKey, message)));
+    }
+    return { keyId: record.keyId, signatures };
+  }
+
   // Show what will be signed, field by field, in a <dl>.
   function review(list, type, body, signer) {
     list.textContent = "";
@@ -212,7 +228,10 @@
   const pending = new WeakMap();
 
   function bodyOf(form) {
-    // One builder per entry type; a new screen adds its own here.
+    // One builder per entry type; a new screen adds its own here, or in TM.bodies from
+    // its own script (producer.js: event.commission, event.ship, event.recall).
+    const builder = TM.bodies && TM.bodies[form.dataset.sign];
+    if (builder) return builder(form);
     if (form.dataset.sign === "key.add") {
       return { actor: form.dataset.actor, key: form.elements.key.value.trim(), event_time: Date.now() };
     }
@@ -266,6 +285,6 @@
     }
   });
 
-  TM.keys = { create, restore, load, sign, canonical, review };
+  TM.keys = { create, restore, load, sign, signCodes, canonical, review };
   showState();
 })();

@@ -158,8 +158,8 @@ def products_screen(
             aria_describedby="gtin-check",
         )
         + '<output id="gtin-check" for="f-product-gtin" aria-live="polite"></output>'
-        + _field(lang, "name_vi", "prod.name_vi", fid="product-name-vi", maxlength="200", lang="vi")
-        + _field(lang, "name_en", "prod.name_en", fid="product-name-en", maxlength="200", lang="en")
+        + _field(lang, "name_vi", "prod.name_vi", fid="product-name-vi", maxlength="200")
+        + _field(lang, "name_en", "prod.name_en", fid="product-name-en", maxlength="200")
         + _field(
             lang, "image", "prod.image", "file", fid="product-image",
             accept="image/png,image/jpeg,image/webp",

@@ -203,8 +203,9 @@ def batches_screen(
         f'<th scope="col">{esc(say(lang, "imp.column"))}</th>'
         f'<th scope="col">{esc(say(lang, "imp.message"))}</th></tr></thead><tbody></tbody></table>'
         '<button type="button" id="import-confirm" class="primary" hidden></button>'
-        f'<label for="import-progress" hidden>{esc(say(lang, "imp.progress"))}</label>'
-        '<progress id="import-progress" value="0" max="1" hidden></progress>'
+        f'<div id="import-progress-box" hidden><label for="import-progress">'
+        f'{esc(say(lang, "imp.progress"))}</label>'
+        '<progress id="import-progress" value="0" max="1"></progress></div>'
         "</form></section>"
     )  # fmt: skip
     return _shell(lang, "batch.title", main, account, csrf, path="/console/producer/batches")

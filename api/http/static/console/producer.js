@@ -229,8 +229,7 @@
     if (!report || !report.ok) return;
     if (!(await TM.keys.load(form.dataset.actor))) throw Object.assign(new Error(TM.say(form, "nokey")), { code: "no_key" });
     const progress = form.querySelector("#import-progress");
-    progress.hidden = false;
-    progress.labels.forEach((l) => { l.hidden = false; });
+    form.querySelector("#import-progress-box").hidden = false;
     progress.max = report.entries.length;
     progress.value = 0;
     form.querySelector("#import-confirm").hidden = true;

@@ -51,7 +51,8 @@ def invite(operator: Person, live: Live, role: str, actor: str, name: str) -> st
     page.fill("#f-invite-name", name)
     page.locator("#invite button[type=submit]").click()
     page.locator("#invite-link:not(:empty)").wait_for()
-    return page.locator("#invite-link").inner_text()
+    link: str = page.locator("#invite-link").inner_text()
+    return link
 
 
 def onboard_producer(

@@ -30,9 +30,13 @@ from fastapi.responses import JSONResponse, Response
 from PIL import Image, UnidentifiedImageError
 
 from api.http.console import producer as screens
+from api.http.console.respond import Json
+from api.http.console.respond import audited as _audited
+from api.http.console.respond import html as _html
+from api.http.console.respond import lang as _lang
+from api.http.console.respond import text_field as _text
 from api.http.console.table import Caller, ConsoleRefusal, console_route
 from api.http.deps import StateDep
-from api.http.routes.console import Json, _audited, _html, _lang, _text
 from api.imports import check_import
 from api.jobs import JobRunner, Progress
 from ledger.codes.gs1 import gtin14
@@ -77,7 +81,7 @@ def _products(caller: Caller) -> SqlProductStore:
 def _actor(state: Any, actor_id: str) -> Actor:
     with state.service.store.reader() as view:
         actor = view.get(Actor, (actor_id,))
-    if actor is None:
+    if not isinstance(actor, Actor):
         raise NotFound(f"actor {actor_id} is not registered", code="unknown_actor")
     return actor
 

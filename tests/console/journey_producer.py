@@ -26,6 +26,7 @@ from tests.console.test_console_browser import Live, Person, make_key, passkey_j
 
 __all__ = [
     "check_import_file",
+    "commission_batch",
     "create_product",
     "import_serials",
     "invite",
@@ -195,6 +196,28 @@ def sign_form(who: Person, form: str, *, picture: str = "") -> int:
         form,
     )
     return int(index)
+
+
+def commission_batch(
+    who: Person,
+    live: Live,
+    *,
+    gtin: str,
+    lot: str,
+    expiry: str,
+    first: str,
+    count: int,
+    picture: str = "",
+) -> int:
+    """``event.commission`` of a serial range, reviewed and signed in the page; the index."""
+    page = who.page
+    page.goto(f"{live.base}/console/producer/batches")
+    page.select_option("#f-commission-gtin", gtin)
+    page.fill("#f-commission-lot", lot)
+    page.fill("#f-commission-expiry", expiry)
+    page.fill("#f-commission-first", first)
+    page.fill("#f-commission-count", str(count))
+    return sign_form(who, "commission", picture=picture)
 
 
 def ship_to(

@@ -32,6 +32,7 @@ from ledger.usecases.reports import file_report
 from ledger.usecases.service import now_ms
 from tests.console.journey_producer import (
     check_import_file,
+    commission_batch,
     create_product,
     import_serials,
     onboard_producer,
@@ -163,6 +164,17 @@ def test_producer_journey(live: Live, operator: Person, files: dict[str, Path]) 
     _, commissioned = live.service.entry(live.service.store.head().size - 1)
     assert commissioned.envelope.signer == key_id
     assert commissioned.envelope.body["product"] == {"name": "Nước mắm Phú Quốc 40N"}
+
+    # A batch commissioned from the form, signed in the page.
+    index = commission_batch(
+        producer, live, gtin=GTIN, lot="L2612", expiry="280131", first="FS001001", count=50,
+        picture="commission-review",
+    )  # fmt: skip
+    _, made = live.service.entry(index)
+    assert made.envelope.signer == key_id and made.envelope.body["lot"] == "L2612"
+    assert made.envelope.body["serials"] == {
+        "ranges": [{"prefix": "FS", "first": 1001, "last": 1050, "width": 6}]
+    }
 
     # Print sheets: codes signed in the page, verified and rendered on the server.
     batch = {"gtin": GTIN, "lot": "L2611", "expiry": "271231", "first": "FS000001"}

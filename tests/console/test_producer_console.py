@@ -177,6 +177,24 @@ def test_import_reports_bad_rows_and_gives_bodies_to_sign(console: Console, make
     assert maker.post("/console/api/entries", {"entry": signed.to_obj()}).status_code == 201
     page = maker.client.get("/console/producer/products")
     assert 'data-lot="L2611"' in page.text and "1000 items" in page.text
+    # Excel too: the same report from an .xlsx.
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["gtin", "lot", "serial_start", "count"])
+    sheet.append([GTIN13, "L2612", "FS002001", 500])
+    sheet.append([GTIN13, "L2612", "FS002400", 10])  # overlaps the row above
+    out = io.BytesIO()
+    book.save(out)
+    answer = maker.post(
+        "/console/api/producer/import",
+        {"filename": "batches.xlsx", "data": base64.b64encode(out.getvalue()).decode()},
+    )
+    report = answer.json()
+    assert report["rows"] == 2 and report["ok"] is False
+    assert [i["row"] for i in report["issues"]] == [3]
     # Junk that is not a table is one problem, not a report and never a 500.
     junk = maker.post(
         "/console/api/producer/import", {"data": base64.b64encode(b"\x00\x01zz").decode()}

@@ -46,6 +46,13 @@
                              (Asia/Ho_Chi_Minh); an unknown name stops the start-up
     TRACEMARK_WEBHOOK_WORKER / _MAX_ATTEMPTS / _TIMEOUT_S / _ALLOW_PRIVATE   webhook delivery
                              (``WebhookSettings``; 1 / 8 / 5 / 0)
+    TRACEMARK_DOCUMENT_STORE where attested documents live: sql (the database), a folder
+                             file:///path, or s3://bucket/prefix?endpoint=https://host (sql)
+    TRACEMARK_DOCUMENT_MAX_BYTES largest document PUT /v1/documents accepts (10485760)
+    TRACEMARK_COMPLIANCE_KINDS qualification kinds a session's listings need, comma-separated
+                             (none: at least one valid qualification of any kind per GTIN)
+    TRACEMARK_COMPLIANCE_INTERVAL_S how often the webhook worker re-checks sessions for
+                             compliance lost to time (expiry) (60; 0 never)
 
 docs/operations.md has the same table.
 """
@@ -60,6 +67,7 @@ import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from api.proxies import Network, parse_trusted_proxies
@@ -67,9 +75,12 @@ from ledger.errors import InvalidInput
 from ledger.keyfile import load_or_create_secrets_key
 from ledger.log.checkpoint import CosignatureVerifier
 from ledger.log.note import NoteVerifier, check_key_name
+from ledger.ports.documents import MAX_DOCUMENT_BYTES
+from ledger.provenance.events.attestations import QUALIFICATION_KINDS
 from ledger.provenance.rules.common import Admission
 from ledger.secret_box import SecretBox
 from ledger.verdicts import Thresholds
+from ledger.verdicts.compliance import CompliancePolicy
 
 __all__ = [
     "DEFAULT_PUBLIC_URL",
@@ -83,6 +94,7 @@ __all__ = [
     "WebhookSettings",
     "WitnessRole",
     "admission_from_env",
+    "compliance_from_env",
     "console_settings_from_env",
     "is_loopback_url",
     "local_url",
@@ -406,6 +418,12 @@ class Settings:
     #: Webhook delivery; left out (None), read from TRACEMARK_WEBHOOK_* for this mode.
     webhooks: WebhookSettings = None  # type: ignore[assignment]
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    #: The document store (ledger/storage/documents): sql, file:///folder or s3://bucket.
+    document_store: str = "sql"
+    document_max_bytes: int = MAX_DOCUMENT_BYTES
+    #: What a stream session needs to be compliant (ledger/verdicts/compliance.py).
+    compliance: CompliancePolicy = field(default_factory=CompliancePolicy)
+    compliance_interval_s: int = 60
 
     def __post_init__(self) -> None:
         if self.webhooks is None:
@@ -475,7 +493,37 @@ class Settings:
             timezone=parse_timezone(env.get("TRACEMARK_TIMEZONE") or DEFAULT_TIMEZONE),
             webhooks=webhook_settings_from_env(env, production=mode == "production"),
             console=console_settings_from_env(env),
+            **compliance_from_env(env),
         )
+
+
+def compliance_from_env(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The document store and the compliance policy (``TRACEMARK_DOCUMENT_*``,
+    ``TRACEMARK_COMPLIANCE_*``): the fields of ``Settings`` they set; the CLI reads them too."""
+    env = os.environ if env is None else env
+    store = (env.get("TRACEMARK_DOCUMENT_STORE") or "sql").strip()
+    if not (store in ("sql", "memory") or store.startswith(("file:///", "s3://"))):
+        raise InvalidInput(
+            "TRACEMARK_DOCUMENT_STORE must be sql, file:///folder or s3://bucket?endpoint=..."
+        )
+    size = _int(env, "TRACEMARK_DOCUMENT_MAX_BYTES", MAX_DOCUMENT_BYTES, low=1024)
+    if size > MAX_DOCUMENT_BYTES:
+        raise InvalidInput(f"TRACEMARK_DOCUMENT_MAX_BYTES is at most {MAX_DOCUMENT_BYTES}")
+    kinds = tuple(
+        k.strip() for k in env.get("TRACEMARK_COMPLIANCE_KINDS", "").split(",") if k.strip()
+    )
+    try:
+        policy = CompliancePolicy(kinds=tuple(dict.fromkeys(kinds)))
+    except ValueError as exc:
+        raise InvalidInput(
+            f"TRACEMARK_COMPLIANCE_KINDS: {exc}; use {', '.join(QUALIFICATION_KINDS)}"
+        ) from None
+    return {
+        "document_store": store,
+        "document_max_bytes": size,
+        "compliance": policy,
+        "compliance_interval_s": _int(env, "TRACEMARK_COMPLIANCE_INTERVAL_S", 60),
+    }
 
 
 def _operations(env: Mapping[str, str], *, production: bool) -> dict[str, str]:

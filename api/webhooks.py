@@ -63,8 +63,10 @@ from ledger.ports.platform import (
 from ledger.ports.reports import Report
 from ledger.provenance.events.names import RECALL
 from ledger.provenance.records import Item
+from ledger.usecases.compliance import ComplianceWatch
 from ledger.usecases.service import now_ms
 from ledger.verdicts import CLONE_REASONS, ScanContext, Verdict, clone_reasons
+from ledger.verdicts.compliance import Compliance
 
 __all__ = [
     "CLONE_REASONS",
@@ -92,7 +94,7 @@ __all__ = [
 
 log = logging.getLogger("tracemark.platform")
 
-EVENTS = ("recall", "clone_suspected", "report.received")
+EVENTS = ("recall", "clone_suspected", "report.received", "compliance_lost")
 #: Older names of events, still accepted from subscribers and matched to today's.
 EVENT_ALIASES = {"clone_signal": "clone_suspected"}
 
@@ -421,6 +423,10 @@ class Dispatcher:
         self._busy: set[str] = set()  # webhooks whose lane is sending
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
+        #: Sessions falling out of compliance (``poll_compliance``); None: not watched.
+        self.compliance: ComplianceWatch | None = None
+        self.compliance_interval_ms = 60_000
+        self._compliance_due = (0, -1)  # (next time, log size) of the last poll
 
     def send(
         self, url: str, body: bytes, headers: Mapping[str, str], timeout: float
@@ -532,6 +538,53 @@ class Dispatcher:
             },
         }
         return self.emit(platform, "report.received", "evt_" + digest.hexdigest()[:24], data, now)
+
+    # --- compliance ------------------------------------------------------------------------------
+
+    def poll_compliance(self, now: int, *, force: bool = False) -> int:
+        """Queue ``compliance_lost`` events for sessions that were compliant at the previous
+        check and are not now, on platforms with a webhook subscribed to it. Runs when the
+        log grew (a recall, a revocation) or every ``compliance_interval_ms`` (expiry is
+        time-based); ``force`` runs now. Returns how many sessions fell out."""
+        watch = self.compliance
+        if watch is None or (self.compliance_interval_ms <= 0 and not force):
+            return 0
+        size = self.store.log_size()
+        due, seen = self._compliance_due
+        if not force and size == seen and now < due:
+            return 0
+        self._compliance_due = (now + self.compliance_interval_ms, size)
+        keys = self.store.keys()
+        platforms = {k.platform for k in keys if k.active}
+        fallen = 0
+        for platform in sorted(platforms):
+            hooks = self.store.webhooks(platform)
+            if not any("compliance_lost" in h.events for h in hooks):
+                continue
+
+            def events(found: Compliance, platform: str = platform) -> list[Delivery]:
+                codes = ",".join(sorted({p.code for p in found.problems}))
+                digest = hashlib.sha256(
+                    f"{platform}|{found.session_id}|{codes}|{now}".encode()
+                ).hexdigest()
+                data = {
+                    "session": {
+                        "platform": platform,
+                        "session_id": found.session_id,
+                        "seller": found.seller,
+                    },
+                    "compliant": False,
+                    "checked_at": found.checked_at,
+                    "problems": [p.to_obj() for p in found.problems],
+                }
+                return self._deliveries(
+                    platform, "compliance_lost", "evt_" + digest[:24], data, now
+                )
+
+            fallen += len(watch.check(platform, now, events))
+        if fallen:
+            self.wake.set()
+        return fallen
 
     # --- recalls --------------------------------------------------------------------------------
 
@@ -739,6 +792,7 @@ class Worker:
             self.dispatcher.wake.clear()  # before the round: a lane finishing during it wakes
             try:  # the next one at once
                 self.dispatcher.poll_recalls(now_ms())
+                self.dispatcher.poll_compliance(now_ms())
                 self.dispatcher.deliver_pending(now_ms(), wait=False)
             except Exception:  # the worker must survive anything; the next round retries
                 log.exception("webhook worker round failed")

@@ -16,6 +16,7 @@ import api.cli.platform
 import api.cli.console
 import api.cli.scan
 import api.cli.streams
+import api.cli.attest
 import api.cli.supply
 import api.cli.bundles
 import api.cli.imports

@@ -39,6 +39,7 @@ from api.http.errors import document_problems, error_response, install_error_han
 from api.http.headers import secure
 from api.http.ratelimit import RATE_LIMIT_FIELDS, Decision, redacted
 from api.http.routes import (
+    compliance,
     console,
     console_producer,
     ledger,
@@ -97,7 +98,19 @@ def create_app(settings: Settings | None = None, *, service: LogService | None =
     document_problems(app)
     install_error_handlers(app)
     _install_middleware(app, state)
-    for module in (verify, scan, log_routes, tiles, witness, ledger, platform, webhooks, reports):
+    routers = (
+        verify,
+        scan,
+        log_routes,
+        tiles,
+        witness,
+        ledger,
+        platform,
+        webhooks,
+        reports,
+        compliance,
+    )
+    for module in routers:
         app.include_router(module.router)
     for module in (pages, scanpage, console, console_producer):
         app.include_router(module.router)
@@ -235,12 +248,20 @@ class _Guard:
         headers = dict(scope["headers"])
         length = headers.get(b"content-length")
         path: str = scope["path"]
-        limit = settings.scan_max_bytes if path == "/v1/scan" else settings.max_body_bytes
+        limit = settings.max_body_bytes
+        if path == "/v1/scan":
+            limit = settings.scan_max_bytes
+        elif path == "/v1/documents":
+            limit = settings.document_max_bytes
         if length is not None and (not length.isdigit() or int(length) > limit):
             return error_response(
                 413, "body_too_large", f"request bodies are limited to {limit} bytes"
             ), None
-        if scope["method"] == "POST" and length is None and headers.get(b"transfer-encoding"):
+        if (
+            scope["method"] in ("POST", "PUT")
+            and length is None
+            and headers.get(b"transfer-encoding")
+        ):
             return error_response(411, "length_required", "send a Content-Length header"), None
         client = scope["client"][0] if scope.get("client") else "unknown"
         platform_call = path.startswith(("/v1/listings/verify", "/v1/webhooks"))

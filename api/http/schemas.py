@@ -212,6 +212,35 @@ class Proof(BaseModel):
     )
 
 
+class AttestationOut(BaseModel):
+    """An attestation with its status at the time asked (ledger/verdicts/attestations.py)."""
+
+    issuer: str
+    issuer_name: str
+    attestation_id: str
+    kind: str = Field(
+        ...,
+        description="identity, or a document kind: certificate_of_origin, ocop_rating, "
+        "food_safety_test, import_declaration, other",
+    )
+    status: str = Field(
+        ...,
+        examples=["valid"],
+        description="valid | expired | revoked | not_yet_valid | issuer_suspended | "
+        "document_missing | document_tampered",
+    )
+    valid_from: str
+    valid_until: str
+    index: int = Field(..., description="the attesting entry's index in the log")
+    level: str | None = Field(None, description="identity: low | substantial | high")
+    gtin: str | None = None
+    lot: str | None = None
+    document: str | None = Field(None, description="the document's SHA-256 (/v1/documents/...)")
+    title: str | None = None
+    revoked_at: str | None = None
+    revoke_reason: str | None = None
+
+
 class VerifyResponse(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [_VERDICT]})
 
@@ -229,6 +258,15 @@ class VerifyResponse(BaseModel):
         "others' verdicts (docs/threat-model.md)",
     )
     reasons: list[Reason]
+    qualifications: list[AttestationOut] | None = Field(
+        None,
+        description="the item's qualifications (by GTIN and its lot) with their status now, "
+        "valid first; only status valid counts",
+    )
+    seller_identity: list[AttestationOut] | None = Field(
+        None,
+        description="identity attestations of the seller the context names, status now",
+    )
     item: dict[str, Any]
     provenance: list[Step] = Field(default_factory=list)
     proof: Proof | None = None
@@ -498,10 +536,18 @@ class ListingResult(BaseModel):
     listing_id: str
     status: str = Field(..., examples=["genuine"])
     reasons: list[ReasonOut]
-    seller: dict[str, Any]
+    seller: dict[str, Any] = Field(
+        ...,
+        description="handle, actor_id, registered, verified, active, and identity: the "
+        "seller's identity attestations with their status now (valid first)",
+    )
     stock: dict[str, Any]
     recalls: list[dict[str, Any]]
     codes: list[dict[str, Any]]
+    qualifications: list[AttestationOut] = Field(
+        default_factory=list,
+        description="the listed GTIN's qualifications with their status now, valid first",
+    )
 
 
 class ListingsResponse(BaseModel):

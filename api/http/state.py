@@ -26,11 +26,14 @@ from api.webhooks import Dispatcher, Worker
 from ledger import errors
 from ledger.keyfile import load_private_key
 from ledger.keys import PrivateKey
+from ledger.ports.documents import DocumentStore
 from ledger.ports.platform import ApiKey, PlatformStore
+from ledger.storage.documents import MemoryDocuments, open_documents
 from ledger.storage.platform import platform_store
 from ledger.storage.sql.console import SqlConsoleStore, memory_console_store
 from ledger.storage.sql.console_products import SqlProductStore
 from ledger.storage.sql.log import SqlStore
+from ledger.usecases.compliance import ComplianceWatch
 from ledger.usecases.service import LogService
 from ledger.usecases.verify import Verifier
 
@@ -129,6 +132,10 @@ class AppState:
     #: Serialised parts of verify results by code and snapshot (api/http/verification.py).
     rendered: dict[Any, bytes] = field(default_factory=dict)
     console: ConsoleState | None = None
+    #: The content-addressed document store (TRACEMARK_DOCUMENT_STORE).
+    documents: DocumentStore = field(default_factory=MemoryDocuments)
+    #: Attestation JSON by subject and snapshot, with the time it holds until (attested.py).
+    attested: dict[Any, tuple[int, Any]] = field(default_factory=dict)
     #: Background jobs with progress (the console's print sheets; api/jobs.py).
     jobs: JobRunner | None = None
 
@@ -182,7 +189,8 @@ def build_state(settings: Settings, *, service: LogService | None = None) -> App
         namespace=settings.rate_limit_namespace,
         on_error=metrics.rate_limit_error,
     )
-    platform = _platform(settings, service, limiter)
+    documents = open_documents(settings.document_store, service.store)
+    platform = _platform(settings, service, limiter, documents)
     return AppState(
         settings,
         service,
@@ -198,6 +206,7 @@ def build_state(settings: Settings, *, service: LogService | None = None) -> App
             min(REPORTS_PER_MINUTE, settings.rate_limit_per_minute), "reports"
         ),
         console=_console(settings, service, limiter),
+        documents=documents,
         jobs=JobRunner(),
     )
 
@@ -219,10 +228,16 @@ def _console(settings: Settings, service: LogService, limiter: RateLimiter) -> C
     )
 
 
-def _platform(settings: Settings, service: LogService, limiter: RateLimiter) -> PlatformState:
+def _platform(
+    settings: Settings, service: LogService, limiter: RateLimiter, documents: DocumentStore
+) -> PlatformState:
     # Only the SQL tables seal secrets at rest; the fake keeps nothing (and makes no key file).
     secrets = settings.secrets_box() if isinstance(service.store, SqlStore) else None
     store = platform_store(service.store, secrets)
     dispatcher = Dispatcher(store, service.store, settings.webhooks)
+    dispatcher.compliance = ComplianceWatch(
+        service.store, store, policy=settings.compliance, documents=documents
+    )
+    dispatcher.compliance_interval_ms = settings.compliance_interval_s * 1000
     dispatcher.start_cursor()
     return PlatformState(store, dispatcher, settings.webhooks, base_limiter=limiter)

@@ -7,7 +7,8 @@ listing routes (api/http/routes/), which never import each other.
     verify_code      the verifier's verdict, counted and recorded (a HEAD or linkset is not)
     observe_verdict  clone_suspected webhooks for a suspect verdict of a vouched context
     witnesses_of     which witnesses cosigned the checkpoint of a result's proof
-    verify_body      ``result_json`` (api/results.py) as bytes, its item part cached
+    verify_body      ``result_json`` (api/results.py) as bytes, its item part cached, with
+                     the time-dependent ``extra`` (attestations, api/http/attested.py)
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ def verify_body(
     code: str,
     tails: dict[Any, bytes],
     witnesses: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> bytes:
     """``result_json(result)`` as JSON bytes, built faster.
 
@@ -78,7 +80,7 @@ def verify_body(
     snapshot is a log size, meaningful for one ledger only)."""
     snapshot = result.snapshot
     if result.view is None or snapshot is None:
-        return dumps(result_json(result, witnesses))
+        return dumps({**result_json(result, witnesses), **(extra or {})})
     cosigned = None if witnesses is None else tuple(witnesses["cosigned_by"])
     key = (code, snapshot, cosigned)
     tail = tails.get(key)
@@ -95,6 +97,7 @@ def verify_body(
             "status": verdict.status,
             "source": result.source,
             "reasons": [r.to_obj() for r in verdict.reasons],
+            **(extra or {}),
         }
     )
     return head[:-1] + tail

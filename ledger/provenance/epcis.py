@@ -33,7 +33,9 @@ item id behind the stem: ``https://id.gs1.org/01/<gtin>/21/<serial>``, ``.../00/
     event.repack           TransformationEvent, repackaging, active; inputEPCList,
                            outputEPCList (serials expanded), ilmd of the outputs
     anything else          none: actors, keys, listings (a listing is an offer on a platform,
-                           for which EPCIS has no event), genesis and notices
+                           for which EPCIS has no event), stream sessions, attestations
+                           (``attest.*``: statements about a seller or a product's documents,
+                           not events of things), genesis and notices
 
 Every event has ``eventTime`` (b.event_time in UTC with milliseconds), ``eventTimeZoneOffset``
 (b.tz; an offset beyond the +-14:00 EPCIS allows is written +00:00, eventTime being exact

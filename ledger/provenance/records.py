@@ -16,6 +16,9 @@ stores can keep them as rows or dicts alike.
     Listing      a seller's listing on a platform, backed by stock
     Recall       a recall of a whole GTIN (lot "") or one lot
     TimelineRow  an entry that touched an item (its custody history)
+    Attestation  a signed statement by an identity verifier, certifier or producer: a
+                 seller's identity check or a product qualification, and its revocation
+    AttestationScope  the attestations of one subject (a seller, a GTIN, a GTIN's lot)
 
 A ``View`` reads the projection inside the append transaction; ``Changes`` is what one
 entry writes. The rules compute ``Changes`` from a ``View`` and never write themselves, so
@@ -37,6 +40,8 @@ __all__ = [
     "RECORD_TYPES",
     "SOLD",
     "Actor",
+    "Attestation",
+    "AttestationScope",
     "Changes",
     "Handle",
     "Item",
@@ -261,8 +266,69 @@ class TimelineRow:
     entry_index: int
 
 
+@dataclass(frozen=True, slots=True)
+class Attestation:
+    """An identity attestation (``kind`` "identity", ``subject`` the seller) or a product
+    qualification (``kind`` its document kind, ``subject`` the GTIN, ``lot`` or "")."""
+
+    TABLE: ClassVar[str] = "attestations"
+    KEY: ClassVar[tuple[str, ...]] = ("issuer", "attestation_id")
+
+    issuer: str
+    attestation_id: str
+    kind: str
+    subject: str
+    lot: str
+    level: str  # identity: low | substantial | high ("" for a qualification)
+    digest: str  # identity: the salted commitment; qualification: the document's SHA-256
+    title: str
+    valid_from: int  # ms; identity: when it was verified
+    valid_until: int  # ms, exclusive
+    attested_index: int
+    revoked_index: int = -1
+    revoked_time: int = -1  # ms: revoked from this time on
+    reason: str = ""
+
+    @property
+    def ref(self) -> str:
+        return f"{self.issuer}/{self.attestation_id}"
+
+    def status_at(self, time_ms: int) -> str:
+        """valid | revoked | expired | not_yet_valid at ``time_ms``."""
+        if 0 <= self.revoked_time <= time_ms:
+            return "revoked"
+        if time_ms >= self.valid_until:
+            return "expired"
+        if time_ms < self.valid_from:
+            return "not_yet_valid"
+        return "valid"
+
+
+@dataclass(frozen=True, slots=True)
+class AttestationScope:
+    """The attestations naming one subject: ``identity:<actor>``, ``gtin:<gtin14>`` or
+    ``lot:<gtin14>/<lot>``; ``refs`` are ``issuer/attestation_id``, oldest first."""
+
+    TABLE: ClassVar[str] = "attestation_scopes"
+    KEY: ClassVar[tuple[str, ...]] = ("scope",)
+
+    scope: str
+    refs: tuple[str, ...]
+
+
 Record = (
-    Actor | KeyRecord | Prefix | Handle | Product | Item | Shipment | Listing | Recall | TimelineRow
+    Actor
+    | KeyRecord
+    | Prefix
+    | Handle
+    | Product
+    | Item
+    | Shipment
+    | Listing
+    | Recall
+    | TimelineRow
+    | Attestation
+    | AttestationScope
 )
 RECORD_TYPES: tuple[type[Any], ...] = (
     Actor,
@@ -277,6 +343,8 @@ RECORD_TYPES: tuple[type[Any], ...] = (
     StreamSegment,
     Recall,
     TimelineRow,
+    Attestation,
+    AttestationScope,
 )
 R = TypeVar("R")
 

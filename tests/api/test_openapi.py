@@ -57,6 +57,10 @@ OPERATION_IDS = {
     ("POST", "/v1/webhooks"): "createWebhook",
     ("DELETE", "/v1/webhooks/{webhook_id}"): "deleteWebhook",
     ("GET", "/v1/webhooks/{webhook_id}/deliveries"): "listDeliveries",
+    ("PUT", "/v1/documents"): "putDocument",
+    ("POST", "/v1/documents"): "postDocument",
+    ("GET", "/v1/documents/{sha256}"): "getDocument",
+    ("GET", "/v1/sessions/{session_id}/compliance"): "getSessionCompliance",
 }
 #: The operations that read ``X-API-Key``: required by the platform API, optional where an
 #: anonymous caller is served too (the key then vouches for the context).
@@ -74,6 +78,7 @@ KEY_OPTIONAL = {
     "resolve",
     "resolveWithLot",
     "createReport",
+    "getSessionCompliance",
 }
 
 

@@ -228,6 +228,7 @@ def test_a_declared_listing_backed_by_stock_is_genuine(plat: Platform) -> None:
         "registered": True,
         "verified": True,
         "active": True,
+        "identity": [],  # no identity verifier attested shop-a
     }
     assert result["stock"] == {
         "gtin": GTIN,

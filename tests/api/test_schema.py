@@ -8,6 +8,7 @@ documented status codes and response schemas.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import schemathesis
@@ -41,6 +42,15 @@ def _app():  # type: ignore[no-untyped-def]
 APP = _app()
 # Server-sent event streams never end, so a generated request would wait forever.
 schema = schemathesis.openapi.from_asgi("/openapi.json", APP).exclude(path_regex=r"/events$")
+
+
+@schemathesis.serializer("application/pdf")
+def _pdf(_ctx: Any, value: Any) -> bytes:
+    """Documents (PUT /v1/documents) are raw bodies: a PDF is sent as the bytes generated."""
+    if isinstance(value, bytes):
+        return value
+    return str(value).encode("utf-8")
+
 
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
 

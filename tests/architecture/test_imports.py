@@ -55,12 +55,15 @@ PURE_CORE_MODULES = (
     "ledger.verdicts.evidence",
     "ledger.verdicts.items",
     "ledger.verdicts.clones",
+    "ledger.verdicts.attestations",
+    "ledger.verdicts.compliance",
     "ledger.verdicts.listings",
     "ledger.verdicts.scans",
     "ledger.verdicts.backing",
     "ledger.verdicts.products",
     "ledger.verdicts.bundles",
     "ledger.provenance.rules.streams",
+    "ledger.provenance.rules.attestations",
     "ledger.provenance.handles",
     "ledger.provenance.epcis_hash",
     "ledger.codes.epc",
@@ -87,6 +90,7 @@ PURE_CORE_MODULES = (
     "ledger.provenance.events.supply",
     "ledger.provenance.events.listings",
     "ledger.provenance.events.streams",
+    "ledger.provenance.events.attestations",
     "ledger.secret_box",
 )
 

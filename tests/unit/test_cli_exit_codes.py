@@ -61,7 +61,14 @@ from ledger.keys import PrivateKey
 from ledger.log.checkpoint import CosignatureVerifier
 from ledger.log.entries import NOTICE, sign_entry
 from ledger.log.merkle import node_key
-from ledger.provenance.events.names import SELL
+from ledger.ports.documents import document_digest, prepare
+from ledger.provenance.events.names import (
+    ATTEST_IDENTITY,
+    ATTEST_QUALIFICATION,
+    SELL,
+    STREAM_DECLARE,
+)
+from ledger.storage.documents.sql import SqlDocuments
 from ledger.storage.sql.log import SqlStore
 from ledger.usecases.service import LogService
 from tests.api.test_submitter import served
@@ -75,6 +82,8 @@ STRANGER = PrivateKey.from_seed(b"a key no actor registered: TEST!")  # TEST ONL
 RESOLVER = "https://vt.example.test"
 DEAD = "postgresql+psycopg://postgres@127.0.0.1:1/nowhere?connect_timeout=2"
 CASE = "00/" + sscc_for(1)  # the case S5 is packed in
+REPORT = b"%PDF-1.7 food safety test report"
+REPORT_SHA = document_digest(REPORT)
 
 runner = CliRunner()
 
@@ -170,8 +179,55 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
     supply.ship("fishco", "distri", ids(GTIN, "S4"), "SH-2")
     supply.pack("fishco", CASE, ids(GTIN, "S5"))
     service.append([sign_entry(NOTICE, {"title": "already said"}, OPERATOR)], now=supply.tick())
+    # Compliance: shop-a verified by ekyc, GTIN qualified by lab (its report stored), and two
+    # sessions: live-0 shows L-1 (compliant), live-9 shows L-2 (not backed by stock).
+    for name, role in (("ekyc", "identity_verifier"), ("lab", "certifier")):
+        key = supply.register(name, role)
+        save_private_key(keys / f"{name}.key", key, None)
+    SqlDocuments(store.engine).put(prepare(REPORT, "application/pdf"))
+    forever = T0 + 80 * 365 * 86_400_000
+    supply.ok(
+        ATTEST_IDENTITY,
+        {
+            "actor": "ekyc",
+            "attestation_id": "kyc-0",
+            "subject": "shop-a",
+            "level": "high",
+            "commitment": "ab" * 32,
+            "verified_at": supply.now,
+            "valid_until": forever,
+            "event_time": supply.now,
+        },
+        supply.keys["ekyc"],
+    )
+    supply.ok(
+        ATTEST_QUALIFICATION,
+        {
+            "actor": "lab",
+            "attestation_id": "fst-0",
+            "kind": "food_safety_test",
+            "gtin": GTIN,
+            "document": REPORT_SHA,
+            "valid_from": supply.now,
+            "valid_until": forever,
+            "event_time": supply.now,
+        },
+        supply.keys["lab"],
+    )
+    for session, listing in (("live-0", "L-1"), ("live-9", "L-2")):
+        body = {
+            "actor": "shop-a",
+            "platform": "tiktok",
+            "session_id": session,
+            "stream_id": session + "-st",
+            "listings": [listing],
+            "event_time": supply.now,
+        }
+        supply.ok(STREAM_DECLARE, body, supply.keys["shop-a"])
     service.checkpoint(now=supply.tick())
     store.close()
+    (files / "report.pdf").write_bytes(b"%PDF-1.7 another report")
+    (files / "report.exe").write_bytes(b"MZ")
 
     code, _, err = invoke(
         home, "event", "sell", f"01/{GTIN}/21/S6", "--claim-codes", f"--as={keys / 'fishco.key'}"
@@ -272,6 +328,16 @@ def refused_on_replay(home: Path) -> None:
         store.close()
 
 
+def tamper_document(home: Path) -> None:
+    """Alter the stored report behind the store's back."""
+    store = SqlStore(f"sqlite:///{home / 'tracemark.db'}")
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(text("UPDATE documents SET data = :d"), {"d": REPORT + b"!"})
+    finally:
+        store.close()
+
+
 def batch_file(home: Path) -> None:
     """A batch file of fishco's: 100 serials of a GTIN under its prefix."""
     (home / "batch.csv").write_text(f"gtin;lot;serials\n{GTIN};L8;N000001..N000100\n")
@@ -313,6 +379,28 @@ UNKNOWN = ("--as={keys}/stranger.key", "--actor", "fishco")  # a key no actor re
 DB_DEAD = ("--database-url", DEAD)
 WITNESS_VKEY = CosignatureVerifier.from_public_key("w.example", STRANGER.public_key).to_vkey()
 ITEM = f"01/{GTIN}/21/S"
+EKYC = "--as={keys}/ekyc.key"
+LAB = "--as={keys}/lab.key"
+IDENTITY = (
+    "--level",
+    "substantial",
+    "--until",
+    "2099-01-01",
+    "--id",
+    "kyc-1",
+    "--commitment",
+    "cd" * 32,
+)
+QUALIFY = (
+    "--kind",
+    "ocop_rating",
+    "--document",
+    "{files}/report.pdf",
+    "--until",
+    "2099-01-01",
+    "--id",
+    "ocop-1",
+)
 
 CASES: list[Case] = [
     # the log
@@ -673,6 +761,61 @@ CASES: list[Case] = [
     c("platform revoke", 0, "{platform_key_id}"),
     c("platform revoke", 2, "no-such-key"),
     c("platform revoke", 5, "{platform_key_id}", *DB_DEAD),
+    # compliance: attestations, documents, sessions
+    *(
+        c("attest identity", code, "shop-a", *args)
+        for code, args in (
+            (0, (*IDENTITY, EKYC)),
+            (
+                2,
+                (
+                    "--level",
+                    "perfect",
+                    "--until",
+                    "2099-01-01",
+                    "--id",
+                    "k",
+                    "--commitment",
+                    "ab" * 32,
+                    EKYC,
+                ),
+            ),
+            (3, (*IDENTITY, "--as={keys}/stranger.key", "--actor", "ekyc")),
+            (4, (*IDENTITY, SHOP)),  # a seller cannot attest its own identity: wrong_role
+            (5, (*IDENTITY, EKYC, *DB_DEAD)),
+        )
+    ),
+    *(
+        c("attest qualification", code, GTIN, *args)
+        for code, args in (
+            (0, (*QUALIFY, LAB)),
+            (2, ("--kind", "horoscope", *QUALIFY[2:], LAB)),
+            (3, (*QUALIFY, "--as={keys}/stranger.key", "--actor", "lab")),
+            (4, (*QUALIFY, "--as={keys}/ricecorp.key")),  # not its GTIN: not_gtin_producer
+            (5, (*QUALIFY, LAB, *DB_DEAD)),
+        )
+    ),
+    c("attest revoke", 0, "kyc-0", "--reason", "expired documents", EKYC),
+    c("attest revoke", 2, "has space", EKYC),
+    c("attest revoke", 3, "kyc-0", "--as={keys}/stranger.key", "--actor", "ekyc"),
+    c("attest revoke", 4, "no-such", EKYC),
+    c("attest revoke", 5, "kyc-0", EKYC, *DB_DEAD),
+    c("docs put", 0, "{files}/report.pdf"),
+    c("docs put", 2, "{files}/report.exe"),
+    c("docs put", 5, "{files}/report.pdf", *DB_DEAD),
+    c("docs get", 0, REPORT_SHA, "--out", "{tmp}/copy.pdf"),
+    c("docs get", 2, "not-a-hash"),
+    c("docs get", 3, REPORT_SHA, "--out", "{tmp}/copy.pdf", prepare=tamper_document),
+    c("docs get", 5, REPORT_SHA, *DB_DEAD),
+    c("docs check", 0, REPORT_SHA),
+    c("docs check", 2, "00" * 32, why="not stored"),
+    c("docs check", 3, REPORT_SHA, prepare=tamper_document),
+    c("docs check", 5, REPORT_SHA, *DB_DEAD),
+    c("session compliance", 0, "live-0", "--platform", "tiktok"),
+    c("session compliance", 2, "no-such", "--platform", "tiktok"),
+    c("session compliance", 3, "live-9", "--platform", "tiktok", why="not backed by stock"),
+    c("session compliance", 3, "live-0", "--platform", "tiktok", prepare=tamper_document),
+    c("session compliance", 5, "live-0", "--platform", "tiktok", *DB_DEAD),
 ]
 
 #: Commands whose success is tested elsewhere, and why.
@@ -701,6 +844,9 @@ SIGNED = {
     "listing close",
     "stream declare",
     "submit",
+    "attest identity",
+    "attest qualification",
+    "attest revoke",
 }
 VERIFYING = {
     "audit",
@@ -710,6 +856,9 @@ VERIFYING = {
     "scan",
     "listing show",
     "verify-bundle",
+    "docs get",
+    "docs check",
+    "session compliance",
 }
 
 

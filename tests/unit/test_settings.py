@@ -144,3 +144,27 @@ def test_a_server_names_itself_on_this_machine() -> None:
     assert local_url("0.0.0.0", 8001) == "http://localhost:8001"  # noqa: S104
     assert local_url("192.168.1.20", 80) == "http://192.168.1.20:80"
     assert local_url("fe80::1", 8000) == "http://[fe80::1]:8000"
+
+
+def test_the_document_store_and_compliance_policy_are_read_and_checked() -> None:
+    default = Settings.from_env({})
+    assert (default.document_store, default.compliance.kinds) == ("sql", ())
+    assert default.compliance_interval_s == 60
+    given = Settings.from_env(
+        {
+            "TRACEMARK_DOCUMENT_STORE": "file:///srv/documents",
+            "TRACEMARK_COMPLIANCE_KINDS": "food_safety_test, certificate_of_origin",
+            "TRACEMARK_DOCUMENT_MAX_BYTES": "2048",
+            "TRACEMARK_COMPLIANCE_INTERVAL_S": "0",
+        }
+    )
+    assert given.document_store == "file:///srv/documents"
+    assert given.compliance.kinds == ("food_safety_test", "certificate_of_origin")
+    assert (given.document_max_bytes, given.compliance_interval_s) == (2048, 0)
+    for name, bad in (
+        ("TRACEMARK_DOCUMENT_STORE", "ftp://x"),
+        ("TRACEMARK_COMPLIANCE_KINDS", "horoscope"),
+        ("TRACEMARK_DOCUMENT_MAX_BYTES", str(100 << 20)),
+    ):
+        with pytest.raises(InvalidInput, match=name):
+            Settings.from_env({name: bad})

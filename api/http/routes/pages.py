@@ -27,6 +27,7 @@ import anyio
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
+from api.http.attested import identity_json, qualifications_json
 from api.http.deps import StateDep
 from api.http.errors import error_response, error_responses
 from api.http.nonce import DEFAULT_WINDOW_MS, NonceExpired, NonceInvalid, epoch_expiry, issue_nonce
@@ -102,8 +103,14 @@ def _payload(
     state: AppState, platform: str, listing_id: str, stream: str, lang: str
 ) -> dict[str, Any]:
     facts = _facts(state, platform, listing_id)
-    qr = _qr(state, platform, listing_id, stream, now_ms())
-    return listing_payload(platform, listing_id, stream, facts=facts, qr=qr, lang=lang)
+    now = now_ms()
+    qr = _qr(state, platform, listing_id, stream, now)
+    payload = listing_payload(platform, listing_id, stream, facts=facts, qr=qr, lang=lang)
+    if facts.status is not None:  # what the overlay may show: who vouched, until when
+        listing = facts.status.listing
+        payload["seller_identity"] = identity_json(state, listing.seller, now) or []
+        payload["qualifications"] = qualifications_json(state, listing.gtin, "", now)
+    return payload
 
 
 def _unsigned() -> JSONResponse:

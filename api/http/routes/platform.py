@@ -21,6 +21,7 @@ from fastapi import APIRouter, Security
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.http.apidocs import api_key_header
+from api.http.attested import identity_json, qualifications_json
 from api.http.deps import KeyDep, StateDep
 from api.http.errors import PLATFORM_ERRORS, ErrorResponse, PlatformError, PlatformRoute
 from api.http.schemas import ListingsResponse
@@ -212,7 +213,11 @@ def verify_listings(body: ListingsRequest, key: KeyDep, state: StateDep) -> dict
             checked.append((code, result.verdict))
             observe_verdict(state, result, now, also=(key.platform,))
         verdict = judge(facts, [v for _, v in checked])
-        results.append(_listing_json(facts, verdict, checked))
+        answer = _listing_json(facts, verdict, checked)
+        if facts.seller is not None:  # "identity verified by X, level, until"
+            answer["seller"]["identity"] = identity_json(state, facts.seller.actor_id, now) or []
+        answer["qualifications"] = qualifications_json(state, given.gtin, "", now)
+        results.append(answer)
         items = sorted({v.item["item_id"] for _, v in checked if v.item.get("item_id")}) or [""]
         owner = facts.seller.actor_id if facts.seller else ""
         watches.extend(

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from api.http import resolver
 from api.http.apidocs import OPTIONAL_KEY
+from api.http.attested import attested_json
 from api.http.deps import StateDep, state_of
 from api.http.errors import ERRORS, error_response, error_responses
 from api.http.jsonroute import JsonBodyRoute
@@ -38,6 +39,7 @@ from api.results import result_json
 from ledger import errors
 from ledger.codes.gs1 import DigitalLink, gtin14
 from ledger.usecases.queries import actor_names, product_facts, recall_notice
+from ledger.usecases.service import now_ms
 from ledger.verdicts import ANONYMOUS, RECALLED, judge_product
 
 __all__ = ["router"]
@@ -55,7 +57,8 @@ async def verify(body: VerifyRequest, request: Request) -> Response:
     # JsonBodyRoute calls the endpoint with (body, request) only: no dependencies here.
     state = state_of(request)
     result = verify_code(state, body.code, scan_context(request, state, body.context))
-    body_bytes = verify_body(result, body.code, state.rendered, witnesses_of(state, result))
+    extra = attested_json(state, result, now_ms())
+    body_bytes = verify_body(result, body.code, state.rendered, witnesses_of(state, result), extra)
     return Response(body_bytes, media_type="application/json")
 
 
@@ -121,6 +124,7 @@ def _resolve(request: Request, state: AppState) -> Response:
             return answer.error(404, "link_type_not_offered", "the ledger holds no such item")
         return answer.redirect(record_href)
     data = result_json(result, witnesses_of(state, result))
+    data.update(attested_json(state, result, now_ms()))
     description = str(data["item"].get("name") or "")
     if wanted == "recall":
         recalled = bool(view is not None and view.recalled)

@@ -1,6 +1,6 @@
 """Routes: a platform's webhooks. Every endpoint needs a platform API key (``X-API-Key``).
 
-    POST   /v1/webhooks                      register a URL for recall / clone_suspected events
+    POST   /v1/webhooks                      register a URL for events (recall, ...)
     GET    /v1/webhooks                      the platform's webhooks
     DELETE /v1/webhooks/{id}                 delete one (its pending deliveries are cancelled)
     GET    /v1/webhooks/{id}/deliveries      deliveries with every attempt
@@ -42,12 +42,15 @@ router = APIRouter(
 
 class WebhookIn(BaseModel):
     url: str = Field(..., min_length=8, max_length=2048, examples=["https://hooks.example/tm"])
-    events: list[Literal["recall", "clone_suspected", "report.received", "clone_signal"]] = Field(
+    events: list[
+        Literal["recall", "clone_suspected", "report.received", "clone_signal", "compliance_lost"]
+    ] = Field(
         ...,
         min_length=1,
-        max_length=3,
+        max_length=5,
         description="recall, clone_suspected (clone_signal: its older name, still accepted), "
-        "report.received (a shopper's report about an item the platform lists or watches)",
+        "report.received (a shopper's report about an item the platform lists or watches), "
+        "compliance_lost (a stream session fell out of compliance)",
     )
 
 

@@ -20,9 +20,17 @@ small entry.
     actors    actor.register, actor.update          keys      key.add, key.revoke
     supply    the EPCIS-shaped events               listings  listing.declare, listing.close
     streams   stream.declare
+    attestations  attest.identity, attest.qualification, attest.revoke
 """
 
 from __future__ import annotations
 
 # Importing the package registers every body validator with ``ledger.log.entries``.
-from ledger.provenance.events import actors, keys, listings, streams, supply  # noqa: F401
+from ledger.provenance.events import (  # noqa: F401
+    actors,
+    attestations,
+    keys,
+    listings,
+    streams,
+    supply,
+)

@@ -15,7 +15,16 @@ from ledger.provenance.events.names import ACTOR_REGISTER, ACTOR_UPDATE
 
 __all__ = ["MAX_KEYS", "ROLES", "validate_register", "validate_update"]
 
-ROLES = ("operator", "producer", "distributor", "retailer", "seller", "platform")
+ROLES = (
+    "operator",
+    "producer",
+    "distributor",
+    "retailer",
+    "seller",
+    "platform",
+    "identity_verifier",
+    "certifier",
+)
 MAX_KEYS = 8
 
 

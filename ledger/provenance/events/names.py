@@ -1,7 +1,8 @@
 """The names of every entry type the supply-chain ledger records: one home for them.
 
 Actors and keys (``actor.*``, ``key.*``), the EPCIS-shaped supply-chain events (``event.*``,
-``EVENT_TYPES``), listings (``listing.*``) and stream sessions (``stream.declare``). The log's
+``EVENT_TYPES``), listings (``listing.*``), stream sessions (``stream.declare``) and attestations
+(``attest.*``: verified sellers and product qualifications). The log's
 own entry types (genesis, notice) are in ``ledger.log.entries``.
 """
 
@@ -10,6 +11,9 @@ from __future__ import annotations
 __all__ = [
     "ACTOR_REGISTER",
     "ACTOR_UPDATE",
+    "ATTEST_IDENTITY",
+    "ATTEST_QUALIFICATION",
+    "ATTEST_REVOKE",
     "CANCEL",
     "CLAIM",
     "COMMISSION",
@@ -47,6 +51,9 @@ REPACK = "event.repack"
 LISTING_DECLARE = "listing.declare"
 LISTING_CLOSE = "listing.close"
 STREAM_DECLARE = "stream.declare"
+ATTEST_IDENTITY = "attest.identity"
+ATTEST_QUALIFICATION = "attest.qualification"
+ATTEST_REVOKE = "attest.revoke"
 EVENT_TYPES = (
     COMMISSION,
     PACK,

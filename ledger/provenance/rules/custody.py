@@ -18,7 +18,9 @@ Rule codes (docs/format.md lists them with their meaning):
     already_claimed, claim_mismatch, already_recalled, unknown_producer,
     seller_not_verified, handle_not_registered, insufficient_stock, listing_exists,
     unknown_listing, not_listing_owner, listing_closed, operator_key,
-    session_exists, stream_taken (ledger/provenance/rules/streams.py)
+    session_exists, stream_taken (ledger/provenance/rules/streams.py),
+    attestation_exists, unknown_subject, wrong_subject, self_attestation,
+    too_many_attestations, unknown_attestation (ledger/provenance/rules/attestations.py)
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ from ledger.provenance.records import (
     TimelineRow,
     View,
 )
-from ledger.provenance.rules import listings, registry, streams
+from ledger.provenance.rules import attestations, listings, registry, streams
 from ledger.provenance.rules.common import (
     MAX_SKEW_MS,
     OPERATOR_ID,
@@ -422,4 +424,5 @@ _HANDLERS: dict[str, Callable[[Entry], None]] = {
     REPACK: _repack,
     **listings.HANDLERS,
     **streams.HANDLERS,
+    **attestations.HANDLERS,
 }

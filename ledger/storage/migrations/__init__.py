@@ -12,6 +12,8 @@ and ``create_schema`` remakes and refills any whose columns changed (docs/decisi
     0003  scan_contexts
     0004  scan sources and sessions
     0005  drop checkpoints.created_at and witness_cosignatures.received (unauditable)
+    0006  witnessed_logs
+    0011  documents (the content-addressed document store)
 
 A database made before migrations has the tables of 0001 but no ``alembic_version``:
 0001 creates only what is missing (the platform tables, if that install never served), so

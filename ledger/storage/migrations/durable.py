@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+from ledger.storage.documents.sql import document_metadata
 from ledger.storage.sql import tables
 from ledger.storage.sql.console import console_metadata
 from ledger.storage.sql.console_products import products_metadata
@@ -32,6 +33,7 @@ DURABLE_METADATA: tuple[MetaData, ...] = (
     witnessed_metadata,
     report_metadata,
     console_metadata,
+    document_metadata,
     products_metadata,
 )
 #: Projection tables: derived from the log, remade by ``create_schema``, never migrated.

@@ -9,6 +9,7 @@ test_producer_browser.py; here the producer's key is a TEST ONLY key in Python."
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import time
 import zipfile
@@ -120,14 +121,19 @@ def test_products_check_gtins_names_and_pictures(console: Console, maker: Person
         },
     )
     assert saved.status_code == 201, saved.text
-    assert saved.json() == {
+    said = saved.json()
+    assert said == {
         "gtin": GTIN,
         "name_vi": "Nước mắm Phú Quốc",
         "name_en": "Phu Quoc fish sauce",
         "image": "image/jpeg",
+        "image_sha256": said["image_sha256"],
     }
     picture = maker.client.get(f"/console/api/producer/products/{GTIN}/image")
     assert picture.status_code == 200 and picture.headers["content-type"] == "image/jpeg"
+    # The picture is in the content-addressed document store, named by its SHA-256.
+    assert said["image_sha256"] == hashlib.sha256(picture.content).hexdigest()
+    assert console.state.documents.get(said["image_sha256"]).data == picture.content
     assert b"secret location" not in picture.content
     with Image.open(io.BytesIO(picture.content)) as image:
         assert max(image.size) == 800 and image.format == "JPEG"

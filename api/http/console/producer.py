@@ -122,7 +122,7 @@ def products_screen(
         picture = (
             f'<img src="/console/api/producer/products/{esc(p.gtin)}/image" width="96" '
             f'height="96" alt="{esc(say(lang, "prod.picture_of", name=p.name(lang)))}">'
-            if p.image
+            if p.image_sha256
             else ""
         )
         its = lots.get(p.gtin, ())

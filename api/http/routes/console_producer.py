@@ -6,8 +6,9 @@ session's own actor. The server never holds the producer's key: entries are sign
 page and go through ``POST /console/api/entries`` (api/http/routes/console.py); item codes
 are signed in the page and sent here only to be verified and printed.
 
-    products   vi/en display names and an optional re-encoded image per GTIN, in the
-               console's ``console_products`` table (decision 46)
+    products   vi/en display names per GTIN in the console's ``console_products`` table,
+               and an optional re-encoded picture in the content-addressed document
+               store (``AppState.documents``), named there by its SHA-256 (decision 46)
     import     a CSV or .xlsx file -> ``api.imports.check_import`` -> the row-by-row report
                and the unsigned ``event.commission`` bodies the page signs
     sheets     signed code URIs -> ``scanner.sheets.signed_labels`` (every code checked
@@ -42,6 +43,7 @@ from api.jobs import JobRunner, Progress
 from ledger.codes.gs1 import gtin14
 from ledger.codes.signed import MAX_CODE_LENGTH
 from ledger.errors import InvalidInput, LimitExceeded, NotFound
+from ledger.ports.documents import prepare
 from ledger.provenance.records import Actor
 from ledger.storage.sql.console_products import ConsoleProduct, SqlProductStore
 from ledger.usecases.dashboard import producer_dashboard
@@ -254,9 +256,12 @@ def product_save(state: StateDep, payload: Json, *, caller: Caller) -> JSONRespo
             raise InvalidInput("give the name in Vietnamese or English", code="missing_name")
         store = _products(caller)
         old = store.get(account.actor_id, gtin)
-        image, image_type = (old.image, old.image_type) if old else (b"", "")
+        image, image_type = (old.image_sha256, old.image_type) if old else ("", "")
         if payload.get("image"):
-            image, image_type = reencode_image(payload["image"])
+            data, image_type = reencode_image(payload["image"])
+            document = prepare(data, image_type)
+            state.documents.put(document)
+            image = document.sha256
         now = now_ms()
         product = ConsoleProduct(
             account.actor_id, gtin, name_vi, name_en, image, image_type, now, now
@@ -271,6 +276,7 @@ def product_save(state: StateDep, payload: Json, *, caller: Caller) -> JSONRespo
             "name_vi": product.name_vi,
             "name_en": product.name_en,
             "image": product.image_type or None,
+            "image_sha256": product.image_sha256 or None,
         },
         status_code=201,
     )
@@ -280,12 +286,13 @@ def product_save(state: StateDep, payload: Json, *, caller: Caller) -> JSONRespo
     router, "producer_product_image", "GET", "/console/api/producer/products/{gtin}/image",
     roles=_PRODUCER, kind="data",
 )  # fmt: skip
-def product_image(gtin: str, *, caller: Caller) -> Response:
+def product_image(state: StateDep, gtin: str, *, caller: Caller) -> Response:
     product = _products(caller).get(caller.me.actor_id, gtin[:14])
-    if product is None or not product.image:
+    if product is None or not product.image_sha256:
         raise NotFound(f"no picture of {gtin[:14]}", code="not_found")
+    document = state.documents.get(product.image_sha256)  # re-hashed: DocumentTampered
     return Response(
-        product.image,
+        document.data,
         media_type=product.image_type,
         headers={
             "Cache-Control": "private, no-cache",

@@ -1,11 +1,12 @@
 """The producer console's product table (``console_products``): the vi/en display names
-and the optional image of a producer's GTINs, outside the log.
+and the optional picture of a producer's GTINs, outside the log.
 
 The ledger's product model has one ``name`` (``event.commission`` ``product.name``,
 docs/decisions.md 43); the console keeps the Vietnamese and English display names here and
 puts the one in the page's language (Vietnamese first) into the bodies the browser signs
-(docs/decisions.md 46). The image is the console's re-encoded copy (PNG or JPEG, bounded):
-the content-addressed document store of issue 20 is not on main yet.
+(docs/decisions.md 46). The picture itself is the console's re-encoded copy (PNG or JPEG,
+bounded) in the content-addressed document store (``ledger.ports.documents``); this table
+holds its SHA-256 name.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Column, LargeBinary, MetaData, Table, Text, select
+from sqlalchemy import BigInteger, Column, MetaData, Table, Text, select
 from sqlalchemy.engine import Connection, Engine
 
 from ledger.storage.sql.transaction import transaction
@@ -29,7 +30,7 @@ _products = Table(
     Column("gtin", Text, primary_key=True),
     Column("name_vi", Text, nullable=False),
     Column("name_en", Text, nullable=False),
-    Column("image", LargeBinary, nullable=False),
+    Column("image_sha256", Text, nullable=False),
     Column("image_type", Text, nullable=False),
     Column("created", BigInteger, nullable=False),
     Column("updated", BigInteger, nullable=False),
@@ -42,7 +43,7 @@ class ConsoleProduct:
     gtin: str  # GTIN-14
     name_vi: str
     name_en: str
-    image: bytes  # b"" when none
+    image_sha256: str  # the picture's name in the document store; "" when none
     image_type: str  # image/png, image/jpeg or ""
     created: int
     updated: int
@@ -79,7 +80,7 @@ class SqlProductStore:
                 "gtin": product.gtin,
                 "name_vi": product.name_vi,
                 "name_en": product.name_en,
-                "image": product.image,
+                "image_sha256": product.image_sha256,
                 "image_type": product.image_type,
                 "created": old[0] if old else product.created,
                 "updated": product.updated,

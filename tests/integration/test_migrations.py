@@ -73,6 +73,7 @@ CONSOLE_TABLES = {
     "console_sessions",
     "console_challenges",
     "console_audit",
+    "console_products",
 }
 RELEASE_0001_TABLES = {*APPEND_ONLY_TABLES, "scan_records", *PLATFORM_TABLES}
 HEAD_TABLES = {

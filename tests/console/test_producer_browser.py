@@ -30,6 +30,7 @@ from ledger.ports.reports import Report
 from ledger.provenance.events.names import ACTOR_REGISTER
 from ledger.usecases.reports import file_report
 from ledger.usecases.service import now_ms
+from ledger.verdicts.evidence import ScanContext, ScanRecord
 from tests.console.journey_producer import (
     check_import_file,
     commission_batch,
@@ -230,8 +231,35 @@ def test_producer_journey(live: Live, operator: Person, files: dict[str, Path]) 
         contact="zalo 0901 234 567",
     )
     file_report(live.service.store, shopper)
+    # Scans as the verifier records them (its buffer is flushed at shutdown): shoppers in two
+    # cities, a stream offering an item it does not hold (vouched by its platform), and an
+    # anonymous scan saying a listing offers another one (weak).
+    at = now_ms()
+    item = f"01/{GTIN}/21/FS"
+    live.service.store.record_scans(
+        [
+            ScanRecord(f"{item}000011", at - 3_600_000, ScanContext(place="VN-HN")),
+            ScanRecord(f"{item}000012", at - 3_500_000, ScanContext(place="VN-HN")),
+            ScanRecord(f"{item}000013", at - 3_400_000, ScanContext(place="VN-SG")),
+            ScanRecord(
+                f"{item}000500",
+                at - 600_000,
+                ScanContext(
+                    platform="tiktok", stream_id="s-1", seller="shop-copy", source="platform"
+                ),
+            ),
+            ScanRecord(
+                f"{item}000600", at - 300_000, ScanContext(listing_id="l-9", seller="shop-copy")
+            ),
+        ]
+    )
     page.goto(f"{live.base}/console/producer/dashboard")
     assert "zalo 0901 234 567" in page.locator("#dash-reports").inner_text()
+    places = page.locator("#dash-places").inner_text()
+    assert "VN-HN" in places and "VN-SG" in places
+    assert f"{item}000500" in page.locator("#dash-vouched").inner_text()
+    assert f"{item}000600" in page.locator("#dash-weak").inner_text()
+    assert f"{item}000600" not in page.locator("#dash-vouched").inner_text()
     assert "scans" in page.locator("#dash-window").inner_text()
     assert page.locator("#dash-webhooks").is_visible()
     shot(page, "producer-dashboard")

@@ -198,10 +198,11 @@ def batches_screen(
             accept=".csv,text/csv,.xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
         + f'<button type="submit">{esc(say(lang, "imp.check"))}</button>{_out()}'
-        '<table id="import-report" hidden><caption></caption><thead><tr>'
+        '<div class="scroll" tabindex="0"><table id="import-report" hidden><caption></caption><thead><tr>'
         f'<th scope="col">{esc(say(lang, "imp.row"))}</th>'
         f'<th scope="col">{esc(say(lang, "imp.column"))}</th>'
-        f'<th scope="col">{esc(say(lang, "imp.message"))}</th></tr></thead><tbody></tbody></table>'
+        f'<th scope="col">{esc(say(lang, "imp.message"))}</th></tr></thead>'
+        "<tbody></tbody></table></div>"
         '<button type="button" id="import-confirm" class="primary" hidden></button>'
         f'<div id="import-progress-box" hidden><label for="import-progress">'
         f'{esc(say(lang, "imp.progress"))}</label>'
@@ -273,7 +274,10 @@ def _table(lang: str, ident: str, heads: Sequence[str], rows: Sequence[Sequence[
         return f'<p id="{esc(ident)}" class="empty">{esc(say(lang, "dash.none"))}</p>'
     head = "".join(f'<th scope="col">{esc(say(lang, h))}</th>' for h in heads)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f'<table id="{esc(ident)}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return (
+        f'<div class="scroll" tabindex="0"><table id="{esc(ident)}"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -125,7 +125,7 @@ def check_import_file(who: Person, live: Live, path: Path) -> dict[str, Any]:
 
 def import_serials(who: Person, live: Live, path: Path, *, picture: str = "") -> int:
     """Upload a good file, confirm: the browser signs each commissioning and submits it,
-    with progress. The number of batches recorded."""
+    with progress (a products file: each product is saved). The number of rows recorded."""
     report = check_import_file(who, live, path)
     assert report["state"] == "ok", report
     page = who.page

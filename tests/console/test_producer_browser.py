@@ -100,7 +100,14 @@ def files(live: Live) -> Iterator[dict[str, Path]]:  # noqa: F811
         f"{GTIN13},L2611,271399,FS000011..FS000020\n"
         f"{GTIN13},L2611,271231,FS000030..FS000021\n"
     )
-    yield {"picture": picture, "good": good, "bad": bad}
+    products = tmp / "products.csv"
+    second = "893000200003" + check_digit("893000200003")
+    products.write_text(
+        "gtin,name_vi,name_en\n"
+        f"{second},Nước mắm cá cơm 35N,Anchovy fish sauce 35N\n"
+        f"{GTIN13},Nước mắm Phú Quốc 40N,Phu Quoc fish sauce 40N\n"
+    )
+    yield {"picture": picture, "good": good, "bad": bad, "products": products}
 
 
 def test_producer_journey(live: Live, operator: Person, files: dict[str, Path]) -> None:  # noqa: F811 - fixtures
@@ -158,6 +165,11 @@ def test_producer_journey(live: Live, operator: Person, files: dict[str, Path]) 
     assert any("GTIN" in message for _, _, message in vi["rows"])
     shot(page, "producer-import-report-vi")
     page.goto(f"{live.base}/console/producer/batches?lang=en")
+    # A products file: names in both languages go to the product table (nothing is signed).
+    assert import_serials(producer, live, files["products"]) == 2
+    page.goto(f"{live.base}/console/producer/products")
+    second = page.locator("article.product").filter(has_text="Anchovy fish sauce 35N")
+    assert "Nước mắm cá cơm 35N" in second.inner_text()
     assert import_serials(producer, live, files["good"], picture="import-done") == 1
     with live.service.store.reader() as view:
         held = view.held_items(ACTOR)

@@ -183,6 +183,17 @@ def test_import_reports_bad_rows_and_gives_bodies_to_sign(console: Console, make
     assert maker.post("/console/api/entries", {"entry": signed.to_obj()}).status_code == 201
     page = maker.client.get("/console/producer/products")
     assert 'data-lot="L2611"' in page.text and "1000 items" in page.text
+    # A products file: each good row with its names in each language.
+    products = f"gtin,name_vi,name_en\n{GTIN13},Nước mắm,Fish sauce\n"
+    answer = maker.post(
+        "/console/api/producer/import",
+        {"filename": "p.csv", "data": base64.b64encode(products.encode()).decode()},
+    )
+    found = answer.json()
+    assert found["kind"] == "products" and found["entries"] == []
+    assert [(p["gtin"], p["name_vi"], p["name_en"]) for p in found["products"]] == [
+        (GTIN, "Nước mắm", "Fish sauce")
+    ]
     # Excel too: the same report from an .xlsx.
     from openpyxl import Workbook
 

@@ -190,6 +190,7 @@ def batches_screen(
         f' data-msg-ok="{esc(say(lang, "imp.ok", **_PLACES))}"'
         f' data-msg-bad="{esc(say(lang, "imp.bad", count="{count}"))}"'
         f' data-msg-confirm="{esc(say(lang, "imp.confirm", entries="{entries}"))}"'
+        f' data-msg-products="{esc(say(lang, "imp.products", entries=_PLACES["entries"]))}"'
         f' data-msg-alldone="{esc(say(lang, "imp.done", entries="{entries}"))}"'
         f' data-msg-nokey="{esc(say(lang, "sign.nokey"))}"'
         f' data-lang="{esc(lang)}">'
@@ -198,7 +199,8 @@ def batches_screen(
             accept=".csv,text/csv,.xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
         + f'<button type="submit">{esc(say(lang, "imp.check"))}</button>{_out()}'
-        '<div class="scroll" tabindex="0"><table id="import-report" hidden><caption></caption><thead><tr>'
+        '<div class="scroll" tabindex="0"><table id="import-report" hidden>'
+        "<caption></caption><thead><tr>"
         f'<th scope="col">{esc(say(lang, "imp.row"))}</th>'
         f'<th scope="col">{esc(say(lang, "imp.column"))}</th>'
         f'<th scope="col">{esc(say(lang, "imp.message"))}</th></tr></thead>'

@@ -71,8 +71,9 @@ PRODUCER_WORDS: dict[str, tuple[str, str]] = {
     "imp.column": ("Column", "Cột"),
     "imp.message": ("Problem", "Lỗi"),
     "imp.confirm": ("Sign and submit {entries} batches", "Ký và gửi {entries} lô"),
+    "imp.products": ("Save {entries} products", "Lưu {entries} sản phẩm"),
     "imp.progress": ("Signed and recorded", "Đã ký và ghi"),
-    "imp.done": ("All {entries} batches are recorded.", "Đã ghi cả {entries} lô."),
+    "imp.done": ("All {entries} rows are recorded.", "Đã ghi cả {entries} dòng."),
     "label.title": ("Labels and print sheets", "Nhãn và tờ in"),
     "label.explain": (
         "Your browser signs every item code with your key; the server checks each signature "

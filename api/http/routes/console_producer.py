@@ -38,7 +38,7 @@ from api.http.console.respond import lang as _lang
 from api.http.console.respond import text_field as _text
 from api.http.console.table import Caller, ConsoleRefusal, console_route
 from api.http.deps import StateDep
-from api.imports import check_import
+from api.imports import PRODUCTS, check_import, read_table
 from api.jobs import JobRunner, Progress
 from ledger.codes.gs1 import gtin14
 from ledger.codes.signed import MAX_CODE_LENGTH
@@ -339,10 +339,29 @@ def import_check(state: StateDep, payload: Json, *, caller: Caller) -> dict[str,
             tz=tz,
             products=names,
         )
-        return report.to_obj()
+        answer = report.to_obj()
+        if report.kind == PRODUCTS:
+            answer["products"] = _product_names(raw, report.products)
+        return answer
 
     name = _text(payload, "filename", 200, required=False)
     return _audited(caller, "import.check", name, work)  # type: ignore[no-any-return]
+
+
+def _product_names(raw: bytes, found: Any) -> list[dict[str, Any]]:
+    """A products file's good rows with their names in each language (the report merges
+    them into the ledger's one ``name``): what the page saves to the product table."""
+    header, rows = read_table(raw)
+    cells = {n: dict(zip(header, row, strict=False)) for n, row in rows}
+    out = []
+    for product in found:
+        row = cells.get(product["row"], {})
+        name_en = (row.get("name_en") or "").strip()
+        name_vi = (row.get("name_vi") or row.get("name") or "").strip()
+        out.append(
+            {**product, "name_vi": name_vi, "name_en": name_en if name_en != name_vi else ""}
+        )
+    return out
 
 
 # --- print sheets -----------------------------------------------------------------------------

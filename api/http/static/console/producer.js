@@ -204,8 +204,9 @@
     table.hidden = report.issues.length === 0;
     table.querySelector("caption").textContent = TM.say(form, "bad", { count: report.issue_count });
     const confirm = form.querySelector("#import-confirm");
-    confirm.hidden = !(report.ok && report.entries.length);
-    confirm.textContent = TM.say(form, "confirm", { entries: report.entries.length });
+    const count = report.kind === "products" ? report.products.length : report.entries.length;
+    confirm.hidden = !(report.ok && count);
+    confirm.textContent = TM.say(form, report.kind === "products" ? "products" : "confirm", { entries: count });
     TM.show(form, report.ok
       ? TM.say(form, "ok", { rows: report.rows, entries: report.entries.length, serials: report.serials })
       : TM.say(form, "bad", { count: report.issue_count }), report.ok ? null : { code: "import_issues" });
@@ -224,9 +225,26 @@
     showReport(form, report);
   }
 
+  // A products file: no entry to sign; each product's names go to the product table.
+  async function saveProducts(form, report) {
+    const progress = form.querySelector("#import-progress");
+    form.querySelector("#import-progress-box").hidden = false;
+    progress.max = report.products.length;
+    progress.value = 0;
+    form.querySelector("#import-confirm").hidden = true;
+    for (const p of report.products) {
+      await TM.post("/console/api/producer/products", { gtin: p.gtin, name_vi: p.name_vi, name_en: p.name_en });
+      progress.value += 1;
+    }
+    reports.delete(form);
+    TM.show(form, TM.say(form, "alldone", { entries: report.products.length }));
+    form.dataset.done = String(report.products.length);
+  }
+
   async function onConfirm(form) {
     const report = reports.get(form);
     if (!report || !report.ok) return;
+    if (report.kind === "products") return saveProducts(form, report);
     if (!(await TM.keys.load(form.dataset.actor))) throw Object.assign(new Error(TM.say(form, "nokey")), { code: "no_key" });
     const progress = form.querySelector("#import-progress");
     form.querySelector("#import-progress-box").hidden = false;

@@ -195,7 +195,7 @@ def test_import_reports_bad_rows_and_gives_bodies_to_sign(console: Console, make
         (GTIN, "Nước mắm", "Fish sauce")
     ]
     # Excel too: the same report from an .xlsx.
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # type: ignore[import-untyped]
 
     book = Workbook()
     sheet = book.active

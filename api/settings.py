@@ -18,6 +18,10 @@
     TRACEMARK_CLONE_WINDOW_S window of the scan-velocity clone rule (3600)
     TRACEMARK_CLONE_MAX_STREAMS / _PLACES / _DEVICES   its limits (1 / 3 / 50)
     TRACEMARK_OVERLAY_NONCE_S lifetime of the overlay's listing-QR nonce (600)
+    TRACEMARK_SHORT_CODE_TTL_S how long an overlay's short code (/s/CODE) lives after the
+                             overlay last showed it (3600; at least 60)
+    TRACEMARK_SHORT_CODE_MISSES unknown or expired short codes a client may look up per
+                             minute before every lookup is refused (20; at least 1)
     TRACEMARK_SCAN_SALT      salt of the coarse device hashes kept with scans (random)
     TRACEMARK_WITNESSES      cosignature verifier keys of the log's witnesses, separated by
                              commas or whitespace (none)
@@ -101,6 +105,7 @@ __all__ = [
     "parse_public_url",
     "parse_timezone",
     "public_url_from_env",
+    "short_code_ttl_from_env",
     "webhook_settings_from_env",
 ]
 
@@ -184,6 +189,11 @@ def public_url_from_env(env: Mapping[str, str] | None = None) -> str | None:
     if old:
         return parse_public_url(old, name="TRACEMARK_RESOLVER")
     return None
+
+
+def short_code_ttl_from_env(env: Mapping[str, str] | None = None) -> int:
+    """``TRACEMARK_SHORT_CODE_TTL_S`` (3600, at least 60): the CLI reads it too."""
+    return _int(os.environ if env is None else env, "TRACEMARK_SHORT_CODE_TTL_S", 3600, low=60)
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int = 0) -> int:
@@ -398,6 +408,10 @@ class Settings:
     thresholds: Thresholds = field(default_factory=Thresholds)
     scan_salt: bytes = field(default_factory=lambda: secrets.token_bytes(16))
     overlay_nonce_window_s: int = 600
+    #: An overlay's short code lives this long after the overlay last showed it.
+    short_code_ttl_s: int = 3600
+    #: Unknown or expired short codes one client may look up per minute (enumeration).
+    short_code_misses_per_minute: int = 20
     witnesses: tuple[CosignatureVerifier, ...] = ()
     #: How many of ``witnesses`` make a checkpoint witnessed (k of n).
     witness_quorum: int = 1
@@ -481,6 +495,8 @@ class Settings:
             ),
             scan_salt=salt.encode() if salt else secrets.token_bytes(16),
             overlay_nonce_window_s=_int(env, "TRACEMARK_OVERLAY_NONCE_S", 600, low=60),
+            short_code_ttl_s=short_code_ttl_from_env(env),
+            short_code_misses_per_minute=_int(env, "TRACEMARK_SHORT_CODE_MISSES", 20, low=1),
             witnesses=(witnesses := _witnesses(env)),
             witness_quorum=_quorum(env, len(witnesses)),
             witness_role=_witness_role(env, home),

@@ -179,14 +179,19 @@ def _in_stream(code: str, resolver: str, offer: Offer) -> str:
 
 
 def _labels(out: Path, codes: dict[str, dict[str, Any]]) -> dict[str, str]:
-    labels = {name: Label.from_uri(entry["code"], name=FISH.name) for name, entry in codes.items()}
+    labels = {
+        name: Label.from_uri(entry["code"], name=FISH.name, lang="vi")
+        for name, entry in codes.items()
+    }
     render_labels(labels.values(), out / "labels", workers=1, resume=False)
     return {name: f"labels/{label_filename(label, 'png')}" for name, label in labels.items()}
 
 
 def _print_run(out: Path, resolver: str) -> None:
     """The producer's print run for the first case: a PDF sheet and the printer's CSV."""
-    run = [Label.from_uri(_code(FISH, n, resolver), name=FISH.name) for n in range(1, 25)]
+    run = [
+        Label.from_uri(_code(FISH, n, resolver), name=FISH.name, lang="vi") for n in range(1, 25)
+    ]
     write_sheet_pdf(run, out / "labels.pdf", qr_mm=20, dpi=300)
     write_listing(run, out / "codes.csv")
 
@@ -197,23 +202,23 @@ def _video(out: Path, codes: dict[str, dict[str, Any]]) -> None:
             codes["seller_b_genuine"]["code"],
             1.0,
             5.0,
-            "Phu Quoc 40N 500ml",
-            "Hang chinh hang - quet ma!",
+            "Phú Quốc 40N 500ml",
+            "Hàng chính hãng - quét mã!",
         ),
-        Show(codes["cloned"]["code"], 6.0, 11.0, "Phu Quoc 40N 500ml", "GIA SOC 89K - chot don!"),
+        Show(codes["cloned"]["code"], 6.0, 11.0, "Phú Quốc 40N 500ml", "GIÁ SỐC 89K - chốt đơn!"),
     ]
     chat = (
-        "lan.nguyen: chao shop!",
-        "tuan_88: nuoc mam nay bao nhieu vay?",
-        "mai.pham: co ship Ha Noi khong shop?",
-        "hoa.tran: ma QR quet duoc khong?",
-        "khanh.le: chot 2 chai!",
+        "lan.nguyen: chào shop!",
+        "tuan_88: nước mắm này bao nhiêu vậy?",
+        "mai.pham: có ship Hà Nội không shop?",
+        "hoa.tran: mã QR quét được không?",
+        "khanh.le: chốt 2 chai!",
     )
     write_livestream(
         out / "livestream.mp4",
         shows,
-        shop="Hai San Cho Lon (Shopee Live)",
-        headline="Nuoc mam Phu Quoc 40 do dam - gia soc!",
+        shop="Hải Sản Chợ Lớn (Shopee Live)",
+        headline="Nước mắm Phú Quốc 40 độ đạm - giá sốc!",
         chat=chat,
     )
 

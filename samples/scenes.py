@@ -182,7 +182,7 @@ class Story:
             issue_uri(CodeIdentity(LITRE.gtin, s, self.lot, LITRE.expiry), key, self.resolver)
             for s in self.serials
         ]
-        labels = [Label.from_uri(code, name=LITRE.name) for code in self.codes]
+        labels = [Label.from_uri(code, name=LITRE.name, lang="vi") for code in self.codes]
         folder = self.samples / "demo" / self.stamp
         render_labels(labels, folder, workers=1)
         self.did(f"{len(labels)} labels in {folder}, e.g. {label_filename(labels[0], 'png')}")

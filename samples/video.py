@@ -23,6 +23,7 @@ import av
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from scanner.labels import FONT_PATH
 from scanner.qr import qr_matrix
 
 __all__ = ["Show", "ascii_text", "write_livestream"]
@@ -45,17 +46,15 @@ class Show:
 
 
 def ascii_text(text: str) -> str:
-    """Vietnamese (and other accented Latin) text folded to ASCII for the built-in font."""
-    folded = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
-    return "".join(ch for ch in folded if not unicodedata.combining(ch) and ord(ch) < 128)
+    """The text as drawn: NFC, so each Vietnamese letter is one glyph of the label font
+    (Be Vietnam Pro, ``scanner.labels.FONT_PATH``), diacritics kept. (The name is kept for
+    callers; nothing is folded to ASCII any more.)"""
+    return unicodedata.normalize("NFC", text)
 
 
 @functools.lru_cache(maxsize=8)
 def _font(size: int) -> ImageFont.FreeTypeFont:
-    font = ImageFont.load_default(size=size)
-    if not isinstance(font, ImageFont.FreeTypeFont):
-        raise RuntimeError("the sample video needs Pillow built with FreeType")
-    return font
+    return ImageFont.truetype(str(FONT_PATH), size=size)
 
 
 def _qr_image(code: str, side: int) -> Image.Image:

@@ -7,14 +7,19 @@ A label is the item's QR code (``ledger.codes.signed.issue_uri``, error correcti
     (21) FS0000000001
     (10) L2611  (17) 271231
     Fish fillet 500 g
+    Scan to verify
+
+The last line is the "scan to verify" prompt in the label's language (``Label.lang``:
+"Scan to verify", "Quét để xác minh").
 
 Fast path: a batch fixes the QR version and mask once, from its first code, and encodes each
 code with them (``scanner.qr``: ``batch_params``, ``qr_matrix``); the symbol is drawn by
 Pillow from the module matrix (1 px per module, scaled with NEAREST). The tests decode every
 kind of label with two independent decoders.
 
-The built-in font (``ImageFont.load_default``) covers ASCII only: a product name is printed
-with its diacritics folded ("Cá tra" -> "Ca tra"). The GS1 fields are ASCII by definition.
+Text is set in Be Vietnam Pro Medium (SIL Open Font License 1.1, shipped in
+``scanner/fonts/`` with its licence), which covers every Vietnamese letter: a product name
+keeps its diacritics ("Nước mắm Phú Quốc"). The GS1 fields are ASCII by definition.
 Printers that render their own codes and text take ``write_listing``.
 
 Files are written to a temporary name and renamed, so an interrupted run leaves whole files
@@ -45,10 +50,13 @@ from ledger.errors import InvalidInput
 from scanner.qr import Matrix, batch_params, qr_matrix
 
 __all__ = [
+    "FONT_PATH",
     "FORMATS",
+    "LABEL_LANGUAGES",
     "MIN_MODULE_MM",
     "MIN_MODULE_PX",
     "PAPER_MM",
+    "PROMPTS",
     "QUIET_ZONE",
     "Label",
     "RenderReport",
@@ -72,7 +80,11 @@ PAPER_MM = {"a4": (210.0, 297.0), "a5": (148.0, 210.0), "letter": (215.9, 279.4)
 _CHUNK = 64  # labels per worker task
 _PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 _SVG_END = b"</svg>\n"
-_FOLD = str.maketrans({"đ": "d", "Đ": "D", "ø": "o", "Ø": "O", "ß": "ss", "æ": "ae", "Æ": "AE"})
+#: The label font: Be Vietnam Pro Medium, OFL 1.1 (scanner/fonts/OFL.txt).
+FONT_PATH = Path(__file__).with_name("fonts") / "BeVietnamPro-Medium.ttf"
+#: The prompt printed on every label, in the label's language.
+PROMPTS = {"en": "Scan to verify", "vi": "Quét để xác minh"}
+LABEL_LANGUAGES = tuple(PROMPTS)
 
 
 @dataclass(frozen=True)
@@ -89,8 +101,14 @@ class Label:
     lot: str = ""
     expiry: str = ""  # YYMMDD
     name: str = ""  # product name, printed under the GS1 fields
+    lang: str = "en"  # the language of the printed prompt (LABEL_LANGUAGES)
 
     def __post_init__(self) -> None:
+        if self.lang not in PROMPTS:
+            raise InvalidInput(
+                f"a label's language is one of {', '.join(LABEL_LANGUAGES)}, not {self.lang!r}",
+                code="label_language",
+            )
         identity = ItemCode.from_uri(self.uri).identity
         if identity != CodeIdentity(self.gtin, self.serial, self.lot, self.expiry):
             raise InvalidInput(
@@ -100,28 +118,30 @@ class Label:
             )
 
     @classmethod
-    def from_uri(cls, uri: str, *, name: str = "") -> Label:
+    def from_uri(cls, uri: str, *, name: str = "", lang: str = "en") -> Label:
         identity = ItemCode.from_uri(uri).identity
-        return cls(uri, identity.gtin, identity.serial, identity.lot, identity.expiry, name)
+        return cls(uri, identity.gtin, identity.serial, identity.lot, identity.expiry, name, lang)
 
 
 def human_readable(label: Label) -> list[str]:
-    """The lines printed under the code: one GS1 field per line with its AI, then the name."""
+    """The lines printed under the code: one GS1 field per line with its AI, the name (with
+    its diacritics, NFC), then the "scan to verify" prompt in the label's language."""
     lines = [f"(01) {label.gtin}", f"(21) {label.serial}"]
     if label.lot:
         lines.append(f"(10) {label.lot}")
     if label.expiry:
         lines.append(f"(17) {label.expiry}")
     if label.name:
-        lines.append(_ascii(label.name))
+        lines.append(_printable(label.name))
+    lines.append(PROMPTS[label.lang])
     return lines
 
 
-def _ascii(text: str) -> str:
-    folded = unicodedata.normalize("NFKD", text.translate(_FOLD))
-    return "".join(
-        ch if 32 <= ord(ch) < 127 else "?" for ch in folded if not unicodedata.combining(ch)
-    )
+def _printable(text: str) -> str:
+    """NFC (one code point per Vietnamese letter, as the font's cmap has them), without
+    control characters."""
+    composed = unicodedata.normalize("NFC", text)
+    return "".join(ch for ch in composed if unicodedata.category(ch)[0] != "C")
 
 
 def _symbol(matrix: Matrix, module_px: int) -> Image.Image:
@@ -141,10 +161,10 @@ _INVERT = bytes([255, 0] + [0] * 254)  # module byte 1 (dark) -> 0 (black), 0 ->
 
 @functools.lru_cache(maxsize=16)
 def _font(size: int) -> ImageFont.FreeTypeFont:
-    font = ImageFont.load_default(size=size)
-    if not isinstance(font, ImageFont.FreeTypeFont):
-        raise RuntimeError("label text needs Pillow built with FreeType")
-    return font
+    try:
+        return ImageFont.truetype(str(FONT_PATH), size=size)
+    except OSError as exc:  # a broken install, or Pillow without FreeType
+        raise RuntimeError(f"label text needs the font {FONT_PATH}: {exc}") from None
 
 
 def _fit(text: str, font: ImageFont.FreeTypeFont, width: int) -> str:
@@ -484,7 +504,7 @@ def write_sheet_pdf(
     gap = round(2 * dpi / 25.4)
     symbol_px = (modules + 2 * QUIET_ZONE) * module_px
     width = max(symbol_px, *(_text_width(label, font_px) for label in items))
-    height = symbol_px + 5 * _line_px(font_px) + max(2, font_px // 3)  # 5 lines at most
+    height = symbol_px + 6 * _line_px(font_px) + max(2, font_px // 3)  # 6 lines at most
     cell_w, cell_h = width + gap, height + gap
     page_w, page_h = (round(mm * dpi / 25.4) for mm in PAPER_MM[paper])
     margin = round(margin_mm * dpi / 25.4)

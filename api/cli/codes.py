@@ -181,6 +181,9 @@ def codes_issue(
         Path | None, typer.Option(help="Also write (gtin, serial, uri) as .csv or .jsonl.")
     ] = None,
     commission: Annotated[Path | None, typer.Option(help="The commission entry (offline).")] = None,
+    lang: Annotated[
+        str, typer.Option("--lang", help='The prompt\'s language: en ("Scan to verify") or vi.')
+    ] = "en",
     workers: Annotated[
         int | None, typer.Option(help="Processes (default: all cores).", min=1)
     ] = None,
@@ -207,6 +210,8 @@ def codes_issue(
             raise errors.InvalidInput("--as KEYFILE is required: the producer's key")
         if dpi not in (300, 600):
             raise errors.InvalidInput("--dpi must be 300 or 600")
+        if lang not in ("en", "vi"):
+            raise errors.InvalidInput("--lang must be en or vi")
         stem = _issuing_url(resolver, allow_loopback)
         key, _ = load_private_key(signing_key, passphrase())
         wanted = gtin14(gtin)
@@ -221,7 +226,7 @@ def codes_issue(
                 context(home, database_url, None), key, wanted, names
             )
         labels = [
-            Label(issue_uri(i, key, stem), i.gtin, i.serial, i.lot, i.expiry, name)
+            Label(issue_uri(i, key, stem), i.gtin, i.serial, i.lot, i.expiry, name, lang)
             for i in identities
         ]
         kinds = tuple(f.strip() for f in formats.split(",") if f.strip())

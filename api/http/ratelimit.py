@@ -151,6 +151,17 @@ class RateLimiter:
             reset_s = max(1, reset_s)
         return Decision(allowed, self.policy, self.per_minute, stats.remaining, reset_s)
 
+    def exhausted(self, identity: str) -> bool:
+        """Has ``identity`` used up this limit (without counting a request)? False when the
+        limit is off or its storage failed."""
+        if self.per_minute <= 0:
+            return False
+        try:
+            return not self._strategy.test(self._item, self.namespace, self.policy, identity)
+        except Exception as exc:  # any storage failure: the request goes on
+            self._storage_failed(exc)
+            return False
+
     def check(self, identity: str, *, public: bool = True) -> int:
         """0 when the request may go on, else the seconds to wait before retrying."""
         if not public:

@@ -136,6 +136,15 @@ class AppState:
     documents: DocumentStore = field(default_factory=MemoryDocuments)
     #: Attestation JSON by subject and snapshot, with the time it holds until (attested.py).
     attested: dict[Any, tuple[int, Any]] = field(default_factory=dict)
+    #: Unknown short codes a client may look up per minute (``GET /s/{code}``), in the
+    #: app limiter's storage; built from the settings when first needed.
+    short_code_limiter: RateLimiter | None = None
+
+    def short_codes_limit(self) -> RateLimiter:
+        if self.short_code_limiter is None:
+            rate = self.settings.short_code_misses_per_minute
+            self.short_code_limiter = self.limiter.with_rate(rate, "short-codes")
+        return self.short_code_limiter
     #: Background jobs with progress (the console's print sheets; api/jobs.py).
     jobs: JobRunner | None = None
 

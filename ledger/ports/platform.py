@@ -2,7 +2,7 @@
 ``PlatformStore`` protocol (what the platform API and the webhook dispatcher need).
 
 Platform state is operational, not evidence (like scan records): it never enters the log, and
-losing it loses no provenance. Six tables, next to the log's (``ledger.storage.sql.platform``):
+losing it loses no provenance. Seven tables, next to the log's (``ledger.storage.sql.platform``):
 
     platform_api_keys    key id, platform name, optional actor, SHA-256 of the token, revoked
     platform_webhooks    a platform's URL, events and signing secret (soft-deleted)
@@ -10,6 +10,7 @@ losing it loses no provenance. Six tables, next to the log's (``ledger.storage.s
     platform_attempts    every delivery attempt: time, HTTP status, error, duration
     platform_watches     listings a platform verified (GTIN, seller, items), for recall fan-out
     platform_cursors     how far the recall poller has read the log
+    platform_short_codes an overlay's short code: platform, listing, stream, expiry, revoked
 
 A log store hands out its platform store (``LogStore.platform(secrets)``): ``SqlPlatformStore``
 in the log's database, or the fake ``MemoryPlatformStore`` (``ledger/storage/memory/``).
@@ -40,6 +41,7 @@ __all__ = [
     "Attempt",
     "Delivery",
     "PlatformStore",
+    "ShortCode",
     "Watch",
     "Webhook",
     "api_key_id",
@@ -114,6 +116,26 @@ class Watch:
     gtin: str
     seller: str  # actor id ("" when the handle is unknown)
     updated: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShortCode:
+    """An overlay's short code (``ledger.usecases.short_codes``): what ``/s/{code}`` opens.
+
+    ``code`` is canonical (upper-case Crockford base32); it opens the listing page of
+    ``listing_id`` on ``platform``, bound to ``stream_id``, until ``expires`` (ms), unless
+    revoked (``revoked`` >= 0, ms)."""
+
+    code: str
+    platform: str
+    listing_id: str
+    stream_id: str
+    created: int
+    expires: int
+    revoked: int = -1
+
+    def live(self, now: int) -> bool:
+        return self.revoked < 0 and now < self.expires
 
 
 def _b64(raw: bytes) -> str:
@@ -207,6 +229,23 @@ class PlatformStore(Protocol):
         ...
 
     def log_size(self) -> int: ...
+    def add_short_code(self, code: ShortCode) -> bool:
+        """Store a new short code; False (nothing stored) if that code exists already."""
+        ...
+
+    def get_short_code(self, code: str) -> ShortCode | None: ...
+    def short_codes_of(self, platform: str, listing_id: str, stream_id: str) -> list[ShortCode]:
+        """The codes made for one overlay (platform, listing, stream), newest first."""
+        ...
+
+    def renew_short_code(self, code: str, expires: int) -> None:
+        """Move a live code's expiry later (never earlier; a revoked code stays revoked)."""
+        ...
+
+    def revoke_short_code(self, code: str, now: int) -> ShortCode:
+        """Revoke a code (NotFound if unknown); revoking twice keeps the first time."""
+        ...
+
     def cursor(self, name: str) -> int | None: ...
     def advance(self, name: str, old: int | None, new: int, deliveries: Sequence[Delivery]) -> bool:
         """Move a cursor from ``old`` to ``new`` and enqueue deliveries, atomically; False

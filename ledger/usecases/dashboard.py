@@ -20,6 +20,11 @@ Seller:
     stock             active items held, by GTIN and lot (recalled ones counted apart)
     inbound           shipments to the seller still in transit
     listings          its listings with their scan counts in the window
+    streams           scans per stream id of the seller's contexts in the window
+    clone alerts      items scanned in the seller's contexts whose contexts say a copy may
+                      be about, split by evidence as the producer's (``vouched`` and
+                      ``weak``); a weak alert names no other seller: an anonymous context
+                      is not evidence against anyone (DESIGN.md section 5)
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ledger.errors import InvalidInput, NotFound
 from ledger.ports.log import LogStore, ProjectionReader
@@ -102,6 +107,10 @@ class SellerDashboard:
     listings: tuple[tuple[Listing, int], ...]  # (listing, scans in the window)
     since: int
     until: int
+    streams: tuple[tuple[str, int], ...] = ()  # (stream id, scans), most first
+    vouched_alerts: tuple[CloneAlert, ...] = ()
+    weak_alerts: tuple[CloneAlert, ...] = ()
+    total: int = 0  # scans in the seller's contexts in the window
 
 
 def _window(since: int, until: int) -> None:
@@ -250,6 +259,23 @@ def seller_dashboard(store: LogStore, seller: str, *, since: int, until: int) ->
     per_listing = Counter(
         (r.context.platform, r.context.listing_id) for r in scans if r.context.listing_id
     )
+    streams = Counter(r.context.stream_id for r in scans if r.context.stream_id)
+    vouched: list[CloneAlert] = []
+    weak: list[CloneAlert] = []
+    offered_items = sorted({r.item_id for r in scans if r.context.offered})
+    with store.reader() as view:
+        for item_id in offered_items[:MAX_ALERT_ITEMS]:
+            found = view.get(Item, (item_id,))
+            if found is None:
+                continue
+            contexts = [c for c in store.scan_signals(item_id, since) if c.time < until]
+            strong = _alert(found, [c for c in contexts if c.context.vouched])
+            if strong is not None:
+                vouched.append(strong)
+                continue
+            signal = _alert(found, contexts)
+            if signal is not None:
+                weak.append(replace(signal, sellers=()))
     return SellerDashboard(
         seller,
         tuple(StockLine(g, lot, a, r) for (g, lot), (a, r) in sorted(lines.items())),
@@ -257,4 +283,8 @@ def seller_dashboard(store: LogStore, seller: str, *, since: int, until: int) ->
         tuple((x, per_listing.get((x.platform, x.listing_id), 0)) for x in listings),
         since,
         until,
+        tuple(sorted(streams.items(), key=lambda kv: (-kv[1], kv[0]))),
+        tuple(vouched),
+        tuple(weak),
+        len(scans),
     )

@@ -29,6 +29,7 @@ OPERATION_IDS = {
     ("GET", "/checkpoint"): "getTlogCheckpoint",
     ("GET", "/healthz"): "getHealth",
     ("GET", "/l/{platform}/{listing_id}"): "getListingPage",
+    ("GET", "/s/{code}"): "openShortCode",
     ("GET", "/metrics"): "getMetrics",
     ("GET", "/overlay/{platform}/{listing_id}"): "getOverlayPage",
     ("GET", "/scan"): "getScanPage",

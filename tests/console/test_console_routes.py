@@ -42,6 +42,14 @@ def test_the_route_table_covers_every_console_route(console: Console) -> None:
     table = {(r.method, r.path) for r in ROUTES}
     assert served == table
     assert {r.name for r in GUARDED} >= {"accounts", "approve", "revoke", "entries", "key"}
+    seller = {r.name for r in GUARDED if r.roles == ("seller",)}
+    assert seller >= {
+        "seller_shipments",
+        "seller_stock",
+        "seller_listings",
+        "seller_overlay",
+        "seller_scans",
+    }
     assert len(REFUSALS) > 20
 
 
@@ -83,6 +91,22 @@ def test_csrf_and_origin_are_checked_on_every_state_change(people: dict[str, Per
     assert none.status_code == 403 and none.json()["code"] == "origin_refused"
     ok = operator.post("/console/api/invites", body)
     assert ok.status_code == 201 and "/console/invite/" in ok.json()["link"]
+
+
+CHANGES = [r for r in GUARDED if r.method == "POST"]
+
+
+@pytest.mark.parametrize("route", CHANGES, ids=[r.name for r in CHANGES])
+def test_every_guarded_action_needs_the_csrf_token(
+    shared_people: dict[str, Person], route: ConsoleRoute
+) -> None:
+    """For a role the route admits: no token, or a wrong one, is refused before the route
+    reads its body (a seller's signed entries included: POST /console/api/entries)."""
+    person = shared_people[route.roles[0]]
+    for headers in ({"origin": ORIGIN}, {"origin": ORIGIN, "x-csrf-token": "x" * 43}):
+        answer = person.client.post(_path(route), json={}, headers=headers)
+        assert answer.status_code == 403, (route.name, answer.text)
+        assert answer.json()["code"] == "csrf_failed"
 
 
 def test_session_cookie_is_httponly_strict_and_secure(console: Console) -> None:

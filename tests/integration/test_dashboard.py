@@ -146,3 +146,27 @@ def test_seller_stock_inbound_and_listings(chain: Supply) -> None:
     assert [(x.gtin, x.lot, x.active, x.recalled) for x in other.stock] == [(GTIN, "L1", 1, 0)]
     assert [s.shipment_id for s in other.inbound] == ["SH-3"]
     assert [(x.listing_id, n) for x, n in other.listings] == [("L-9", 2)]
+
+
+def test_seller_alerts_split_by_evidence_and_scans_per_stream(chain: Supply) -> None:
+    # shop-a's own listing: S1 in its custody, R1 another producer's item it does not hold
+    mine = seller_dashboard(chain.service.store, "shop-a", since=SINCE, until=UNTIL)
+    assert mine.total == 3
+    assert [(a.item_id, a.reasons) for a in mine.vouched_alerts] == [
+        (item(OTHER_GTIN, "R1"), ("seller_not_custodian",))
+    ]
+    assert mine.weak_alerts == ()
+    # shop-b's listing offers S4 (fishco holds it) and S2 (sold): both vouched by a platform
+    other = seller_dashboard(chain.service.store, "shop-b", since=SINCE, until=UNTIL)
+    alerts = {a.item_id: a for a in other.vouched_alerts}
+    assert alerts[item(GTIN, "S4")].reasons == ("seller_not_custodian",)
+    assert alerts[item(GTIN, "S4")].sellers == ("shop-b",)
+    assert alerts[item(GTIN, "S2")].reasons == ("sold_item_offered",)
+    assert other.weak_alerts == ()
+    # shop-x's stream was named only by an anonymous scan: a weak signal naming no seller
+    weak = seller_dashboard(chain.service.store, "shop-x", since=SINCE, until=UNTIL)
+    assert weak.vouched_alerts == ()
+    assert [(a.item_id, a.reasons, a.sellers) for a in weak.weak_alerts] == [
+        (item(GTIN, "S5"), ("seller_not_custodian",), ())
+    ]
+    assert weak.streams == (("live-1", 1),)

@@ -84,9 +84,10 @@ HEAD_TABLES = {
     "item_reports",
     *CONSOLE_TABLES,
     "documents",
+    "platform_short_codes",
 }
 #: This version's schema revision (pinned: a new migration must say so here).
-HEAD = "0011"
+HEAD = "0008"  # 0008 (short codes) follows 0011 (documents)
 KEYS = {"log_entries": "idx", "merkle_nodes": "node_key", "checkpoints": "tree_size"}
 
 

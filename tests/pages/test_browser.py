@@ -280,7 +280,7 @@ def test_overlay_badge_updates_live_and_its_qr_opens_the_listing(live: Live) -> 
         polled.goto(overlay_url, wait_until="load", timeout=WAIT_MS)
         assert page.locator("body").get_attribute("data-state") == "backed"
         assert page.locator("#badge-text").inner_text() == "Genuine stock verified"
-        assert page.locator("#badge-detail").inner_text() == "5 in stock"
+        assert page.locator("#badge-detail").inner_text() == "3 available"  # the listing offers 3
         assert polled.locator("#badge-text").inner_text() == "Hàng chính hãng đã xác minh"
         transparent = page.evaluate("getComputedStyle(document.body).backgroundColor")
         assert transparent == "rgba(0, 0, 0, 0)"

@@ -149,8 +149,10 @@ def test_overlay_json_badge_and_signed_qr(served: Served) -> None:
     assert body["seller"] == "shop-a" and body["product"] == NAMES[GTIN]
     assert body["text"] == {
         "badge": "Genuine stock verified",
-        "detail": "5 in stock",
+        "detail": "5 available",
         "scan": "Scan to verify",
+        "type_code": "On this phone? Type the code",
+        "stale": "Not updated since {time}",
     }
     url = body["qr"]["url"]
     assert url.startswith(f"{RESOLVER}/l/{PLATFORM}/{LISTING}?s={STREAM}&n=")
@@ -175,9 +177,14 @@ def test_overlay_page_is_small_and_transparent(served: Served) -> None:
     assert nonce and f'<script nonce="{nonce.group(1)}">' in page
 
 
-def test_unknown_listing_is_grey_in_the_overlay(served: Served) -> None:
+def test_unknown_listing_is_neutral_in_the_overlay(served: Served) -> None:
     body = overlay_json(served, listing="NOPE")
-    assert body["state"] == "unknown" and body["text"]["badge"] == "Listing not registered"
+    assert body["state"] == "unknown" and body["text"]["badge"] == "Listing not found"
+    assert body["text"]["detail"] == "Check the listing id in the overlay's address"
+    assert body["qr"] is None and body["short"] is None  # nothing that looks like it works
+    page = served.client.get(f"/overlay/{PLATFORM}/NOPE", params={"stream": STREAM}).text
+    assert 'class="b-unknown"' in page and 'data-url=""' in page and 'd=""' in page
+    assert '<b id="code"></b>' in page and '<div id="short" hidden>' in page
 
 
 def test_overlay_input_is_validated(served: Served) -> None:
@@ -256,8 +263,10 @@ def _status(
 @pytest.mark.parametrize(
     ("status", "state", "detail"),
     [
-        (None, "unknown", ""),
-        (_status(4, []), "backed", "4 in stock"),
+        (None, "unknown", "Check the listing id in the overlay's address"),
+        (_status(4, []), "backed", "4 available"),
+        # The listing's own quantity, never the seller's whole stock (24 held, 4 offered).
+        (_status(24, []), "backed", "4 available"),
         (
             _status(2, ["the seller holds 2 sellable items; the listing offers 4"]),
             "not_backed",

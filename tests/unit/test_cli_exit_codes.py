@@ -282,6 +282,19 @@ def server(base: Base, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
 # --- preparing a case's copy --------------------------------------------------------------------
 
 
+def short_code(home: Path) -> None:
+    """Store the short code K7M2QX for shop-a's listing L-1 in stream live-1."""
+    from ledger.ports.platform import ShortCode
+    from ledger.storage.sql.platform import SqlPlatformStore
+
+    store = SqlStore(f"sqlite:///{home / 'tracemark.db'}")
+    try:
+        code = ShortCode("K7M2QX", "tiktok", "L-1", "live-1", 0, 2**53)
+        assert SqlPlatformStore(store).add_short_code(code)
+    finally:
+        store.close()
+
+
 def tamper_node(home: Path, key: int = node_key(1, 0)) -> None:
     """Flip a bit of a stored node (by default the one over leaves 0 and 1): proofs that
     use it do not verify."""
@@ -690,9 +703,18 @@ CASES: list[Case] = [
         "S-1",
         "--as={files}/trust.json",
     ),
+    c("stream overlay", 0, "tiktok", "L-1", "--stream", "live-1", "--layout", "landscape"),
+    c("stream overlay", 2, "tiktok", "NO-SUCH", "--stream", "live-1"),
+    c("stream overlay", 2, "tiktok", "L-1", "--stream", "live-1", "--layout", "sideways"),
+    c("stream overlay", 5, "tiktok", "L-1", "--stream", "live-1", *DB_DEAD),
+    c("stream revoke-code", 0, "k7m-2qx", prepare=short_code),
+    c("stream revoke-code", 2, "K7M-2QX"),  # never issued
+    c("stream revoke-code", 2, "not a code"),
+    c("stream revoke-code", 5, "K7M-2QX", *DB_DEAD),
     # codes, trust, scan
     c("codes issue", 0, GTIN, "--serials", "S1", "--out", "{tmp}/labels", FISH),
     c("codes issue", 2, GTIN, "--serials", "S99", "--out", "{tmp}/labels", FISH),
+    c("codes issue", 2, GTIN, "--serials", "S1", "--out", "{tmp}/labels", "--lang", "fr", FISH),
     c("codes issue", 5, GTIN, "--serials", "S1", "--out", "{tmp}/labels", FISH, *DB_DEAD),
     c("codes verify", 0, code_of("S1")),
     c(

@@ -1,4 +1,4 @@
-"""``tracemark stream declare|prove`` and ``tracemark item signals``."""
+"""``tracemark stream declare|prove|overlay|revoke-code`` and ``tracemark item signals``."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.cli import app
+from api.http.app import create_app
+from api.settings import Settings
 from ledger.codes.signed import CodeIdentity, issue_uri
 from ledger.keys import PrivateKey
 from ledger.provenance.records import StreamSegment, StreamSession
@@ -119,3 +122,34 @@ def test_a_session_its_restart_a_proof_and_the_signals(home: Path, tmp_path: Pat
     assert strengths == [("weak", "anonymous"), ("vouched", "platform")]
     code, out, _ = run("item", "signals", GTIN, "P1")
     assert code == 0 and "2 contexts" in out
+
+    # Before going live: the overlay URL, the short code and the chat link; the server
+    # opens that code, and revoking it ends it.
+    base = "https://vt.example.vn"
+    printed = ok("stream", "overlay", "tiktok", "L-1", "--stream", "live-2", "--public-url", base)
+    assert printed["overlay_url"] == (
+        f"{base}/overlay/tiktok/L-1?stream=live-2&lang=vi&layout=portrait"
+    )
+    short = printed["short_code"]
+    assert printed["chat_link"] == f"{base}/s/{short.replace('-', '')}"
+    again = ok("stream", "overlay", "tiktok", "L-1", "--stream", "live-2", "--public-url", base)
+    assert again["short_code"] == short  # one code per overlay
+    code, out, _ = run("stream", "overlay", "tiktok", "L-1", "--stream", "live-2")
+    assert code == 0 and short in out and "Link to pin in chat" in out
+
+    settings = Settings(
+        home=home,
+        database_url=f"sqlite:///{home / 'tracemark.db'}",
+        key_file=home / "operator.key",
+        passphrase=b"test passphrase",  # TEST ONLY
+        resolver=base,
+        rate_limit_per_minute=0,
+    )
+    with TestClient(create_app(settings), base_url=base) as client:
+        opened = client.get(f"/s/{short.lower()}", follow_redirects=False)
+        assert opened.status_code == 303
+        assert opened.headers["location"].startswith("/l/tiktok/L-1?s=live-2&n=")
+        overlay = client.get("/v1/overlay/tiktok/L-1", params={"stream": "live-2"}).json()
+        assert overlay["short"]["code"] == short  # the overlay shows the code the CLI printed
+        assert ok("stream", "revoke-code", short)["short_code"] == short
+        assert client.get(f"/s/{short}", follow_redirects=False).status_code == 410

@@ -125,7 +125,8 @@ def test_human_readable_text() -> None:
         "(21) FS0000000100",
         "(10) L2611",
         "(17) 271231",
-        "Ca tra phi le 500 g",
+        "Cá tra phi lê 500 g",
+        "Scan to verify",
     ]
 
 

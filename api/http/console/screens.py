@@ -57,7 +57,14 @@ NAV: dict[str, tuple[tuple[str, str], ...]] = {
         ("/console/producer/ship", "ship.title"),
         ("/console/producer/dashboard", "dash.title"),
     ),
-    "seller": (("/console/key", "key.title"),),
+    "seller": (
+        ("/console/key", "key.title"),
+        ("/console/seller/shipments", "seller.shipments"),
+        ("/console/seller/stock", "seller.stock"),
+        ("/console/seller/listings", "seller.listings"),
+        ("/console/seller/overlay", "seller.overlay"),
+        ("/console/seller/scans", "seller.scans_title"),
+    ),
     "platform": (("/console/key", "key.title"),),
     "certifier": (),
 }
@@ -149,6 +156,12 @@ def _messages(lang: str) -> str:
         f' data-msg-failed="{esc(say(lang, "failed", message="{message}"))}"'
         f' data-msg-working="{esc(say(lang, "working"))}"'
     )
+
+
+#: For the screens of other modules (api/http/console/seller.py).
+field_html = _field
+messages = _messages
+out = _out
 
 
 def signin_screen(lang: str) -> str:

@@ -177,3 +177,12 @@ def say(lang: str, key: str, /, **values: object) -> str:
     en, vi = WORDS[key]
     chosen = vi if lang == "vi" else en
     return chosen.format(**values) if values else chosen
+
+
+def _join() -> None:
+    from api.http.console.seller_words import SELLER_WORDS  # noqa: PLC0415
+
+    WORDS.update(SELLER_WORDS)
+
+
+_join()

@@ -320,6 +320,34 @@ _STRINGS: dict[str, tuple[str, str]] = {
         "The service cannot check live codes at the moment. Try again later.",
         "Dịch vụ tạm thời chưa kiểm tra được mã livestream. Vui lòng thử lại sau.",
     ),
+    # overlay for real streams and short codes (issue 18, items 3 and 5)
+    "badge.offered": ("{quantity} available", "Còn {quantity} sản phẩm"),
+    "overlay.unknown_title": ("Listing not found", "Không tìm thấy sản phẩm"),
+    "overlay.unknown_detail": (
+        "Check the listing id in the overlay's address",
+        "Kiểm tra mã sản phẩm trong địa chỉ overlay",
+    ),
+    "overlay.type_code": ("On this phone? Type the code", "Xem trên điện thoại này? Nhập mã"),
+    "overlay.stale": ("Not updated since {time}", "Chưa cập nhật từ {time}"),
+    "listing.scan_here": (
+        "Verify an item from this live stream",
+        "Xác minh sản phẩm trong phiên live này",
+    ),
+    "short.unknown_title": ("No live stream has this code", "Không có phiên live nào có mã này"),
+    "short.unknown_explain": (
+        "Check the code on the live screen and type it again: 6 letters and digits, like K7M-2QX.",
+        "Hãy xem lại mã trên màn hình live và nhập lại: 6 chữ và số, ví dụ K7M-2QX.",
+    ),
+    "short.expired_title": ("This stream's code has ended", "Mã của phiên live này đã hết hạn"),
+    "short.expired_explain": (
+        "A code ends with its live stream. Type the code shown on the live screen now.",
+        "Mã hết hạn khi phiên live kết thúc. Hãy nhập mã đang hiện trên màn hình live.",
+    ),
+    "short.limited_title": ("Too many wrong codes", "Nhập sai mã quá nhiều lần"),
+    "short.limited_explain": (
+        "Wait a minute, then type the code shown on the live screen.",
+        "Vui lòng đợi một phút rồi nhập mã đang hiện trên màn hình live.",
+    ),
 }
 
 _REASONS: dict[str, tuple[str, str]] = {

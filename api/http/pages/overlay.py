@@ -3,8 +3,12 @@
 ``listing_payload`` turns a listing's backing (``ledger.usecases.queries.ListingStatus``) and the
 current QR into the JSON the overlay renders, with its words in the page's language; the
 same JSON feeds the server-sent events, the polling endpoint and the first paint.
-``render_overlay_page`` is the OBS browser source (transparent, 1920x1080); its small
-script only sets text, classes and the QR path from that JSON (never HTML).
+``render_overlay_page`` is the OBS browser source (transparent; a ``layout`` for 1080x1920 or
+1920x1080 canvases keeps the panel clear of the live platforms' controls,
+api/http/pages/layouts.py); its small script only sets text, classes, the QR path and the
+short code from that JSON (never HTML), and greys the badge ("not updated since HH:MM")
+when no event nor keep-alive came within the stale bound, until updates return. An unknown
+listing shows a neutral panel: no verdict colour, no QR, no short code.
 ``render_listing_page`` and ``render_refusal_page`` are what a viewer's phone shows after
 scanning the overlay's QR: the verified listing, or why the code is refused.
 """
@@ -16,15 +20,18 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from api.http.pages.i18n import format_time, text
 from api.http.pages.kit import ICONS, esc, page, qr_path
+from api.http.pages.layouts import LAYOUTS, layout_css
 from ledger.verdicts.backing import ListingStatus, badge_state
 
 __all__ = [
     "BADGE_STATES",
     "ListingFacts",
     "QrCode",
+    "ShortLink",
     "badge_state",
     "listing_payload",
     "overlay_csp",
@@ -53,14 +60,25 @@ class QrCode:
 
 
 def _detail(state: str, status: ListingStatus | None, lang: str) -> str:
-    if status is None or state == "closed":
+    """The badge's second line: what this listing offers (never the seller's whole stock)."""
+    if status is None:
+        return text(lang, "overlay.unknown_detail")
+    if state == "closed":
         return ""
     if state == "recalled":
         return text(lang, "badge.recall_note")
     quantity = status.listing.quantity
-    if state == "backed" or not quantity:
-        return text(lang, "badge.stock", stock=status.stock)
-    return text(lang, "badge.stock_of", stock=status.stock, quantity=quantity)
+    if state == "backed":
+        return text(lang, "badge.offered", quantity=quantity)
+    return text(lang, "badge.stock_of", stock=min(status.stock, quantity), quantity=quantity)
+
+
+@dataclass(frozen=True, slots=True)
+class ShortLink:
+    """The overlay's short code as shown (``K7M-2QX``) and the link to pin in chat."""
+
+    code: str
+    url: str
 
 
 def listing_payload(
@@ -71,11 +89,14 @@ def listing_payload(
     facts: ListingFacts,
     qr: QrCode | None,
     lang: str,
+    short: ShortLink | None = None,
 ) -> dict[str, Any]:
-    """The overlay's JSON: the listing's badge, its words in ``lang``, and the current QR
-    (``qr`` None: the listing page, which shows no code)."""
+    """The overlay's JSON: the listing's badge, its words in ``lang``, the current QR and
+    short code (None: the listing page, which shows neither, or an unknown listing, whose
+    overlay must not show a code that looks like it works)."""
     status = facts.status
     state = badge_state(status)
+    unknown = status is None
     return {
         "platform": platform,
         "listing_id": listing_id,
@@ -91,12 +112,15 @@ def listing_payload(
         "product": facts.product_name,
         "reasons": list(status.reasons) if status else [],
         "text": {
-            "badge": text(lang, "badge." + state),
+            "badge": text(lang, "overlay.unknown_title" if unknown else "badge." + state),
             "detail": _detail(state, status, lang),
             "scan": text(lang, "badge.scan"),
+            "type_code": text(lang, "overlay.type_code"),
+            "stale": text(lang, "overlay.stale"),
         },
+        "short": None if short is None or unknown else {"code": short.code, "url": short.url},
         "qr": None
-        if qr is None
+        if qr is None or unknown
         else {
             "url": qr.url,
             "expires": qr.expires,
@@ -114,36 +138,72 @@ body{width:100vw;height:100vh;font:600 28px/1.2 system-ui,-apple-system,"Segoe U
 gap:12px;filter:drop-shadow(0 6px 18px rgba(0,0,0,.45))}
 .p-br{right:48px;bottom:48px}.p-bl{left:48px;bottom:48px}
 .p-tr{right:48px;top:48px}.p-tl{left:48px;top:48px}
+#panel.l-landscape{align-items:flex-start}
 #badge{display:flex;gap:14px;align-items:center;padding:16px 18px;border-radius:18px;
 background:#4b5563}
 #badge .ic{width:48px;height:48px;flex:none;display:none}
-.b-backed .i-genuine,.b-not_backed .i-suspect,.b-recalled .i-recalled,.b-closed .i-unverified,
-.b-unknown .i-unverified{display:block!important}
+.b-backed .i-genuine,.b-not_backed .i-suspect,.b-recalled .i-recalled,.b-closed .i-unverified
+{display:block!important}
 #badge-text{display:block;font-size:28px;font-weight:750}
 #badge-detail{display:block;font-size:20px;font-weight:550;opacity:.95;margin-top:2px}
+#stale{display:none;font-size:18px;font-weight:650;margin-top:6px;color:#fde68a}
 .b-backed{background:#047857!important}.b-not_backed{background:#b45309!important}
-.b-recalled{background:#b91c1c!important}.b-closed,.b-unknown{background:#4b5563!important}
+.b-recalled{background:#b91c1c!important}.b-closed{background:#4b5563!important}
+.b-unknown{background:rgba(17,24,39,.78)!important;border:2px dashed #9ca3af}
+body[data-state=unknown] #qrbox{display:none}
+body[data-stale] #badge{background:#6b7280!important;filter:grayscale(1)}
+body[data-stale] #badge .ic{opacity:.45}
+body[data-stale] #stale{display:block}
+body[data-stale] #qr{opacity:.35}
 #qrbox{background:#fff;border-radius:18px;padding:12px 12px 10px;text-align:center;
 color:#111827}
 .qr{display:block;width:100%;height:auto}
 #scan{display:block;font-size:22px;margin-top:6px}
+#short{display:block;background:#fff;border-radius:18px;padding:10px 14px;text-align:center;
+font-size:17px;font-weight:600;color:#374151}
+#short[hidden]{display:none}
+#code{display:block;font:800 40px/1.1 ui-monospace,"DejaVu Sans Mono",monospace;
+letter-spacing:2px;color:#111827}
+#short-url{display:block;font-size:15px;font-weight:550;color:#4b5563;word-break:break-all}
 """
 
 _SCRIPT = """
 (function(){
 var boot=JSON.parse(document.getElementById('boot').textContent);
 var el=function(i){return document.getElementById(i)};
+var body=document.body,last=Date.now(),stale=false;
+function two(n){return ('0'+n).slice(-2)}
+function hhmm(t){var d=new Date(t);return two(d.getHours())+':'+two(d.getMinutes())}
+function fresh(){
+ last=Date.now();
+ if(stale){stale=false;body.removeAttribute('data-stale');el('stale').textContent=''}
+}
+setInterval(function(){
+ if(!stale&&Date.now()-last>boot.stale){
+  stale=true;body.setAttribute('data-stale','1');
+  el('stale').textContent=boot.staleText.replace('{time}',hhmm(last));
+ }
+},500);
 function show(p){
+ fresh();
  el('badge').className='b-'+p.state;
- document.body.setAttribute('data-state',p.state);
+ body.setAttribute('data-state',p.state);
  el('badge-text').textContent=p.text.badge;
  el('badge-detail').textContent=p.text.detail;
  el('scan').textContent=p.text.scan;
- var n=p.qr.size+8;
- el('qr').setAttribute('viewBox','-4 -4 '+n+' '+n);
- el('qr-bg').setAttribute('width',n);el('qr-bg').setAttribute('height',n);
- el('qr-path').setAttribute('d',p.qr.path);
- el('qr').setAttribute('data-url',p.qr.url);
+ if(p.qr){
+  var n=p.qr.size+8;
+  el('qr').setAttribute('viewBox','-4 -4 '+n+' '+n);
+  el('qr-bg').setAttribute('width',n);el('qr-bg').setAttribute('height',n);
+  el('qr-path').setAttribute('d',p.qr.path);
+  el('qr').setAttribute('data-url',p.qr.url);
+ }else{
+  el('qr-path').setAttribute('d','');el('qr').setAttribute('data-url','');
+ }
+ if(p.short){
+  el('short').hidden=false;el('code').textContent=p.short.code;
+  el('short-url').textContent=p.short.url.replace(/^https?:[/][/]/,'');
+ }else{el('short').hidden=true}
 }
 var timer=null;
 function poll(){
@@ -156,6 +216,7 @@ function poll(){
 if(window.EventSource){
  var es=new EventSource(boot.events),seen=false;
  es.addEventListener('status',function(e){seen=true;show(JSON.parse(e.data))});
+ es.addEventListener('keepalive',function(){seen=true;fresh()});
  es.onerror=function(){if(es.readyState===2){poll()}};
  setTimeout(function(){if(!seen)poll()},boot.every*4);
 }else{poll()}
@@ -184,33 +245,54 @@ def overlay_csp(nonce: str) -> str:
 
 
 def render_overlay_page(
-    payload: Mapping[str, Any], *, lang: str, events: str, poll: str, position: str, nonce: str
+    payload: Mapping[str, Any],
+    *,
+    lang: str,
+    events: str,
+    poll: str,
+    position: str,
+    nonce: str,
+    layout: str = "corner",
+    stale_s: int = 45,
 ) -> str:
-    """The OBS browser source: badge and QR in a corner, updated by SSE or polling."""
+    """The OBS browser source: badge, QR and short code, placed by ``layout`` (a key of
+    ``LAYOUTS``, or ``corner`` with ``position``), updated by SSE or polling; greyed with
+    "not updated since HH:MM" when nothing (not even a keep-alive) came for ``stale_s``."""
     state = str(payload["state"])
-    words, qr = payload["text"], payload["qr"]
-    n = int(qr["size"]) + 8
-    boot = {"events": events, "poll": poll, "every": 5000}
+    words, qr, short = payload["text"], payload["qr"], payload["short"]
+    n = int(qr["size"]) + 8 if qr else 8
+    boot = {
+        "events": events,
+        "poll": poll,
+        "every": min(5000, stale_s * 1000 // 3),  # polling, too, beats the stale bound
+        "stale": stale_s * 1000,
+        "staleText": words["stale"],
+    }
+    chosen = LAYOUTS.get(layout)
+    placed = f"l-{chosen.name}" if chosen else f"p-{esc(position)} l-corner"
+    code = short["code"] if short else ""
+    link = str(short["url"]).split("://", 1)[-1] if short else ""
     body = (
-        f'<div id="panel" class="p-{esc(position)}">'
+        f'<div id="panel" class="{placed}">'
         f'<div id="badge" class="b-{esc(state)}">{_BADGE_ICONS}<div>'
         f'<span id="badge-text">{esc(words["badge"])}</span>'
-        f'<span id="badge-detail">{esc(words["detail"])}</span></div></div>'
+        f'<span id="badge-detail">{esc(words["detail"])}</span>'
+        '<span id="stale"></span></div></div>'
         f'<div id="qrbox"><svg id="qr" class="qr" viewBox="-4 -4 {n} {n}" role="img" '
-        f'aria-label="{esc(words["scan"])}" data-url="{esc(qr["url"])}" '
+        f'aria-label="{esc(words["scan"])}" data-url="{esc(qr["url"] if qr else "")}" '
         f'shape-rendering="crispEdges"><rect id="qr-bg" x="-4" y="-4" width="{n}" '
-        f'height="{n}" fill="#fff"/><path id="qr-path" d="{esc(qr["path"])}" fill="#000"/>'
-        f'</svg><span id="scan">{esc(words["scan"])}</span></div></div>'
+        f'height="{n}" fill="#fff"/><path id="qr-path" d="{esc(qr["path"] if qr else "")}" '
+        f'fill="#000"/></svg><span id="scan">{esc(words["scan"])}</span></div>'
+        f'<div id="short"{"" if short else " hidden"}>{esc(words["type_code"])}'
+        f'<b id="code">{esc(code)}</b><span id="short-url">{esc(link)}</span></div>'
+        "</div>"
         f'<script id="boot" type="application/json">{_json_script(boot)}</script>'
         f'<script nonce="{esc(nonce)}">{_SCRIPT}</script>'
     )
-    csp = (
-        f"default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; "
-        "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'"
-    )
+    css = _OVERLAY_CSS + "".join(layout_css(x) for x in LAYOUTS.values())
     return page(
-        lang=lang, title="Tracemark overlay", body=body, css=_OVERLAY_CSS, csp=csp, nav=False
-    ).replace("<body>", f'<body data-state="{esc(state)}">', 1)
+        lang=lang, title="Tracemark overlay", body=body, css=css, csp=overlay_csp(nonce), nav=False
+    ).replace("<body>", f'<body data-state="{esc(state)}" data-layout="{esc(layout)}">', 1)
 
 
 _LISTING_CSS = """
@@ -222,13 +304,22 @@ _LISTING_CSS = """
 border-bottom:1px solid #e5e7eb;color:#065f46;font-weight:600;font-size:.95rem}
 .live .ic{width:22px;height:22px;margin-top:1px}
 dl{grid-template-columns:minmax(6.5em,42%) 1fr}
+.scan-here{margin:14px 0 0}.scan-here a{display:block;padding:12px 14px;border-radius:12px;
+background:#111827;color:#fff;font-weight:700;text-align:center;text-decoration:none}
 """
 
 
 def render_listing_page(
-    payload: Mapping[str, Any], facts: ListingFacts, *, lang: str, valid_until: int
+    payload: Mapping[str, Any],
+    facts: ListingFacts,
+    *,
+    lang: str,
+    valid_until: int,
+    nonce: str = "",
 ) -> str:
-    """What a viewer sees after scanning a valid overlay QR."""
+    """What a viewer sees after scanning a valid overlay QR (or typing its short code). With
+    the ``nonce`` it came with, it links the scan page in the same context, so an item
+    verified from there is bound to this stream (source ``overlay``)."""
     state = str(payload["state"])
     status = facts.status
     icon = {"backed": "genuine", "recalled": "recalled", "not_backed": "suspect"}
@@ -281,16 +372,45 @@ def render_listing_page(
             f'<section class="card" id="problems"><h2>{esc(text(lang, "listing.problems"))}'
             f'</h2><ul class="problems">{items}</ul></section>'
         )
+    scan = ""
+    if nonce and status is not None:
+        query = urlencode(
+            {
+                "platform": payload["platform"],
+                "listing": payload["listing_id"],
+                "stream": payload["stream"],
+                "n": nonce,
+            }
+        )
+        scan = (
+            f'<p class="scan-here"><a id="scan-here" href="/scan?{esc(query)}">'
+            f"{esc(text(lang, 'listing.scan_here'))}</a></p>"
+        )
     body = (
-        f'<main>{header}<section class="card" id="listing">{live}<dl>{"".join(rows)}</dl></section>'
-        f"{product}{problems}<footer>{ICONS['shield']} {esc(text(lang, 'footer'))}</footer>"
-        "</main>"
+        f'<main>{header}<section class="card" id="listing">{live}<dl>{"".join(rows)}</dl>'
+        f"{scan}</section>{product}{problems}"
+        f"<footer>{ICONS['shield']} {esc(text(lang, 'footer'))}</footer></main>"
     )
     return page(lang=lang, title=str(payload["text"]["badge"]), body=body, css=_LISTING_CSS)
 
 
 def render_refusal_page(kind: str, lang: str) -> str:
-    """expired | forged | unknown | unsigned: why a scanned overlay code is refused."""
+    """expired | forged | unknown | unsigned: why a scanned overlay code is refused;
+    short_unknown | short_expired | short_limited: why a typed short code opens nothing
+    (neutral: a mistyped code says nothing about the goods)."""
+    prefix = "listing."
+    if kind.startswith("short_"):
+        prefix = "short."
+        kind = kind.removeprefix("short_")
+        css_class, icon = "v-unverified", "unverified"
+        body = (
+            f'<main><header id="verdict" class="banner {css_class}" '
+            f'data-refusal="short_{esc(kind)}">'
+            f"{ICONS[icon]}<div><h1>{esc(text(lang, f'{prefix}{kind}_title'))}</h1>"
+            f"<p>{esc(text(lang, f'{prefix}{kind}_explain'))}</p></div></header>"
+            f"<footer>{ICONS['shield']} {esc(text(lang, 'footer'))}</footer></main>"
+        )
+        return page(lang=lang, title=text(lang, f"{prefix}{kind}_title"), body=body)
     css_class = {"expired": "v-suspect", "forged": "v-counterfeit"}.get(kind, "v-unverified")
     icon = {"expired": "suspect", "forged": "counterfeit"}.get(kind, "unverified")
     todo = ""

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from api.accounts import ACTOR_ROLES, ROLES, SignInFailed
-from api.http.console import screens
+from api.http.console import screens, seller_routes
 from api.http.console.respond import Json
 from api.http.console.respond import audited as _audited
 from api.http.console.respond import html as _html
@@ -58,6 +58,7 @@ STATIC = {
     "passkeys.js": "text/javascript; charset=utf-8",
     "keys.js": "text/javascript; charset=utf-8",
     "producer.js": "text/javascript; charset=utf-8",
+    "seller.js": "text/javascript; charset=utf-8",
 }
 
 
@@ -582,3 +583,7 @@ def _replace(account: Account, **changes: Any) -> Account:
     from dataclasses import replace  # noqa: PLC0415
 
     return replace(account, **changes)
+
+
+# The seller's screens, on this router and in the route table.
+seller_routes.register(router, _html, _lang)

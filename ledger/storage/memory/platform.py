@@ -15,6 +15,7 @@ from ledger.ports.platform import (
     ApiKey,
     Attempt,
     Delivery,
+    ShortCode,
     Watch,
     Webhook,
 )
@@ -35,6 +36,7 @@ class MemoryPlatformStore:
         self._attempts: dict[str, list[Attempt]] = {}
         self._watches: dict[tuple[str, str, str], Watch] = {}
         self._cursors: dict[str, int] = {}
+        self._codes: dict[str, ShortCode] = {}
 
     def add_key(self, key: ApiKey) -> None:
         with self._lock:
@@ -173,3 +175,38 @@ class MemoryPlatformStore:
             self._cursors[name] = new
             self._insert_new(deliveries)
             return True
+
+    def add_short_code(self, code: ShortCode) -> bool:
+        with self._lock:
+            if code.code in self._codes:
+                return False
+            self._codes[code.code] = code
+            return True
+
+    def get_short_code(self, code: str) -> ShortCode | None:
+        with self._lock:
+            return self._codes.get(code)
+
+    def short_codes_of(self, platform: str, listing_id: str, stream_id: str) -> list[ShortCode]:
+        with self._lock:
+            found = [
+                c
+                for c in self._codes.values()
+                if (c.platform, c.listing_id, c.stream_id) == (platform, listing_id, stream_id)
+            ]
+        return sorted(found, key=lambda c: (c.created, c.code), reverse=True)
+
+    def renew_short_code(self, code: str, expires: int) -> None:
+        with self._lock:
+            found = self._codes.get(code)
+            if found is not None and found.revoked < 0 and found.expires < expires:
+                self._codes[code] = replace(found, expires=expires)
+
+    def revoke_short_code(self, code: str, now: int) -> ShortCode:
+        with self._lock:
+            found = self._codes.get(code)
+            if found is None:
+                raise NotFound(f"no short code {code}", code="unknown_short_code")
+            if found.revoked < 0:
+                found = self._codes[code] = replace(found, revoked=now)
+            return found

@@ -40,6 +40,7 @@ from ledger.ports.platform import (
     ApiKey,
     Attempt,
     Delivery,
+    ShortCode,
     Watch,
     Webhook,
 )
@@ -125,6 +126,23 @@ _cursors = Table(
     Column("name", Text, primary_key=True),
     Column("position", _Big, nullable=False),
 )
+_codes = Table(
+    "platform_short_codes",
+    platform_metadata,
+    Column("code", Text, primary_key=True),
+    Column("platform", Text, nullable=False),
+    Column("listing_id", Text, nullable=False),
+    Column("stream_id", Text, nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("expires", BigInteger, nullable=False),
+    Column("revoked", BigInteger, nullable=False),
+)
+Index(
+    "platform_short_codes_overlay",
+    _codes.c.platform,
+    _codes.c.listing_id,
+    _codes.c.stream_id,
+)
 _E = LogEntryRow.__table__  # type: ignore[attr-defined]
 _L = PROJECTION_TABLES[Listing.TABLE]
 
@@ -177,6 +195,10 @@ def _attempt(row: Any) -> Attempt:
 
 def _watch(row: Any) -> Watch:
     return Watch(str(row[0]), str(row[1]), str(row[2]), str(row[3]), str(row[4]), int(row[5]))
+
+
+def _short(row: Any) -> ShortCode:
+    return ShortCode(str(row[0]), str(row[1]), str(row[2]), str(row[3]), *map(int, row[4:7]))
 
 
 def _delivery_values(d: Delivery) -> dict[str, Any]:
@@ -470,3 +492,52 @@ class SqlPlatformStore:
         except Conflict:
             return False  # another worker created the cursor first
         return True
+
+    # --- short codes ---------------------------------------------------------------------------
+
+    def add_short_code(self, code: ShortCode) -> bool:
+        values = {name: getattr(code, name) for name in ShortCode.__slots__}
+        with self._write() as conn:
+            if self.dialect == "postgresql":
+                statement: Any = postgresql.insert(_codes).values(values).on_conflict_do_nothing()
+            else:
+                statement = sqlite.insert(_codes).values(values).on_conflict_do_nothing()
+            return bool(conn.execute(statement).rowcount == 1)
+
+    def get_short_code(self, code: str) -> ShortCode | None:
+        with self._read() as conn:
+            row = conn.execute(select(*_codes.c).where(_codes.c.code == code)).first()
+        return None if row is None else _short(row)
+
+    def short_codes_of(self, platform: str, listing_id: str, stream_id: str) -> list[ShortCode]:
+        query = (
+            select(*_codes.c)
+            .where(
+                _codes.c.platform == platform,
+                _codes.c.listing_id == listing_id,
+                _codes.c.stream_id == stream_id,
+            )
+            .order_by(_codes.c.created.desc(), _codes.c.code.desc())
+            .limit(16)
+        )
+        with self._read() as conn:
+            return [_short(r) for r in conn.execute(query)]
+
+    def renew_short_code(self, code: str, expires: int) -> None:
+        with self._write() as conn:
+            conn.execute(
+                update(_codes)
+                .where(_codes.c.code == code, _codes.c.revoked < 0, _codes.c.expires < expires)
+                .values(expires=expires)
+            )
+
+    def revoke_short_code(self, code: str, now: int) -> ShortCode:
+        with self._write() as conn:
+            row = conn.execute(select(*_codes.c).where(_codes.c.code == code)).first()
+            if row is None:
+                raise NotFound(f"no short code {code}", code="unknown_short_code")
+            found = _short(row)
+            if found.revoked < 0:
+                conn.execute(update(_codes).where(_codes.c.code == code).values(revoked=now))
+                found = replace(found, revoked=now)
+        return found

@@ -13,8 +13,9 @@
 //   signing_message), signed with Ed25519; the key id is
 //   SHA-256("tracemark/key-id/v1" || 0x00 || public key)[:8] in hex (ledger/keys.py).
 //
-// window.TM.keys = {create, restore, load, sign, signCodes, canonical, review} for other
-// screens.
+// window.TM.keys = {create, restore, load, sign, signCodes, canonical, review, builders}
+// for other screens (builders: entry type -> function(form) returning the body to review
+// and sign).
 "use strict";
 (() => {
   const TM = window.TM;
@@ -227,15 +228,15 @@
 
   const pending = new WeakMap();
 
+  // One builder per entry type; a screen's own script adds its types to TM.keys.builders.
+  const builders = {
+    "key.add": (form) => ({ actor: form.dataset.actor, key: form.elements.key.value.trim(), event_time: Date.now() }),
+  };
+
   function bodyOf(form) {
-    // One builder per entry type; a new screen adds its own here, or in TM.bodies from
-    // its own script (producer.js: event.commission, event.ship, event.recall).
-    const builder = TM.bodies && TM.bodies[form.dataset.sign];
-    if (builder) return builder(form);
-    if (form.dataset.sign === "key.add") {
-      return { actor: form.dataset.actor, key: form.elements.key.value.trim(), event_time: Date.now() };
-    }
-    throw new Error("no body builder for " + form.dataset.sign);
+    const build = builders[form.dataset.sign];
+    if (!build) throw new Error("no body builder for " + form.dataset.sign);
+    return build(form);
   }
 
   async function onReview(form) {
@@ -285,6 +286,6 @@
     }
   });
 
-  TM.keys = { create, restore, load, sign, signCodes, canonical, review };
+  TM.keys = { create, restore, load, sign, signCodes, canonical, review, builders };
   showState();
 })();

@@ -1,5 +1,6 @@
 // The producer's screens: live GTIN check digits, the bodies of the entries signed in the
-// page (event.commission, event.ship, event.recall; keys.js reviews and signs them), the
+// page (event.commission, event.ship, event.recall, added to TM.keys.builders; keys.js
+// reviews and signs them), the
 // CSV/Excel import (check, report, confirm, sign each batch, submit, progress) and print
 // sheets (sign every item code here, send the signed codes, follow the job's progress).
 //
@@ -111,7 +112,7 @@
 
   // --- entries signed in the page (reviewed and signed by keys.js) ---------------------------
 
-  TM.bodies = {
+  Object.assign(TM.keys.builders, {
     "event.commission": (form) => {
       const gtin = chosenGtin(form);
       const body = {
@@ -141,7 +142,7 @@
       lot: form.elements.lot.value.trim(), reason: form.elements.reason.value.trim(),
       contact: form.elements.contact.value.trim(), event_time: Date.now(), tz: tz(),
     }),
-  };
+  });
 
   // --- products: live check digit, save with a picture -------------------------------------
 

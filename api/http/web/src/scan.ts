@@ -26,6 +26,24 @@ const STORE_KEY = "tracemark.trust";
 const SHORT_CODE = /^[0-9A-HJKMNP-TV-Z]{4,8}$/;
 const GOOD = new Set(["custody_verified", "signature_valid", "key_retired", "unknown_resolver"]);
 
+/**
+ * The live stream a listing page sent the viewer from (`/scan?platform=&listing=&stream=&n=`,
+ * docs/api.md "Short codes"): codes verified here are asked in that context, so the ledger
+ * counts them as stream-bound (source `overlay`) when the nonce is the operator's. Empty
+ * when the page was opened plainly or the values are malformed.
+ */
+const CONTEXT: Record<string, string> = ((): Record<string, string> => {
+  const q = new URLSearchParams(location.search);
+  const platform = q.get("platform") ?? "";
+  const listing = q.get("listing") ?? "";
+  const stream = q.get("stream") ?? "";
+  const nonce = q.get("n") ?? "";
+  const printable = /^[\x21-\x7e]{1,128}$/;
+  if (!/^[a-z0-9_.-]{1,32}$/.test(platform) || !printable.test(listing)) return {};
+  if (!/^[A-Za-z0-9_-]{96}$/.test(nonce) || (stream !== "" && !printable.test(stream))) return {};
+  return { platform, listing_id: listing, stream_id: stream, nonce };
+})();
+
 const $ = <E extends HTMLElement>(id: string) => document.getElementById(id) as E;
 const results = $("results");
 const pending = new Map<string, HTMLElement>(); // code -> its card, checked offline only
@@ -178,7 +196,7 @@ async function askLedger(code: string): Promise<Verdict | null> {
     const answer = await fetch("/v1/verify", {
       method: "POST",
       headers: { "content-type": "application/json", accept: "application/json" },
-      body: JSON.stringify({ code }),
+      body: JSON.stringify(CONTEXT.nonce ? { code, context: CONTEXT } : { code }),
     });
     if (answer.status >= 500 || answer.status === 429) return null;
     const body = await answer.json();
@@ -260,7 +278,8 @@ async function uploaded(): Promise<void> {
   message.textContent = t("uploading");
   let answer: Response;
   try {
-    answer = await fetch("/v1/scan", {
+    const where = CONTEXT.nonce ? `?${new URLSearchParams(CONTEXT).toString()}` : "";
+    answer = await fetch(`/v1/scan${where}`, {
       method: "POST",
       headers: { "content-type": file.type || "application/octet-stream", accept: "application/json" },
       body: file,

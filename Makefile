@@ -31,7 +31,7 @@ PUBLIC_URL ?=
 DEMO_HOST := $(if $(filter 127.0.0.1 0.0.0.0 localhost ::,$(HOST)),127.0.0.1,$(HOST))
 
 .PHONY: help setup setup-bench test run demo up down lint format bench bench-large lock clean
-.PHONY: distclean docs image test-container web
+.PHONY: distclean docs image test-container web screenshots
 
 help: ## List the targets
 	@echo "Usage: make <target>"
@@ -46,6 +46,16 @@ setup-bench: ## Like setup, plus the benchmark extras
 
 test: setup ## Run the tests except those marked slow or container
 	$(BIN)/pytest -q -m "not slow and not container" $(PYTEST_ARGS)
+
+# The Chromium tests that take the documentation's screenshots (docs/img/). They take them on
+# every run, but write docs/img/ only with TRACEMARK_SCREENSHOTS=1 (tests/conftest.py,
+# save_screenshot); otherwise into pytest's temporary directory, so `make test` leaves git clean.
+SCREENSHOT_TESTS := tests/pages/test_browser.py tests/pages/test_scan_browser.py tests/pages/test_overlay_browser.py \
+	tests/pages/test_viewer_browser.py tests/console/test_console_browser.py \
+	tests/console/test_seller_browser.py
+
+screenshots: setup ## Re-take the documentation's screenshots in docs/img/ (Chromium tests)
+	TRACEMARK_SCREENSHOTS=1 $(BIN)/pytest -q $(SCREENSHOT_TESTS) $(PYTEST_ARGS)
 
 image: ## Build the container image tracemark:local with buildah (no Docker daemon needed)
 	bash scripts/image.sh

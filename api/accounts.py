@@ -12,7 +12,8 @@ invite``); the tables are ``ledger/storage/sql/console.py``, the records
   (for actors) an actor id and handle, expiring (``TRACEMARK_CONSOLE_INVITE_S``), redeemed
   once by a compare-and-swap.
 - **Passwords** are argon2id (argon2-cffi's defaults: RFC 9106's second recommended
-  parameters) and always come with TOTP (RFC 6238, pyotp; a code is accepted once).
+  parameters) and always come with TOTP (RFC 6238, pyotp; a code is accepted once, by every
+  worker: the spent codes are rows of the console's challenge table).
 - **Sessions** are server-side records: the cookie carries a 256-bit token, the table its
   SHA-256, with an idle and an absolute expiry; each sign-in makes a new token (rotation)
   and a new CSRF token (the synchronizer token every state-changing request sends back).
@@ -91,7 +92,6 @@ class Accounts:
     def __init__(self, store: SqlConsoleStore, settings: ConsoleSettings | None = None) -> None:
         self.store = store
         self.settings = settings or ConsoleSettings()
-        self._used_codes: dict[str, int] = {}
 
     # --- invites -------------------------------------------------------------------------------
 
@@ -109,7 +109,7 @@ class Accounts:
         if role not in ROLES:
             raise InvalidInput(f"role must be one of {', '.join(ROLES)}", code="unknown_role")
         if role in ACTOR_ROLES:
-            if not ACTOR_ID.match(actor_id):
+            if not ACTOR_ID.fullmatch(actor_id):  # fullmatch: "$" allows a final \n
                 raise InvalidInput(
                     "an actor's invite needs its actor id (lowercase letters, digits, . _ -)",
                     code="actor_required",
@@ -118,7 +118,7 @@ class Accounts:
                 raise Conflict(f"an account for {actor_id} exists", code="name_taken")
         elif actor_id:
             raise InvalidInput(f"a {role} invite names no actor", code="no_actor")
-        if handle and not HANDLE.match(handle):
+        if handle and not HANDLE.fullmatch(handle):
             raise InvalidInput("a handle looks like platform:account, e.g. tiktok:@shop")
         name = _check_name(name or actor_id or role)
         token = secrets.token_urlsafe(32)
@@ -198,12 +198,10 @@ class Accounts:
         for step in (0, -1, 1):  # one 30 s step of clock drift either way
             at = now // 1000 + step * 30
             if hmac.compare_digest(totp.at(at), code):
-                used = f"{secret}:{at // 30}"
-                if used in self._used_codes:  # a code is good once
-                    return False
-                self._used_codes = {k: v for k, v in self._used_codes.items() if v > now}
-                self._used_codes[used] = now + 120_000
-                return True
+                # A code is good once, for every worker: spent in the database (keyed by a
+                # hash: the secret itself is not copied).
+                used = hashlib.sha256(f"tracemark/totp-used/v1:{secret}:{at // 30}".encode())
+                return self.store.spend_once("totp:" + used.hexdigest()[:40], now, now + 120_000)
         return False
 
     # --- sign-in -------------------------------------------------------------------------------

@@ -12,8 +12,8 @@ status, duration, client address and request id; never a header.
 
 No secrets in logs: besides never logging headers or query values, every line is scrubbed
 of what looks like an API key (``tmk_<id>_<secret>`` keeps its id), a webhook secret
-(``whsec_...``), an ``Authorization``/``Cookie``/``X-API-Key`` value and a password in a
-URL, whatever logged it.
+(``whsec_...``), an ``Authorization``/``Cookie``/``X-API-Key`` value, a password in a
+URL and a console invite token in a path (``/console/invite/***``), whatever logged it.
 """
 
 from __future__ import annotations
@@ -57,9 +57,11 @@ _SECRETS = (
         r"\1\2***",
     ),
     (re.compile(r"(://[^/:@\s]*:)[^@/\s]+@"), r"\1***@"),
+    # A console invite link is a bearer secret (it makes an account): its token, in a path.
+    (re.compile(r"(/invite/)[A-Za-z0-9_-]{16,}"), r"\1***"),
 )
 #: Every pattern of _SECRETS contains one of these (lower case): a quick test first.
-_MARKS = ("tmk_", "whsec_", "://", "authorization", "cookie", "x-api-key")
+_MARKS = ("tmk_", "whsec_", "://", "authorization", "cookie", "x-api-key", "/invite/")
 #: Attributes every LogRecord has: what is left over was passed with ``extra=``.
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {
     "message",
@@ -103,7 +105,7 @@ def access_line(
         return
     fields = {
         "method": method,
-        "path": path[:2000],
+        "path": scrub(path[:2000]),  # a path can hold a secret (an invite token)
         "query": query_names(query),
         "status": status,
         "duration_ms": round(seconds * 1000, 3),

@@ -22,7 +22,14 @@
                              overlay last showed it (3600; at least 60)
     TRACEMARK_SHORT_CODE_MISSES unknown or expired short codes a client may look up per
                              minute before every lookup is refused (20; at least 1)
-    TRACEMARK_SCAN_SALT      salt of the coarse device hashes kept with scans (random)
+    TRACEMARK_SCAN_SALT      a pepper mixed into the device hashes kept with scans, never
+                             stored with them (none); the salt itself rotates (below)
+    TRACEMARK_DEVICE_SALT_HOURS how long one device-hash salt is used before a new random one
+                             (24); past salts are forgotten by the prune
+    TRACEMARK_RETAIN_SCANS_DAYS / _WEAK_SIGNALS_DAYS / _WEBHOOK_DELIVERIES_DAYS /
+    _SHOPPER_REPORTS_DAYS    retention of vouched scans, anonymous scans, finished webhook
+                             deliveries, shoppers' reports (30 / 7 / 30 / 90; 0 keeps them)
+    TRACEMARK_PRUNE_EVERY_S  how often the server prunes past those windows (3600; 0 never)
     TRACEMARK_WITNESSES      cosignature verifier keys of the log's witnesses, separated by
                              commas or whitespace (none)
     TRACEMARK_WITNESS_QUORUM how many of TRACEMARK_WITNESSES must cosign a checkpoint for it
@@ -66,7 +73,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-import secrets
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -83,6 +89,7 @@ from ledger.ports.documents import MAX_DOCUMENT_BYTES
 from ledger.provenance.events.attestations import QUALIFICATION_KINDS
 from ledger.provenance.rules.common import Admission
 from ledger.secret_box import SecretBox
+from ledger.usecases.retention import DAY_MS, Retention
 from ledger.verdicts import Thresholds
 from ledger.verdicts.compliance import CompliancePolicy
 
@@ -105,7 +112,9 @@ __all__ = [
     "parse_public_url",
     "parse_timezone",
     "public_url_from_env",
+    "retention_from_env",
     "short_code_ttl_from_env",
+    "thresholds_from_env",
     "webhook_settings_from_env",
 ]
 
@@ -207,6 +216,31 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int = 0) -> int:
     if value < low:
         raise InvalidInput(f"{name} must be at least {low}")
     return value
+
+
+def thresholds_from_env(env: Mapping[str, str] | None = None) -> Thresholds:
+    """The clone rules' limits, ``TRACEMARK_CLONE_*``."""
+    env = os.environ if env is None else env
+    return Thresholds(
+        window_ms=_int(env, "TRACEMARK_CLONE_WINDOW_S", 3600, low=1) * 1000,
+        max_streams=_int(env, "TRACEMARK_CLONE_MAX_STREAMS", 1, low=1),
+        max_places=_int(env, "TRACEMARK_CLONE_MAX_PLACES", 3, low=1),
+        max_devices=_int(env, "TRACEMARK_CLONE_MAX_DEVICES", 50, low=1),
+    )
+
+
+def retention_from_env(env: Mapping[str, str] | None = None) -> Retention:
+    """``TRACEMARK_RETAIN_*`` (days, 0 keeps), ``TRACEMARK_DEVICE_SALT_HOURS`` and
+    ``TRACEMARK_PRUNE_EVERY_S`` (0: the server never prunes by itself)."""
+    env = os.environ if env is None else env
+    return Retention(
+        scans=_int(env, "TRACEMARK_RETAIN_SCANS_DAYS", 30) * DAY_MS,
+        weak_signals=_int(env, "TRACEMARK_RETAIN_WEAK_SIGNALS_DAYS", 7) * DAY_MS,
+        webhook_deliveries=_int(env, "TRACEMARK_RETAIN_WEBHOOK_DELIVERIES_DAYS", 30) * DAY_MS,
+        shopper_reports=_int(env, "TRACEMARK_RETAIN_SHOPPER_REPORTS_DAYS", 90) * DAY_MS,
+        salt_period=_int(env, "TRACEMARK_DEVICE_SALT_HOURS", 24, low=1) * 3_600_000,
+        prune_every=_int(env, "TRACEMARK_PRUNE_EVERY_S", 3600) * 1000,
+    )
 
 
 def _witnesses(env: Mapping[str, str]) -> tuple[CosignatureVerifier, ...]:
@@ -406,7 +440,10 @@ class Settings:
     max_body_bytes: int = 1 << 20
     scan_max_bytes: int = 8 << 20
     thresholds: Thresholds = field(default_factory=Thresholds)
-    scan_salt: bytes = field(default_factory=lambda: secrets.token_bytes(16))
+    #: A pepper of device hashes (TRACEMARK_SCAN_SALT); the salts rotate (``retention``).
+    scan_salt: bytes = b""
+    #: Retention windows outside the log, the device-salt period, the prune interval.
+    retention: Retention = field(default_factory=Retention)
     overlay_nonce_window_s: int = 600
     #: An overlay's short code lives this long after the overlay last showed it.
     short_code_ttl_s: int = 3600
@@ -487,13 +524,9 @@ class Settings:
             rate_limit_per_minute=_int(env, "TRACEMARK_RATE_LIMIT", 600),
             max_body_bytes=_int(env, "TRACEMARK_MAX_BODY", 1 << 20, low=1024),
             scan_max_bytes=_int(env, "TRACEMARK_SCAN_MAX_BYTES", 8 << 20, low=1024),
-            thresholds=Thresholds(
-                window_ms=_int(env, "TRACEMARK_CLONE_WINDOW_S", 3600, low=1) * 1000,
-                max_streams=_int(env, "TRACEMARK_CLONE_MAX_STREAMS", 1, low=1),
-                max_places=_int(env, "TRACEMARK_CLONE_MAX_PLACES", 3, low=1),
-                max_devices=_int(env, "TRACEMARK_CLONE_MAX_DEVICES", 50, low=1),
-            ),
-            scan_salt=salt.encode() if salt else secrets.token_bytes(16),
+            thresholds=thresholds_from_env(env),
+            scan_salt=salt.encode() if salt else b"",
+            retention=retention_from_env(env),
             overlay_nonce_window_s=_int(env, "TRACEMARK_OVERLAY_NONCE_S", 600, low=60),
             short_code_ttl_s=short_code_ttl_from_env(env),
             short_code_misses_per_minute=_int(env, "TRACEMARK_SHORT_CODE_MISSES", 20, low=1),

@@ -4,7 +4,8 @@
 # For each NAME below, when NAME_FILE is set (a Docker secret, /run/secrets/...), NAME is
 # set to that file's content, so secrets never sit in the container's configuration:
 #   TRACEMARK_KEY_PASSPHRASE  decrypts the operator key
-#   TRACEMARK_SCAN_SALT       salt of the device hashes; every replica must use the same
+#   TRACEMARK_SCAN_SALT       pepper of the device hashes (their salts rotate in the
+#                             database); every replica must use the same
 #   PGPASSWORD                PostgreSQL password (libpq reads it; the URL carries none)
 #   TRACEMARK_SECRETS_KEY     encrypts webhook secrets at rest; every replica the same
 set -eu

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,6 +31,41 @@ DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_URL = os.environ.get("TRACEMARK_TEST_DATABASE_URL", DEFAULT_PG)
 ORIGIN = "tracemark.test/log"
 _pg_state: dict[str, str | None] = {}
+
+# --- screenshots --------------------------------------------------------------------------
+#: Where the documentation's screenshots live (README.md, docs/console.md, docs/api.md).
+DOCS_IMG = Path(__file__).resolve().parents[1] / "docs" / "img"
+#: ``TRACEMARK_SCREENSHOTS=1`` (``make screenshots``) writes them there; otherwise they are
+#: still taken (the code path runs) but go to a pytest temporary directory, so a test run
+#: leaves the git tree clean.
+SCREENSHOTS_ENV = "TRACEMARK_SCREENSHOTS"
+_shots: dict[str, Path] = {}
+
+
+def screenshot_dir() -> Path:
+    """docs/img/ when ``TRACEMARK_SCREENSHOTS=1``, else this session's temporary directory."""
+    if os.environ.get(SCREENSHOTS_ENV) == "1":
+        target = DOCS_IMG
+    else:
+        target = _shots.get("tmp") or Path(tempfile.mkdtemp(prefix="tracemark-shots-"))
+        _shots.setdefault("tmp", target)
+    target.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def save_screenshot(page: Any, name: str, **options: Any) -> Path:
+    """Screenshot ``page`` (a playwright Page or Locator) as ``name`` (``.png`` added when
+    missing) into ``screenshot_dir()``; ``options`` go to ``screenshot`` (``full_page=True``,
+    ``omit_background=True``). The path written."""
+    path = screenshot_dir() / (name if name.endswith(".png") else f"{name}.png")
+    page.screenshot(path=str(path), **options)
+    return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _screenshots_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Screenshots not meant for docs/img/ go under pytest's basetemp (made on first use)."""
+    _shots["tmp"] = tmp_path_factory.getbasetemp() / "screenshots"
 
 
 def postgres_unavailable() -> str | None:

@@ -20,6 +20,7 @@ import api.cli.attest
 import api.cli.supply
 import api.cli.bundles
 import api.cli.imports
+import api.cli.regulator
 import api.cli.reports  # noqa: F401
 
 # isort: on

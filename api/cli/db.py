@@ -1,9 +1,11 @@
-"""The database schema: ``tracemark db current|upgrade|roles``.
+"""The database schema and retention: ``tracemark db current|upgrade|roles|prune``.
 
     tracemark db current    the database's schema revision and this version's (head)
     tracemark db upgrade    migrate it to head now, and refill projection tables it remade
     tracemark db roles      PostgreSQL: migrate as the owner, then create the service role
                             and grant it what the service needs, no more; prints both URLs
+    tracemark db prune      delete data kept outside the log past its retention window
+                            (--dry-run counts); never a log entry
 
 Every command and the service already migrate the database they open
 (``SqlStore.create_schema``); ``db upgrade`` does it as a separate step, for example once
@@ -212,3 +214,40 @@ def _password(path: Path) -> str:
     if not first or not first[0]:
         raise errors.InvalidInput(f"the password file {path} is empty")
     return first[0]
+
+
+@db_app.command("prune")
+def db_prune(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be pruned; delete nothing.")
+    ] = False,
+    home: HomeOpt = Path(".tracemark"),
+    database_url: DbOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Delete data kept outside the log past its retention window (TRACEMARK_RETAIN_*):
+    scans, weak signals, finished webhook deliveries, past device salts. Never a log
+    entry: ``tracemark audit`` passes after it (docs/privacy.md)."""
+    from api.settings import retention_from_env  # noqa: PLC0415
+    from ledger.usecases.retention import prune  # noqa: PLC0415
+    from ledger.usecases.service import now_ms  # noqa: PLC0415
+
+    ctx = context(home, database_url, None)
+    with handled():
+        retention = retention_from_env()
+        store = _open(ctx.database_url)
+        try:
+            store.create_schema()  # as every command that opens the log: migrated to head
+            counts = prune(store, retention, now=now_ms(), dry_run=dry_run)
+        finally:
+            store.close()
+    verb = "would prune" if dry_run else "pruned"
+    emit(
+        json_out,
+        {"dry_run": dry_run, "rows": counts},
+        lambda: out.print(
+            f"{verb.capitalize()}: "
+            + ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in sorted(counts.items())),
+            markup=False,
+        ),
+    )

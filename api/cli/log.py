@@ -22,7 +22,7 @@ from rich.table import Table
 from api.cli.context import context, passphrase
 from api.cli.exits import BAD_INPUT, VERIFICATION_FAILED, fail, handled
 from api.cli.options import DbOpt, HomeOpt, JsonOpt, KeyOpt, now_ms
-from api.cli.output import b64, emit, err, out, raw, warn
+from api.cli.output import b64, cells, emit, err, out, progress_bar, raw, warn
 from api.cli.root import app
 from api.results import consistency_json, inclusion_json
 from ledger import errors
@@ -34,8 +34,6 @@ from ledger.log.note import NoteVerifier
 from ledger.log.verify import verify_consistency, verify_inclusion
 
 if TYPE_CHECKING:
-    from rich.progress import Progress
-
     from ledger.ports.log import StoredCheckpoint
     from ledger.usecases.service import LogService
 
@@ -263,7 +261,7 @@ def log_show(
     def human() -> None:
         table = Table(show_header=False, box=None)
         for name in ("index", "type", "signer", "integrated_time", "leaf_hash", "chain_hash"):
-            table.add_row(name, str(data[name]))
+            table.add_row(*cells(name, data[name]))
         out.print(table)
         out.print_json(json.dumps(entry.envelope.body))
 
@@ -363,6 +361,14 @@ def audit(
             "latest cosigned checkpoint kept (repeatable).",
         ),
     ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            help="Check a regulator report folder offline instead (needs --log-key only; "
+            "no database).",
+        ),
+    ] = None,
     home: HomeOpt = Path(".tracemark"),
     database_url: DbOpt = None,
     json_out: JsonOpt = False,
@@ -372,7 +378,16 @@ def audit(
     With --checkpoint FILE, also prove today's log is consistent with a checkpoint kept
     elsewhere, which catches a history rewritten with every hash recomputed. With --log-key,
     check that this database is that log; with --witness, that each witness cosigned.
+    With --report DIR and --log-key, check a regulator report offline, as ``tracemark
+    report verify`` does.
     """
+    if report is not None:
+        from api.cli.regulator import check_report_folder  # noqa: PLC0415
+
+        if not log_key:
+            fail("--report needs --log-key (the log's verifier key)", BAD_INPUT)
+        check_report_folder(report, log_key, json_out=json_out)
+        return
     ctx = context(home, database_url, None)
     notes: list[str] = []
     for path in checkpoint or []:
@@ -384,7 +399,7 @@ def audit(
         pinned = NoteVerifier.from_vkey(log_key) if log_key else None
         witnesses = [CosignatureVerifier.from_vkey(text) for text in witness or []]
         service = ctx.service()
-        with closing(service.store), _progress(disable=json_out) as progress:
+        with closing(service.store), progress_bar(disable=json_out) as progress:
             task = progress.add_task("audit", total=service.store.head().size)
             report = service.audit(
                 external=notes,
@@ -422,26 +437,6 @@ def audit(
     emit(json_out, data, human)
     if not report.ok:
         raise typer.Exit(VERIFICATION_FAILED)
-
-
-def _progress(*, disable: bool, label: str = "auditing") -> Progress:
-    from rich.progress import (  # noqa: PLC0415
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn(label),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-        disable=disable or not err.is_terminal,
-    )
 
 
 @dataclass
@@ -543,7 +538,7 @@ def log_export_tiles(
 
             total = sum(1 for _ in tiles_of_size(size))
             written = 0
-            with _progress(disable=json_out, label="tiles") as progress:
+            with progress_bar(disable=json_out, label="tiles") as progress:
                 task = progress.add_task("tiles", total=total)
                 for _ in export_tiles(service.store, size, write, skip=present):
                     written += 1

@@ -6,14 +6,25 @@ import base64
 import json
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.text import Text
 
-__all__ = ["b64", "emit", "err", "out", "raw", "warn"]
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+__all__ = ["b64", "cells", "emit", "err", "out", "progress_bar", "raw", "warn"]
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
+
+
+def cells(*values: object) -> list[Text]:
+    """A table row as plain text: values from the ledger, scanners or shoppers are printed as
+    written, never read as Rich markup (``[/x]`` would crash the table, ``[link=...]`` would
+    draw a link nobody wrote)."""
+    return [Text(str(value)) for value in values]
 
 
 def emit(as_json: bool, data: dict[str, Any], human: Callable[[], None]) -> None:
@@ -35,3 +46,24 @@ def warn(message: str) -> None:
 
 def b64(value: bytes) -> str:
     return base64.b64encode(value).decode("ascii")
+
+
+def progress_bar(*, disable: bool, label: str = "auditing") -> Progress:
+    """A progress bar on stderr for long work (off with --json or when not a terminal)."""
+    from rich.progress import (  # noqa: PLC0415
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=disable or not err.is_terminal,
+    )

@@ -24,7 +24,7 @@ from rich.table import Table
 from api.cli.context import context
 from api.cli.exits import handled
 from api.cli.options import DbOpt, HomeOpt, JsonOpt, now_ms
-from api.cli.output import emit, out
+from api.cli.output import cells, emit, out
 from api.cli.root import app
 from ledger import errors
 from ledger.provenance.records import Actor
@@ -115,7 +115,7 @@ def platform_list(
         for k in keys:
             status = "active" if k.active else f"revoked {_when(k.revoked)}"
             table.add_row(
-                k.key_id, k.platform, k.actor or "-", _when(k.created), str(k.rate_limit), status
+                *cells(k.key_id, k.platform, k.actor or "-", _when(k.created), k.rate_limit, status)
             )
         out.print(table)
 

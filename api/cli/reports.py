@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from api.cli.context import context
 from api.cli.exits import handled
@@ -84,7 +85,7 @@ def reports_list(
             when = dt.datetime.fromtimestamp(row["time"] / 1000, zone)
             where = "/".join(v for v in (row["platform"], row["listing_id"], row["seller"]) if v)
             source = f"{row['source']} (weak)" if row["weak"] else row["source"]
-            table.add_row(
+            cells = (
                 when.strftime("%Y-%m-%d %H:%M %Z"),
                 row["item_id"],
                 row["reason"],
@@ -94,6 +95,9 @@ def reports_list(
                 row["text"],
                 row["contact"],
             )
+            # A shopper wrote these: plain text, never Rich markup ("[/x]" would crash the
+            # listing, "[link=...]" draw a hyperlink the producer did not write).
+            table.add_row(*(Text(str(cell)) for cell in cells))
         out.print(table)
 
     emit(json_out, {"producer": producer, "reports": rows}, human)

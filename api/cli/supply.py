@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from api.cli.context import context, passphrase
@@ -30,7 +31,7 @@ from api.cli.options import (
     now_ms,
     parse_time,
 )
-from api.cli.output import emit, err, out
+from api.cli.output import cells, emit, err, out
 from api.cli.root import app
 from api.cli.signing import make_submitter, operator_signer, signer, submit_or_write
 from ledger import errors
@@ -418,11 +419,14 @@ def item_show(
 
     def human() -> None:
         name = view.product.name if view.product else r.gtin
-        out.print(f"[bold]{name}[/] {r.item_id}: [bold]{view.status}[/], held by {r.custodian}")
+        out.print(
+            f"[bold]{escape(name)}[/] {escape(r.item_id)}: [bold]{view.status}[/], "
+            f"held by {escape(r.custodian)}"
+        )
         table = Table("index", "when (UTC)", "what")
         for t in view.timeline:
             when = dt.datetime.fromtimestamp(t.event_time / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M")
-            table.add_row(str(t.index), when, t.summary)
+            table.add_row(*cells(t.index, when, t.summary))
         out.print(table)
 
     emit(json_out, data, human)
@@ -462,13 +466,15 @@ def item_signals(
         for row in rows:
             when = dt.datetime.fromtimestamp(row["latest"] / 1000, dt.UTC)
             table.add_row(
-                when.strftime("%Y-%m-%d %H:%M"),
-                row["strength"],
-                row["source"],
-                row["platform"],
-                row["seller"],
-                row["stream_id"],
-                row["place"],
+                *cells(
+                    when.strftime("%Y-%m-%d %H:%M"),
+                    row["strength"],
+                    row["source"],
+                    row["platform"],
+                    row["seller"],
+                    row["stream_id"],
+                    row["place"],
+                )
             )
         out.print(f"{ident}: {len(rows)} contexts in the last {hours:g} h")
         out.print(table)

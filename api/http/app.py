@@ -75,9 +75,13 @@ def create_app(settings: Settings | None = None, *, service: LogService | None =
     async def lifespan(_: FastAPI) -> Any:
         state.metrics.start()
         state.platform.start()
+        if state.pruner is not None:
+            state.pruner.start()  # retention outside the log (docs/privacy.md)
         try:
             yield
         finally:
+            if state.pruner is not None:
+                state.pruner.stop()
             state.platform.stop()
             state.verifier.flush(now_ms())
             state.metrics.stop()
@@ -230,7 +234,9 @@ class _Guard:
         finally:
             elapsed = time.perf_counter() - started
             self.state.metrics.observe(scope["method"], route, status, elapsed)
-            client = scope["client"][0] if scope.get("client") else "unknown"
+            # Never the address itself: a salted hash that rotates (docs/privacy.md).
+            address = scope["client"][0] if scope.get("client") else "unknown"
+            client = self.state.device_salts.client_label(address, now_ms())  # type: ignore[union-attr]
             query = scope.get("query_string", b"").decode("latin-1")
             access_line(
                 scope["method"],
@@ -269,6 +275,8 @@ class _Guard:
         if keyed:  # limited by its key (api/http/routes/platform.py)
             return None, None
         limiter = self.state.limiter
+        if limiter.shared:  # a shared storage (Redis) keeps no address: a rotating hash
+            client = self.state.device_salts.client_label(client, now_ms())  # type: ignore[union-attr]
         # A shared storage is a network round trip: not on the event loop.
         decision = (
             await to_thread.run_sync(limiter.decide, client)

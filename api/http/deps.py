@@ -21,7 +21,7 @@ from api.http.ratelimit import RATE_LIMIT_FIELDS
 from api.http.state import AppState, PlatformState
 from ledger import errors
 from ledger.ports.platform import ApiKey, api_key_id, matches_api_key
-from ledger.usecases.service import LogService
+from ledger.usecases.service import LogService, now_ms
 
 __all__ = [
     "KeyDep",
@@ -71,6 +71,8 @@ def platform_key(request: Request) -> ApiKey:
             record = None
     if record is None or not record.active or not matches_api_key(record, token):
         client = request.client.host if request.client else "unknown"
+        if state.limiter.shared:  # a shared storage keeps no address (docs/privacy.md)
+            client = state.device_salts.client_label(client, now_ms())  # type: ignore[union-attr]
         spent = state.limiter.decide(client)  # failed keys spend the client's public tokens
         if spent is not None and not spent.allowed:
             state.metrics.rate_limited(spent.policy)

@@ -41,6 +41,7 @@ __all__ = [
     "Proof",
     "Reason",
     "ReasonOut",
+    "RegulatorReportOut",
     "RejectedResult",
     "ReportIn",
     "ReportOut",
@@ -643,3 +644,14 @@ class DeliveryOut(BaseModel):
 
 class DeliveryList(BaseModel):
     deliveries: list[DeliveryOut]
+
+
+class RegulatorReportOut(BaseModel):
+    """A regulator report's files (docs/format.md, "Regulator report"): write each value,
+    as UTF-8, to a file of its name; ``tracemark report verify`` checks the folder."""
+
+    files: dict[str, str] = Field(
+        ...,
+        description="lines.csv, events.epcis.json and report.json, by name",
+        examples=[{"lines.csv": "line,kind,...", "report.json": "{...}"}],
+    )

@@ -34,7 +34,8 @@ from ledger.storage.sql.console import SqlConsoleStore, memory_console_store
 from ledger.storage.sql.console_products import SqlProductStore
 from ledger.storage.sql.log import SqlStore
 from ledger.usecases.compliance import ComplianceWatch
-from ledger.usecases.service import LogService
+from ledger.usecases.retention import DeviceSalts, Pruner
+from ledger.usecases.service import LogService, now_ms
 from ledger.usecases.verify import Verifier
 
 __all__ = [
@@ -148,6 +149,20 @@ class AppState:
     #: Background jobs with progress (the console's print sheets; api/jobs.py).
     jobs: JobRunner | None = None
 
+    #: Device hashes with a rotating salt (None: built from the settings on first use).
+    device_salts: DeviceSalts | None = None
+    #: The background prune of data outside the log (started in the app's lifespan).
+    pruner: Pruner | None = None
+
+    def __post_init__(self) -> None:
+        retention = self.settings.retention
+        if self.device_salts is None:
+            self.device_salts = DeviceSalts(
+                self.service.store, retention.salt_period, pepper=self.settings.scan_salt
+            )
+        if self.pruner is None:
+            self.pruner = Pruner(self.service.store, retention, now_ms)
+
 
 def load_witness_key(settings: Settings) -> PrivateKey | None:
     """The witness role's own key (not the operator's); None when not a witness."""
@@ -190,7 +205,12 @@ def build_state(settings: Settings, *, service: LogService | None = None) -> App
             log_key=load_operator_key(settings),
             admission=settings.admission,
         )
-    verifier = Verifier(service, resolvers=[settings.resolver], thresholds=settings.thresholds)
+    verifier = Verifier(
+        service,
+        resolvers=[settings.resolver],
+        thresholds=settings.thresholds,
+        retention_ms=settings.retention.longest_scans,
+    )
     metrics = Metrics()
     limiter = RateLimiter(
         settings.rate_limit_per_minute,

@@ -30,8 +30,9 @@ from api.results import result_json
 from api.webhooks import clone_reasons
 from ledger import errors
 from ledger.provenance.rules.streams import SessionProof
+from ledger.usecases.retention import coarse_place
 from ledger.usecases.service import now_ms
-from ledger.usecases.verify import VerifyResult, device_hash
+from ledger.usecases.verify import VerifyResult
 from ledger.verdicts import ANONYMOUS, OVERLAY, PLATFORM, SUSPECT, ScanContext
 
 __all__ = [
@@ -152,8 +153,8 @@ def scan_context(request: Request, state: AppState, given: Context | None = None
         ctx.stream_id,
         ctx.listing_id,
         ctx.seller,
-        device_hash(state.settings.scan_salt, hints),
-        ctx.place,
+        state.device_salts.hash(hints, now_ms()),  # type: ignore[union-attr]
+        coarse_place(ctx.place),  # a country and region at most (docs/privacy.md)
         source,
     )
     return context, proof

@@ -80,7 +80,7 @@ _REGISTRY: dict[str, EntryType] = {}
 
 def register_entry_type(name: str, validate: BodyValidator, version: int = 1) -> EntryType:
     """Add an entry type. Later issues register actors, keys, events, listings, ..."""
-    if not _TYPE_RE.match(name) or len(name) > 64:
+    if not _TYPE_RE.fullmatch(name) or len(name) > 64:
         raise InvalidInput(f"entry type name {name!r} is not of the form 'word.word'")
     if name in _REGISTRY and _REGISTRY[name] != EntryType(name, version, validate):
         raise InvalidInput(f"entry type {name!r} is already registered")
@@ -139,7 +139,7 @@ class Envelope:
             raise InvalidInput(f"entry fields wrong: missing {missing}; unexpected {extra}")
         kind = entry_type(obj["type"])
         signer = obj["signer"]
-        if not isinstance(signer, str) or not _KEY_ID_RE.match(signer):
+        if not isinstance(signer, str) or not _KEY_ID_RE.fullmatch(signer):
             raise InvalidInput("entry signer must be a key id of 16 lowercase hex digits")
         signature = _b64decode(obj["signature"], "entry signature")
         if len(signature) != SIGNATURE_SIZE:
@@ -284,7 +284,7 @@ def _validate_genesis(body: Mapping[str, Any]) -> None:
     if set(body) != expected:
         raise InvalidInput("genesis body needs exactly: origin, operator, key")
     origin = body["origin"]
-    if not isinstance(origin, str) or not _ORIGIN_RE.match(origin) or "+" in origin:
+    if not isinstance(origin, str) or not _ORIGIN_RE.fullmatch(origin) or "+" in origin:
         raise InvalidInput("genesis origin must be printable ASCII without spaces or '+'")
     operator = body["operator"]
     if not isinstance(operator, dict) or set(operator) != {"id", "name"}:

@@ -66,7 +66,7 @@ def document_digest(data: bytes) -> str:
 
 def parse_digest(text: str) -> str:
     """A document name: 64 lowercase hex digits (SHA-256)."""
-    if not isinstance(text, str) or not HEX64.match(text):
+    if not isinstance(text, str) or not HEX64.fullmatch(text):
         raise InvalidInput("a document is named by its SHA-256 in 64 lowercase hex digits")
     return text
 

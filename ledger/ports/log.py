@@ -11,7 +11,7 @@ hashes already in the log, so the sequencing logic stays out of the SQL module.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -163,6 +163,23 @@ class LogStore(Protocol):
     def scan_signals(self, item: str, since: int, limit: int = 500) -> list[ScanRecord]:
         """Every distinct context ``item`` was scanned in since ``since``, anonymous (weak)
         ones too, newest first: what its producer is shown, never what the rules read."""
+        ...
+
+    def scan_contexts_between(
+        self, since: int, until: int, limit: int = 100_000
+    ) -> list[ScanRecord]:
+        """The vouched contexts last seen in ``since <= time < until`` (ms), every item's,
+        by item and time (a regulator report's clone alerts)."""
+        ...
+
+    def prune(self, before: Mapping[str, int], *, dry_run: bool = False) -> dict[str, int]:
+        """Delete data kept outside the log older than a cutoff per kind (``scans``,
+        ``weak_signals``, ``webhook_deliveries`` in ms; ``device_salts`` a period number);
+        with ``dry_run`` only count. Rows per kind. Never touches a log entry."""
+        ...
+
+    def device_salt(self, period: int, fresh: bytes) -> bytes:
+        """The salt of device hashes in ``period``: the stored one, else ``fresh``, stored."""
         ...
 
     def scans_between(

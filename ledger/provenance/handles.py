@@ -47,7 +47,7 @@ def normalise_handle(text: str, platform: str = "") -> str:
     given = platform.strip().lower()
     account = text.strip()
     head, colon, tail = account.partition(":")
-    if colon and _PLATFORM.match(head.strip().lower()):
+    if colon and _PLATFORM.fullmatch(head.strip().lower()):
         named = head.strip().lower()
         if given and named != given:
             raise InvalidInput(f"handle {text.strip()!r} is a {named} handle, not a {given} one")
@@ -56,14 +56,14 @@ def normalise_handle(text: str, platform: str = "") -> str:
         raise InvalidInput(
             f"handle {text.strip()!r} names no platform: write platform:account, {_EXAMPLE}"
         )
-    if not _PLATFORM.match(given):
+    if not _PLATFORM.fullmatch(given):
         raise InvalidInput(
             f"platform {given!r} must be 2-32 lower-case letters, digits, '_', '.' or '-'"
         )
     account = account.lstrip("@")
     if not account:
         raise InvalidInput(f"handle {text.strip()!r} names no account, {_EXAMPLE}")
-    if not _ACCOUNT.match(account):
+    if not _ACCOUNT.fullmatch(account):
         raise InvalidInput(
             f"the account of handle {text.strip()!r} must be 1-100 printable ASCII "
             "characters without spaces"

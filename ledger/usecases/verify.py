@@ -383,8 +383,10 @@ class Verifier:
         resolvers: Sequence[str],
         thresholds: Thresholds | None = None,
         buffer: ScanBuffer | None = None,
+        retention_ms: int = RETENTION_MS,
     ) -> None:
         self.store = service.store
+        self.retention_ms = retention_ms  # 0: never pruned here (the Pruner's windows)
         self.prover = service.prover
         self.resolvers = tuple(resolvers)
         self.thresholds = thresholds or Thresholds()
@@ -628,8 +630,8 @@ class Verifier:
         """Write a batch (tried twice: a PostgreSQL deadlock between two workers' writers
         is transient); prune old scans at most once a minute."""
         prune = None
-        if now - self._pruned >= _PRUNE_EVERY_MS:
-            prune, self._pruned = now - RETENTION_MS, now
+        if self.retention_ms and now - self._pruned >= _PRUNE_EVERY_MS:
+            prune, self._pruned = now - self.retention_ms, now
         try:
             for attempt in (1, 2):
                 try:

@@ -40,6 +40,7 @@ OPERATION_IDS = {
     ("GET", "/v1/items/{gtin}/{serial}/bundle"): "getItemBundle",
     ("GET", "/v1/keys/{key_id}"): "getKey",
     ("POST", "/v1/listings/verify"): "verifyListings",
+    ("GET", "/v1/reports/regulator"): "getRegulatorReport",
     ("GET", "/v1/listings/{platform}/{listing_id}"): "getListing",
     ("GET", "/tile/{path}"): "getTile",
     ("GET", "/v1/log/checkpoint"): "getCheckpoint",
@@ -67,6 +68,7 @@ OPERATION_IDS = {
 #: anonymous caller is served too (the key then vouches for the context).
 KEY_REQUIRED = {
     "verifyListings",
+    "getRegulatorReport",
     "listWebhooks",
     "createWebhook",
     "deleteWebhook",

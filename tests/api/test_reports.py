@@ -339,3 +339,34 @@ def test_a_counterfeit_report_reaches_the_gtins_producer(world: World) -> None:
     (kept,) = reports_for_producer(world.service.store, "fishco")
     assert kept.item_id == ids(GTIN, "F9999")[0] and kept.status == "counterfeit"
     assert kept.text == "bought at a market" and kept.weak
+
+
+def test_report_text_is_printed_as_written_never_as_markup(
+    tmp_path: Path,
+    operator_key: PrivateKey,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> None:
+    # Anyone can file a report: its text and contact reach the producer's terminal. Read as
+    # Rich markup, "[/x]" crashed the listing (a shopper could stop the producer reading any
+    # report) and "[link=...]" drew a hyperlink the producer did not write.
+    from typer.testing import CliRunner
+
+    from api.cli import app as cli
+
+    monkeypatch.setenv("TRACEMARK_WEBHOOK_WORKER", "0")
+    text = "[/x] call [link=https://phish.example]the producer[/link]"
+    for w in _world("sqlite", request, tmp_path, operator_key, 0):
+        answer = w.report(
+            {"code": w.code("F0008"), "reason": "other", "text": text, "contact": "[bold]me"}
+        )
+        assert answer.status_code == 201, answer.text
+        store = w.service.store
+        assert isinstance(store, SqlStore)
+        url = f"sqlite:///{store.engine.url.database}"
+    env = {"TRACEMARK_TIMEZONE": "Asia/Ho_Chi_Minh", "COLUMNS": "400"}
+    args = ["reports", "list", "--producer", "fishco", "--database-url", url]
+    human = CliRunner().invoke(cli, args, env=env)
+    assert human.exit_code == 0, human.output
+    assert text in human.stdout and "[bold]me" in human.stdout
+    assert "\x1b]8;" not in human.stdout  # no terminal hyperlink

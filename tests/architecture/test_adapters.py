@@ -42,6 +42,7 @@ NEUTRAL = (
     "api.logs",
     "api.metrics",
     "api.proxies",
+    "api.periods",
 )
 #: The one import from the CLI into the HTTP adapter: ``tracemark serve`` runs the app.
 ALLOWED_CLI_TO_HTTP = {("api.cli.serve", "api.http.app")}

@@ -62,6 +62,7 @@ PURE_CORE_MODULES = (
     "ledger.verdicts.backing",
     "ledger.verdicts.products",
     "ledger.verdicts.bundles",
+    "ledger.verdicts.regulator",
     "ledger.provenance.rules.streams",
     "ledger.provenance.rules.attestations",
     "ledger.provenance.handles",

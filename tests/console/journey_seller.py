@@ -1,6 +1,6 @@
 """The seller's console journey in Chromium, as reusable steps (a joined producer -> seller
 journey calls them after the producer ships): onboard_seller, receive_all, declare_listing,
-declare_session, open_overlay. Each drives the real pages the way a person does: the
+declare_session, open_overlay, copy_chat_link. Each drives the real pages the way a person does: the
 browser makes the key, reviews every field and signs in the page."""
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from tests.console.test_console_browser import (
 __all__ = [
     "Seller",
     "close_listing",
+    "copy_chat_link",
     "declare_listing",
     "declare_session",
     "onboard_seller",
@@ -195,21 +196,24 @@ def open_overlay(
     listing_id: str,
     stream: str,
     pos: str = "br",
+    layout: str = "corner",
     picture: str = "",
 ) -> tuple[str, str]:
-    """Pick the listing, stream and corner on the overlay screen, wait for the live preview
-    (the framed overlay shows its QR), copy the address; (address shown, what was copied)."""
+    """Pick the listing, stream, layout and corner on the overlay screen, wait for the live
+    preview (the framed overlay shows its QR, placed as chosen), copy the address; (address
+    shown, what was copied)."""
     page = seller.page
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live.base)
     page.goto(f"{live.base}/console/seller/overlay")
     page.select_option("#f-o-listing", f"{platform}:{listing_id}")
     page.fill("#f-o-stream", stream)
+    page.select_option("#f-o-layout", layout)
     page.select_option("#f-o-pos", pos)
     page.locator("#overlay-pick button[type=submit]").click()
     page.locator("#overlay-url").wait_for()
     frame = page.frame_locator("#overlay-preview")
     frame.locator("#qr-path").wait_for()
-    frame.locator(f"#panel.p-{pos}").wait_for()
+    frame.locator(f"#panel.p-{pos}" if layout == "corner" else f"#panel.l-{layout}").wait_for()
     url = page.locator("#overlay-url").input_value()
     page.locator("#copy-url").click()
     page.locator("#copy-out:not(:empty)").wait_for()
@@ -218,6 +222,24 @@ def open_overlay(
     if picture:
         shot(page, picture)
     return url, copied
+
+
+def copy_chat_link(seller: Seller, picture: str = "") -> tuple[str, str, str]:
+    """On the overlay screen open_overlay left: (the short code shown on the screen, the code
+    the framed overlay preview shows, the chat link the seller's copy button put on the
+    clipboard)."""
+    page = seller.page
+    frame = page.frame_locator("#overlay-preview")
+    frame.locator("#short:not([hidden]) #code").wait_for()
+    in_preview = frame.locator("#code").inner_text()
+    on_screen = page.locator("#short-code").inner_text()
+    page.locator("#copy-chat").click()
+    page.locator("#copy-chat-out:not(:empty)").wait_for()
+    assert page.locator("#copy-chat-out").get_attribute("data-how") == "clipboard"
+    copied: str = page.evaluate("() => navigator.clipboard.readText()")
+    if picture:
+        shot(page, picture)
+    return on_screen, in_preview, copied
 
 
 def close_listing(seller: Seller, live: Live, *, platform: str, listing_id: str) -> int:

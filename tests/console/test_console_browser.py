@@ -11,7 +11,8 @@ encrypted backup is downloaded, restored into a fresh browser context, and signs
 A second producer joins with a password and TOTP. Finally every column of every table is
 searched for the browser's private key (taken from the backup with its passphrase).
 
-Screenshots of each screen go to docs/img/console-*.png.
+Screenshots of each screen go to docs/img/console-*.png (under `make screenshots`;
+tests/conftest.py, save_screenshot).
 """
 
 from __future__ import annotations
@@ -38,12 +39,11 @@ from api.settings import Settings
 from ledger.keys import PrivateKey
 from ledger.storage.sql.log import SqlStore
 from ledger.usecases.service import LogService, now_ms
-from tests.conftest import initialized
+from tests.conftest import initialized, save_screenshot
 from tests.pages.test_browser import CHROMIUM_ARGS, _chromium, _free_port, decode_qr
 
 pytestmark = pytest.mark.e2e
 
-DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 PHONE = {"width": 390, "height": 844}
 DESK = {"width": 1100, "height": 900}
 WAIT_MS = 15_000
@@ -103,7 +103,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("uvicorn did not start within 15 s")
             time.sleep(0.05)
-        DOCS_IMG.mkdir(parents=True, exist_ok=True)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path=executable,
@@ -145,7 +144,8 @@ def person(live: Live, viewport: dict[str, int] = PHONE, locale: str = "en-US") 
 
 
 def shot(page: Any, name: str) -> None:
-    page.screenshot(path=str(DOCS_IMG / f"console-{name}.png"), full_page=True)
+    """The console screen ``name`` as docs/img/console-{name}.png (tests/conftest.py)."""
+    save_screenshot(page, f"console-{name}", full_page=True)
 
 
 def cli_invite(live: Live, *args: str) -> str:

@@ -5,10 +5,12 @@ CLI's would be, through tests/supply.py) ships items to the seller's actor; the 
 receives them in the page, sees its stock, declares a listing and a stream session, opens
 the overlay's live preview and copies its address; a viewer's verify of one of those codes,
 in the listing's stream context with the overlay's nonce, is genuine. The database holds no
-private key. Screenshots go to docs/img/console-seller-*.png."""
+private key. Screenshots go to docs/img/console-seller-*.png
+(under `make screenshots`; tests/conftest.py, save_screenshot)."""
 
 from __future__ import annotations
 
+import re
 import time
 from urllib.parse import parse_qs, urlparse
 
@@ -19,6 +21,7 @@ from ledger.usecases.service import now_ms
 from tests.console import test_console_browser as browser
 from tests.console.journey_seller import (
     close_listing,
+    copy_chat_link,
     declare_listing,
     declare_session,
     onboard_seller,
@@ -104,9 +107,19 @@ def test_seller_receives_lists_streams_and_a_viewer_verifies(live: Live, operato
     # The overlay: live preview of the framed overlay page, and its address copied.
     url, copied = open_overlay(
         seller, live, platform="tiktok", listing_id="L-900", stream="live-1", pos="tl",
-        picture="seller-overlay",
+        layout="landscape",
     )  # fmt: skip
-    assert copied == url
+    assert copied == url and url.endswith("&layout=landscape")
+    # Its short code is the one the overlay shows; the chat link copied opens the listing.
+    code, in_preview, chat = copy_chat_link(seller, picture="seller-overlay")
+    assert re.fullmatch(r"[0-9A-Z]{3}-[0-9A-Z]{3}", code) and code == in_preview
+    assert chat == f"{live.base}/s/{code.replace('-', '')}"
+    reader = person(live)
+    reader.page.goto(chat)
+    assert reader.page.url.startswith(f"{live.base}/l/tiktok/L-900?s=live-1&n=")
+    reader.page.locator("body").wait_for()
+    assert "L-900" in reader.page.content()
+    reader.context.close()
     # Without the Clipboard API (an http:// console, an older browser) the page falls back.
     page = seller.page
     page.add_init_script(

@@ -5,6 +5,7 @@ key checked); the overlay screen frames only this server's overlay; bad queries 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pyotp
@@ -176,3 +177,76 @@ def test_a_seller_sees_another_sellers_data_nowhere(console: Console) -> None:
         page = other.client.get(path)
         assert page.status_code == 200 and "SH-77" not in page.text and "shop-77" not in page.text
     assert "SH-88" in other.client.get("/console/seller/shipments").text
+
+
+def _between(text: str, start: str, end: str) -> str:
+    return text.split(start, 1)[1].split(end, 1)[0]
+
+
+def test_the_overlay_screen_shows_the_overlays_own_short_code_and_layout(
+    console: Console,
+) -> None:
+    seller = join_seller(console)
+    other = join_seller(console, "shop-88", "tiktok:@eighty-eight", OTHER_KEY)
+    seeded(console)
+    receive = {"actor": "shop-77", "shipment": "SH-77", "from": "fishco", "event_time": now(),
+               "tz": "+07:00"}  # fmt: skip
+    assert seller.post("/console/api/entries", signed(RECEIVE, receive)).status_code == 201
+    listing = {"actor": "shop-77", "platform": "tiktok", "listing_id": "L-77", "gtin": GTIN,
+               "quantity": 2, "event_time": now()}  # fmt: skip
+    assert seller.post("/console/api/entries", signed(LISTING_DECLARE, listing)).status_code == 201
+
+    # Nothing chosen yet: the layout choice, no code (none is made for a screen without one).
+    empty = seller.client.get("/console/seller/overlay").text
+    assert '<select id="f-o-layout" name="layout">' in empty
+    assert all(f'<option value="{x}"' in empty for x in ("corner", "portrait", "landscape"))
+    assert 'id="short-code"' not in empty
+
+    query = {"listing": "tiktok:L-77", "stream": "live-1", "layout": "portrait"}
+    shown = seller.client.get("/console/seller/overlay", params=query)
+    assert shown.status_code == 200 and shown.headers["content-security-policy"] == OVERLAY_CSP
+    page = shown.text
+    assert "<script>" not in page and "style=" not in page
+    assert '<option value="portrait" selected>' in page
+    url = f"{ORIGIN}/overlay/tiktok/L-77?stream=live-1&amp;pos=br&amp;lang=en&amp;layout=portrait"
+    assert f'id="overlay-url" type="text" readonly value="{url}"' in page
+    assert '<div class="preview l-portrait"><iframe id="overlay-preview" src="/overlay/' in page
+    code = _between(page, '<b id="short-code">', "<")
+    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{3}-[0-9A-HJKMNP-TV-Z]{3}", code), code
+    chat = _between(page, 'id="chat-link" type="text" readonly value="', '"')
+    assert chat == f"{ORIGIN}/s/{code.replace('-', '')}"
+    assert 'id="copy-chat" data-copy="chat-link" data-out="copy-chat-out"' in page
+
+    # The same code as the overlay itself shows (one use case), and again on a second visit.
+    overlay = seller.client.get("/v1/overlay/tiktok/L-77", params={"stream": "live-1"}).json()
+    assert overlay["short"] == {"code": code, "url": chat}
+    framed = seller.client.get("/overlay/tiktok/L-77?stream=live-1&layout=portrait").text
+    assert f'<b id="code">{code}</b>' in framed and 'data-layout="portrait"' in framed
+    again = seller.client.get("/console/seller/overlay", params=query).text
+    assert _between(again, '<b id="short-code">', "<") == code
+
+    # The chat link opens that listing's page, bound to its stream by a fresh nonce.
+    opened = console.client().get(chat.removeprefix(ORIGIN), follow_redirects=False)
+    assert opened.status_code == 303, opened.text
+    target = opened.headers["location"]
+    assert target.startswith("/l/tiktok/L-77?s=live-1&n="), target
+    listing_page = console.client().get(target, headers={"accept": "text/html"})
+    assert listing_page.status_code == 200 and "L-77" in listing_page.text
+
+    # Another stream of the same listing has its own code.
+    stream2 = seller.client.get(
+        "/console/seller/overlay", params={**query, "stream": "live-2"}
+    ).text
+    assert _between(stream2, '<b id="short-code">', "<") != code
+
+    # In Vietnamese.
+    vi = seller.client.get("/console/seller/overlay", params={**query, "lang": "vi"}).text
+    assert "Mã ngắn và liên kết cho khung chat" in vi and "Sao chép liên kết chat" in vi
+    assert "dọc 1080 × 1920" in vi and _between(vi, '<b id="short-code">', "<") == code
+
+    # Another seller: refused, and shown no code; a bad layout is refused.
+    refused = other.client.get("/console/seller/overlay", params=query)
+    assert refused.status_code == 400 and refused.json()["code"] == "not_your_listing"
+    assert code not in refused.text
+    bad = seller.client.get("/console/seller/overlay", params={**query, "layout": "sideways"})
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_field"

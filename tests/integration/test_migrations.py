@@ -85,9 +85,10 @@ HEAD_TABLES = {
     *CONSOLE_TABLES,
     "documents",
     "platform_short_codes",
+    "scan_salts",
 }
 #: This version's schema revision (pinned: a new migration must say so here).
-HEAD = "0008"  # 0008 (short codes) follows 0011 (documents)
+HEAD = "0012"  # 0007, 0009, 0011, 0008, 0012: in the order they landed
 KEYS = {"log_entries": "idx", "merkle_nodes": "node_key", "checkpoints": "tree_size"}
 
 

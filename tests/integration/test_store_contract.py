@@ -287,3 +287,47 @@ def test_a_failed_scan_write_is_storage_unavailable(backend: str, request, tmp_p
     with pytest.raises(StorageUnavailable, match="database unavailable"):
         store.record_scans([ScanRecord("i", 1, ScanContext(seller="s"))])
     store.close()
+
+
+def test_scan_contexts_of_a_period_and_their_prune_by_kind(store) -> None:  # type: ignore[no-untyped-def]
+    """Regulator reports read the vouched contexts of a period; the prune deletes vouched
+    and anonymous scans by their own cutoffs and counts them alike (docs/decisions.md 45)."""
+    from ledger.verdicts import ScanContext, ScanRecord
+
+    a = ScanContext("tiktok", "live-a", "", "shop-a", "", "", "platform")
+    b = ScanContext("shopee", "", "L2", "shop-b", "", "", "session", "S-1")
+    weak = ScanContext("tiktok", "live-x", "", "", "d1")
+    store.record_scans(
+        [
+            ScanRecord("01/1/21/y", 2_000, b),
+            ScanRecord("01/1/21/x", 1_000, a),
+            ScanRecord("01/1/21/x", 1_500, a),  # one context: its latest time
+            ScanRecord("01/1/21/x", 1_200, weak),  # anonymous: not in a report
+            ScanRecord("01/1/21/x", 9_000, b),  # after the period
+        ]
+    )
+    assert store.scan_contexts_between(1_000, 5_000) == [
+        ScanRecord("01/1/21/x", 1_500, a),
+        ScanRecord("01/1/21/y", 2_000, b),
+    ]
+    # rows, which the SQL store counts in both scan tables: at least one of each kind
+    counted = store.prune({"scans": 1_600, "weak_signals": 1_300}, dry_run=True)
+    assert set(counted) == {"scans", "weak_signals"} and min(counted.values()) >= 1
+    assert store.scan_contexts_between(0, 10_000) != []  # a dry run deletes nothing
+    store.prune({"scans": 1_600, "weak_signals": 1_300})
+    assert store.scan_signals("01/1/21/x", since=0) == [ScanRecord("01/1/21/x", 9_000, b)]
+    assert store.scan_contexts_between(0, 10_000) == [
+        ScanRecord("01/1/21/x", 9_000, b),
+        ScanRecord("01/1/21/y", 2_000, b),
+    ]
+    with pytest.raises(InvalidInput):
+        store.prune({"log_entries": 1})
+
+
+def test_a_device_salt_is_stored_once_per_period_and_pruned(store) -> None:  # type: ignore[no-untyped-def]
+    first = store.device_salt(7, b"a" * 16)
+    assert first == b"a" * 16
+    assert store.device_salt(7, b"b" * 16) == first  # another worker's fresh salt loses
+    assert store.device_salt(8, b"c" * 16) == b"c" * 16
+    assert store.prune({"device_salts": 8}) == {"device_salts": 1}
+    assert store.device_salt(7, b"d" * 16) == b"d" * 16  # forgotten: a new one

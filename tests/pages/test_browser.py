@@ -7,7 +7,8 @@ must turn from "backed" to "recalled" without a reload when the producer recalls
 (server-sent events; a second overlay without EventSource shows the polling fallback). The
 overlay's QR is decoded from a screenshot with zxing-cpp and opened on the phone; a forged
 and an expired code give the refusal pages. Full-page screenshots go to
-test-artifacts/pages/ (git-ignored) for people to look at.
+test-artifacts/pages/ (git-ignored) for people to look at; the backed overlay also goes to
+docs/img/overlay-backed.png under `make screenshots` (tests/conftest.py, save_screenshot).
 
 Skipped, with the reason printed, when Chromium or playwright is missing. Never runs
 ``playwright install``: the system Chromium is launched by its path.
@@ -33,6 +34,7 @@ from api.http.nonce import issue_nonce
 from ledger.keys import PrivateKey
 from ledger.storage.sql.log import SqlStore
 from ledger.usecases.service import LogService, now_ms
+from tests.conftest import save_screenshot
 from tests.pages.chain import (
     LIVE_LISTING,
     NAMES,
@@ -284,7 +286,7 @@ def test_overlay_badge_updates_live_and_its_qr_opens_the_listing(live: Live) -> 
         assert polled.locator("#badge-text").inner_text() == "Hàng chính hãng đã xác minh"
         transparent = page.evaluate("getComputedStyle(document.body).backgroundColor")
         assert transparent == "rgba(0, 0, 0, 0)"
-        page.screenshot(path=str(ARTIFACTS / "overlay-backed.png"), omit_background=True)
+        save_screenshot(page, "overlay-backed", omit_background=True)  # the README's
 
         # The QR, as a viewer's camera sees it on the stream.
         url = decode_qr(page.locator("#qrbox").screenshot())

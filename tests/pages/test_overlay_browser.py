@@ -3,7 +3,8 @@
 - each documented layout (portrait 1080x1920, landscape 1920x1080) is shot at its canvas
   size; the panel's box, as Chromium lays it out, must not overlap any safe zone of any
   platform in api/http/pages/layouts.py; the screenshots, with the zones drawn, go to
-  docs/img/ for the README (and the plain ones to test-artifacts/pages/);
+  docs/img/ for the README under `make screenshots` (tests/conftest.py, save_screenshot),
+  and the plain ones to test-artifacts/pages/;
 - the badge shows the listing's own quantity;
 - an unknown listing shows a neutral panel: no verdict class or colour, no QR, no code;
 - when the server stops answering the badge turns stale ("not updated since HH:MM", grey)
@@ -19,7 +20,6 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +29,7 @@ from api.http.pages.layouts import LAYOUTS, PLATFORMS, Rect
 from ledger.keys import PrivateKey
 from ledger.provenance.events.names import STREAM_DECLARE
 from ledger.storage.sql.log import SqlStore
+from tests.conftest import save_screenshot
 from tests.pages.chain import (
     LISTING,
     LIVE_LISTING,
@@ -43,7 +44,6 @@ from tests.pages.test_browser import ARTIFACTS, CHROMIUM_ARGS, WAIT_MS, _chromiu
 
 pytestmark = pytest.mark.e2e
 
-DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 VERDICT_COLOURS = {"rgb(4, 120, 87)", "rgb(180, 83, 9)", "rgb(185, 28, 28)"}
 
 
@@ -181,8 +181,7 @@ def test_each_layout_keeps_the_panel_clear_of_every_platforms_controls(
         page.screenshot(path=str(ARTIFACTS / f"overlay-{name}.png"), omit_background=True)
         zones = [{"x": z.rect.x, "y": z.rect.y, "w": z.rect.w, "h": z.rect.h} for z in layout.zones]
         page.evaluate(_DRAW_ZONES, zones)
-        DOCS_IMG.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(DOCS_IMG / f"overlay-{name}.png"))
+        save_screenshot(page, f"overlay-{name}")
     finally:
         context.close()
 

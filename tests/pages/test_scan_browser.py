@@ -5,7 +5,8 @@ A phone (390x844) scans with Chromium's fake camera fed a YUV4MPEG2 video of a r
 BarcodeDetector) and once through a BarcodeDetector the test provides; uploads a screenshot
 holding three labels; pastes a link and types a short code; installs the offline app, loses
 the network, checks a genuine and a forged code against the cached trust bundle and sees both
-completed by the ledger when the network returns. Screenshots for the README go to docs/img/.
+completed by the ledger when the network returns. Screenshots for the README go to docs/img/
+(under `make screenshots`; tests/conftest.py, save_screenshot).
 
 Skipped, with the reason printed, when Chromium or playwright is missing.
 """
@@ -26,6 +27,7 @@ from ledger.keys import PrivateKey
 from ledger.storage.sql.log import SqlStore
 from scanner.labels import Label, label_image
 from scanner.qr import qr_matrix
+from tests.conftest import save_screenshot
 from tests.pages.chain import NAMES, Chain, build_chain, fresh_service
 from tests.pages.conftest import page_settings
 from tests.pages.test_browser import CHROMIUM_ARGS, PHONE, _chromium, _free_port
@@ -33,7 +35,6 @@ from tests.supply import GTIN
 
 pytestmark = pytest.mark.e2e
 
-DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 WAIT_MS = 20_000
 PRODUCER = "Fishco"  # the chain's producer (tests/supply.py names actors by their id)
 
@@ -120,7 +121,6 @@ def scan(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scan]:
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("uvicorn did not start within 15 s")
             time.sleep(0.05)
-        DOCS_IMG.mkdir(parents=True, exist_ok=True)
         with sync_playwright() as playwright:
             yield Scan(base, chain, playwright, executable, video, labels)
     finally:
@@ -167,7 +167,7 @@ def test_the_camera_finds_the_label_with_webassembly(scan: Scan) -> None:
         seen = requests_of(page)
         page.goto(f"{scan.base}/scan", wait_until="load")
         assert page.evaluate("'BarcodeDetector' in window") is False  # headless Linux Chromium
-        page.screenshot(path=str(DOCS_IMG / "scan-page.png"))
+        save_screenshot(page, "scan-page")
         page.locator("#start-camera").click()
         card = result(page, scan.chain.genuine, "ledger")
         assert page.locator("#camera").get_attribute("data-decoder") == "zxing-wasm"
@@ -177,7 +177,7 @@ def test_the_camera_finds_the_label_with_webassembly(scan: Scan) -> None:
         assert NAMES[GTIN] in facts and PRODUCER in facts
         assert f"{scan.base}/scan/assets/zxing_reader.wasm" in seen
         assert all(url.startswith((scan.base, "data:", "blob:")) for url in seen), seen
-        page.screenshot(path=str(DOCS_IMG / "scan-camera-genuine.png"))
+        save_screenshot(page, "scan-camera-genuine")
         card.locator("a.full").click()  # the full viewer page of the code
         page.locator("#verdict[data-status=genuine]").wait_for(timeout=WAIT_MS)
     finally:
@@ -235,7 +235,7 @@ def test_a_screenshot_with_three_labels_shows_each_verdict(scan: Scan) -> None:
         assert page.locator("#upload-message").inner_text() == "Số mã tìm thấy: 3"
         genuine = result(page, scan.chain.genuine, "ledger")
         assert genuine.locator(".rstatus").inner_text() == "Hàng chính hãng"
-        page.screenshot(path=str(DOCS_IMG / "scan-upload-vi.png"), full_page=True)
+        save_screenshot(page, "scan-upload-vi", full_page=True)
     finally:
         browser.close()
 
@@ -309,7 +309,7 @@ def test_offline_the_installed_app_checks_signatures_then_completes_online(scan:
         assert refused.locator(".rstatus").inner_text() == "The signature fails"
         assert "genuine" not in page.locator("#results").inner_text().lower()
         assert page.locator("#pending-count").inner_text() == "Waiting for the network: 2"
-        page.screenshot(path=str(DOCS_IMG / "scan-offline.png"), full_page=True)
+        save_screenshot(page, "scan-offline", full_page=True)
 
         # A screenshot, offline: decoded here by the cached wasm, each code checked offline.
         # The recalled and the never-commissioned items carry valid signatures: offline they

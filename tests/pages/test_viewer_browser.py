@@ -4,8 +4,8 @@ For every status (genuine, suspect, counterfeit, recalled, invalid, unverified) 
 and the fact that decided it must be inside the first viewport, without scrolling; the
 report button of a suspect page must submit (a plain form POST: the thank-you page, and the
 report kept); the language switch must keep the code's signature. The first screens are
-saved to docs/img/ (the README's viewer section shows them) and, full page, to
-test-artifacts/pages/.
+saved to docs/img/ under `make screenshots` (the README's viewer section shows them) and,
+full page, to test-artifacts/pages/.
 
 Skipped, with the reason printed, when Chromium or playwright is missing (as
 tests/pages/test_browser.py, whose server fixture this reuses).
@@ -13,19 +13,18 @@ tests/pages/test_browser.py, whose server fixture this reuses).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from tests.conftest import save_screenshot
 from tests.pages.chain import PLATFORM
 from tests.pages.test_browser import ARTIFACTS, PHONE, WAIT_MS, Live, live  # noqa: F401
 from tests.supply import GTIN
 
 pytestmark = pytest.mark.e2e
 
-DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 SUSPECT_NAME = "Bếp Nhà Minh"
 
 
@@ -119,8 +118,7 @@ def test_the_verdict_and_its_reason_fill_the_first_screen(
             assert page.locator("#report-button").is_visible()
         else:
             assert page.locator("#report-button").count() == 0
-        DOCS_IMG.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(DOCS_IMG / f"viewer-{status}.png"))
+        save_screenshot(page, f"viewer-{status}")
         page.screenshot(path=str(ARTIFACTS / f"viewer-{status}-full.png"), full_page=True)
     finally:
         context.close()

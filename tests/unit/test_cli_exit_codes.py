@@ -246,6 +246,13 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
     edited = json.loads((files / "bundle.json").read_text())
     edited["statement"]["summary"]["custodian"] = "distri"
     (files / "bundle-edited.json").write_text(json.dumps(edited))
+    # A regulator report for ``report verify`` and ``audit --report``, and a copy whose
+    # CSV had a line altered.
+    code, _, err = invoke(home, "report", "regulator", *PERIOD, "-o", str(files / "report"))
+    assert code == 0, err
+    shutil.copytree(files / "report", files / "report-edited")
+    lines = files / "report-edited" / "lines.csv"
+    lines.write_bytes(lines.read_bytes().replace(b"shop-a", b"shop-b", 1))
 
     # Signed entries for ``submit``: new, by a key no actor has, and one already logged.
     body = supply.event("fishco", gtin=GTIN, serials={"list": ["N1"]}, lot="L7")
@@ -390,6 +397,8 @@ SHOP = "--as={keys}/shop-a.key"
 DISTRI = "--as={keys}/distri.key"
 UNKNOWN = ("--as={keys}/stranger.key", "--actor", "fishco")  # a key no actor registered
 DB_DEAD = ("--database-url", DEAD)
+#: October 2025 in Vietnam: the base ledger's entries (tests/supply.py T0).
+PERIOD = ("--from", "2025-10-01", "--to", "2025-10-31", "--tz", "Asia/Ho_Chi_Minh")
 WITNESS_VKEY = CosignatureVerifier.from_public_key("w.example", STRANGER.public_key).to_vkey()
 ITEM = f"01/{GTIN}/21/S"
 EKYC = "--as={keys}/ekyc.key"
@@ -453,6 +462,9 @@ CASES: list[Case] = [
     c("audit", 2, "--checkpoint", "{tmp}/no-such-file.txt"),
     c("audit", 3, prepare=tamper_node),
     c("audit", 5, *DB_DEAD),
+    c("audit", 0, "--report", "{files}/report", "--log-key", "{log_vkey}"),
+    c("audit", 2, "--report", "{files}/report"),  # without --log-key
+    c("audit", 3, "--report", "{files}/report-edited", "--log-key", "{log_vkey}"),
     c("demo-log", 0),
     c("demo-log", 2, "--key-file", "{files}/trust.json"),
     c("demo-log", 5, *DB_DEAD),
@@ -464,6 +476,10 @@ CASES: list[Case] = [
     c("db upgrade", 0),
     c("db upgrade", 2, "--database-url", "sqlite:///{tmp}/missing.db"),
     c("db upgrade", 5, *DB_DEAD),
+    c("db prune", 0),
+    c("db prune", 0, "--dry-run"),
+    c("db prune", 2, "--database-url", "sqlite:///{tmp}/missing.db"),
+    c("db prune", 5, *DB_DEAD),
     c("db roles", 2),  # a SQLite database: the command is for PostgreSQL
     c("db roles", 5, *DB_DEAD),
     c("reindex", 0),
@@ -669,6 +685,16 @@ CASES: list[Case] = [
     c("verify-bundle", 0, "{files}/bundle.json", "--log-key", "{log_vkey}"),
     c("verify-bundle", 2, "{files}/trust.json", "--log-key", "{log_vkey}"),
     c("verify-bundle", 3, "{files}/bundle-edited.json", "--log-key", "{log_vkey}"),
+    c("report regulator", 0, *PERIOD, "-o", "{tmp}/report"),
+    c("report regulator", 2, *PERIOD[:4], "--tz", "Mars/Base", "-o", "{tmp}/report"),
+    c("report regulator", 2, "--from", "2025-10-31", "--to", "2025-10-01", "-o", "{tmp}/r"),
+    c("report regulator", 2, "--from", "2025-10-01", "--to", "2099-01-01", "-o", "{tmp}/r"),
+    c("report regulator", 2, *PERIOD, "--format", "pdf", "-o", "{tmp}/r"),
+    c("report regulator", 5, *PERIOD, "-o", "{tmp}/report", *DB_DEAD),
+    c("report verify", 0, "{files}/report", "--log-key", "{log_vkey}"),
+    c("report verify", 2, "{files}", "--log-key", "{log_vkey}"),  # no report.json
+    c("report verify", 2, "{files}/report", "--log-key", "not-a-key"),
+    c("report verify", 3, "{files}/report-edited", "--log-key", "{log_vkey}"),
     c("item signals", 0, GTIN, "S1"),
     c("item signals", 2, "123", "S1"),
     c("item signals", 5, GTIN, "S1", *DB_DEAD),
@@ -847,7 +873,7 @@ ELSEWHERE = {
     "db roles": "it needs PostgreSQL roles: tests/integration/test_db_roles.py",
 }
 #: Commands that open no database (no case 5).
-NO_DATABASE = {"key generate", "stream prove", "verify-bundle"}
+NO_DATABASE = {"key generate", "stream prove", "verify-bundle", "report verify"}
 #: Commands that sign an entry: an unknown signing key is 3, a refused entry 4.
 SIGNED = {
     "key add",
@@ -878,6 +904,7 @@ VERIFYING = {
     "scan",
     "listing show",
     "verify-bundle",
+    "report verify",
     "docs get",
     "docs check",
     "session compliance",

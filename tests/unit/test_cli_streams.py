@@ -114,14 +114,17 @@ def test_a_session_its_restart_a_proof_and_the_signals(home: Path, tmp_path: Pat
         [
             ScanRecord(items[0], now - 1_000, ScanContext("tiktok", "live-2", source="platform")),
             ScanRecord(items[0], now - 500, ScanContext("tiktok", "x1", seller="nobody")),
+            # Scanners name sellers and streams: printed as written, never as Rich markup.
+            ScanRecord(items[0], now - 200, ScanContext("tiktok", "[link=x]s", seller="[/x]")),
         ]
     )
     store.close()
     signals = ok("item", "signals", GTIN, "P1")
     strengths = [(c["strength"], c["source"]) for c in signals["contexts"]]
-    assert strengths == [("weak", "anonymous"), ("vouched", "platform")]
-    code, out, _ = run("item", "signals", GTIN, "P1")
-    assert code == 0 and "2 contexts" in out
+    assert strengths == [("weak", "anonymous"), ("weak", "anonymous"), ("vouched", "platform")]
+    code, out, err = run("item", "signals", GTIN, "P1")
+    assert code == 0 and "3 contexts" in out, err
+    assert "[/x]" in out and "[link=x]s" in out
 
     # Before going live: the overlay URL, the short code and the chat link; the server
     # opens that code, and revoking it ends it.

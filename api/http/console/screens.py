@@ -2,7 +2,9 @@
 value from outside goes through ``esc``.
 
 The shell loads only this server's files (``/console/static/...``, no inline script or
-style: the console's CSP is ``CONSOLE_CSP``). Forms are plain HTML; ``console.js`` sends a
+style: the console's CSP is ``CONSOLE_CSP``). Forms are plain HTML, always
+``method="post"`` (a form the browser sends before its script runs must not put a password,
+code or passphrase in a URL: it gets a 405 instead); ``console.js`` sends a
 form marked ``data-action`` as JSON with the session's CSRF token and shows the answer in
 the form's live region; ``keys.js`` owns the signing key (WebCrypto, IndexedDB).
 """
@@ -110,7 +112,7 @@ def shell(
         )
         nav = (
             f'<nav aria-label="{esc(say(lang, "nav"))}"><ul>{links}</ul>'
-            f'<form data-action="/console/api/signout" data-then="/console/signin">'
+            f'<form method="post" data-action="/console/api/signout" data-then="/console/signin">'
             f'<button type="submit">{esc(say(lang, "signout"))}</button>'
             '<output class="out" role="status" aria-live="polite"></output></form></nav>'
         )
@@ -166,11 +168,12 @@ out = _out
 
 def signin_screen(lang: str) -> str:
     main = (
-        f'<section class="card"><form id="passkey-signin" data-passkey="signin"{_messages(lang)}>'
+        '<section class="card"><form method="post" id="passkey-signin" data-passkey="signin"'
+        f"{_messages(lang)}>"
         f'<button type="submit" class="primary">{esc(say(lang, "signin.passkey"))}</button>'
         f"{_out()}</form></section>"
         f'<section class="card"><h2>{esc(say(lang, "signin.or"))}</h2>'
-        f'<form id="password-signin" data-action="/console/api/signin/password" '
+        f'<form method="post" id="password-signin" data-action="/console/api/signin/password" '
         f'data-then="/console/"{_messages(lang)}>'
         + _field(lang, "name", "field.name", autocomplete="username", required="")
         + _field(
@@ -204,7 +207,7 @@ def invite_screen(
         f"<p>{esc(say(lang, 'invite.for', name=name, role=say(lang, 'role.' + role)))}</p>"
         f'<section class="card"><h2>{esc(say(lang, "invite.passkey"))}</h2>'
         f"<p>{esc(say(lang, 'invite.passkey_help'))}</p>"
-        f'<form id="passkey-register" data-passkey="register" data-base="{base}"'
+        f'<form method="post" id="passkey-register" data-passkey="register" data-base="{base}"'
         f'{_messages(lang)}><button type="submit" class="primary">'
         f"{esc(say(lang, 'invite.passkey'))}</button>{_out()}</form></section>"
         f'<section class="card"><h2>{esc(say(lang, "invite.password"))}</h2>'
@@ -212,7 +215,8 @@ def invite_screen(
         f'<div class="qrbox" data-otpauth="{esc(otpauth)}">'
         f"{qr_svg(matrix, label=say(lang, 'invite.totp_help'), element_id='totp-qr')}</div>"  # type: ignore[arg-type]
         f'<p>{esc(say(lang, "invite.secret"))} <code id="totp-secret">{esc(secret)}</code></p>'
-        f'<form id="password-register" data-action="{base}/password" data-then="/console/"'
+        f'<form method="post" id="password-register" data-action="{base}/password"'
+        ' data-then="/console/"'
         f"{_messages(lang)}>"
         + _field(
             lang,
@@ -278,7 +282,7 @@ def key_screen(lang: str, account: Account, csrf: str, keys: Sequence[ActorKey])
         f'<p id="key-status" role="status" aria-live="polite"></p>{pending}'
         f"{_keys_list(lang, keys)}</section>"
         f'<section class="card"><h2>{esc(say(lang, "key.create"))}</h2>'
-        f'<form id="key-create" data-keys="create"{_messages(lang)}'
+        f'<form method="post" id="key-create" data-keys="create"{_messages(lang)}'
         f' data-msg-created="{esc(say(lang, "key.created"))}"'
         f' data-msg-download="{esc(say(lang, "key.download"))}">'
         + _field(
@@ -293,7 +297,7 @@ def key_screen(lang: str, account: Account, csrf: str, keys: Sequence[ActorKey])
         + f'<button type="submit" class="primary">{esc(say(lang, "key.create"))}</button>'
         f'{_out()}<p class="backup"></p></form></section>'
         f'<section class="card"><h2>{esc(say(lang, "key.restore"))}</h2>'
-        f'<form id="key-restore" data-keys="restore"{_messages(lang)}'
+        f'<form method="post" id="key-restore" data-keys="restore"{_messages(lang)}'
         f' data-msg-restored="{esc(say(lang, "key.restored", key_id="{key_id}"))}"'
         f' data-msg-bad="{esc(say(lang, "key.bad_backup"))}">'
         + _field(
@@ -326,7 +330,7 @@ def producer_keys_screen(lang: str, account: Account, csrf: str, keys: Sequence[
     main = (
         f"<p>{esc(say(lang, 'pkeys.explain'))}</p>"
         f'<section class="card">{_keys_list(lang, keys)}</section>'
-        f'<section class="card"><form id="key-add" data-sign="key.add"'
+        f'<section class="card"><form method="post" id="key-add" data-sign="key.add"'
         f' data-actor="{esc(account.actor_id)}"{_messages(lang)}'
         f' data-msg-nokey="{esc(say(lang, "sign.nokey"))}"'
         f' data-msg-recorded="{esc(say(lang, "pkeys.done", index="{index}"))}">'
@@ -382,8 +386,11 @@ def accounts_screen(  # noqa: PLR0917 - a screen's facts, in the order it shows 
         if a.pending_key:
             first = a.actor_id not in registered
             form = (
-                f'<form class="approve" data-action="/console/api/accounts/{aid}/approve"'
+                '<form method="post" class="approve"'
+                f' data-action="/console/api/accounts/{aid}/approve"'
                 f' data-then="reload"{_messages(lang)}>'
+                # The key shown is the key approved: one swapped in meanwhile is refused.
+                f'<input name="key" type="hidden" value="{esc(a.pending_key)}">'
             )
             if first:
                 form += _field(lang, "name", "op.display", value=a.name, fid=f"name-{aid}")
@@ -409,7 +416,8 @@ def accounts_screen(  # noqa: PLR0917 - a screen's facts, in the order it shows 
         )
         parts.append(
             f"<details><summary>{esc(say(lang, 'op.identity'))}</summary>"
-            f'<form class="identity" data-action="/console/api/accounts/{aid}/identity"'
+            '<form method="post" class="identity"'
+            f' data-action="/console/api/accounts/{aid}/identity"'
             f' data-then="reload"{_messages(lang)}>'
             f'<label for="level-{aid}">{esc(say(lang, "op.level"))}</label>'
             f'<select id="level-{aid}" name="level">{levels}</select>'
@@ -424,7 +432,7 @@ def accounts_screen(  # noqa: PLR0917 - a screen's facts, in the order it shows 
                 continue
             kid = esc(k.key_id)
             parts.append(
-                f'<form class="revoke" data-action="/console/api/keys/{kid}/revoke"'
+                f'<form method="post" class="revoke" data-action="/console/api/keys/{kid}/revoke"'
                 f' data-then="reload"{_messages(lang)}><p><code>{kid}</code></p>'
                 + _field(lang, "reason", "op.reason", fid=f"reason-{kid}", maxlength="500")
                 + f'<button type="submit" class="danger">{esc(say(lang, "op.revoke"))}'
@@ -446,7 +454,7 @@ def accounts_screen(  # noqa: PLR0917 - a screen's facts, in the order it shows 
 def invites_screen(lang: str, me: Account, csrf: str) -> str:
     options = "".join(f'<option value="{r}">{esc(say(lang, "role." + r))}</option>' for r in ROLES)
     main = (
-        f'<section class="card"><form id="invite" data-action="/console/api/invites"'
+        f'<section class="card"><form method="post" id="invite" data-action="/console/api/invites"'
         f' data-show="link"{_messages(lang)}>'
         f'<label for="f-role">{esc(say(lang, "op.role"))}</label>'
         f'<select id="f-role" name="role">{options}</select>'

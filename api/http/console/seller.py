@@ -16,11 +16,14 @@ from urllib.parse import quote
 from api.http.console.screens import CONSOLE_CSP, field_html, messages, out, shell, utc_time
 from api.http.console.words import say
 from api.http.pages.kit import esc
+from api.http.pages.layouts import LAYOUTS
+from api.http.pages.overlay import ShortLink
 from ledger.ports.console import Account
 from ledger.provenance.records import Listing
 from ledger.usecases.dashboard import CloneAlert, SellerDashboard
 
 __all__ = [
+    "LAYOUT_CHOICES",
     "OVERLAY_CSP",
     "POSITIONS",
     "Overlay",
@@ -37,6 +40,10 @@ __all__ = [
 OVERLAY_CSP = CONSOLE_CSP.replace("default-src 'none';", "default-src 'none'; frame-src 'self';")
 #: The overlay's corners (``pos`` of ``/overlay/...``).
 POSITIONS = ("br", "bl", "tr", "tl")
+#: The overlay's layouts (``layout`` of ``/overlay/...``; api/http/pages/layouts.py, docs/api.md
+#: "Overlay layouts"): portrait 1080x1920 and landscape 1920x1080 keep clear of the live
+#: platforms' controls; corner places the panel by ``pos``.
+LAYOUT_CHOICES = ("corner", *sorted(LAYOUTS))
 _SCRIPTS = ("console.js", "keys.js", "seller.js")
 
 
@@ -49,12 +56,14 @@ class Overlay:
     stream: str
     pos: str
     lang: str
+    layout: str = "corner"
 
 
 def overlay_url(origin: str, chosen: Overlay) -> str:
     """The OBS browser source URL of a listing (and stream)."""
     base = f"{origin}/overlay/{quote(chosen.platform, safe='')}/{quote(chosen.listing_id, safe='')}"
-    return f"{base}?stream={quote(chosen.stream, safe='')}&pos={chosen.pos}&lang={chosen.lang}"
+    query = f"?stream={quote(chosen.stream, safe='')}&pos={chosen.pos}&lang={chosen.lang}"
+    return f"{base}{query}&layout={chosen.layout}"
 
 
 def _page(lang: str, key: str, main: str, account: Account, csrf: str, path: str) -> str:  # noqa: PLR0917
@@ -294,6 +303,7 @@ def overlay_screen(  # noqa: PLR0917 - the screen's facts
     listings: Sequence[Listing],
     chosen: Overlay | None,
     url: str,
+    short: ShortLink | None = None,
 ) -> str:
     picked = (chosen.platform, chosen.listing_id) if chosen else None
     options = "".join(
@@ -306,6 +316,11 @@ def overlay_screen(  # noqa: PLR0917 - the screen's facts
         f'<option value="{p}"{" selected" if chosen and chosen.pos == p else ""}>'
         f"{esc(say(lang, 'seller.pos.' + p))}</option>"
         for p in POSITIONS
+    )
+    layouts = "".join(
+        f'<option value="{x}"{" selected" if chosen and chosen.layout == x else ""}>'
+        f"{esc(say(lang, 'seller.layout.' + x))}</option>"
+        for x in LAYOUT_CHOICES
     )
     pick = (
         '<section class="card">'
@@ -320,7 +335,9 @@ def overlay_screen(  # noqa: PLR0917 - the screen's facts
             value=chosen.stream if chosen else "",
             pattern="[\\x21-\\x7e]{0,128}",
         )
-        + f'<label for="f-o-pos">{esc(say(lang, "seller.pos"))}</label>'
+        + f'<label for="f-o-layout">{esc(say(lang, "seller.layout"))}</label>'
+        f'<select id="f-o-layout" name="layout">{layouts}</select>'
+        f'<label for="f-o-pos">{esc(say(lang, "seller.pos"))}</label>'
         f'<select id="f-o-pos" name="pos">{corners}</select>'
         f'<button type="submit">{esc(say(lang, "seller.show"))}</button></form></section>'
     )
@@ -343,12 +360,34 @@ def overlay_screen(  # noqa: PLR0917 - the screen's facts
             f"{esc(say(lang, 'seller.copy'))}</button>"
             '<output id="copy-out" class="out" role="status" aria-live="polite"></output>'
             "</section>"
-            f'<section class="card"><h2>{esc(say(lang, "seller.preview"))}</h2>'
-            f'<div class="preview"><iframe id="overlay-preview" src="{esc(path)}"'
+            + _short_card(lang, short)
+            + f'<section class="card"><h2>{esc(say(lang, "seller.preview"))}</h2>'
+            f'<div class="preview l-{esc(chosen.layout)}">'
+            f'<iframe id="overlay-preview" src="{esc(path)}"'
             f' title="{esc(say(lang, "seller.preview"))}" loading="lazy"'
             ' referrerpolicy="no-referrer"></iframe></div></section>'
         )
     return _page(lang, "seller.overlay", body, account, csrf, "/console/seller/overlay")
+
+
+def _short_card(lang: str, short: ShortLink | None) -> str:
+    """The overlay's short code and the link to pin in the stream's chat, with its own copy
+    button (seller.js)."""
+    if short is None:
+        return ""
+    return (
+        f'<section class="card" id="short"><h2>{esc(say(lang, "seller.short"))}</h2>'
+        f"<p>{esc(say(lang, 'seller.short_help'))}</p>"
+        f'<p class="short-code"><b id="short-code">{esc(short.code)}</b></p>'
+        f'<label for="chat-link">{esc(say(lang, "seller.chat_link"))}</label>'
+        f'<input id="chat-link" type="text" readonly value="{esc(short.url)}">'
+        f'<button type="button" id="copy-chat" data-copy="chat-link" data-out="copy-chat-out"'
+        f' data-msg-copied="{esc(say(lang, "seller.copied"))}"'
+        f' data-msg-select="{esc(say(lang, "seller.copy_select"))}">'
+        f"{esc(say(lang, 'seller.copy_chat'))}</button>"
+        '<output id="copy-chat-out" class="out" role="status" aria-live="polite"></output>'
+        "</section>"
+    )
 
 
 def _alerts(lang: str, ident: str, alerts: Sequence[CloneAlert], explain: str) -> str:

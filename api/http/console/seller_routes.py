@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, Response
 from api.http.console import seller
 from api.http.console.table import Caller, console_route
 from api.http.deps import StateDep
+from api.http.short_links import overlay_short_link
 from ledger.errors import InvalidInput
 from ledger.provenance.records import Actor
 from ledger.usecases.dashboard import SellerDashboard, seller_dashboard
@@ -90,23 +91,31 @@ def register(
         router, "seller_overlay", "GET", "/console/seller/overlay", roles=_SELLER, kind="screen"
     )
     def overlay(request: Request, state: StateDep, *, caller: Caller) -> Response:
-        """The overlay address of one of the seller's listings, a live preview, a copy button."""
+        """The overlay address of one of the seller's listings (corner or layout), a live
+        preview, the overlay's short code and chat link (made or renewed as the overlay does:
+        api/http/short_links.py), each with a copy button."""
         lang = lang_of(request)
         query = request.query_params
-        given, stream, pos = (
+        given, stream, pos, layout = (
             query.get("listing", ""),
             query.get("stream", ""),
             query.get("pos", "br"),
+            query.get("layout", "corner"),
         )
-        if len(given) > 200 or not _PRINTABLE.match(stream) or pos not in seller.POSITIONS:
+        if (
+            len(given) > 200
+            or not _PRINTABLE.match(stream)
+            or pos not in seller.POSITIONS
+            or layout not in seller.LAYOUT_CHOICES
+        ):
             raise InvalidInput(
                 "listing is platform:id, stream printable ASCII of up to 128 characters, "
-                "pos one of br, bl, tr, tl",
+                "pos one of br, bl, tr, tl, layout one of corner, portrait, landscape",
                 code="invalid_field",
             )
         board = _board(state, caller)
         mine = [x for x, _ in board.listings if x.status == "open"]
-        chosen, url = None, ""
+        chosen, url, short = None, "", None
         if given:
             found = [x for x in mine if f"{x.platform}:{x.listing_id}" == given]
             if not found:
@@ -114,9 +123,10 @@ def register(
                     f"{given} is not an open listing of yours", code="not_your_listing"
                 )
             x = found[0]
-            chosen = seller.Overlay(x.platform, x.listing_id, stream, pos, lang)
+            chosen = seller.Overlay(x.platform, x.listing_id, stream, pos, lang, layout)
             url = seller.overlay_url(caller.console.origin, chosen)
-        page = seller.overlay_screen(lang, caller.me, caller.csrf, mine, chosen, url)
+            short = overlay_short_link(state, x.platform, x.listing_id, stream)
+        page = seller.overlay_screen(lang, caller.me, caller.csrf, mine, chosen, url, short)
         response = html(request, page)
         response.headers["Content-Security-Policy"] = seller.OVERLAY_CSP
         return response

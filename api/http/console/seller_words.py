@@ -87,11 +87,29 @@ SELLER_WORDS: dict[str, tuple[str, str]] = {
     "seller.pos.bl": ("bottom left", "dưới bên trái"),
     "seller.pos.tr": ("top right", "trên bên phải"),
     "seller.pos.tl": ("top left", "trên bên trái"),
+    "seller.layout": ("Layout", "Bố cục"),
+    "seller.layout.corner": ("corner, placed freely", "góc, đặt tự do"),
+    "seller.layout.portrait": ("portrait 1080 × 1920", "dọc 1080 × 1920"),
+    "seller.layout.landscape": ("landscape 1920 × 1080", "ngang 1920 × 1080"),
     "seller.show": ("Show the overlay", "Hiện lớp phủ"),
+    "seller.short": ("Short code and chat link", "Mã ngắn và liên kết cho khung chat"),
+    "seller.short_help": (
+        "The overlay shows this code: a viewer watching on the phone it would scan with types "
+        "it, or taps the link pinned in the chat. It ends a while after the overlay closes.",
+        "Lớp phủ hiện mã này: người xem đang xem live trên chính điện thoại dùng để quét có thể "
+        "nhập mã, hoặc bấm liên kết được ghim trong khung chat. Mã hết hạn một lúc sau khi "
+        "lớp phủ tắt.",
+    ),
+    "seller.chat_link": ("Link to pin in the chat", "Liên kết để ghim trong khung chat"),
+    "seller.copy_chat": ("Copy the chat link", "Sao chép liên kết chat"),
     "seller.overlay_url": ("Overlay address", "Địa chỉ lớp phủ"),
     "seller.obs_help": (
-        "In OBS, add a Browser source with this address (1920 × 1080).",
-        "Trong OBS, thêm nguồn Browser với địa chỉ này (1920 × 1080).",
+        "In OBS, add a Browser source with this address, sized as the layout says: portrait "
+        "1080 × 1920 for a live from a phone, else 1920 × 1080. Portrait and landscape keep "
+        "the panel clear of the live platforms' buttons and chat.",
+        "Trong OBS, thêm nguồn Browser với địa chỉ này, kích thước theo bố cục: dọc "
+        "1080 × 1920 cho live từ điện thoại, còn lại 1920 × 1080. Bố cục dọc và ngang giữ "
+        "khung tránh các nút và khung chat của nền tảng live.",
     ),
     "seller.copy": ("Copy the address", "Sao chép địa chỉ"),
     "seller.copied": ("Copied.", "Đã sao chép."),

@@ -38,7 +38,7 @@ from api.http.console.table import (
 )
 from api.http.deps import StateDep
 from api.passkeys import PasskeyRefused
-from ledger.errors import InvalidInput, NotFound, TracemarkError
+from ledger.errors import Conflict, InvalidInput, NotFound, TracemarkError
 from ledger.keys import PublicKey
 from ledger.log.entries import Envelope, sign_entry
 from ledger.ports.console import Account
@@ -493,10 +493,24 @@ def approve(state: StateDep, account_id: str, payload: Json, *, caller: Caller) 
             raise InvalidInput(f"a {account.role} has no ledger actor to register", code="no_actor")
         if not account.pending_key:
             raise InvalidInput("this account has no key waiting for approval", code="no_key")
+        shown = _text(payload, "key", 60, required=False)
+        if shown and shown != account.pending_key:
+            raise Conflict(
+                "the key waiting for approval changed since the screen showed it; look again",
+                code="key_changed",
+            )
         operator = _operator_key(state)
         now = now_ms()
         with state.service.store.reader() as view:
-            registered = view.get(Actor, (account.actor_id,)) is not None
+            found = view.get(Actor, (account.actor_id,))
+        registered = found is not None
+        if found is not None and found.role != ledger_role:
+            # An invite that named an actor of another role must not hand this account a
+            # key of it (a seller's browser signing as a producer).
+            raise Conflict(
+                f"{account.actor_id} is a {found.role} in the log, not a {ledger_role}",
+                code="role_mismatch",
+            )
         if registered:
             body: dict[str, Any] = {
                 "actor": account.actor_id,

@@ -48,19 +48,19 @@ from api.http.pages.i18n import LANGUAGES, pick_language
 from api.http.pages.overlay import (
     ListingFacts,
     QrCode,
-    ShortLink,
     listing_payload,
     overlay_csp,
     render_listing_page,
     render_overlay_page,
     render_refusal_page,
 )
+from api.http.short_links import overlay_short_link
 from api.http.state import AppState
 from ledger.errors import InvalidInput, NotFound
 from ledger.provenance.records import Actor, Product
 from ledger.provenance.rules.custody import gtin_owner
 from ledger.usecases.service import now_ms
-from ledger.usecases.short_codes import ShortCodeGone, display, overlay_code, resolve
+from ledger.usecases.short_codes import ShortCodeGone, resolve
 from scanner.qr import qr_matrix
 
 __all__ = ["EVENT_TICK_S", "KEEPALIVE_S", "STALE_S", "STREAM_MAX_S", "router"]
@@ -127,20 +127,6 @@ def _qr(state: AppState, platform: str, listing_id: str, stream: str, now: int) 
     return QrCode(url, expiry, matrix)
 
 
-def _short(state: AppState, platform: str, listing_id: str, stream: str) -> ShortLink:
-    ttl_ms = state.settings.short_code_ttl_s * 1000
-    code = overlay_code(
-        state.platform.store,
-        platform,
-        listing_id,
-        stream,
-        now=now_ms(),
-        ttl_ms=ttl_ms,
-        random=secrets.token_bytes(32),
-    )
-    return ShortLink(display(code.code), f"{state.settings.resolver}/s/{code.code}")
-
-
 def _payload(
     state: AppState, platform: str, listing_id: str, stream: str, lang: str
 ) -> dict[str, Any]:
@@ -151,7 +137,7 @@ def _payload(
         return listing_payload(platform, listing_id, stream, facts=facts, qr=None, lang=lang)
     now = now_ms()
     qr = _qr(state, platform, listing_id, stream, now)
-    short = _short(state, platform, listing_id, stream)
+    short = overlay_short_link(state, platform, listing_id, stream)
     payload = listing_payload(
         platform, listing_id, stream, facts=facts, qr=qr, lang=lang, short=short
     )

@@ -1,6 +1,7 @@
 """Routes: the platform API. Every endpoint needs a platform API key (``X-API-Key``).
 
     POST   /v1/listings/verify               up to 1,000 listings -> a verdict per listing
+    GET    /v1/reports/regulator             a period's regulator report (operator-signed)
 
 A key belongs to a platform name (``tracemark platform add tiktok``): it may only ask about
 that platform's listings. The app's per-client limiter skips requests that carry a key; the
@@ -17,15 +18,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Security
+from fastapi import APIRouter, Query, Security
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.http.apidocs import api_key_header
 from api.http.attested import identity_json, qualifications_json
 from api.http.deps import KeyDep, StateDep
 from api.http.errors import PLATFORM_ERRORS, ErrorResponse, PlatformError, PlatformRoute
-from api.http.schemas import ListingsResponse
+from api.http.schemas import ListingsResponse, RegulatorReportOut
 from api.http.verification import observe_verdict
+from api.periods import period
 from ledger import errors
 from ledger.codes.gs1 import gtin14
 from ledger.ports.log import ProjectionReader
@@ -33,6 +35,7 @@ from ledger.ports.platform import Watch
 from ledger.provenance.handles import handle_key
 from ledger.provenance.records import Actor, Handle, Item, Listing, Recall
 from ledger.provenance.rules.common import gtin_owner, is_recalled
+from ledger.usecases.regulator import build_report
 from ledger.usecases.service import now_ms
 from ledger.verdicts import PLATFORM, ScanContext, Verdict
 from ledger.verdicts.listings import ListingFacts, judge
@@ -225,3 +228,73 @@ def verify_listings(body: ListingsRequest, key: KeyDep, state: StateDep) -> dict
         )
     state.platform.store.watch(watches, now - WATCH_RETENTION_MS)
     return {"results": results}
+
+
+# --- regulator reports ---------------------------------------------------------------------
+
+MAX_REPORT_DAYS = 366
+
+
+@router.get(
+    "/v1/reports/regulator",
+    response_model=RegulatorReportOut,
+    operation_id="getRegulatorReport",
+)
+def regulator_report(
+    key: KeyDep,
+    state: StateDep,
+    start: str = Query(
+        ...,
+        alias="from",
+        max_length=40,
+        examples=["2026-07-01"],
+        description="The period's first day (or date-time) in tz",
+    ),
+    end: str = Query(
+        ...,
+        alias="to",
+        max_length=40,
+        examples=["2026-07-31"],
+        description="Its last day, included (or a date-time, excluded); the period must have ended",
+    ),
+    tz: str = Query(
+        "UTC", max_length=64, examples=["Asia/Ho_Chi_Minh"], description="An IANA time zone"
+    ),
+    report_format: str = Query(
+        "both",
+        alias="format",
+        pattern="^(csv|epcis|both)$",
+        description="csv, epcis or both (report.json always)",
+    ),
+) -> dict[str, Any]:
+    """A regulator report of a period (dates in ``tz``; ``to`` is the last day), signed by
+    the operator and proved against a fresh checkpoint: streams, listings, items sold and
+    claimed, recalls (public entries of the log, each with its inclusion proof) and the
+    clone alerts of this key's platform (signed, not log-backed). 503 ``no_operator_key``
+    on a server without the key. Check it offline with ``tracemark report verify``."""
+    service = state.service
+    log_key = service.log_key
+    if log_key is None:
+        raise PlatformError(
+            503, "no_operator_key", "this server does not hold the operator key: no report"
+        )
+    span = period(start, end, tz)
+    if span.to_ms - span.from_ms > MAX_REPORT_DAYS * 86_400_000:
+        raise errors.LimitExceeded(
+            f"a report covers at most {MAX_REPORT_DAYS} days", code="report_too_large"
+        )
+    service.checkpoint(now=now_ms())
+    files = build_report(
+        service.prover,
+        from_ms=span.from_ms,
+        to_ms=span.to_ms,
+        tz=span.tz,
+        from_local=span.from_local,
+        to_local=span.to_local,
+        log_key=log_key,
+        now=now_ms(),
+        max_offers=state.settings.thresholds.max_streams,
+        formats=frozenset({"csv", "epcis"} if report_format == "both" else {report_format}),
+        platform=key.platform,
+    )
+    return {"files": {name: data.decode("utf-8") for name, data in files.items()}}

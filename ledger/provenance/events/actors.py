@@ -68,7 +68,7 @@ def _actor_fields(actor: Mapping[str, Any], *, partial: bool) -> None:
     if not isinstance(handles, list) or len(handles) > 50:
         raise InvalidInput("handles must be a list of at most 50 platform handles")
     for handle in handles:
-        if not isinstance(handle, str) or not HANDLE.match(handle):
+        if not isinstance(handle, str) or not HANDLE.fullmatch(handle):
             raise InvalidInput(
                 f"handle {handle!r} must look like platform:account, for example tiktok:@shopname"
             )

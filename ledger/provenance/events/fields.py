@@ -78,7 +78,7 @@ def text(body: Mapping[str, Any], name: str, limit: int, *, empty: bool = False)
 
 def match(body: Mapping[str, Any], name: str, pattern: re.Pattern[str], expected: str) -> str:
     value = body[name]
-    if not isinstance(value, str) or not pattern.match(value):
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         raise InvalidInput(f"{name} must be {expected}, got {value!r}"[:300])
     return value
 

@@ -38,7 +38,7 @@ def validate_stream(body: Mapping[str, Any]) -> None:
     if not isinstance(listings, list) or len(listings) > MAX_SESSION_LISTINGS:
         raise InvalidInput(f"listings is a list of at most {MAX_SESSION_LISTINGS} listing ids")
     for listing in listings:
-        if not isinstance(listing, str) or not TOKEN.match(listing):
+        if not isinstance(listing, str) or not TOKEN.fullmatch(listing):
             raise InvalidInput("every listing is a listing id (printable ASCII, no spaces)")
     if len(set(listings)) != len(listings):
         raise InvalidInput("a listing is named once")

@@ -125,7 +125,7 @@ def validate_sell(body: Mapping[str, Any]) -> None:
     if not isinstance(claims, dict) or set(claims) - set(body["items"]):
         raise InvalidInput("claims must map sold item ids to claim commitments")
     for value in claims.values():
-        if not isinstance(value, str) or not HEX64.match(value):
+        if not isinstance(value, str) or not HEX64.fullmatch(value):
             raise InvalidInput("a claim commitment is 64 lowercase hex digits (SHA-256)")
 
 

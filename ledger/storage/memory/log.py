@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
-from ledger.errors import NotFound
+from ledger.errors import InvalidInput, NotFound
 from ledger.log.merkle import NodeId, node_of_key
 from ledger.ports.log import (
     AppendBatch,
@@ -39,6 +39,7 @@ class MemoryStore:
         self._head = Head()
         self._projection = MemoryProjection()
         self._scans: list[ScanRecord] = []
+        self._salts: dict[int, bytes] = {}
         self.witnesses = MemoryWitnessStore()
         self.reports = MemoryReportStore()
 
@@ -91,6 +92,53 @@ class MemoryStore:
 
     def scan_signals(self, item: str, since: int, limit: int = 500) -> list[ScanRecord]:
         return self._contexts(item, since, limit, vouched=False)
+
+    def scan_contexts_between(
+        self, since: int, until: int, limit: int = 100_000
+    ) -> list[ScanRecord]:
+        latest: dict[tuple[str, ScanContext], ScanRecord] = {}
+        with self._lock:
+            for r in self._scans:
+                if r.context.vouched:
+                    seen = latest.get((r.item_id, r.context))
+                    if seen is None or r.time > seen.time:
+                        latest[(r.item_id, r.context)] = r
+        found = [r for r in latest.values() if since <= r.time < until]
+        return sorted(found, key=lambda r: (r.item_id, r.time))[:limit]
+
+    def prune(self, before: Mapping[str, int], *, dry_run: bool = False) -> dict[str, int]:
+        """Scans and weak signals by age (the fake keeps no deliveries' history or salts
+        beyond the current ones)."""
+        kinds = {"scans", "weak_signals", "webhook_deliveries", "shopper_reports", "device_salts"}
+        unknown = set(before) - kinds
+        if unknown:
+            raise InvalidInput(f"unknown kinds of data to prune: {', '.join(sorted(unknown))}")
+        counts = dict.fromkeys(before, 0)
+        if "shopper_reports" in before:
+            counts["shopper_reports"] = self.reports.prune(
+                before["shopper_reports"], dry_run=dry_run
+            )
+        with self._lock:
+            kept = []
+            for r in self._scans:
+                kind = "scans" if r.context.vouched else "weak_signals"
+                if kind in before and r.time < before[kind]:
+                    counts[kind] += 1
+                else:
+                    kept.append(r)
+            if "device_salts" in before:
+                old = [p for p in self._salts if p < before["device_salts"]]
+                counts["device_salts"] = len(old)
+                if not dry_run:
+                    for p in old:
+                        del self._salts[p]
+            if not dry_run:
+                self._scans = kept
+        return counts
+
+    def device_salt(self, period: int, fresh: bytes) -> bytes:
+        with self._lock:
+            return self._salts.setdefault(period, fresh)
 
     def scans_between(
         self,

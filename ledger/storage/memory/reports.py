@@ -26,3 +26,11 @@ class MemoryReportStore:
             found = [r for r in self._reports if r.producer == producer and r.time >= since]
         found.sort(key=lambda r: (r.time, r.report_id), reverse=True)
         return found[: max(0, limit)]
+
+    def prune(self, before: int, *, dry_run: bool = False) -> int:
+        """Drop (or count) the reports made before ``before`` (retention)."""
+        with self._lock:
+            old = sum(1 for r in self._reports if r.time < before)
+            if not dry_run:
+                self._reports = [r for r in self._reports if r.time >= before]
+        return old

@@ -18,6 +18,7 @@ from ledger.storage.sql.console_products import products_metadata
 from ledger.storage.sql.platform import platform_metadata
 from ledger.storage.sql.projection import PROJECTION_TABLES
 from ledger.storage.sql.reports import report_metadata
+from ledger.storage.sql.retention import retention_metadata
 from ledger.storage.sql.scans import scan_metadata
 from ledger.storage.sql.witnesses import witness_metadata, witnessed_metadata
 
@@ -31,6 +32,7 @@ DURABLE_METADATA: tuple[MetaData, ...] = (
     platform_metadata,
     witness_metadata,
     witnessed_metadata,
+    retention_metadata,
     report_metadata,
     console_metadata,
     document_metadata,

@@ -275,9 +275,29 @@ class SqlConsoleStore:
             conn.execute(delete(_challenges).where(_challenges.c.expires <= now))
             if row is None:
                 return None
-            conn.execute(delete(_challenges).where(_challenges.c.challenge_id == challenge_id))
+            gone = conn.execute(
+                delete(_challenges).where(_challenges.c.challenge_id == challenge_id)
+            ).rowcount
+            if gone != 1:  # another answer took it between our read and our delete
+                return None
         found = Challenge(row[0], row[1], bytes(row[2]), row[3], row[4])
         return found if found.purpose == purpose and found.expires > now else None
+
+    def spend_once(self, key: str, now: int, until: int) -> bool:
+        """Mark ``key`` used until ``until``; False when it was already used (a TOTP code).
+        The challenge table's primary key makes this one atomic insert, shared by every
+        worker and replica (an in-process set would let another worker accept it again)."""
+        try:
+            with self._write() as conn:
+                conn.execute(delete(_challenges).where(_challenges.c.expires <= now))
+                conn.execute(
+                    insert(_challenges).values(
+                        challenge_id=key, purpose="spent", challenge=b"", subject="", expires=until
+                    )
+                )
+        except Conflict:
+            return False
+        return True
 
     # --- audit (append-only) -------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from functools import lru_cache
 from pathlib import Path
@@ -42,6 +42,7 @@ from ledger.storage.sql.engines import ADVISORY_LOCK_KEY, make_engine
 from ledger.storage.sql.nodes import NodeCache
 from ledger.storage.sql.projection import SqlProjection, projection_metadata
 from ledger.storage.sql.reports import SqlReportStore
+from ledger.storage.sql.retention import device_salt, prune_tables
 from ledger.storage.sql.scans import (
     scan_sql,
     scans_between_sql,
@@ -546,6 +547,25 @@ class SqlStore:
         with self.reader() as view:
             view.cursor.execute(scan_sql(self.dialect)["recent"], (item, since, limit))
             return scans_from_rows(view.cursor.fetchall())
+
+    def scan_contexts_between(
+        self, since: int, until: int, limit: int = 100_000
+    ) -> list[ScanRecord]:
+        """Vouched scan contexts last seen in ``since <= time < until`` (see ``LogStore``)."""
+        with self.reader() as view:
+            view.cursor.execute(scan_sql(self.dialect)["contexts_between"], (since, until, limit))
+            return scans_from_rows(view.cursor.fetchall())
+
+    # --- retention and device salts (outside the log) -------------------------------------
+
+    def prune(self, before: Mapping[str, int], *, dry_run: bool = False) -> dict[str, int]:
+        """Delete (or count) data outside the log older than each kind's cutoff
+        (``retention.PRUNABLE``); never a log entry."""
+        return prune_tables(self._write, self._driver_error, self.dialect, before, dry_run=dry_run)
+
+    def device_salt(self, period: int, fresh: bytes) -> bytes:
+        """The salt of device hashes in ``period`` (``fresh`` if none was stored yet)."""
+        return device_salt(self._write, self._driver_error, self.dialect, period, fresh)
 
     def scans_between(
         self,

@@ -30,6 +30,7 @@ from ledger.verdicts.evidence import VOUCHED, ScanContext, ScanRecord
 
 __all__ = [
     "SCAN_FIELDS",
+    "VOUCHED_SQL",
     "context_rows",
     "scan_metadata",
     "scan_rows",
@@ -76,7 +77,7 @@ Index(
 Index("scan_contexts_latest", _contexts.c.latest)
 
 
-_VOUCHED_SQL = ", ".join(f"'{source}'" for source in sorted(VOUCHED))
+VOUCHED_SQL = ", ".join(f"'{source}'" for source in sorted(VOUCHED))
 
 
 @functools.cache
@@ -95,7 +96,7 @@ def scan_sql(dialect: str) -> dict[str, str]:
         # contexts are never read here: however many there are, they cannot crowd the
         # vouched ones out of the limit (or change a verdict).
         "recent": f"SELECT item_id, latest, {', '.join(SCAN_FIELDS)} FROM scan_contexts "  # noqa: S608
-        f"WHERE item_id = {mark} AND source IN ({_VOUCHED_SQL}) AND latest >= {mark} "
+        f"WHERE item_id = {mark} AND source IN ({VOUCHED_SQL}) AND latest >= {mark} "
         f"ORDER BY latest DESC LIMIT {mark}",
         # Every context, weak (anonymous) ones too: what the producer is shown.
         "signals": f"SELECT item_id, latest, {', '.join(SCAN_FIELDS)} FROM scan_contexts "  # noqa: S608
@@ -105,6 +106,10 @@ def scan_sql(dialect: str) -> dict[str, str]:
         f"WHERE time >= {mark} AND time < {mark}",
         "prune": f"DELETE FROM scan_records WHERE time < {mark}",  # noqa: S608
         "prune_contexts": f"DELETE FROM scan_contexts WHERE latest < {mark}",  # noqa: S608
+        # Vouched contexts seen in a period (a regulator report's clone alerts).
+        "contexts_between": f"SELECT item_id, latest, {', '.join(SCAN_FIELDS)} FROM scan_contexts "  # noqa: S608
+        f"WHERE source IN ({VOUCHED_SQL}) AND latest >= {mark} AND latest < {mark} "
+        f"ORDER BY item_id, latest LIMIT {mark}",
     }
 
 

@@ -1,7 +1,8 @@
 // The seller's screens: the bodies of the entries a seller signs in the page (event.receive,
 // listing.declare, listing.close, stream.declare), registered with keys.js, which shows
 // every field before signing; and the overlay screen's copy button (Clipboard API, or
-// select the text so the person copies it themselves).
+// select the text so the person copies it themselves), for the overlay address and the short
+// code's chat link.
 "use strict";
 (() => {
   const TM = window.TM;
@@ -67,23 +68,25 @@
   };
   Object.assign(TM.keys.builders, builders);
 
-  // --- the overlay screen: the preview shows the whole 1920 x 1080 source, scaled down -----
+  // --- the overlay screen: the preview shows the whole source (1920 x 1080, or 1080 x 1920
+  // for the portrait layout), scaled down ----------------------------------------------------
 
   function fit() {
     const frame = document.getElementById("overlay-preview");
     if (!frame) return;
-    frame.style.transform = "scale(" + frame.parentElement.clientWidth / 1920 + ")";
+    frame.style.transform = "scale(" + frame.parentElement.clientWidth / frame.offsetWidth + ")";
   }
   fit();
   window.addEventListener("resize", fit);
 
-  // --- the overlay screen's copy button -----------------------------------------------------
+  // --- the overlay screen's copy buttons (the address, the chat link): each names its field
+  // (data-copy) and where it says what happened (data-out, else #copy-out) ------------------
 
   document.addEventListener("click", async (event) => {
     const button = event.target.closest("button[data-copy]");
     if (!button) return;
     const field = document.getElementById(button.dataset.copy);
-    const shown = document.getElementById("copy-out");
+    const shown = document.getElementById(button.dataset.out || "copy-out");
     try {
       if (!navigator.clipboard || !window.isSecureContext) throw new Error("no clipboard");
       await navigator.clipboard.writeText(field.value);

@@ -7,7 +7,7 @@ table on the way down forgets the display names and which picture is whose (the 
 stay in the document store); the log is untouched.
 
 Revision ID: 0013
-Revises: 0008
+Revises: 0012
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy import BigInteger, Column, Text
 __all__ = ["branch_labels", "depends_on", "down_revision", "downgrade", "revision", "upgrade"]
 
 revision = "0013"
-down_revision: str | None = "0008"
+down_revision: str | None = "0012"
 branch_labels: str | None = None
 depends_on: str | None = None
 

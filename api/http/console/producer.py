@@ -147,7 +147,8 @@ def products_screen(
     listing = "".join(rows) or f"<p>{esc(say(lang, 'prod.none'))}</p>"
     main = (
         f"<p>{esc(say(lang, 'prod.explain'))}</p>"
-        f'<section class="card"><form id="product-form" data-product="save"{_messages(lang)}'
+        '<section class="card"><form method="post" id="product-form" data-product="save"'
+        f"{_messages(lang)}"
         f' data-then="reload"'
         f' data-msg-gtin-ok="{esc(say(lang, "prod.gtin_ok"))}"'
         f' data-msg-gtin-bad="{esc(say(lang, "prod.gtin_bad", digit="{digit}"))}"'
@@ -177,7 +178,8 @@ def batches_screen(
     main = (
         f'<section class="card"><h2>{esc(say(lang, "batch.commission"))}</h2>'
         f"<p>{esc(say(lang, 'batch.explain'))}</p>"
-        f'<form id="commission"{_sign_attrs(lang, "event.commission", account, "batch.done")}>'
+        '<form method="post" id="commission"'
+        f'{_sign_attrs(lang, "event.commission", account, "batch.done")}>'
         + _select(lang, "commission", products)
         + _lot_fields(lang, "commission")
         + _serial_fields(lang, "commission")
@@ -185,7 +187,8 @@ def batches_screen(
         + f"{_out()}</form></section>"
         f'<section class="card"><h2>{esc(say(lang, "imp.title"))}</h2>'
         f"<p>{esc(say(lang, 'imp.explain'))}</p>"
-        f'<form id="import-form" data-import="check" data-actor="{esc(account.actor_id)}"'
+        '<form method="post" id="import-form" data-import="check"'
+        f' data-actor="{esc(account.actor_id)}"'
         f"{_messages(lang)}"
         f' data-msg-ok="{esc(say(lang, "imp.ok", **_PLACES))}"'
         f' data-msg-bad="{esc(say(lang, "imp.bad", count="{count}"))}"'
@@ -220,7 +223,7 @@ def labels_screen(
     formats = "".join(f'<option value="{f}">{f.upper()}</option>' for f in ("pdf", "png", "svg"))
     main = (
         f"<p>{esc(say(lang, 'label.explain'))}</p>"
-        f'<section class="card"><form id="labels-form" data-labels="make"'
+        f'<section class="card"><form method="post" id="labels-form" data-labels="make"'
         f' data-actor="{esc(account.actor_id)}" data-resolver="{esc(resolver)}"{_messages(lang)}'
         f' data-msg-nokey="{esc(say(lang, "sign.nokey"))}"'
         f' data-msg-signing="{esc(say(lang, "label.signing", done="{done}", total="{total}"))}">'
@@ -242,7 +245,7 @@ def labels_screen(
 def ship_screen(lang: str, account: Account, csrf: str, products: Sequence[ConsoleProduct]) -> str:
     main = (
         f'<section class="card"><h2>{esc(say(lang, "ship.ship"))}</h2>'
-        f'<form id="ship"{_sign_attrs(lang, "event.ship", account, "ship.done")}>'
+        f'<form method="post" id="ship"{_sign_attrs(lang, "event.ship", account, "ship.done")}>'
         + _field(
             lang, "shipment", "ship.shipment", fid="ship-shipment", required="",
             pattern="[!-~]{1,64}", autocomplete="off", spellcheck="false",
@@ -256,7 +259,8 @@ def ship_screen(lang: str, account: Account, csrf: str, products: Sequence[Conso
         + _sign_box(lang, "ship.sign")
         + f"{_out()}</form></section>"
         f'<section class="card"><h2>{esc(say(lang, "recall.title"))}</h2>'
-        f'<form id="recall"{_sign_attrs(lang, "event.recall", account, "recall.done")}>'
+        '<form method="post" id="recall"'
+        f'{_sign_attrs(lang, "event.recall", account, "recall.done")}>'
         + _select(lang, "recall", products)
         + _lot_fields(lang, "recall", expiry=False)
         + f'<label for="f-recall-reason">{esc(say(lang, "recall.reason"))}</label>'

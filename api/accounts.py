@@ -6,7 +6,8 @@ invite``); the tables are ``ledger/storage/sql/console.py``, the records
 
 - **Roles** (``ROLES``): each console role names the ledger role its actor is registered
   with (None: the role has no ledger actor yet: the operator's people act with the
-  server's operator key; certifiers wait for signed attestations). Add a role here, give
+  server's operator key). Certifiers and identity verifiers are ledger actors: they sign
+  attestations (``attest.*``) with their browser-held keys. Add a role here, give
   its screens a route in the route table, and it exists.
 - **Invites** are one-time links: a 256-bit token, kept as its SHA-256, bound to a role and
   (for actors) an actor id and handle, expiring (``TRACEMARK_CONSOLE_INVITE_S``), redeemed
@@ -54,7 +55,8 @@ ROLES: dict[str, str | None] = {
     "producer": "producer",
     "seller": "seller",
     "platform": "platform",
-    "certifier": None,
+    "certifier": "certifier",
+    "identity_verifier": "identity_verifier",
 }
 #: Roles whose people act for a ledger actor of their own (an invite names it).
 ACTOR_ROLES = tuple(role for role, ledger_role in ROLES.items() if ledger_role is not None)

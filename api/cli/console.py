@@ -32,7 +32,7 @@ app.add_typer(console_app, name="console")
 def console_invite(
     role: Annotated[
         str,
-        typer.Option(help="operator, producer, seller, platform or certifier."),
+        typer.Option(help="operator, producer, seller, platform, certifier or identity_verifier."),
     ],
     actor: Annotated[
         str, typer.Option(help="The actor id the invited person acts for (actor roles).")

@@ -52,14 +52,14 @@ class Console:
     def client(self) -> TestClient:
         return TestClient(self.app, base_url=ORIGIN)
 
-    def invite_token(self, role: str, actor_id: str = "", name: str = "") -> str:
+    def invite_token(self, role: str, actor_id: str = "", name: str = "", handle: str = "") -> str:
         accounts = self.state.console.accounts  # type: ignore[union-attr]
-        _, token = accounts.invite(role, now=now(), actor_id=actor_id, name=name)
+        _, token = accounts.invite(role, now=now(), actor_id=actor_id, name=name, handle=handle)
         return token
 
-    def join(self, role: str, actor_id: str = "", name: str = "") -> Person:
+    def join(self, role: str, actor_id: str = "", name: str = "", handle: str = "") -> Person:
         """Accept an invite with a password and TOTP; return the signed-in person."""
-        token = self.invite_token(role, actor_id, name)
+        token = self.invite_token(role, actor_id, name, handle)
         client = self.client()
         page = client.get(f"/console/invite/{token}")
         assert page.status_code == 200, page.text

@@ -286,3 +286,52 @@ def test_the_badge_turns_stale_when_the_server_stops_and_recovers(site: Site) ->
         assert page.locator("body").get_attribute("data-state") == "backed"
     finally:
         context.close()
+
+
+def test_the_attestation_mark_fits_every_layout(site: Site) -> None:
+    """With the seller verified and two valid documents, the compact mark shows beside the
+    badge (its own neutral box, the badge unchanged) and every part stays inside the panel."""
+    from ledger.provenance.events.names import ATTEST_IDENTITY, ATTEST_QUALIFICATION
+    from tests.pages.test_viewer_attested import YEAR, _identity, _qualification
+
+    s = site.chain.supply
+    s.register("ekyc", "identity_verifier", name="VN eKYC")
+    s.register("lab", "certifier", name="Viện Pasteur")
+    sha = "ab" * 32  # not in the store: listed as document_missing, so it must not count
+    context = site.browser.new_context(viewport={"width": 1080, "height": 1920}, locale="vi-VN")
+    try:
+        stored = context.request.put(
+            site.base + "/v1/documents",
+            data=b"%PDF-1.4 TEST ONLY certificate",
+            headers={"content-type": "application/pdf"},
+        )
+        assert stored.status == 201, stored.text()
+        good = stored.json()["sha256"]
+        s.ok(ATTEST_IDENTITY, _identity(s, s.now + 5 * YEAR, "kyc-ov"), s.keys["ekyc"])
+        for aid, kind, doc in (
+            ("q-ov1", "food_safety_test", good),
+            ("q-ov2", "certificate_of_origin", good),
+            ("q-ov3", "ocop_rating", sha),
+        ):
+            body = _qualification(s, aid, doc, kind=kind, valid_until=s.now + 5 * YEAR)
+            s.ok(ATTEST_QUALIFICATION, body, s.keys["lab"])
+        page = context.new_page()
+        for name, layout in sorted(LAYOUTS.items()):
+            page.set_viewport_size({"width": layout.width, "height": layout.height})
+            url = f"{site.base}/overlay/{PLATFORM}/{LISTING}?stream={STREAM}&layout={name}"
+            page.goto(url, wait_until="load", timeout=WAIT_MS)
+            assert page.locator("#attest").is_visible()
+            said = page.locator("#attest").inner_text()
+            assert "Người bán được VN eKYC xác minh" in said
+            assert "2 giấy tờ hiệu lực: xuất xứ, ATTP" in said and "OCOP" not in said
+            assert page.locator("#badge").get_attribute("class") == "b-backed"
+            panel = _box(page, "#panel")
+            for part in ("#badge", "#attest", "#qrbox", "#short"):
+                inner = _box(page, part)
+                assert panel.x <= inner.x and inner.x + inner.w <= panel.x + panel.w, (name, part)
+                assert panel.y <= inner.y and inner.y + inner.h <= panel.y + panel.h, (name, part)
+            page.screenshot(path=str(ARTIFACTS / f"overlay-attested-{name}.png"))
+            if name == "portrait":
+                save_screenshot(page.locator("#panel"), "overlay-attested")
+    finally:
+        context.close()

@@ -170,3 +170,54 @@ def test_the_language_switch_keeps_the_code(live: Live) -> None:  # noqa: F811
         assert params["8030"] == signature and params["lang"] == "vi"
     finally:
         context.close()
+
+
+def test_seller_identity_and_documents_follow_the_verdict(live: Live) -> None:  # noqa: F811
+    """A verified seller offering an item with a food-safety test and a lapsed OCOP rating:
+    the verdict and its deciding fact still fill the first screen; below, the identity line
+    (green) and the documents, the lapsed one marked, the valid one's link serving the PDF."""
+    from ledger.provenance.events.names import ATTEST_IDENTITY, ATTEST_QUALIFICATION
+    from tests.pages.test_viewer_attested import DAY, YEAR, _identity, _qualification
+
+    s = live.chain.supply
+    if "ekyc" not in s.keys:
+        s.register("ekyc", "identity_verifier", name="VN eKYC")
+        s.register("lab", "certifier", name="Viện Pasteur")
+    pdf = b"%PDF-1.4 food safety test report 42 TEST ONLY\n%%EOF\n"
+    context = _phone(live, "vi-VN")
+    stored = context.request.put(
+        live.base + "/v1/documents", data=pdf, headers={"content-type": "application/pdf"}
+    )
+    assert stored.status == 201, stored.text()
+    sha = stored.json()["sha256"]
+    s.ok(ATTEST_IDENTITY, _identity(s, s.now + 5 * YEAR, "kyc-browser"), s.keys["ekyc"])
+    s.ok(ATTEST_QUALIFICATION, _qualification(s, "fst-browser", sha), s.keys["lab"])
+    lapsed = _qualification(s, "ocop-browser", sha, kind="ocop_rating", valid_until=s.now + DAY)
+    s.ok(ATTEST_QUALIFICATION, lapsed, s.keys["lab"])
+    try:
+        page = context.new_page()
+        url = live.chain.genuine + f"&platform={PLATFORM}&seller=@shopa"
+        response = page.goto(url, wait_until="load", timeout=WAIT_MS)
+        assert response is not None and response.status == 200
+        assert page.locator("#verdict").get_attribute("data-status") == "genuine"
+        _in_first_screen(page, "#verdict h1")
+        _in_first_screen(page, "#deciding")
+        identity = page.locator("#seller-identity li")
+        assert identity.get_attribute("data-status") == "valid"
+        assert identity.inner_text().startswith("Danh tính đã được VN eKYC xác minh (đáng kể)")
+        docs = page.locator("#qualifications li")
+        assert [docs.nth(k).get_attribute("data-status") for k in range(docs.count())] == [
+            "valid",
+            "expired",
+        ]
+        assert "Phiếu kiểm nghiệm an toàn thực phẩm" in docs.nth(0).inner_text()
+        assert "đã hết hạn" in docs.nth(1).inner_text()
+        href = docs.nth(0).locator("a.doc").get_attribute("href")
+        assert href == f"/v1/documents/{sha}"
+        served = page.request.get(live.base + href)
+        assert served.status == 200 and served.body() == pdf
+        page.locator("#attested").scroll_into_view_if_needed()
+        save_screenshot(page.locator("#attested"), "viewer-attested")
+        page.screenshot(path=str(ARTIFACTS / "viewer-attested-full.png"), full_page=True)
+    finally:
+        context.close()

@@ -58,6 +58,7 @@ NAV: dict[str, tuple[tuple[str, str], ...]] = {
         ("/console/producer/labels", "label.title"),
         ("/console/producer/ship", "ship.title"),
         ("/console/producer/dashboard", "dash.title"),
+        ("/console/attest/qualifications", "at.quals"),
     ),
     "seller": (
         ("/console/key", "key.title"),
@@ -66,9 +67,11 @@ NAV: dict[str, tuple[tuple[str, str], ...]] = {
         ("/console/seller/listings", "seller.listings"),
         ("/console/seller/overlay", "seller.overlay"),
         ("/console/seller/scans", "seller.scans_title"),
+        ("/console/seller/compliance", "at.compliance"),
     ),
     "platform": (("/console/key", "key.title"),),
-    "certifier": (),
+    "certifier": (("/console/key", "key.title"), ("/console/attest/qualifications", "at.quals")),
+    "identity_verifier": (("/console/key", "key.title"), ("/console/attest/identity", "at.ids")),
 }
 
 

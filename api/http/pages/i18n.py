@@ -16,6 +16,7 @@ import zoneinfo
 
 __all__ = [
     "LANGUAGES",
+    "format_date",
     "format_expiry",
     "format_time",
     "language_of",
@@ -291,6 +292,74 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "listing.seller": ("Seller", "Người bán"),
     "listing.seller_verified": ("identity verified", "đã xác minh danh tính"),
     "listing.seller_unverified": ("identity not verified", "chưa xác minh danh tính"),
+    # the seller's identity and the item's qualifications (attestations, docs/format.md)
+    "attested": ("Seller and documents", "Người bán và giấy tờ"),
+    "attest.seller": ("Seller", "Người bán"),
+    "attest.id.valid": (
+        "Identity verified by {issuer} ({level}), until {until}",
+        "Danh tính đã được {issuer} xác minh ({level}), đến {until}",
+    ),
+    "attest.id.expired": (
+        "Identity check by {issuer} expired on {until}",
+        "Xác minh danh tính của {issuer} đã hết hạn ngày {until}",
+    ),
+    "attest.id.revoked": (
+        "Identity check by {issuer} was withdrawn on {when}",
+        "Xác minh danh tính của {issuer} đã bị thu hồi ngày {when}",
+    ),
+    "attest.id.not_yet_valid": (
+        "Identity check by {issuer} counts only from {start}",
+        "Xác minh danh tính của {issuer} chỉ có hiệu lực từ {start}",
+    ),
+    "attest.id.issuer_suspended": (
+        "Identity check by {issuer} no longer counts: {issuer} is suspended",
+        "Xác minh danh tính của {issuer} không còn giá trị: {issuer} đã bị đình chỉ",
+    ),
+    "attest.id.other": (
+        "Identity check by {issuer} does not count now",
+        "Xác minh danh tính của {issuer} hiện không có giá trị",
+    ),
+    "attest.id.none": (
+        "No identity check on record for this seller",
+        "Người bán này chưa được xác minh danh tính",
+    ),
+    "attest.level.low": ("basic", "cơ bản"),
+    "attest.level.substantial": ("substantial", "đáng kể"),
+    "attest.level.high": ("high", "cao"),
+    "attest.docs": ("Product documents", "Giấy tờ của sản phẩm"),
+    "attest.docs_none": (
+        "No certificate or test report on record for this product",
+        "Sản phẩm chưa có giấy chứng nhận hay phiếu kiểm nghiệm nào được ghi nhận",
+    ),
+    "attest.kind.certificate_of_origin": ("Certificate of origin", "Giấy chứng nhận xuất xứ"),
+    "attest.kind.ocop_rating": ("OCOP rating", "Xếp hạng OCOP"),
+    "attest.kind.food_safety_test": (
+        "Food safety test",
+        "Phiếu kiểm nghiệm an toàn thực phẩm",
+    ),
+    "attest.kind.import_declaration": ("Import declaration", "Tờ khai nhập khẩu"),
+    "attest.kind.other": ("Other document", "Giấy tờ khác"),
+    "attest.issued_by": ("by {issuer}", "do {issuer} cấp"),
+    "attest.for_lot": ("lot {lot}", "lô {lot}"),
+    "attest.q.valid": ("valid until {until}", "còn hiệu lực đến {until}"),
+    "attest.q.expired": ("expired on {until}", "đã hết hạn ngày {until}"),
+    "attest.q.revoked": ("withdrawn on {when}", "đã bị thu hồi ngày {when}"),
+    "attest.q.not_yet_valid": ("valid only from {start}", "chỉ có hiệu lực từ {start}"),
+    "attest.q.issuer_suspended": (
+        "no longer counts: its issuer is suspended",
+        "không còn giá trị: bên cấp đã bị đình chỉ",
+    ),
+    "attest.q.document_missing": (
+        "the document is missing from the store",
+        "không tìm thấy tài liệu trong kho lưu trữ",
+    ),
+    "attest.q.document_tampered": (
+        "the stored document was altered: it does not match what was signed",
+        "tài liệu đã bị sửa đổi: không khớp với bản đã ký",
+    ),
+    "attest.q.other": ("does not count now", "hiện không có giá trị"),
+    "attest.open": ("Open the document", "Xem tài liệu"),
+    "attest.reason": ("reason: {reason}", "lý do: {reason}"),
     "listing.platform": ("Platform", "Nền tảng"),
     "listing.stream": ("Live stream", "Phiên live"),
     "listing.stock": ("Genuine stock held", "Hàng chính hãng đang giữ"),
@@ -329,6 +398,18 @@ _STRINGS: dict[str, tuple[str, str]] = {
     ),
     "overlay.type_code": ("On this phone? Type the code", "Xem trên điện thoại này? Nhập mã"),
     "overlay.stale": ("Not updated since {time}", "Chưa cập nhật từ {time}"),
+    "overlay.seller_verified": (
+        "Seller verified by {issuer}",
+        "Người bán được {issuer} xác minh",
+    ),
+    "overlay.doc": ("1 valid document: {kinds}", "1 giấy tờ hiệu lực: {kinds}"),
+    "overlay.docs": ("{count} valid documents: {kinds}", "{count} giấy tờ hiệu lực: {kinds}"),
+    # the overlay's short words for document kinds (the viewer page says them in full)
+    "overlay.kind.certificate_of_origin": ("origin", "xuất xứ"),
+    "overlay.kind.ocop_rating": ("OCOP", "OCOP"),
+    "overlay.kind.food_safety_test": ("food safety", "ATTP"),
+    "overlay.kind.import_declaration": ("import", "nhập khẩu"),
+    "overlay.kind.other": ("other", "khác"),
     "listing.scan_here": (
         "Verify an item from this live stream",
         "Xác minh sản phẩm trong phiên live này",
@@ -474,6 +555,16 @@ def format_time(iso: str, lang: str, zone: str = "UTC") -> str:
     if lang == "vi":
         return moment.strftime("%H:%M, %d/%m/%Y") + f" ({label})"
     return moment.strftime("%Y-%m-%d %H:%M") + f" ({label})"
+
+
+def format_date(iso: str, lang: str, zone: str = "UTC") -> str:
+    """The date of an ISO 8601 time in the IANA ``zone``: ``23/11/2026`` in Vietnamese,
+    ``2026-11-23`` in English (the text itself when it is not a time)."""
+    try:
+        moment = dt.datetime.fromisoformat(iso).astimezone(_zone(zone))
+    except (TypeError, ValueError, OverflowError):
+        return str(iso)
+    return moment.strftime("%d/%m/%Y" if lang == "vi" else "%Y-%m-%d")
 
 
 @functools.lru_cache(maxsize=16)

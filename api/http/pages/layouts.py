@@ -122,16 +122,18 @@ LAYOUTS: dict[str, Layout] = {
 
 def layout_css(layout: Layout) -> str:
     """The panel's box for this layout (the page's other styles do the rest): a column
-    (badge, QR, short code) or a row (badge over the short code, beside the QR)."""
+    (badge, attestation mark, QR, short code) or a row (badge over the attestation mark over
+    the short code, beside the QR)."""
     p, q = layout.panel, layout.qr_px + 24
     box = f"left:{p.x}px;top:{p.y}px;width:{p.w}px;height:{p.h}px;overflow:hidden"
     sel = f"#panel.l-{layout.name}"
     if layout.direction == "row":
         return (
             f"{sel}{{{box};display:grid;grid-template-columns:1fr {q}px;"
-            "grid-template-rows:auto 1fr;align-items:start}"
+            "grid-template-rows:auto auto 1fr;align-items:start}"
             f"{sel} #badge{{grid-column:1;grid-row:1;min-width:0}}"
-            f"{sel} #short{{grid-column:1;grid-row:2;align-self:start}}"
-            f"{sel} #qrbox{{grid-column:2;grid-row:1/3;box-sizing:border-box;width:{q}px}}"
+            f"{sel} #attest{{grid-column:1;grid-row:2;min-width:0}}"
+            f"{sel} #short{{grid-column:1;grid-row:3;align-self:start}}"
+            f"{sel} #qrbox{{grid-column:2;grid-row:1/4;box-sizing:border-box;width:{q}px}}"
         )
     return f"{sel}{{{box};flex-direction:column}}{sel} #qrbox{{width:{q}px;box-sizing:border-box}}"

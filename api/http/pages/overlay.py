@@ -32,6 +32,7 @@ __all__ = [
     "ListingFacts",
     "QrCode",
     "ShortLink",
+    "attested_mark",
     "badge_state",
     "listing_payload",
     "overlay_csp",
@@ -130,6 +131,48 @@ def listing_payload(
     }
 
 
+def attested_mark(
+    identity: list[Mapping[str, Any]], qualifications: list[Mapping[str, Any]], lang: str
+) -> dict[str, Any]:
+    """The overlay's compact attestation line, apart from the badge: "seller's identity
+    verified by X" and the count and kinds of the product's valid documents. Only ``valid``
+    attestations count; the words say who vouched for what, never that the item is genuine
+    (that is the badge's, from the ledger's backing)."""
+    valid_id = [a for a in identity if a.get("status") == "valid"]
+    valid_q = [q for q in qualifications if q.get("status") == "valid"]
+    kinds = sorted({str(q.get("kind", "")) for q in valid_q})
+    words = [
+        text(lang, f"overlay.kind.{k}") if f"overlay.kind.{k}" in _KIND_KEYS else k for k in kinds
+    ]
+    seller = (
+        text(lang, "overlay.seller_verified", issuer=str(valid_id[0].get("issuer_name") or "?"))
+        if valid_id
+        else ""
+    )
+    docs = ""
+    if valid_q:
+        key = "overlay.doc" if len(valid_q) == 1 else "overlay.docs"
+        docs = text(lang, key, count=len(valid_q), kinds=", ".join(words))
+    return {
+        "seller_verified": bool(valid_id),
+        "documents": len(valid_q),
+        "kinds": kinds,
+        "text": {"seller": seller, "documents": docs},
+    }
+
+
+_KIND_KEYS = {
+    f"overlay.kind.{k}"
+    for k in (
+        "certificate_of_origin",
+        "ocop_rating",
+        "food_safety_test",
+        "import_declaration",
+        "other",
+    )
+}
+
+
 _OVERLAY_CSS = """
 html,body{background:transparent!important;margin:0;overflow:hidden}
 body{width:100vw;height:100vh;font:600 28px/1.2 system-ui,-apple-system,"Segoe UI",Roboto,
@@ -159,6 +202,17 @@ body[data-stale] #qr{opacity:.35}
 color:#111827}
 .qr{display:block;width:100%;height:auto}
 #scan{display:block;font-size:22px;margin-top:6px}
+#attest{display:block;background:rgba(17,24,39,.85);border-radius:14px;padding:5px 12px;
+font-size:15px;font-weight:600;line-height:1.2;color:#f9fafb}
+body[data-attested] #panel{gap:6px}
+body[data-attested] #badge{padding:12px 16px}
+body[data-attested] #short{padding:6px 14px}
+body[data-attested] #code{font-size:34px}
+body[data-attested] #scan{font-size:20px;margin-top:2px}
+#attest[hidden]{display:none}
+#attest span{display:block}
+#attest span:empty{display:none}
+body[data-stale] #attest{opacity:.45}
 #short{display:block;background:#fff;border-radius:18px;padding:10px 14px;text-align:center;
 font-size:17px;font-weight:600;color:#374151}
 #short[hidden]{display:none}
@@ -200,6 +254,11 @@ function show(p){
  }else{
   el('qr-path').setAttribute('d','');el('qr').setAttribute('data-url','');
  }
+ var a=p.attested;
+ if(a&&(a.text.seller||a.text.documents)){
+  el('attest').hidden=false;body.setAttribute('data-attested','1');
+  el('attest-seller').textContent=a.text.seller;el('attest-docs').textContent=a.text.documents;
+ }else{el('attest').hidden=true;body.removeAttribute('data-attested')}
  if(p.short){
   el('short').hidden=false;el('code').textContent=p.short.code;
   el('short-url').textContent=p.short.url.replace(/^https?:[/][/]/,'');
@@ -268,6 +327,8 @@ def render_overlay_page(
         "stale": stale_s * 1000,
         "staleText": words["stale"],
     }
+    marks = (payload.get("attested") or {}).get("text") or {}
+    shown = bool(marks.get("seller") or marks.get("documents"))
     chosen = LAYOUTS.get(layout)
     placed = f"l-{chosen.name}" if chosen else f"p-{esc(position)} l-corner"
     code = short["code"] if short else ""
@@ -278,6 +339,9 @@ def render_overlay_page(
         f'<span id="badge-text">{esc(words["badge"])}</span>'
         f'<span id="badge-detail">{esc(words["detail"])}</span>'
         '<span id="stale"></span></div></div>'
+        f'<div id="attest"{"" if shown else " hidden"}><span id="attest-seller">'
+        f'{esc(marks.get("seller", ""))}</span><span id="attest-docs">'
+        f"{esc(marks.get('documents', ''))}</span></div>"
         f'<div id="qrbox"><svg id="qr" class="qr" viewBox="-4 -4 {n} {n}" role="img" '
         f'aria-label="{esc(words["scan"])}" data-url="{esc(qr["url"] if qr else "")}" '
         f'shape-rendering="crispEdges"><rect id="qr-bg" x="-4" y="-4" width="{n}" '
@@ -292,7 +356,12 @@ def render_overlay_page(
     css = _OVERLAY_CSS + "".join(layout_css(x) for x in LAYOUTS.values())
     return page(
         lang=lang, title="Tracemark overlay", body=body, css=css, csp=overlay_csp(nonce), nav=False
-    ).replace("<body>", f'<body data-state="{esc(state)}" data-layout="{esc(layout)}">', 1)
+    ).replace(
+        "<body>",
+        f'<body data-state="{esc(state)}" data-layout="{esc(layout)}"'
+        + (' data-attested="1">' if shown else ">"),
+        1,
+    )
 
 
 _LISTING_CSS = """

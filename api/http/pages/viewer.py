@@ -6,7 +6,10 @@ page. The first screen of a phone (390x844) says the verdict and the fact that d
 ("this seller does not hold the item: it is held by Shop A"); then, for a suspect,
 counterfeit or recalled item, what to do and a report form (a plain POST to ``/report``,
 answered with a thank-you page: no script needed), for an unreadable code how to scan
-again; then the product, the reasons, the custody timeline and a collapsible proof.
+again; then the product; the seller's identity checks (when the scan names a seller: "identity
+verified by X (level), until DATE", a lapsed or withdrawn one said so, never green) and the
+item's qualifications (kind in words, issuer, validity, a link to the document, an expired,
+withdrawn or altered one marked); the reasons, the custody timeline and a collapsible proof.
 ``PageExtras`` carries what the verdict JSON does not: actors' display names (ids stay as
 secondary detail), the time zone every time is shown in, the recall's reason and contact,
 and the URL to switch language on (``?lang=``, the rest of the URL kept). Everything
@@ -22,6 +25,7 @@ from urllib.parse import urlencode
 
 from api.http.pages.i18n import (
     LANGUAGES,
+    format_date,
     format_expiry,
     format_time,
     pick_language,
@@ -50,7 +54,8 @@ class PageExtras:
     ``recall``: the recall's ``reason``, ``contact`` and ``time`` (ISO); ``path`` and
     ``query``: the page's own URL, for the language switch; ``code``: the scanned code and
     ``context``: the form fields of its context (``platform``, ``stream_id``, ...), for the
-    report form (no form without a code)."""
+    report form (no form without a code); ``seller``: the actor id of the seller the scan's
+    context names, whose identity attestations (``seller_identity``) the page shows."""
 
     names: Mapping[str, str] = field(default_factory=dict)
     zone: str = "UTC"
@@ -59,6 +64,7 @@ class PageExtras:
     query: str = ""
     code: str = ""
     context: Mapping[str, str] = field(default_factory=dict)
+    seller: str = ""
 
 
 #: The report reason a page's form preselects, by verdict.
@@ -109,6 +115,10 @@ details p{color:#374151;font-size:.92rem}
 #report .row{display:flex;gap:8px}
 #report select,#report textarea,#report input{font:inherit;width:100%;padding:8px;
 border:1px solid #d1d5db;border-radius:8px;background:#fff}
+#attested h3{font-size:.95rem;margin:12px 0 6px}
+#attested a{color:#1d4ed8}
+#attested li span{display:block}
+#attested .doc-title{color:#374151;font-size:.92rem}
 #report button{font:inherit;font-weight:650;padding:8px 14px;border:0;border-radius:8px;
 background:#b91c1c;color:#fff;flex:none}
 """
@@ -307,6 +317,133 @@ def deciding_fact(status: str, data: Mapping[str, Any], lang: str, extras: PageE
         return text(lang, "decide.other", headline=reason_headline(lang, code))
 
 
+_SHOWN = 20  # attestations shown per list: a subject holds at most 200
+
+
+def _attested_tone(status: str) -> str:
+    """Green only for a valid attestation; a lapse is a warning, a withdrawal bad."""
+    if status == "valid":
+        return "r-good"
+    return "r-warn" if status in ("expired", "not_yet_valid") else "r-bad"
+
+
+def _dates(a: Mapping[str, Any], lang: str, zone: str) -> dict[str, str]:
+    return {
+        "until": format_date(str(a.get("valid_until", "")), lang, zone),
+        "start": format_date(str(a.get("valid_from", "")), lang, zone),
+        "when": format_date(str(a.get("revoked_at", "")), lang, zone),
+    }
+
+
+def _status_key(prefix: str, status: str) -> str:
+    key = f"{prefix}.{status}"
+    return key if _has_text(key) else f"{prefix}.other"  # a status a newer ledger adds
+
+
+def _has_text(key: str) -> bool:
+    try:
+        text("en", key)
+    except KeyError:
+        return False
+    return True
+
+
+def _revoke_reason(a: Mapping[str, Any], lang: str) -> str:
+    reason = str(a.get("revoke_reason") or "")
+    return f"<span>{esc(text(lang, 'attest.reason', reason=reason))}</span>" if reason else ""
+
+
+def _identity_rows(found: list[Mapping[str, Any]], lang: str, zone: str) -> str:
+    if not found:
+        none = esc(text(lang, "attest.id.none"))
+        return f'<li class="r-warn" data-status="none"><b>{none}</b></li>'
+    rows = []
+    for a in found[:_SHOWN]:
+        status = str(a.get("status", ""))
+        level_key = f"attest.level.{a.get('level', '')}"
+        level = text(lang, level_key) if _has_text(level_key) else str(a.get("level", ""))
+        line = text(
+            lang,
+            _status_key("attest.id", status),
+            issuer=str(a.get("issuer_name") or a.get("issuer") or "?"),
+            level=level,
+            **_dates(a, lang, zone),
+        )
+        rows.append(
+            f'<li class="{_attested_tone(status)}" data-status="{esc(status)}">'
+            f"<b>{esc(line)}</b>{_revoke_reason(a, lang)}</li>"
+        )
+    return "".join(rows)
+
+
+def _qualification_rows(found: list[Mapping[str, Any]], lang: str, zone: str) -> str:
+    if not found:
+        none = esc(text(lang, "attest.docs_none"))
+        return f'<li class="r-warn" data-status="none"><b>{none}</b></li>'
+    rows = []
+    for a in found[:_SHOWN]:
+        status = str(a.get("status", ""))
+        kind = str(a.get("kind", ""))
+        kind_key = f"attest.kind.{kind}"
+        words = text(lang, kind_key) if _has_text(kind_key) else kind
+        issuer = text(lang, "attest.issued_by", issuer=str(a.get("issuer_name") or "?"))
+        lot = f", {text(lang, 'attest.for_lot', lot=a['lot'])}" if a.get("lot") else ""
+        state = text(lang, _status_key("attest.q", status), **_dates(a, lang, zone))
+        title = str(a.get("title") or "")
+        shown_title = f'<span class="doc-title">{esc(title)}</span>' if title else ""
+        digest = str(a.get("document") or "")
+        link = ""
+        if status not in ("document_missing", "document_tampered") and _is_sha256(digest):
+            link = (
+                f'<span><a class="doc" href="/v1/documents/{digest}" rel="noopener">'
+                f"{esc(text(lang, 'attest.open'))}</a></span>"
+            )
+        rows.append(
+            f'<li class="{_attested_tone(status)}" data-status="{esc(status)}" '
+            f'data-kind="{esc(kind)}"><b>{esc(words)} {esc(issuer)}{esc(lot)}</b>'
+            f"{shown_title}<span>{esc(state)}</span>{_revoke_reason(a, lang)}{link}</li>"
+        )
+    return "".join(rows)
+
+
+def _is_sha256(digest: str) -> bool:
+    return len(digest) == 64 and all(c in "0123456789abcdef" for c in digest)
+
+
+def _attested(data: Mapping[str, Any], lang: str, extras: PageExtras) -> str:
+    """The seller's identity checks (when the scan names a seller) and the item's
+    qualifications, each with its status: only a valid one is green."""
+    identity = data.get("seller_identity")
+    qualifications = data.get("qualifications")
+    identity = (
+        [a for a in identity if isinstance(a, Mapping)] if isinstance(identity, list) else None
+    )
+    found = (
+        [a for a in qualifications if isinstance(a, Mapping)]
+        if isinstance(qualifications, list)
+        else []
+    )
+    if identity is None and not found:
+        return ""
+    parts = []
+    if identity is not None:
+        who = _name(extras.names, extras.seller) if extras.seller else ""
+        parts.append(
+            f"<h3>{esc(text(lang, 'attest.seller'))}{': ' + esc(who) if who else ''}</h3>"
+            f'<ul class="reasons" id="seller-identity">'
+            f"{_identity_rows(identity, lang, extras.zone)}</ul>"
+        )
+    if isinstance(qualifications, list):
+        parts.append(
+            f'<h3>{esc(text(lang, "attest.docs"))}</h3><ul class="reasons" id="qualifications">'
+            f"{_qualification_rows(found, lang, extras.zone)}</ul>"
+        )
+    return (
+        f'<section class="card" id="attested"><h2>{ICONS["shield"]} '
+        f"{esc(text(lang, 'attested'))}</h2>{''.join(parts)}</section>"
+    )
+
+
 def lang_href(path: str, query: str, lang: str) -> str:
     """The page's own URL with ``lang`` set and every other parameter (the code's signature
     among them) kept as it was written: only a ``lang`` parameter is replaced."""
@@ -441,6 +578,7 @@ def render_viewer_page(data: Mapping[str, Any], lang: str, extras: PageExtras | 
         + _banner(status, lang, deciding_fact(known, data, lang, extras))
         + _todo(known, data, lang, extras)
         + (_product(item, lang, extras.names) if item else "")
+        + _attested(data, lang, extras)
         + _reasons(reasons, lang, extras.names)
         + (_timeline(steps, lang, extras) if item.get("custodian") or steps else "")
         + (_proof(data.get("proof"), lang) if item.get("custodian") else "")

@@ -22,7 +22,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from api.accounts import ACTOR_ROLES, ROLES, SignInFailed
-from api.http.console import screens, seller_routes
+from api.http.console import attest_routes, screens, seller_routes
 from api.http.console.respond import Json
 from api.http.console.respond import audited as _audited
 from api.http.console.respond import html as _html
@@ -59,6 +59,7 @@ STATIC = {
     "keys.js": "text/javascript; charset=utf-8",
     "producer.js": "text/javascript; charset=utf-8",
     "seller.js": "text/javascript; charset=utf-8",
+    "attest.js": "text/javascript; charset=utf-8",
 }
 
 
@@ -601,3 +602,6 @@ def _replace(account: Account, **changes: Any) -> Account:
 
 # The seller's screens, on this router and in the route table.
 seller_routes.register(router, _html, _lang)
+
+# The attestation screens (issue 20), on this router and in the route table.
+attest_routes.register(router, _html, _lang)

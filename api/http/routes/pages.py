@@ -48,6 +48,7 @@ from api.http.pages.i18n import LANGUAGES, pick_language
 from api.http.pages.overlay import (
     ListingFacts,
     QrCode,
+    attested_mark,
     listing_payload,
     overlay_csp,
     render_listing_page,
@@ -145,6 +146,7 @@ def _payload(
     listing = facts.status.listing
     payload["seller_identity"] = identity_json(state, listing.seller, now) or []
     payload["qualifications"] = qualifications_json(state, listing.gtin, "", now)
+    payload["attested"] = attested_mark(payload["seller_identity"], payload["qualifications"], lang)
     return payload
 
 

@@ -129,7 +129,11 @@ def _resolve(request: Request, state: AppState) -> Response:
     if wanted == "recall":
         recalled = bool(view is not None and view.recalled)
         return answer.json("recall", _recall_status(data, recalled=recalled, known=known))
-    return answer.render(wanted, data, description, lambda: _extras(request, state, data, path))
+    context = result.context
+    seller = context.seller if context is not None and ":" not in context.seller else ""
+    return answer.render(
+        wanted, data, description, lambda: _extras(request, state, data, path, seller)
+    )
 
 
 _FORM_CONTEXT = (
@@ -153,9 +157,12 @@ def _actor_ids(data: dict[str, Any]) -> list[str]:
     return ids
 
 
-def _extras(request: Request, state: AppState, data: dict[str, Any], path: str) -> PageExtras:
+def _extras(
+    request: Request, state: AppState, data: dict[str, Any], path: str, seller: str = ""
+) -> PageExtras:
     """What the viewer page shows beyond the verdict: names, time zone, the recall's
-    reason and contact, the URL for the language switch and the report form's fields."""
+    reason and contact, the URL for the language switch, the report form's fields and the
+    seller of the scan's context (whose identity checks ``seller_identity`` holds)."""
     store = state.service.store
     item = data.get("item") or {}
     recall = None
@@ -169,13 +176,14 @@ def _extras(request: Request, state: AppState, data: dict[str, Any], path: str) 
     params = request.query_params
     context = {field: params.get(name, "")[:200] for name, field in _FORM_CONTEXT}
     return PageExtras(
-        names=actor_names(store, _actor_ids(data)),
+        names=actor_names(store, [*_actor_ids(data), seller]),
         zone=state.settings.timezone,
         recall=recall,
         path=path,
         query=query,
         code=state.settings.resolver.rstrip("/") + path + (f"?{kept}" if kept else ""),
         context={k: v for k, v in context.items() if v},
+        seller=seller if "seller_identity" in data else "",
     )
 
 

@@ -146,6 +146,7 @@ class AppState:
             rate = self.settings.short_code_misses_per_minute
             self.short_code_limiter = self.limiter.with_rate(rate, "short-codes")
         return self.short_code_limiter
+
     #: Background jobs with progress (the console's print sheets; api/jobs.py).
     jobs: JobRunner | None = None
 

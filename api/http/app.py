@@ -41,6 +41,7 @@ from api.http.ratelimit import RATE_LIMIT_FIELDS, Decision, redacted
 from api.http.routes import (
     compliance,
     console,
+    console_producer,
     ledger,
     pages,
     platform,
@@ -115,7 +116,7 @@ def create_app(settings: Settings | None = None, *, service: LogService | None =
     )
     for module in routers:
         app.include_router(module.router)
-    for module in (pages, scanpage, console):
+    for module in (pages, scanpage, console, console_producer):
         app.include_router(module.router)
     install_docs(app)
     return app

@@ -18,6 +18,7 @@ from typing import Any
 from api.accounts import Accounts
 from api.http.checkpoints import CheckpointCache, WitnessView
 from api.http.ratelimit import RateLimiter
+from api.jobs import JobRunner
 from api.metrics import Metrics
 from api.passkeys import Ceremonies
 from api.settings import Settings, WebhookSettings
@@ -30,6 +31,7 @@ from ledger.ports.platform import ApiKey, PlatformStore
 from ledger.storage.documents import MemoryDocuments, open_documents
 from ledger.storage.platform import platform_store
 from ledger.storage.sql.console import SqlConsoleStore, memory_console_store
+from ledger.storage.sql.console_products import SqlProductStore
 from ledger.storage.sql.log import SqlStore
 from ledger.usecases.compliance import ComplianceWatch
 from ledger.usecases.retention import DeviceSalts, Pruner
@@ -97,6 +99,8 @@ class ConsoleState:
     ceremonies: Ceremonies
     signin_limiter: RateLimiter
     origin: str
+    #: The producer console's products: vi/en names and images (decision 46).
+    products: SqlProductStore | None = None
 
 
 class ScanSlots:
@@ -142,6 +146,9 @@ class AppState:
             rate = self.settings.short_code_misses_per_minute
             self.short_code_limiter = self.limiter.with_rate(rate, "short-codes")
         return self.short_code_limiter
+
+    #: Background jobs with progress (the console's print sheets; api/jobs.py).
+    jobs: JobRunner | None = None
 
     #: Device hashes with a rotating salt (None: built from the settings on first use).
     device_salts: DeviceSalts | None = None
@@ -230,6 +237,7 @@ def build_state(settings: Settings, *, service: LogService | None = None) -> App
         ),
         console=_console(settings, service, limiter),
         documents=documents,
+        jobs=JobRunner(),
     )
 
 
@@ -247,6 +255,7 @@ def _console(settings: Settings, service: LogService, limiter: RateLimiter) -> C
         Ceremonies(store, origin),
         limiter.with_rate(settings.console.signin_per_minute, "signin"),
         origin,
+        SqlProductStore(store.engine),
     )
 
 

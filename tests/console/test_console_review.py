@@ -60,7 +60,14 @@ def test_console_forms_never_send_secrets_in_a_url(
     ]
     for role, paths in {
         "operator": ("/console/", "/console/operator/accounts", "/console/operator/invites"),
-        "producer": ("/console/key", "/console/producer/keys"),
+        "producer": (
+            "/console/key",
+            "/console/producer/keys",
+            "/console/producer/products",
+            "/console/producer/batches",
+            "/console/producer/labels",
+            "/console/producer/ship",
+        ),
     }.items():
         for path in paths:
             answer = people[role].client.get(path)

@@ -25,13 +25,20 @@ def _path(route: ConsoleRoute) -> str:
         .replace("{key_id}", "0123456789abcdef")
         .replace("{token}", "x")
         .replace("{name}", "console.js")
+        .replace("{gtin}", "08930001000018")
+        .replace("{job_id}", "no-such-job")
     )
 
 
 def test_the_route_table_covers_every_console_route(console: Console) -> None:
     from api.http.routes.console import router
+    from api.http.routes.console_producer import router as producer_router
 
-    served = {(m, r.path) for r in router.routes for m in getattr(r, "methods", ())}
+    served = {
+        (m, r.path)
+        for r in (*router.routes, *producer_router.routes)
+        for m in getattr(r, "methods", ())
+    }
     table = {(r.method, r.path) for r in ROUTES}
     assert served == table
     assert {r.name for r in GUARDED} >= {"accounts", "approve", "revoke", "entries", "key"}

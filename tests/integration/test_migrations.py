@@ -73,6 +73,7 @@ CONSOLE_TABLES = {
     "console_sessions",
     "console_challenges",
     "console_audit",
+    "console_products",
 }
 RELEASE_0001_TABLES = {*APPEND_ONLY_TABLES, "scan_records", *PLATFORM_TABLES}
 HEAD_TABLES = {
@@ -87,7 +88,7 @@ HEAD_TABLES = {
     "scan_salts",
 }
 #: This version's schema revision (pinned: a new migration must say so here).
-HEAD = "0012"  # 0007, 0009, 0011, 0008, 0012: in the order they landed
+HEAD = "0013"  # 0007, 0009, 0011, 0008, 0012, 0013: in the order they landed
 KEYS = {"log_entries": "idx", "merkle_nodes": "node_key", "checkpoints": "tree_size"}
 
 

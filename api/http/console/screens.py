@@ -53,6 +53,11 @@ NAV: dict[str, tuple[tuple[str, str], ...]] = {
     "producer": (
         ("/console/key", "key.title"),
         ("/console/producer/keys", "pkeys.title"),
+        ("/console/producer/products", "prod.title"),
+        ("/console/producer/batches", "batch.title"),
+        ("/console/producer/labels", "label.title"),
+        ("/console/producer/ship", "ship.title"),
+        ("/console/producer/dashboard", "dash.title"),
         ("/console/attest/qualifications", "at.quals"),
     ),
     "seller": (

@@ -173,8 +173,10 @@ WORDS: dict[str, tuple[str, str]] = {
 
 
 from api.http.console.attest_words import ATTEST_WORDS  # noqa: E402 - attestation screens
+from api.http.console.producer_words import PRODUCER_WORDS  # noqa: E402 - the producer's screens
 
 WORDS.update(ATTEST_WORDS)
+WORDS.update(PRODUCER_WORDS)
 
 
 def say(lang: str, key: str, /, **values: object) -> str:

@@ -17,13 +17,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
 
 from api.accounts import ACTOR_ROLES, ROLES, SignInFailed
 from api.http.console import attest_routes, screens, seller_routes
+from api.http.console.respond import Json
+from api.http.console.respond import audited as _audited
+from api.http.console.respond import html as _html
+from api.http.console.respond import lang as _lang
+from api.http.console.respond import text_field as _text
 from api.http.console.table import (
     ANY_ROLE,
     Caller,
@@ -33,7 +38,6 @@ from api.http.console.table import (
     secure_origin,
 )
 from api.http.deps import StateDep, state_of
-from api.http.pages.i18n import LANGUAGES, pick_language
 from api.passkeys import MAX_OUTSTANDING, PasskeyRefused
 from ledger.errors import Conflict, InvalidInput, NotFound, TracemarkError
 from ledger.keys import PublicKey
@@ -54,35 +58,13 @@ STATIC = {
     "console.js": "text/javascript; charset=utf-8",
     "passkeys.js": "text/javascript; charset=utf-8",
     "keys.js": "text/javascript; charset=utf-8",
+    "producer.js": "text/javascript; charset=utf-8",
     "seller.js": "text/javascript; charset=utf-8",
     "attest.js": "text/javascript; charset=utf-8",
 }
-_HTML_HEADERS = {"Cache-Control": "no-store", "Content-Security-Policy": screens.CONSOLE_CSP}
-_LANG_COOKIE = "tm_lang"
-Json = Annotated[dict[str, Any], Body()]
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def _lang(request: Request) -> str:
-    given = request.query_params.get("lang", "") or request.cookies.get(_LANG_COOKIE, "")
-    return given if given in LANGUAGES else pick_language(request.headers.get("accept-language"))
-
-
-def _html(request: Request, body: str, status: int = 200) -> HTMLResponse:
-    response = HTMLResponse(body, status_code=status, headers=_HTML_HEADERS)
-    given = request.query_params.get("lang", "")
-    if given in LANGUAGES:
-        response.set_cookie(_LANG_COOKIE, given, samesite="strict", httponly=True, path="/")
-    return response
-
-
-def _text(payload: dict[str, Any], name: str, limit: int, *, required: bool = True) -> str:
-    value = payload.get(name, "")
-    if not isinstance(value, str) or len(value) > limit or (required and not value.strip()):
-        raise InvalidInput(f"{name} must be text of 1 to {limit} characters", code="invalid_field")
-    return value.strip()
 
 
 def _signed_in(caller: Caller, account: Account, request: Request, status: int = 200) -> Response:
@@ -153,17 +135,6 @@ def _operator_key(state: Any) -> Any:
             "this server has no operator key, so it cannot register actors",
         )
     return key
-
-
-def _audited(caller: Caller, action: str, target: str, work: Any) -> Any:
-    """Run ``work()``; record the action and its outcome in the audit trail either way."""
-    try:
-        result = work()
-    except (TracemarkError, ConsoleRefusal) as exc:
-        caller.audit(action, target=target, outcome="refused", detail=getattr(exc, "code", ""))
-        raise
-    caller.audit(action, target=target)
-    return result
 
 
 # --- static files -----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from sqlalchemy import MetaData
 from ledger.storage.documents.sql import document_metadata
 from ledger.storage.sql import tables
 from ledger.storage.sql.console import console_metadata
+from ledger.storage.sql.console_products import products_metadata
 from ledger.storage.sql.platform import platform_metadata
 from ledger.storage.sql.projection import PROJECTION_TABLES
 from ledger.storage.sql.reports import report_metadata
@@ -35,6 +36,7 @@ DURABLE_METADATA: tuple[MetaData, ...] = (
     report_metadata,
     console_metadata,
     document_metadata,
+    products_metadata,
 )
 #: Projection tables: derived from the log, remade by ``create_schema``, never migrated.
 DERIVED_TABLES = frozenset(PROJECTION_TABLES)

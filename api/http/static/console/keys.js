@@ -13,8 +13,9 @@
 //   signing_message), signed with Ed25519; the key id is
 //   SHA-256("tracemark/key-id/v1" || 0x00 || public key)[:8] in hex (ledger/keys.py).
 //
-// window.TM.keys = {create, restore, load, sign, canonical, review, builders} for other
-// screens (builders: entry type -> function(form) returning the body to review and sign).
+// window.TM.keys = {create, restore, load, sign, signCodes, canonical, review, builders}
+// for other screens (builders: entry type -> function(form) returning the body to review
+// and sign).
 "use strict";
 (() => {
   const TM = window.TM;
@@ -153,6 +154,21 @@
     return { type, signer: record.keyId, signature: b64(signature), body };
   }
 
+  // Item code signatures (ledger/codes/signed.py): only messages in the code context
+  // ("tracemark/code/v1" || 0x00 || GS1 element string) are signed here, never other bytes.
+  // Returns {keyId, signatures: [Uint8Array(64), ...]} for `messages` (Uint8Arrays).
+  const CODE_CONTEXT = join(utf8.encode("tracemark/code/v1"), new Uint8Array([0]));
+  async function signCodes(actor, messages) {
+    const record = await load(actor);
+    if (!record) throw Object.assign(new Error("no signing key in this browser"), { code: "no_key" });
+    const signatures = [];
+    for (const message of messages) {
+      if (!CODE_CONTEXT.every((b, i) => message[i] === b)) throw new Error("not a code message");
+      signatures.push(new Uint8Array(await subtle.sign({ name: "Ed25519" }, record.privateKey, message)));
+    }
+    return { keyId: record.keyId, signatures };
+  }
+
   // Show what will be signed, field by field, in a <dl>.
   function review(list, type, body, signer) {
     list.textContent = "";
@@ -270,6 +286,6 @@
     }
   });
 
-  TM.keys = { create, restore, load, sign, canonical, review, builders };
+  TM.keys = { create, restore, load, sign, signCodes, canonical, review, builders };
   showState();
 })();

@@ -1,7 +1,7 @@
 """Issue 19's one Chromium journey, end to end through the console (a live server, each
 person in their own browser context with Chromium's virtual WebAuthn authenticator): the
 operator invites and approves a producer and a seller; the producer's browser key creates a
-product, imports a CSV of 1,000 serials (each commissioning signed in the page), prints a
+product, imports a CSV of 1,000 serials (the commissioning signed in the page), prints a
 small sheet (a code decoded from its PNG) and ships items to the seller; the seller's browser
 key receives them, its stock shows them, it declares a listing and a stream session and
 opens the overlay preview with its short code; a viewer following that short code verifies
@@ -22,7 +22,6 @@ import pytest
 from PIL import Image
 
 from ledger.codes.gs1 import check_digit
-from tests.conftest import save_screenshot
 from tests.console import test_console_browser as browser
 from tests.console.journey_producer import (
     create_product,
@@ -136,7 +135,6 @@ def test_producer_to_seller_to_viewer_journey(live: Live, operator: Person) -> N
     short, in_preview, chat = copy_chat_link(seller)
     assert re.fullmatch(r"[0-9A-Z]{3}-[0-9A-Z]{3}", short) and short == in_preview
     assert chat == f"{live.base}/s/{short.replace('-', '')}"
-    save_screenshot(page, "console-journey-overlay")
 
     # A viewer follows the short code to the listing page, and verifies the sheet's code in
     # that stream context with the overlay's nonce: genuine, producer -> seller.
@@ -146,6 +144,8 @@ def test_producer_to_seller_to_viewer_journey(live: Live, operator: Person) -> N
     assert landed.path == "/l/tiktok/J-100", viewer.page.url
     query = parse_qs(landed.query)
     assert query["s"] == ["live-j"]
+    viewer.page.locator("body").wait_for()
+    assert "J-100" in viewer.page.content()
     context = {"platform": "tiktok", "listing_id": "J-100", "stream_id": "live-j",
                "nonce": query["n"][0]}  # fmt: skip
     answer = viewer.context.request.post(

@@ -13,7 +13,7 @@
 # Step 3 is skipped when .venv/.bootstrap-<extras>.stamp holds the hash of
 # pyproject.toml + requirements.lock + clients/python/pyproject.toml + this script, so a
 # second run takes well under 2 s.
-# (4) with Node.js 20+, `npm ci` in clients/typescript, again only when its package.json or
+# (4) with Node.js 20+, `npm ci` in clients/typescript and api/http/web, each only when its package.json or
 # package-lock.json changed (a stamp in its node_modules).
 #
 # Environment: PYTHON (interpreter to create .venv with, default python3).
@@ -214,29 +214,31 @@ ensure_codegen() {
   echo "$key" >"$stamp"
 }
 
-# The TypeScript client's dev dependencies (clients/typescript, package-lock.json), for
-# tests/clients/test_typescript.py. Optional: without Node.js 20+ those tests are skipped.
-TS_CLIENT="clients/typescript"
-ensure_ts_client() {
-  local key stamp="$TS_CLIENT/node_modules/.bootstrap.stamp" major
+# The npm projects' dev dependencies (package-lock.json): the TypeScript client
+# (clients/typescript, for tests/clients/test_typescript*.py) and the scan page's browser
+# sources (api/http/web, whose built files are committed; tests/pages/test_scan_routes.py
+# rebuilds them and compares). Optional: without Node.js 20+ those tests are skipped.
+NPM_PROJECTS=("clients/typescript" "api/http/web")
+ensure_npm_project() {
+  local dir="$1" key stamp="$1/node_modules/.bootstrap.stamp" major
   if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-    say "node/npm not found: the TypeScript client tests will be skipped (install Node.js 20+ and npm)"
+    say "node/npm not found: the tests needing $dir are skipped (install Node.js 20+ and npm)"
     return 0
   fi
   major="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
   if ((major < 20)); then
-    say "node $(node --version) is older than 20: the TypeScript client tests will be skipped"
+    say "node $(node --version) is older than 20: the tests needing $dir are skipped"
     return 0
   fi
-  key="$(cat "$TS_CLIENT/package.json" "$TS_CLIENT/package-lock.json" | sha256sum | cut -d' ' -f1)"
+  key="$(cat "$dir/package.json" "$dir/package-lock.json" | sha256sum | cut -d' ' -f1)"
   if ((!FORCE)) && [[ -f $stamp && "$(cat "$stamp")" == "$key" ]]; then
     return 0
   fi
-  say "npm ci in $TS_CLIENT (package-lock.json)"
-  if ! (cd "$TS_CLIENT" && npm ci --no-audit --no-fund --loglevel=error); then
-    say "warning: npm ci failed in $TS_CLIENT (offline, or the registry is unreachable)." \
+  say "npm ci in $dir (package-lock.json)"
+  if ! (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error); then
+    say "warning: npm ci failed in $dir (offline, or the registry is unreachable)." \
       "Fix: run 'make setup' again when online, or point npm at a mirror" \
-      "(npm config set registry https://<mirror>/). Until then the TypeScript client tests are skipped."
+      "(npm config set registry https://<mirror>/). Until then the tests needing it are skipped."
     return 0
   fi
   echo "$key" >"$stamp"
@@ -256,4 +258,4 @@ fi
 ensure_venv_module
 ensure_venv
 ensure_codegen
-ensure_ts_client
+for project in "${NPM_PROJECTS[@]}"; do ensure_npm_project "$project"; done

@@ -323,12 +323,74 @@ export interface paths {
         /**
          * Trust
          * @description The trust bundle (actors, prefixes, keys with revocations, latest checkpoint, resolvers)
-         *     signed with the operator key, for offline verification (ledger/trust.py). 503
+         *     signed with the operator key, for offline verification (ledger/codes/trust.py). 503
          *     ``no_operator_key`` on a server without the key.
          */
         get: operations["getTrustBundle"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/checkpoint": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tlog Checkpoint
+         * @description The latest checkpoint (C2SP tlog-tiles), with the witnesses' cosignatures kept for
+         *     its tree size.
+         */
+        get: operations["getTlogCheckpoint"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/tile/{path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tile
+         * @description A tile of hashes or an entry bundle (C2SP tlog-tiles), at the latest checkpoint.
+         */
+        get: operations["getTile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/witness/add-checkpoint": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add Checkpoint
+         * @description C2SP tlog-witness ``add-checkpoint``: cosign a followed log's checkpoint that is
+         *     consistent with what this witness cosigned before.
+         */
+        post: operations["witnessAddCheckpoint"];
         delete?: never;
         options?: never;
         head?: never;
@@ -368,6 +430,29 @@ export interface paths {
          * @description A registered key: the actor it speaks for, and its revocation if any.
          */
         get: operations["getKey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/items/{gtin}/{serial}/bundle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Item Bundle
+         * @description Everything needed to check the item's verdict offline (docs/format.md, "Item bundle"):
+         *     its entries with inclusion proofs to a (witnessed) checkpoint, the trust bundle, the code
+         *     and the operator's signed statement. Declared before ``getItem``, whose serial is a path.
+         *     503 ``no_operator_key`` on a server without the key; 409 ``not_checkpointed``.
+         */
+        get: operations["getItemBundle"];
         put?: never;
         post?: never;
         delete?: never;
@@ -457,6 +542,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reports/regulator": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Regulator Report
+         * @description A regulator report of a period (dates in ``tz``; ``to`` is the last day), signed by
+         *     the operator and proved against a fresh checkpoint: streams, listings, items sold and
+         *     claimed, recalls (public entries of the log, each with its inclusion proof) and the
+         *     clone alerts of this key's platform (signed, not log-backed). 503 ``no_operator_key``
+         *     on a server without the key. Check it offline with ``tracemark report verify``.
+         */
+        get: operations["getRegulatorReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/webhooks": {
         parameters: {
             query?: never;
@@ -521,6 +630,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Report
+         * @description Report a scanned code (or an item): kept for its producer, sent to the platforms
+         *     concerned; classified by who vouches for the context; never changes a verdict.
+         */
+        post: operations["createReport"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Store Document */
+        put: operations["putDocument"];
+        /** Store Document */
+        post: operations["postDocument"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/documents/{sha256}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Document
+         * @description A stored document, served only when its bytes still hash to its name.
+         */
+        get: operations["getDocument"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/{session_id}/compliance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Session Compliance
+         * @description Is every listing of the session backed by stock, a verified seller and valid
+         *     qualifications (``TRACEMARK_COMPLIANCE_KINDS``) at the time asked; what is missing.
+         */
+        get: operations["getSessionCompliance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/overlay/{platform}/{listing_id}": {
         parameters: {
             query?: never;
@@ -530,7 +719,8 @@ export interface paths {
         };
         /**
          * Overlay
-         * @description The OBS browser source of a listing: live badge and a rotating, signed listing QR.
+         * @description The OBS browser source of a listing: live badge, a rotating, signed listing QR and
+         *     the short code a viewer on the same phone can type.
          */
         get: operations["getOverlayPage"];
         put?: never;
@@ -574,7 +764,8 @@ export interface paths {
         /**
          * Overlay Events
          * @description Server-sent events: a ``status`` event (the JSON of ``/v1/overlay/...``) at once and
-         *     whenever the listing or the QR changes; a comment every 15 s keeps proxies open.
+         *     whenever the listing or the QR changes; a ``keepalive`` event at least every third of
+         *     ``stale`` (at most 15 s) says the server is there, so the page can tell stale from quiet.
          */
         get: operations["getOverlayEvents"];
         put?: never;
@@ -597,6 +788,48 @@ export interface paths {
          * @description What the overlay's QR opens: the listing, if the code is fresh and genuine.
          */
         get: operations["getListingPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/s/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Short Code
+         * @description What a typed short code opens: the listing page of its stream's overlay, with a fresh
+         *     nonce (303), so what the viewer verifies from there is bound to that stream.
+         */
+        get: operations["openShortCode"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/scan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Scan Page
+         * @description The scan page: camera, screenshot upload, pasted link or short code; works offline
+         *     once installed (docs/api.md, "The scan page").
+         */
+        get: operations["getScanPage"];
         put?: never;
         post?: never;
         delete?: never;
@@ -660,6 +893,58 @@ export interface components {
             error: string;
             /** Duration Ms */
             duration_ms: number;
+        };
+        /**
+         * AttestationOut
+         * @description An attestation with its status at the time asked (ledger/verdicts/attestations.py).
+         */
+        AttestationOut: {
+            /** Issuer */
+            issuer: string;
+            /** Issuer Name */
+            issuer_name: string;
+            /** Attestation Id */
+            attestation_id: string;
+            /**
+             * Kind
+             * @description identity, or a document kind: certificate_of_origin, ocop_rating, food_safety_test, import_declaration, other
+             */
+            kind: string;
+            /**
+             * Status
+             * @description valid | expired | revoked | not_yet_valid | issuer_suspended | document_missing | document_tampered
+             * @example valid
+             */
+            status: string;
+            /** Valid From */
+            valid_from: string;
+            /** Valid Until */
+            valid_until: string;
+            /**
+             * Index
+             * @description the attesting entry's index in the log
+             */
+            index: number;
+            /**
+             * Level
+             * @description identity: low | substantial | high
+             */
+            level?: string | null;
+            /** Gtin */
+            gtin?: string | null;
+            /** Lot */
+            lot?: string | null;
+            /**
+             * Document
+             * @description the document's SHA-256 (/v1/documents/...)
+             */
+            document?: string | null;
+            /** Title */
+            title?: string | null;
+            /** Revoked At */
+            revoked_at?: string | null;
+            /** Revoke Reason */
+            revoke_reason?: string | null;
         };
         /**
          * BatchRequest
@@ -1067,7 +1352,10 @@ export interface components {
             status: string;
             /** Reasons */
             reasons: components["schemas"]["ReasonOut"][];
-            /** Seller */
+            /**
+             * Seller
+             * @description handle, actor_id, registered, verified, active, and identity: the seller's identity attestations with their status now (valid first)
+             */
             seller: {
                 [key: string]: unknown;
             };
@@ -1083,6 +1371,11 @@ export interface components {
             codes: {
                 [key: string]: unknown;
             }[];
+            /**
+             * Qualifications
+             * @description the listed GTIN's qualifications with their status now, valid first
+             */
+            qualifications?: components["schemas"]["AttestationOut"][];
         };
         /**
          * ListingsRequest
@@ -1241,6 +1534,8 @@ export interface components {
             inclusion_path: string[];
             /** Checkpoint */
             checkpoint: string;
+            /** @description Which witnesses cosigned the checkpoint; absent without witnesses */
+            witnesses?: components["schemas"]["Witnessed"] | null;
         };
         /** Reason */
         Reason: {
@@ -1264,9 +1559,96 @@ export interface components {
                 [key: string]: unknown;
             };
         };
+        /**
+         * RegulatorReportOut
+         * @description A regulator report's files (docs/format.md, "Regulator report"): write each value,
+         *     as UTF-8, to a file of its name; ``tracemark report verify`` checks the folder.
+         */
+        RegulatorReportOut: {
+            /**
+             * Files
+             * @description lines.csv, events.epcis.json and report.json, by name
+             * @example {
+             *       "lines.csv": "line,kind,...",
+             *       "report.json": "{...}"
+             *     }
+             */
+            files: {
+                [key: string]: string;
+            };
+        };
         /** RejectedResult */
         RejectedResult: {
             error: components["schemas"]["ErrorBody"];
+        };
+        /**
+         * ReportIn
+         * @description A shopper's report about a scanned code (or an item id).
+         * @example {
+         *       "code": "https://vt.example.vn/01/08930001000018/10/L7/21/A1?8030=AQptbkfGxx-VqE3gw2o4O-G3X_Obd3DRrQSKtn1POCjyjEB4Y1jWaV9HvP4SpmibWThgpvf4fwebqZUDwVb5GDYD",
+         *       "context": {
+         *         "listing_id": "L-100",
+         *         "platform": "tiktok"
+         *       },
+         *       "reason": "seller_mismatch",
+         *       "text": "The streamer showed a different box"
+         *     }
+         */
+        ReportIn: {
+            /**
+             * Code
+             * @description the scanned URI (or give item)
+             * @default
+             */
+            code: string;
+            /**
+             * Item
+             * @description an item id, 01/<gtin14>/21/<serial>
+             * @default
+             */
+            item: string;
+            /**
+             * Reason
+             * @enum {string}
+             */
+            reason: "counterfeit" | "seller_mismatch" | "recalled_on_sale" | "damaged" | "other";
+            /**
+             * Text
+             * @description what happened, in the reporter's words
+             * @default
+             */
+            text: string;
+            /**
+             * Contact
+             * @description a phone or email for an answer (the producer only)
+             * @default
+             */
+            contact: string;
+            context?: components["schemas"]["Context"];
+        };
+        /** ReportOut */
+        ReportOut: {
+            /** Id */
+            id: string;
+            /** Time */
+            time: number;
+            /** Item Id */
+            item_id: string;
+            /**
+             * Status
+             * @description the verdict the reporter was shown
+             */
+            status: string;
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "platform" | "session" | "overlay" | "anonymous";
+            /**
+             * Weak
+             * @description an anonymous report: a weak signal, never changes any verdict
+             */
+            weak: boolean;
         };
         /** ScanResponse */
         ScanResponse: {
@@ -1468,6 +1850,16 @@ export interface components {
             source: "platform" | "session" | "overlay" | "anonymous";
             /** Reasons */
             reasons: components["schemas"]["Reason"][];
+            /**
+             * Qualifications
+             * @description the item's qualifications (by GTIN and its lot) with their status now, valid first; only status valid counts
+             */
+            qualifications?: components["schemas"]["AttestationOut"][] | null;
+            /**
+             * Seller Identity
+             * @description identity attestations of the seller the context names, status now
+             */
+            seller_identity?: components["schemas"]["AttestationOut"][] | null;
             /** Item */
             item: {
                 [key: string]: unknown;
@@ -1502,9 +1894,9 @@ export interface components {
             url: string;
             /**
              * Events
-             * @description recall, clone_suspected (clone_signal: its older name, still accepted)
+             * @description recall, clone_suspected (clone_signal: its older name, still accepted), report.received (a shopper's report about an item the platform lists or watches), compliance_lost (a stream session fell out of compliance)
              */
-            events: ("recall" | "clone_suspected" | "clone_signal")[];
+            events: ("recall" | "clone_suspected" | "report.received" | "clone_signal" | "compliance_lost")[];
         };
         /** WebhookList */
         WebhookList: {
@@ -1521,6 +1913,29 @@ export interface components {
             events: string[];
             /** Created */
             created: number;
+        };
+        /** Witnessed */
+        Witnessed: {
+            /**
+             * Cosigned By
+             * @description Configured witnesses (key names) that cosigned this checkpoint
+             */
+            cosigned_by: string[];
+            /**
+             * Quorum
+             * @description How many must cosign (TRACEMARK_WITNESS_QUORUM)
+             */
+            quorum: number;
+            /**
+             * Of
+             * @description How many witnesses are configured
+             */
+            of: number;
+            /**
+             * Witnessed
+             * @description At least quorum of them cosigned
+             */
+            witnessed: boolean;
         };
     };
     responses: never;
@@ -2739,6 +3154,257 @@ export interface operations {
             };
         };
     };
+    getTlogCheckpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Bad input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the log's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid request or failed verification */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage unavailable or no operator key */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getTile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description Bad input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the log's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid request or failed verification */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage unavailable or no operator key */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    witnessAddCheckpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Bad input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid request or failed verification */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage unavailable or no operator key */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     submitEntries: {
         parameters: {
             query?: never;
@@ -2844,6 +3510,95 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["KeyOut"];
+                };
+            };
+            /** @description Bad input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the log's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid request or failed verification */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage unavailable or no operator key */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getItemBundle: {
+        parameters: {
+            query?: {
+                /** @description The item's signed code (Digital Link URI), checked and carried in the bundle */
+                code?: string | null;
+            };
+            header?: never;
+            path: {
+                gtin: string;
+                serial: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
                 };
             };
             /** @description Bad input */
@@ -3210,6 +3965,107 @@ export interface operations {
             };
             /** @description A listing names another platform than the key's (platform_mismatch) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the log's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid request or failed verification */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage unavailable or no operator key */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getRegulatorReport: {
+        parameters: {
+            query: {
+                /** @description The period's first day (or date-time) in tz */
+                from: string;
+                /** @description Its last day, included (or a date-time, excluded); the period must have ended */
+                to: string;
+                /** @description An IANA time zone */
+                tz?: string;
+                /** @description csv, epcis or both (report.json always) */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegulatorReportOut"];
+                };
+            };
+            /** @description Bad input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description API key missing, unknown or revoked */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3650,6 +4506,538 @@ export interface operations {
             };
         };
     };
+    createReport: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReportIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReportOut"];
+                };
+            };
+            /** @description Bad input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description API key unknown or revoked (api_key_invalid), or missing where required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The API key's platform is not the context's (platform_mismatch) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the log's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid request or failed verification */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage unavailable or no operator key */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putDocument: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/pdf": string;
+                "image/png": string;
+                "image/jpeg": string;
+                "image/webp": string;
+                "text/plain": string;
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Already stored */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        sha256?: string;
+                        content_type?: string;
+                        size?: number;
+                        /** @description false: the same bytes were stored before */
+                        stored?: boolean;
+                        url?: string;
+                    };
+                };
+            };
+            /** @description Stored */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        sha256?: string;
+                        content_type?: string;
+                        size?: number;
+                        /** @description false: the same bytes were stored before */
+                        stored?: boolean;
+                        url?: string;
+                    };
+                };
+            };
+            /** @description Bad input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the log's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid request or failed verification */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage unavailable or no operator key */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    postDocument: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/pdf": string;
+                "image/png": string;
+                "image/jpeg": string;
+                "image/webp": string;
+                "text/plain": string;
+                "application/octet-stream": string;
+            };
+        };
+        responses: {
+            /** @description Already stored */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        sha256?: string;
+                        content_type?: string;
+                        size?: number;
+                        /** @description false: the same bytes were stored before */
+                        stored?: boolean;
+                        url?: string;
+                    };
+                };
+            };
+            /** @description Stored */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        sha256?: string;
+                        content_type?: string;
+                        size?: number;
+                        /** @description false: the same bytes were stored before */
+                        stored?: boolean;
+                        url?: string;
+                    };
+                };
+            };
+            /** @description Bad input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the log's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid request or failed verification */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage unavailable or no operator key */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getDocument: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the document's SHA-256, hex */
+                sha256: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The document, its hash checked */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                    "*/*": unknown;
+                };
+            };
+            /** @description Bad input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the log's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid request or failed verification */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage unavailable or no operator key */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getSessionCompliance: {
+        parameters: {
+            query?: {
+                /** @description the session's platform */
+                platform?: string;
+                /** @description the time asked, ms since the epoch (now) */
+                at?: number | null;
+            };
+            header?: never;
+            path: {
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Bad input */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description API key unknown or revoked (api_key_invalid), or missing where required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The key's platform is not the one asked (platform_mismatch) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the log's state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Invalid request or failed verification */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Storage unavailable or no operator key */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getOverlayPage: {
         parameters: {
             query?: {
@@ -3659,6 +5047,10 @@ export interface operations {
                 lang?: string;
                 /** @description corner of the panel */
                 pos?: string;
+                /** @description portrait (1080x1920) or landscape (1920x1080) keep the panel clear of the live platforms' controls (docs/api.md, Overlay layouts); corner places it by pos */
+                layout?: string;
+                /** @description seconds without any update (events send a keep-alive at least every third of this, at most every 15 s) before the badge shows as stale */
+                stale?: number;
             };
             header?: never;
             path: {
@@ -3751,6 +5143,8 @@ export interface operations {
                 stream?: string;
                 /** @description en or vi (default: Accept-Language) */
                 lang?: string;
+                /** @description seconds without any update (events send a keep-alive at least every third of this, at most every 15 s) before the badge shows as stale */
+                stale?: number;
             };
             header?: never;
             path: {
@@ -3874,6 +5268,128 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                     "text/html": string;
+                };
+            };
+        };
+    };
+    openShortCode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Not a short code: 6 letters and digits, like K7M-2QX (short_code_invalid) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "text/html": string;
+                };
+            };
+            /** @description No such short code (unknown_short_code) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "text/html": string;
+                };
+            };
+            /** @description The code ended with its stream, or was revoked (short_code_expired) */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "text/html": string;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many unknown codes from this client (rate_limited) */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "text/html": string;
+                };
+            };
+            /** @description This server has no operator key to sign overlay codes (overlay_unsigned) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                    "text/html": string;
+                };
+            };
+        };
+    };
+    getScanPage: {
+        parameters: {
+            query?: {
+                /** @description en or vi (default: Accept-Language) */
+                lang?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

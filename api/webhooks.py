@@ -74,6 +74,8 @@ __all__ = [
     "EVENT_ALIASES",
     "ID_HEADER",
     "LEGACY_SIGNATURE_HEADER",
+    "PRODUCER_EVENTS",
+    "PRODUCER_OWNER",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
     "Dispatcher",
@@ -84,6 +86,7 @@ __all__ = [
     "delivery_headers",
     "is_legacy_secret",
     "new_secret",
+    "producer_owner",
     "resolve",
     "send",
     "sign_delivery",
@@ -97,6 +100,19 @@ log = logging.getLogger("tracemark.platform")
 EVENTS = ("recall", "clone_suspected", "report.received", "compliance_lost")
 #: Older names of events, still accepted from subscribers and matched to today's.
 EVENT_ALIASES = {"clone_signal": "clone_suspected"}
+#: The events a producer's webhook (set in the console) can subscribe to.
+PRODUCER_EVENTS = ("report.received", "clone_suspected")
+#: A producer's webhooks are stored in the platform webhook table under the owner
+#: ``producer:<actor id>``. A platform name is ``^[a-z0-9_.-]{1,32}$`` (API keys, listings,
+#: watches), so it never holds the colon: no platform route or platform event reaches them.
+PRODUCER_OWNER = "producer:"
+
+
+def producer_owner(actor_id: str) -> str:
+    """The webhook owner of a producer's hooks (never a platform name: it has a colon)."""
+    if not actor_id:
+        raise errors.InvalidInput("a producer's webhooks need its actor id")
+    return PRODUCER_OWNER + actor_id
 
 
 #: Standard Webhooks (https://www.standardwebhooks.com, spec 1.0.0): the delivery id (stable
@@ -444,6 +460,10 @@ class Dispatcher:
         self, platform: str, kind: str, event_id: str, data: Mapping[str, Any], now: int
     ) -> list[Delivery]:
         out: list[Delivery] = []
+        if platform.startswith(PRODUCER_OWNER):  # a producer's hook names its producer
+            owner = {"producer": platform.removeprefix(PRODUCER_OWNER)}
+        else:
+            owner = {"platform": platform}
         for hook in self.store.webhooks(platform):
             if kind not in {EVENT_ALIASES.get(e, e) for e in hook.events}:
                 continue
@@ -451,7 +471,7 @@ class Dispatcher:
                 "id": event_id,
                 "type": kind,
                 "created": now,
-                "platform": platform,
+                **owner,
                 "webhook_id": hook.webhook_id,
                 "data": data,
             }
@@ -483,7 +503,8 @@ class Dispatcher:
         self, platform: str, context: ScanContext, verdict: Verdict, now: int
     ) -> int:
         """Queue one clone_suspected event per platform, item, place and reasons per hour
-        (deduplicated). Only vouched contexts are reported (the caller checks)."""
+        (deduplicated). Only vouched contexts are reported (the caller checks). ``platform``
+        may be a producer's owner (``producer_owner``): the producer of the item's GTIN."""
         reasons = clone_reasons(verdict)
         item = dict(verdict.item)
         codes = ",".join(sorted(r.code for r in reasons))
@@ -511,7 +532,9 @@ class Dispatcher:
         """Queue a ``report.received`` event for ``platform``. A vouched report is one event;
         anonymous ones (weak signals) are one event per platform, item and reason per hour,
         so a flood of them cannot flood a receiver. The reporter's contact is never sent:
-        only the producer reads it (``tracemark reports list``)."""
+        only the producer reads it (``tracemark reports list``, the console), and not through
+        its own webhooks either (``platform`` may be ``producer_owner`` of the report's
+        producer)."""
         if report.weak:
             bucket = now // 3_600_000
             key = f"{platform}|{report.item_id}|{report.reason}|anonymous|{bucket}"

@@ -27,9 +27,11 @@ from api.http.nonce import NonceExpired, NonceInvalid, open_nonce
 from api.http.schemas import Context
 from api.http.state import AppState
 from api.results import result_json
-from api.webhooks import clone_reasons
+from api.webhooks import clone_reasons, producer_owner
 from ledger import errors
+from ledger.codes.identifiers import parse_item_id
 from ledger.provenance.rules.streams import SessionProof
+from ledger.usecases.queries import product_facts
 from ledger.usecases.retention import coarse_place
 from ledger.usecases.service import now_ms
 from ledger.usecases.verify import VerifyResult
@@ -174,13 +176,28 @@ def verify_code(
     return result
 
 
+def _gtin_producer(state: AppState, gtin: str, item: object) -> str:
+    """The registered, active producer owning the GTIN (of the item id when the verdict
+    names no GTIN); "" for none."""
+    if not gtin and isinstance(item, str) and item:
+        try:
+            gtin = parse_item_id(item).gtin
+        except errors.TracemarkError:
+            return ""
+    if not (len(gtin) == 14 and gtin.isdigit()):
+        return ""
+    found = product_facts(state.service.store, gtin)
+    return found[1].producer if found is not None else ""
+
+
 def observe_verdict(
     state: AppState, result: VerifyResult, now: int, also: Sequence[str] = ()
 ) -> None:
     """Send ``clone_suspected`` events for a suspect verdict with clone reasons of a vouched
-    context: to the platform the code was seen on, and to platforms whose verified listings
-    hold the item. An anonymous request never reaches anyone else. Never raises (a verify
-    must not fail because a webhook could not be queued)."""
+    context: to the platform the code was seen on, to platforms whose verified listings
+    hold the item, and to the webhooks of the producer owning the item's GTIN (set in the
+    console). An anonymous request never reaches anyone else. Never raises (a verify must
+    not fail because a webhook could not be queued)."""
     verdict, context = result.verdict, result.context
     if context is None or not context.vouched:
         return
@@ -191,6 +208,9 @@ def observe_verdict(
         platforms = {context.platform, *also} - {""}
         item = verdict.item.get("item_id", "")
         platforms.update(w.platform for w in platform.store.watches(item_id=item))
+        producer = _gtin_producer(state, str(verdict.item.get("gtin", "")), item)
+        if producer:
+            platforms.add(producer_owner(producer))
         for name in sorted(platforms):
             platform.dispatcher.clone_suspected(name, context, verdict, now)
     except errors.TracemarkError as exc:

@@ -17,6 +17,7 @@ from api.http.console.screens import _field, _messages, _out, shell, utc_time
 from api.http.console.words import say
 from api.http.pages.kit import esc
 from ledger.ports.console import Account
+from ledger.ports.platform import Webhook
 from ledger.storage.sql.console_products import ConsoleProduct
 from ledger.usecases.dashboard import CloneAlert, ProducerDashboard
 
@@ -295,6 +296,48 @@ class ReportLine:
     contact: str
 
 
+def _webhooks(lang: str, hooks: Sequence[Webhook]) -> str:
+    """The producer's webhooks (URL, events, a delete form each) and the form to add one,
+    whose answer shows the signing secret once (``data-show="secret"``, console.js)."""
+    rows = [
+        (
+            f"<code>{esc(h.url)}</code>",
+            esc(", ".join(h.events)),
+            esc(utc_time(h.created)),
+            f'<form method="post" class="inline" data-action="/console/api/producer/webhooks/'
+            f'{esc(h.webhook_id)}/delete" data-then="reload"{_messages(lang)}>'
+            f'<button type="submit" data-webhook="{esc(h.webhook_id)}">'
+            f"{esc(say(lang, 'hook.delete'))}</button>{_out()}</form>",
+        )
+        for h in hooks
+    ]
+    choices = (
+        ("report.received,clone_suspected", "hook.both"),
+        ("report.received", "hook.reports"),
+        ("clone_suspected", "hook.clones"),
+    )
+    options = "".join(f'<option value="{v}">{esc(say(lang, k))}</option>' for v, k in choices)
+    return (
+        f'<section class="card" id="dash-webhooks"><h2>{esc(say(lang, "dash.webhooks"))}</h2>'
+        f'<p>{esc(say(lang, "hook.about"))}</p>'
+        + _table(
+            lang, "dash-hooks", ("hook.url", "hook.events", "hook.created", "hook.delete"), rows
+        )
+        + '<form method="post" id="webhook-add" data-action="/console/api/producer/webhooks"'
+        f' data-show="secret"{_messages(lang)}>'
+        + _field(
+            lang, "url", "hook.url", "url", fid="hook-url", required="", maxlength="2048",
+            placeholder="https://", autocomplete="off", spellcheck="false",
+        )
+        + f'<label for="f-hook-events">{esc(say(lang, "hook.events"))}</label>'
+        f'<select id="f-hook-events" name="events">{options}</select>'
+        f'<button type="submit" class="primary">{esc(say(lang, "hook.add"))}</button>{_out()}'
+        f'<div class="shown" hidden><p>{esc(say(lang, "hook.secret_once"))}</p>'
+        '<p><code id="webhook-secret"></code></p></div>'
+        "</form></section>"
+    )  # fmt: skip
+
+
 def dashboard_screen(  # noqa: PLR0917 - a screen's facts, in the order it shows them
     lang: str,
     account: Account,
@@ -303,6 +346,7 @@ def dashboard_screen(  # noqa: PLR0917 - a screen's facts, in the order it shows
     reports: Sequence[ReportLine],
     days: int,
     zone: str,
+    hooks: Sequence[Webhook] = (),
 ) -> str:
     top = max((n for _, n in board.days), default=0) or 1
     day_rows = [
@@ -354,7 +398,7 @@ def dashboard_screen(  # noqa: PLR0917 - a screen's facts, in the order it shows
              "dash.report_contact"),
             report_rows,
         )
-        + f'</section><section class="card"><h2>{esc(say(lang, "dash.webhooks"))}</h2>'
-        f'<p id="dash-webhooks">{esc(say(lang, "dash.webhooks_none"))}</p></section>'
+        + "</section>"
+        + _webhooks(lang, hooks)
     )  # fmt: skip
     return _shell(lang, "dash.title", main, account, csrf, path="/console/producer/dashboard")

@@ -129,10 +129,24 @@ PRODUCER_WORDS: dict[str, tuple[str, str]] = {
     "dash.report_contact": ("Contact (only you see it)", "Liên hệ (chỉ bạn thấy)"),
     "dash.report_when": ("When", "Thời gian"),
     "dash.webhooks": ("Webhooks", "Webhook"),
-    "dash.webhooks_none": (
-        "Webhooks are for platforms (with an API key) in this version; producers have none. "
-        "Reports and alerts are here.",
-        "Ở phiên bản này webhook dành cho nền tảng (có khóa API); nhà sản xuất chưa có. "
-        "Phản ánh và cảnh báo xem tại đây.",
+    "hook.about": (
+        "Your webhooks: a signed POST (Standard Webhooks) to your address when a shopper "
+        "reports one of your items (report.received) or a clone is suspected "
+        "(clone_suspected). A shopper's contact is never sent: read it above.",
+        "Webhook của bạn: một yêu cầu POST có ký (Standard Webhooks) tới địa chỉ của bạn khi "
+        "người mua phản ánh sản phẩm của bạn (report.received) hoặc nghi có hàng sao chép "
+        "(clone_suspected). Liên hệ của người mua không bao giờ được gửi: xem ở trên.",
+    ),
+    "hook.url": ("Address (https://...)", "Địa chỉ (https://...)"),
+    "hook.events": ("Events", "Sự kiện"),
+    "hook.created": ("Added", "Ngày thêm"),
+    "hook.delete": ("Delete", "Xóa"),
+    "hook.add": ("Add the webhook", "Thêm webhook"),
+    "hook.both": ("Reports and clone alerts", "Phản ánh và cảnh báo sao chép"),
+    "hook.reports": ("Reports from shoppers", "Phản ánh của người mua"),
+    "hook.clones": ("Clone alerts", "Cảnh báo sao chép"),
+    "hook.secret_once": (
+        "The signing secret, shown this once: keep it now. Reload to see the list.",
+        "Khóa ký, chỉ hiện lần này: hãy lưu lại ngay. Tải lại trang để xem danh sách.",
     ),
 }

@@ -14,7 +14,13 @@ are signed in the page and sent here only to be verified and printed.
     sheets     signed code URIs -> ``scanner.sheets.signed_labels`` (every code checked
                against the ledger, signed by this producer, of a commissioned item) ->
                ``render_sheet`` as a background job (``AppState.jobs``), polled for progress
-    dashboard  ``ledger.usecases.dashboard.producer_dashboard`` and the shoppers' reports
+    dashboard  ``ledger.usecases.dashboard.producer_dashboard``, the shoppers' reports and
+               the producer's webhooks
+    webhooks   the producer's own webhooks (``report.received``, ``clone_suspected``), kept
+               in the platform webhook table under the owner ``producer:<actor id>``
+               (``api.webhooks.producer_owner``; no platform name has a colon, so no
+               platform route sees them), URL checked by the same policy (``check_url``),
+               the secret shown once
 """
 
 from __future__ import annotations
@@ -24,7 +30,9 @@ import binascii
 import datetime as dt
 import io
 import re
+import secrets
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -40,10 +48,12 @@ from api.http.console.table import Caller, ConsoleRefusal, console_route
 from api.http.deps import StateDep
 from api.imports import PRODUCTS, check_import, read_table
 from api.jobs import JobRunner, Progress
+from api.webhooks import PRODUCER_EVENTS, check_url, new_secret, producer_owner
 from ledger.codes.gs1 import gtin14
 from ledger.codes.signed import MAX_CODE_LENGTH
 from ledger.errors import InvalidInput, LimitExceeded, NotFound
 from ledger.ports.documents import prepare
+from ledger.ports.platform import Webhook
 from ledger.provenance.records import Actor
 from ledger.storage.sql.console_products import ConsoleProduct, SqlProductStore
 from ledger.usecases.dashboard import producer_dashboard
@@ -52,7 +62,7 @@ from ledger.usecases.reports import reports_for_producer
 from ledger.usecases.service import now_ms
 from scanner.sheets import MAX_SHEET_CODES, SHEET_FORMATS, render_sheet, signed_labels
 
-__all__ = ["MAX_IMAGE_BYTES", "MAX_IMPORT_BYTES", "router"]
+__all__ = ["MAX_IMAGE_BYTES", "MAX_IMPORT_BYTES", "MAX_PRODUCER_WEBHOOKS", "router"]
 
 router = APIRouter(tags=["console"])
 _PRODUCER = ("producer",)
@@ -67,6 +77,8 @@ _TZ = re.compile(r"^[+-](0\d|1[0-4]):[0-5]\d$")
 _DATA_URL = re.compile(r"^data:(image/(?:png|jpeg|webp));base64,([A-Za-z0-9+/=]+)$")
 _SHEET_MEDIA = {"pdf": "application/pdf", "png": "application/zip", "svg": "application/zip"}
 _DASH_DAYS = 30
+#: A producer's webhooks at most (as a platform's: api/http/routes/webhooks.py).
+MAX_PRODUCER_WEBHOOKS = 10
 _VN = dt.timezone(dt.timedelta(hours=7), "UTC+07:00")
 
 
@@ -230,10 +242,91 @@ def dashboard_page(request: Request, state: StateDep, *, caller: Caller) -> Resp
         )
         for r in reports_for_producer(store, account.actor_id, limit=100)
     ]
+    hooks = state.platform.store.webhooks(producer_owner(account.actor_id))
     page = screens.dashboard_screen(
-        _lang(request), account, caller.csrf, board, reports, _DASH_DAYS, "UTC+07:00"
+        _lang(request), account, caller.csrf, board, reports, _DASH_DAYS, "UTC+07:00", hooks
     )
     return _html(request, page)
+
+
+# --- webhooks ---------------------------------------------------------------------------------
+
+
+def _events(value: object) -> tuple[str, ...]:
+    """The chosen events: a list, or text of names separated by commas (the page's select)."""
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    if (
+        not isinstance(value, list)
+        or not value
+        or len(value) > len(PRODUCER_EVENTS)
+        or not all(isinstance(v, str) and v in PRODUCER_EVENTS for v in value)
+    ):
+        raise InvalidInput(
+            f"events are one or more of {', '.join(PRODUCER_EVENTS)}", code="invalid_events"
+        )
+    return tuple(e for e in PRODUCER_EVENTS if e in value)
+
+
+@console_route(
+    router, "producer_webhook_add", "POST", "/console/api/producer/webhooks", roles=_PRODUCER,
+    kind="action",
+)  # fmt: skip
+def webhook_add(state: StateDep, payload: Json, *, caller: Caller) -> JSONResponse:
+    """Add a webhook of this producer: an http(s) URL that passes the platforms' URL policy,
+    and its events. The signing secret (Standard Webhooks) is in this answer only."""
+    owner = producer_owner(caller.me.actor_id)
+    url = payload.get("url")
+    if not isinstance(url, str) or not 8 <= len(url) <= 2048:
+        raise InvalidInput("url is an http(s) address of 8 to 2048 characters", code="invalid_url")
+    platform = state.platform
+
+    def work() -> Webhook:
+        events = _events(payload.get("events"))
+        check_url(url, platform.config)
+        if len(platform.store.webhooks(owner)) >= MAX_PRODUCER_WEBHOOKS:
+            raise ConsoleRefusal(
+                409,
+                "too_many_webhooks",
+                f"a producer has at most {MAX_PRODUCER_WEBHOOKS} webhooks",
+            )
+        hook = Webhook("wh_" + secrets.token_hex(8), owner, url, events, new_secret(), now_ms())
+        platform.store.add_webhook(hook)
+        return hook
+
+    # the audit names the host only: a receiver's URL may carry a token in its path or query
+    hook = _audited(caller, "webhook.add", (urlsplit(url).hostname or "")[:200], work)
+    return JSONResponse(
+        {
+            "id": hook.webhook_id,
+            "url": hook.url,
+            "events": list(hook.events),
+            "created": hook.created,
+            "secret": hook.secret,
+        },
+        status_code=201,
+    )
+
+
+@console_route(
+    router, "producer_webhook_delete", "POST",
+    "/console/api/producer/webhooks/{webhook_id}/delete", roles=_PRODUCER, kind="action",
+)  # fmt: skip
+def webhook_delete(state: StateDep, webhook_id: str, *, caller: Caller) -> dict[str, Any]:
+    """Delete one of this producer's webhooks (its pending deliveries are cancelled); any
+    other webhook, a platform's or another producer's, is not found."""
+    owner = producer_owner(caller.me.actor_id)
+    store = state.platform.store
+    ident = webhook_id[:64]
+
+    def work() -> dict[str, Any]:
+        hook = store.get_webhook(ident)
+        if hook is None or hook.platform != owner or hook.deleted >= 0:
+            raise NotFound(f"no webhook {ident}", code="unknown_webhook")
+        store.delete_webhook(ident, now_ms())
+        return {"deleted": ident}
+
+    return _audited(caller, "webhook.delete", ident, work)  # type: ignore[no-any-return]
 
 
 # --- products ---------------------------------------------------------------------------------

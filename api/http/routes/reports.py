@@ -33,6 +33,7 @@ from api.http.pages.report import render_report_answer
 from api.http.schemas import Context, ReportIn, ReportOut
 from api.http.state import AppState
 from api.http.verification import scan_context
+from api.webhooks import producer_owner
 from ledger import errors
 from ledger.codes.identifiers import parse_item_id
 from ledger.ports.reports import Report
@@ -126,13 +127,17 @@ def _anonymous(c: ScanContext) -> ScanContext:
 
 
 def _notify(state: AppState, report: Report, now: int) -> None:
-    """``report.received`` to the platform that vouched for the report and to platforms
-    watching the item. Never raises: the report is kept whatever the queue does."""
+    """``report.received`` to the platform that vouched for the report, to platforms
+    watching the item, and to the webhooks of the report's producer (set in the console;
+    weak reports too, deduplicated per hour as for platforms). Never raises: the report is
+    kept whatever the queue does."""
     try:
         platform = state.platform
         names = {report.platform} if not report.weak else set()
         if report.item_id:
             names.update(w.platform for w in platform.store.watches(item_id=report.item_id))
+        if report.producer:
+            names.add(producer_owner(report.producer))
         for name in sorted(names - {""}):
             platform.dispatcher.report_received(name, report, now)
     except errors.TracemarkError as exc:

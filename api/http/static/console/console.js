@@ -57,6 +57,11 @@
       form.querySelector("#invite-link").textContent = data.link;
       shown.hidden = false;
     }
+    if (form.dataset.show === "secret" && data.secret) {  // a webhook's secret, shown once
+      const shown = form.querySelector(".shown");
+      form.querySelector("#webhook-secret").textContent = data.secret;
+      shown.hidden = false;
+    }
     const then = form.dataset.then;
     if (then === "reload") window.location.reload();
     else if (then) window.location.assign(then);
